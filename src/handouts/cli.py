@@ -1,0 +1,104 @@
+"""The `handouts` command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__, content, locales, registry
+from .build import build, review_warnings, validate, warn
+from .errors import EXIT_USAGE, HandoutsError
+from .patient import load_toml
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="handouts")
+def cli() -> None:
+    """Print-ready, localized patient materials for tarlatamab-dlle (IMDELLTRA)."""
+
+
+@cli.command("list")
+def list_cmd() -> None:
+    """Show the documents, locales and paper sizes available."""
+    click.echo("documents:")
+    for spec in registry.DOCUMENTS.values():
+        sheets = f"; sheets: {', '.join(spec.sheets)}" if spec.sheets else ""
+        click.echo(f"  {spec.name:<12} papers: {', '.join(spec.papers)}{sheets}  ({spec.description})")
+    click.echo("locales:")
+    for spec in locales.available().values():
+        review = "reviewed" if spec.medical_review.reviewed else "not yet medically reviewed"
+        click.echo(f"  {spec.code:<8} {spec.name} (default paper {spec.default_paper}; {review})")
+
+
+@cli.command("build")
+@click.argument("document")
+@click.option("--locale", "locale", default=None, help="en, zh-Hans, zh-Hant (default: the patient file's, else en)")
+@click.option("--paper", default=None, help="letter, a4, tabloid, a3 (default: the locale's)")
+@click.option("--patient", "patient_file", type=click.Path(path_type=Path), default=None,
+              help="patient file (TOML) for a personal document")
+@click.option("--sample", is_flag=True, help="fill personal fields with the registry's sample values")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
+              help="output folder (default: out/<locale>)")
+@click.option("--strict", is_flag=True, help="fail when a source is past its review date")
+def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict) -> None:
+    """Render DOCUMENT and print the path of every file written."""
+    spec = registry.get(document)
+    patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
+    locale = locale or (patient.locale if patient and patient.locale else "en")
+    locales.get(locale, "--locale" if not (patient and patient.locale) else "patient: locale")
+    model = content.default()
+    out_dir = out_dir or Path("out") / locale
+    validate(document, locale, paper, patient, out_dir, model)
+    warn(review_warnings(model, strict))
+    built = build(document, locale, paper, patient, out_dir, model)
+    click.echo(str(built.path))
+
+
+@cli.command("batch")
+@click.option("--locale", "locale_codes", multiple=True, help="a locale (repeatable)")
+@click.option("--all-locales", is_flag=True, help="every locale")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"))
+@click.option("--strict", is_flag=True, help="fail when a source is past its review date")
+def batch_cmd(locale_codes, all_locales, out_dir, strict) -> None:
+    """Render every document on every paper for the given locales into OUT/<locale>/."""
+    codes = list(locales.available()) if all_locales or not locale_codes else list(locale_codes)
+    for code in codes:
+        locales.get(code)
+    model = content.default()
+    warn(review_warnings(model, strict))
+    for code in codes:
+        for spec in registry.DOCUMENTS.values():
+            for paper in spec.papers:
+                built = build(spec.name, code, paper, None, out_dir / code, model)
+                click.echo(str(built.path))
+
+
+@cli.command("text")
+@click.argument("pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def text_cmd(pdf: Path) -> None:
+    """Print the extracted text of PDF, as the snapshot tests see it."""
+    from .pdftext import extract
+    click.echo(extract(pdf), nl=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="handouts", standalone_mode=False)
+    except HandoutsError as err:
+        click.echo(f"handouts: error: {err.one_line()}", err=True)
+        return EXIT_USAGE
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        click.echo(f"handouts: error: {' '.join(exc.format_message().split())}", err=True)
+        return EXIT_USAGE
+    except click.Abort:
+        click.echo("handouts: aborted", err=True)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""The content model: typed, validated, cited facts about the drug.
+
+The model is the only place a medical number lives. It refuses to hand a fact that is
+not verified against the prescribing information to a layout: asking for one raises
+UnverifiedFact, and layouts ask `is_printable()` first and print a pointer to the
+prescribing information instead.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import paths
+from .errors import HandoutsError
+
+Confidence = Literal["label-verbatim", "label-derived", "secondary", "unverified"]
+PRINTABLE: frozenset[str] = frozenset({"label-verbatim", "label-derived"})
+
+REVIEW_DAYS = {"monthly": 31, "quarterly": 92, "semiannual": 183, "annual": 366}
+
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+class UnverifiedFact(HandoutsError):
+    """A layout asked for a fact that must not be printed."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    title: str
+    publisher: str
+    url: str
+    source_type: str
+    audience_level: str
+    language: str
+    license: Literal["public_domain", "facts_only"]
+    citation: str
+    last_reviewed: dt.date
+    review_frequency: Literal["monthly", "quarterly", "semiannual", "annual"]
+    status: Literal["active", "retired"]
+    version: str
+
+    def review_due(self) -> dt.date:
+        return self.last_reviewed + dt.timedelta(days=REVIEW_DAYS[self.review_frequency])
+
+    @property
+    def quotable(self) -> bool:
+        """Only public-domain text may be quoted; other sources lend facts, not words."""
+        return self.license == "public_domain"
+
+
+class Provenance(_Strict):
+    confidence: Confidence
+    sources: list[str] = Field(min_length=1)
+    label_revision: str
+    ref: str = ""
+    note: str = ""
+
+    @property
+    def printable(self) -> bool:
+        return self.confidence in PRINTABLE
+
+
+Scalar = Union[int, float, str, dt.date]
+
+
+class Fact(Provenance):
+    value: Union[Scalar, tuple[float, float]]
+    unit: Literal[
+        "mg", "mL", "mL/h", "L", "hour", "day", "week", "month", "percent",
+        "degF", "degC", "grade", "date", "phone", "url",
+    ]
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _range_is_pair(cls, v):
+        if isinstance(v, list):
+            if len(v) != 2 or not v[0] < v[1]:
+                raise ValueError("a range is [low, high] with low < high")
+            return tuple(v)
+        return v
+
+
+class TextList(Provenance):
+    items: list[str] = Field(min_length=1)
+    card_items: list[str] = []
+
+    @model_validator(mode="after")
+    def _card_items_are_items(self):
+        extra = set(self.card_items) - set(self.items)
+        if extra:
+            raise ValueError(f"card_items not in items: {sorted(extra)}")
+        return self
+
+
+class ScheduleRow(_Strict):
+    cycles: tuple[int, int]  # (first, last); last == 0: this and every later cycle
+    days: list[int] = Field(min_length=1)
+    dose: str
+    monitoring: str
+    stay_near: bool = False
+    premedication: bool = False
+
+    @property
+    def open_ended(self) -> bool:
+        return self.cycles[1] == 0
+
+    def covers(self, cycle: int) -> bool:
+        first, last = self.cycles
+        return cycle >= first and (last == 0 or cycle <= last)
+
+
+class Meta(_Strict):
+    drug: str
+    brand: str
+    pronunciation: str
+    content_version: str
+    label_revised: dt.date
+    nci_url: str
+    dailymed_url: str
+
+
+class ContentModel(_Strict):
+    meta: Meta
+    sources: dict[str, Source]
+    facts: dict[str, Fact]
+    schedule: list[ScheduleRow] = Field(min_length=1)
+    schedule_provenance: Provenance
+    lists: dict[str, TextList]
+
+    @model_validator(mode="after")
+    def _references_resolve(self):
+        records: list[tuple[str, Provenance]] = [
+            *(("fact " + k, v) for k, v in self.facts.items()),
+            *(("list " + k, v) for k, v in self.lists.items()),
+            ("schedule", self.schedule_provenance),
+        ]
+        for name, rec in records:
+            missing = [s for s in rec.sources if s not in self.sources]
+            if missing:
+                raise ValueError(f"{name}: unknown source(s) {missing}")
+        for i, row in enumerate(self.schedule):
+            for ref in (row.dose, row.monitoring):
+                if ref not in self.facts:
+                    raise ValueError(f"schedule[{i}]: unknown fact {ref!r}")
+        for name, lst in self.lists.items():
+            for item in lst.items:
+                for ref in PLACEHOLDER.findall(item):
+                    if ref not in self.facts:
+                        raise ValueError(f"list {name}: unknown fact {ref!r} in {item!r}")
+                if re.search(r"\d", PLACEHOLDER.sub("", item)):
+                    raise ValueError(f"list {name}: a number must be a placeholder: {item!r}")
+        return self
+
+    # -- access that enforces the safety rule -------------------------------------
+
+    def is_printable(self, fact_id: str) -> bool:
+        return self._record(fact_id).printable
+
+    def fact(self, fact_id: str) -> Fact:
+        fact = self.facts.get(fact_id)
+        if fact is None:
+            raise KeyError(f"no fact {fact_id!r} in the content model")
+        self._require_printable(fact_id, fact)
+        return fact
+
+    def text_list(self, list_id: str) -> TextList:
+        lst = self.lists.get(list_id)
+        if lst is None:
+            raise KeyError(f"no list {list_id!r} in the content model")
+        self._require_printable(list_id, lst)
+        for item in lst.items:
+            for ref in PLACEHOLDER.findall(item):
+                self.fact(ref)
+        return lst
+
+    def printable_schedule(self) -> list[ScheduleRow]:
+        self._require_printable("schedule", self.schedule_provenance)
+        for row in self.schedule:
+            self.fact(row.dose)
+            self.fact(row.monitoring)
+        return list(self.schedule)
+
+    def schedule_row_for(self, cycle: int, day: int) -> ScheduleRow:
+        for row in self.printable_schedule():
+            if row.covers(cycle) and day in row.days:
+                return row
+        raise KeyError(f"no schedule row for cycle {cycle} day {day}")
+
+    def sources_for(self, record_ids: list[str]) -> list[Source]:
+        seen: dict[str, Source] = {}
+        for rid in record_ids:
+            for sid in self._record(rid).sources:
+                seen.setdefault(sid, self.sources[sid])
+        return list(seen.values())
+
+    def overdue_sources(self, today: dt.date) -> list[tuple[str, Source]]:
+        return [(sid, s) for sid, s in self.sources.items()
+                if s.status == "active" and s.review_due() < today]
+
+    def _record(self, rid: str) -> Provenance:
+        if rid == "schedule":
+            return self.schedule_provenance
+        rec = self.facts.get(rid) or self.lists.get(rid)
+        if rec is None:
+            raise KeyError(f"no fact or list {rid!r} in the content model")
+        return rec
+
+    @staticmethod
+    def _require_printable(rid: str, rec: Provenance) -> None:
+        if not rec.printable:
+            raise UnverifiedFact(
+                rid, f"is {rec.confidence}, not verified against the prescribing "
+                "information; point the reader to the prescribing information instead")
+
+
+def load(path: Path | None = None) -> ContentModel:
+    path = path or paths.content_file()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        return ContentModel.model_validate(data)
+    except tomllib.TOMLDecodeError as exc:
+        raise HandoutsError(str(path), f"not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise HandoutsError(f"{path.name}: {field}", err["msg"]) from None
+
+
+@cache
+def default() -> ContentModel:
+    return load()

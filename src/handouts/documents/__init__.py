@@ -1,0 +1,1 @@
+"""One module per document: it turns (content, locale, paper, patient) into a PDF."""

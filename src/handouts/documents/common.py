@@ -1,0 +1,108 @@
+"""What every document prints the same way: provenance footer, schedule wording,
+template environment, print date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from functools import cache
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from .. import paths
+from ..content import ContentModel, ScheduleRow
+from ..localizer import Localizer
+from ..papers import Paper
+from ..patient import Patient
+
+AUTHOR = "handouts (clinic-made patient material)"
+
+
+def print_date() -> dt.date:
+    """The date printed on documents: SOURCE_DATE_EPOCH when set (reproducible builds)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch:
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
+    return dt.date.today()
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    document: str
+    locale: str
+    paper: Paper
+    patient: Patient | None
+    model: ContentModel
+
+
+def css_string(value: str) -> Markup:
+    """Text for a CSS string inside <style>, where HTML escapes are not decoded."""
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
+    return Markup(text.replace("<", "\\3C ").replace("&", "\\26 "))
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(paths.layouts_dir())), autoescape=True,
+                      undefined=StrictUndefined, extensions=["jinja2.ext.i18n"],
+                      trim_blocks=False, lstrip_blocks=False)
+    env.filters["css_string"] = css_string
+    # Collapse whitespace in {% trans %} blocks, as babel.cfg's `trimmed` does on extraction.
+    env.policies["ext.i18n.trimmed"] = True
+    return env
+
+
+def render_template(name: str, L: Localizer, **context) -> str:
+    env = _environment()
+    # Bind this locale's catalog for this render (one locale at a time per process).
+    env.install_gettext_callables(L.translations.gettext, L.translations.ngettext, newstyle=True)
+    return env.get_template(name).render(L=L, locale=L.spec, **context)
+
+
+def when_label(L: Localizer, row: ScheduleRow) -> str:
+    first, last = row.cycles
+    days = row.days
+    if len(days) == 1:
+        return L._("Cycle %(cycle)s, Day %(day)s", cycle=L.number(first), day=L.number(days[0]))
+    d1, d2 = L.number(days[0]), L.number(days[1])
+    if row.open_ended:
+        return L._("Cycle %(cycle)s and later, Days %(day1)s and %(day2)s", cycle=L.number(first), day1=d1, day2=d2)
+    if first == last:
+        return L._("Cycle %(cycle)s, Days %(day1)s and %(day2)s", cycle=L.number(first), day1=d1, day2=d2)
+    return L._("Cycles %(first)s to %(last)s, Days %(day1)s and %(day2)s",
+               first=L.number(first), last=L.number(last), day1=d1, day2=d2)
+
+
+def visit_label(L: Localizer, cycle: int, day: int) -> str:
+    return L._("Cycle %(cycle)s, Day %(day)s", cycle=L.number(cycle), day=L.number(day))
+
+
+def monitoring_text(L: Localizer, row: ScheduleRow) -> str:
+    hours = L.q(row.monitoring)
+    if row.stay_near:
+        return L._("Stay in a hospital or clinic for %(hours)s from the start of the infusion. "
+                   "Then, until %(total)s have passed, stay within %(distance)s of that care "
+                   "setting, with a caregiver.",
+                   hours=hours, total=L.q("stay_near_total"), distance=L.q("stay_near_distance"))
+    return L._("Stay %(hours)s after the infusion so your care team can watch you.", hours=hours)
+
+
+def provenance(L: Localizer, model: ContentModel, when: dt.date) -> dict:
+    return {
+        "meta": model.meta,
+        "label_revised": L.month_year(model.meta.label_revised),
+        "print_date": L.date(when, "long"),
+        "print_date_iso": when.isoformat(),
+        "unreviewed": not L.spec.medical_review.reviewed,
+        "author": AUTHOR,
+    }
+
+
+def footer_line(L: Localizer, model: ContentModel, when: dt.date) -> str:
+    return L._("Content %(version)s · U.S. prescribing information revised %(revised)s · "
+               "Printed %(date)s · Not a substitute for advice from your care team",
+               version=model.meta.content_version,
+               revised=L.month_year(model.meta.label_revised),
+               date=L.date(when, "medium"))

@@ -1,0 +1,111 @@
+"""WeasyPrint adapter: HTML + CSS in, PDF bytes out.
+
+- Fonts come only from assets/fonts, declared by @font-face; the fetcher refuses any
+  URL outside layouts/ and assets/, so neither the network nor a stray file is read.
+- Any WeasyPrint warning is an error: a warning means something was dropped.
+- Output is byte-reproducible: the PDF identifier is derived from the input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
+
+from .. import paths
+from ..locales import font_families
+
+
+class EngineWarning(RuntimeError):
+    pass
+
+
+class _LocalOnlyFetcher(URLFetcher):
+    def __init__(self, roots: tuple[Path, ...]):
+        super().__init__(allowed_protocols={"file", "data"}, fail_on_errors=True)
+        self._roots = tuple(r.resolve() for r in roots)
+
+    def fetch(self, url, headers=None):
+        if url.startswith("file:"):
+            from urllib.parse import unquote, urlparse
+            path = Path(unquote(urlparse(url).path)).resolve()
+            if not any(path.is_relative_to(r) for r in self._roots):
+                raise ValueError(f"layouts may only read layouts/ and assets/: {url}")
+        return super().fetch(url, headers)
+
+
+class _Capture(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.records: list[str] = []
+
+    def emit(self, record):
+        self.records.append(record.getMessage())
+
+
+@cache
+def _fetcher() -> _LocalOnlyFetcher:
+    return _LocalOnlyFetcher((paths.layouts_dir(), paths.assets_dir()))
+
+
+@cache
+def _font_config() -> FontConfiguration:
+    return FontConfiguration()
+
+
+@cache
+def font_face_css(families: tuple[str, ...]) -> CSS:
+    """@font-face rules for the given families, parsed once per process."""
+    rules = []
+    fams = font_families()
+    for fam in families:
+        for weight, attr in ((400, "regular"), (700, "bold")):
+            url = (paths.fonts_dir() / getattr(fams[fam], attr)).as_uri()
+            rules.append(f'@font-face {{ font-family: "{fam}"; src: url("{url}"); '
+                         f"font-weight: {weight}; font-style: normal; }}")
+    stack = ", ".join(f'"{f}"' for f in families)
+    rules.append(f"html {{ font-family: {stack}; }}")
+    return CSS(string="\n".join(rules), font_config=_font_config(), url_fetcher=_fetcher())
+
+
+@cache
+def stylesheet(path: Path) -> CSS:
+    return CSS(filename=str(path), font_config=_font_config(), url_fetcher=_fetcher())
+
+
+def css_string(text: str) -> CSS:
+    return CSS(string=text, font_config=_font_config(), url_fetcher=_fetcher())
+
+
+@dataclass
+class Rendered:
+    pdf: bytes
+    pages: int
+
+
+def render(html: str, base_dir: Path, families: tuple[str, ...], stylesheets: list[CSS],
+           tagged: bool = True) -> Rendered:
+    capture = _Capture()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(capture)
+    try:
+        doc = HTML(string=html, base_url=str(base_dir) + os.sep, url_fetcher=_fetcher()).render(
+            font_config=_font_config(),
+            stylesheets=[font_face_css(families), *stylesheets],
+            pdf_variant="pdf/ua-1" if tagged else None,
+        )
+        identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode()
+        pdf = doc.write_pdf(pdf_identifier=identifier,
+                            pdf_variant="pdf/ua-1" if tagged else None)
+    finally:
+        logger.removeHandler(capture)
+    if capture.records:
+        raise EngineWarning("WeasyPrint: " + "; ".join(capture.records[:3]))
+    return Rendered(pdf=pdf, pages=len(doc.pages))

@@ -1,0 +1,76 @@
+"""Locales are data: locales/<dir>/locale.toml (font stack, paper, review status)
+plus, for translated locales, LC_MESSAGES/handouts.po next to it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from . import paths
+from .errors import HandoutsError
+
+
+class MedicalReview(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    reviewed: bool
+    reviewer: str = ""
+    date: dt.date | None = None
+
+
+class FontFamily(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    regular: str
+    bold: str
+
+
+class LocaleSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    code: str
+    name: str
+    babel: str
+    html_lang: str
+    default_paper: str
+    fonts: list[str] = Field(min_length=1)
+    catalog: bool
+    medical_review: MedicalReview
+    directory: Path = Path()
+
+    @property
+    def po_path(self) -> Path | None:
+        return self.directory / "LC_MESSAGES" / "handouts.po" if self.catalog else None
+
+
+@cache
+def font_families() -> dict[str, FontFamily]:
+    data = tomllib.loads((paths.fonts_dir() / "fonts.toml").read_text(encoding="utf-8"))
+    return {name: FontFamily.model_validate(v) for name, v in data.items()}
+
+
+def font_files(spec: LocaleSpec, weight: str = "regular") -> list[Path]:
+    fams = font_families()
+    return [paths.fonts_dir() / getattr(fams[f], weight) for f in spec.fonts]
+
+
+@cache
+def available() -> dict[str, LocaleSpec]:
+    found: dict[str, LocaleSpec] = {}
+    for toml in sorted(paths.locales_dir().glob("*/locale.toml")):
+        data = tomllib.loads(toml.read_text(encoding="utf-8"))
+        spec = LocaleSpec.model_validate({**data, "directory": toml.parent})
+        unknown = [f for f in spec.fonts if f not in font_families()]
+        if unknown:
+            raise HandoutsError(f"{toml}: fonts", f"unknown font families {unknown}")
+        found[spec.code] = spec
+    # English first: it is the source language.
+    return dict(sorted(found.items(), key=lambda kv: (kv[0] != "en", kv[0])))
+
+
+def get(code: str, field: str = "--locale") -> LocaleSpec:
+    specs = available()
+    if code not in specs:
+        raise HandoutsError(field, f"unknown locale {code!r}; available: {', '.join(specs)}")
+    return specs[code]

@@ -1,0 +1,117 @@
+"""Everything a reader sees, in the reader's locale: gettext for words, babel (CLDR) for
+dates, numbers and units, and the content model for every medical figure."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import contextmanager
+
+from babel.dates import format_date, format_skeleton
+from babel.numbers import format_decimal, format_percent
+from babel.units import format_unit
+
+from . import catalogs, locales
+from .content import PLACEHOLDER, ContentModel, Fact
+
+_CLDR_UNIT = {
+    "mg": ("mass-milligram", "short"),
+    "mL": ("volume-milliliter", "short"),
+    "L": ("volume-liter", "short"),
+    "hour": ("duration-hour", "long"),
+    "day": ("duration-day", "long"),
+    "week": ("duration-week", "long"),
+    "month": ("duration-month", "long"),
+    "degF": ("temperature-fahrenheit", "short"),
+    "degC": ("temperature-celsius", "short"),
+}
+
+
+class Localizer:
+    """One locale's words and formats, bound to one content model."""
+
+    def __init__(self, code: str, model: ContentModel):
+        self.spec = locales.get(code)
+        self.code = self.spec.code
+        self.babel = self.spec.babel
+        self.model = model
+        self.translations = catalogs.translations(self.code)
+
+    # -- words ----------------------------------------------------------------------
+    def gettext(self, message: str, **values) -> str:
+        text = self.translations.gettext(message)
+        return text % values if values else text
+
+    def ngettext(self, singular: str, plural: str, n: int, **values) -> str:
+        text = self.translations.ngettext(singular, plural, n)
+        return text % {"num": n, **values}
+
+    _ = gettext
+
+    # -- numbers, dates, units ----------------------------------------------------
+    def number(self, value) -> str:
+        return format_decimal(value, locale=self.babel)
+
+    def date(self, value: dt.date, style: str = "full") -> str:
+        return format_date(value, style, locale=self.babel)
+
+    def month_year(self, value: dt.date) -> str:
+        return format_skeleton("yMMMM", value, locale=self.babel)
+
+    def weekday(self, value: dt.date) -> str:
+        return format_date(value, "EEEE", locale=self.babel)
+
+    def quantity(self, value, unit: str) -> str:
+        if unit == "percent":
+            return format_percent(value / 100, locale=self.babel)
+        if unit == "mL/h":
+            return self.gettext("%(amount)s mL per hour", amount=self.number(value))
+        if unit == "grade":
+            return self.gettext("Grade %(grade)s", grade=self.number(value))
+        cldr, length = _CLDR_UNIT[unit]
+        text = format_unit(value, cldr, length=length, locale=self.babel)
+        if cldr in text:
+            # CLDR has no long form for this unit in this locale (zh): use the short one.
+            text = format_unit(value, cldr, length="short", locale=self.babel)
+        return text
+
+    def fact(self, fact: Fact) -> str:
+        v, unit = fact.value, fact.unit
+        if unit == "date":
+            return self.month_year(v)
+        if unit in ("phone", "url"):
+            return str(v)
+        if isinstance(v, tuple):
+            low, high = v
+            return self.gettext("%(low)s to %(high)s", low=self.number(low),
+                                high=self.quantity(high, unit))
+        return self.quantity(v, unit)
+
+    # -- content model through the locale ------------------------------------------
+    def q(self, fact_id: str) -> str:
+        """A printable fact, formatted; raises UnverifiedFact for any other."""
+        return self.fact(self.model.fact(fact_id))
+
+    def interpolate(self, message: str) -> str:
+        """Translate a content-model string and fill its %(fact)s placeholders."""
+        refs = PLACEHOLDER.findall(message)
+        return self.gettext(message, **{r: self.q(r) for r in refs})
+
+    def items(self, list_id: str, card: bool = False) -> list[str]:
+        lst = self.model.text_list(list_id)
+        return [self.interpolate(m) for m in (lst.card_items if card else lst.items)]
+
+_LOCALIZERS: dict[tuple[str, int], Localizer] = {}
+
+
+def get(code: str, model: ContentModel) -> Localizer:
+    """One Localizer per locale and model per process: catalogs load once."""
+    key = (code, id(model))
+    if key not in _LOCALIZERS:
+        _LOCALIZERS[key] = Localizer(code, model)
+    return _LOCALIZERS[key]
+
+
+@contextmanager
+def using(code: str, model: ContentModel):
+    """Render one item in its recipient's locale (a card sheet mixes locales)."""
+    yield get(code, model)

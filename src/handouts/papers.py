@@ -1,0 +1,36 @@
+"""Paper sizes, in millimetres."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import HandoutsError
+
+MM_PER_PT = 25.4 / 72
+
+
+@dataclass(frozen=True)
+class Paper:
+    name: str
+    label: str
+    width_mm: float
+    height_mm: float
+
+    @property
+    def size_pt(self) -> tuple[float, float]:
+        return self.width_mm / MM_PER_PT, self.height_mm / MM_PER_PT
+
+
+PAPERS: dict[str, Paper] = {p.name: p for p in (
+    Paper("letter", "US Letter (8.5 x 11 in)", 215.9, 279.4),
+    Paper("a4", "A4 (210 x 297 mm)", 210.0, 297.0),
+    Paper("tabloid", "Tabloid (11 x 17 in)", 279.4, 431.8),
+    Paper("a3", "A3 (297 x 420 mm)", 297.0, 420.0),
+    Paper("id1", "ID-1 card (85.60 x 53.98 mm)", 85.60, 53.98),
+)}
+
+
+def get(name: str, allowed: tuple[str, ...], field: str = "--paper") -> Paper:
+    if name not in allowed:
+        raise HandoutsError(field, f"unknown paper {name!r} for this document; choose one of: {', '.join(allowed)}")
+    return PAPERS[name]

@@ -1,0 +1,74 @@
+"""The document registry: what each document is, how it is rendered, on which papers,
+within which page budget, and which variables it reads (label, sample, evaluator).
+The same registry drives the CLI, previews (`--sample`) and the tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import HandoutsError
+from .patient import Patient
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    label: str
+    sample: Any
+    evaluate: Callable[[Patient | None], Any]
+
+
+def _patient_field(name: str, label: str, sample: Any) -> Variable:
+    return Variable(f"patient.{name}", label, sample,
+                    lambda p, _n=name: getattr(p, _n) if p is not None else None)
+
+
+PATIENT_VARIABLES = (
+    _patient_field("name", "Patient name", "Li Wei 李伟"),
+    _patient_field("first_dose", "Date of the first dose (Cycle 1 Day 1)", dt.date(2026, 12, 1)),
+    _patient_field("oncologist", "Treating oncologist", "Dr. Maria Gonzalez"),
+    _patient_field("phone", "24-hour care-team phone", "+1 (555) 010-2030"),
+    _patient_field("treatment_center", "Treatment center", "Riverside Cancer Center"),
+)
+
+
+@dataclass(frozen=True)
+class DocumentSpec:
+    name: str
+    description: str
+    layout: str
+    engine: str
+    papers: tuple[str, ...]
+    page_budget: tuple[int, int]
+    variables: tuple[Variable, ...]
+    renderer: str  # module in handouts.documents with render(BuildRequest)
+    paper_default: str | None = None  # None: the locale's default paper
+    sheets: tuple[str, ...] = field(default=())
+
+    def sample_patient(self) -> Patient:
+        values = {v.name.split(".", 1)[1]: v.sample for v in self.variables if v.name.startswith("patient.")}
+        return Patient.model_validate(values)
+
+
+DOCUMENTS: dict[str, DocumentSpec] = {}
+
+
+def register(spec: DocumentSpec) -> DocumentSpec:
+    DOCUMENTS[spec.name] = spec
+    return spec
+
+
+register(DocumentSpec(
+    name="handout",
+    description="Patient handout: what the drug is, CRS/ICANS warning signs, step-up dosing, personal schedule",
+    layout="handout", engine="weasyprint", papers=("letter", "a4"), page_budget=(2, 4),
+    variables=PATIENT_VARIABLES, renderer="handout",
+))
+
+
+def get(name: str) -> DocumentSpec:
+    if name not in DOCUMENTS:
+        raise HandoutsError("DOCUMENT", f"unknown document {name!r}; available: {', '.join(DOCUMENTS)}")
+    return DOCUMENTS[name]

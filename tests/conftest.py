@@ -1,0 +1,64 @@
+"""Shared fixtures. Every render here runs with a fixed SOURCE_DATE_EPOCH so the
+printed date, and therefore the snapshots, do not depend on the day the tests run."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+EPOCH = 1795392000  # 2026-11-23 00:00 UTC
+os.environ["SOURCE_DATE_EPOCH"] = str(EPOCH)
+TODAY = dt.date(2026, 11, 23)
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+LOCALES = ("en", "zh-Hans", "zh-Hant")
+HANDOUT_PAPERS = ("letter", "a4")
+NCI_URL = "https://www.cancer.gov/about-cancer/treatment/drugs/tarlatamab-dlle"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-snapshots", action="store_true",
+                     help="rewrite tests/snapshots/*.txt from the current output (review the diff!)")
+
+
+@pytest.fixture(scope="session")
+def update_snapshots(request) -> bool:
+    return request.config.getoption("--update-snapshots")
+
+
+@pytest.fixture(scope="session")
+def model():
+    from handouts import content
+    return content.default()
+
+
+@pytest.fixture(scope="session")
+def sample_patient():
+    from handouts.patient import Patient
+    return Patient(name="Li Wei 李伟", first_dose=dt.date(2026, 12, 1), oncologist="Dr. Maria Gonzalez",
+                   phone="+1 (555) 010-2030", treatment_center="Riverside Cancer Center")
+
+
+class Renders:
+    """Renders each (document, locale, paper, personal) once per test session."""
+
+    def __init__(self, model, patient, root: Path):
+        self.model, self.patient, self.root = model, patient, root
+        self._done: dict[tuple, Path] = {}
+
+    def get(self, document: str, locale: str, paper: str, personal: bool = False) -> Path:
+        key = (document, locale, paper, personal)
+        if key not in self._done:
+            from handouts.build import build
+            out = self.root / f"{document}-{locale}-{paper}-{'p' if personal else 'g'}"
+            built = build(document, locale, paper, self.patient if personal else None, out, self.model)
+            self._done[key] = built.path
+        return self._done[key]
+
+
+@pytest.fixture(scope="session")
+def renders(model, sample_patient, tmp_path_factory) -> Renders:
+    return Renders(model, sample_patient, tmp_path_factory.mktemp("renders"))

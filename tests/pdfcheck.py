@@ -1,0 +1,77 @@
+"""Reading PDFs the way the tests (and `handouts text`) see them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pdfplumber
+import pypdfium2
+import zxingcpp
+from pypdf import PdfReader
+
+MM_PER_PT = 25.4 / 72
+
+
+def text(path: Path) -> str:
+    from handouts.pdftext import extract
+    return extract(path)
+
+
+def page_sizes_mm(path: Path) -> list[tuple[float, float]]:
+    reader = PdfReader(path)
+    return [(float(p.mediabox.width) * MM_PER_PT, float(p.mediabox.height) * MM_PER_PT) for p in reader.pages]
+
+
+def fonts(path: Path) -> dict[str, bool]:
+    """BaseFont name -> whether its program is embedded."""
+    reader = PdfReader(path)
+    found: dict[str, bool] = {}
+
+    def walk_font(font):
+        font = font.get_object()
+        name = str(font.get("/BaseFont", "?"))
+        desc = None
+        if "/DescendantFonts" in font:
+            desc = font["/DescendantFonts"][0].get_object().get("/FontDescriptor")
+        else:
+            desc = font.get("/FontDescriptor")
+        desc = desc.get_object() if desc is not None else {}
+        embedded = any(k in desc for k in ("/FontFile", "/FontFile2", "/FontFile3"))
+        found[name] = embedded or font.get("/Subtype") == "/Type3"
+
+    def walk_resources(res):
+        res = res.get_object() if res is not None else None
+        if not res:
+            return
+        for f in (res.get("/Font") or {}).values():
+            walk_font(f)
+        for xo in (res.get("/XObject") or {}).values():
+            xo = xo.get_object()
+            walk_resources(xo.get("/Resources"))
+
+    for page in reader.pages:
+        walk_resources(page.get("/Resources"))
+    return found
+
+
+def decode_qr(path: Path, page: int = 0, dpi: int = 144) -> list[str]:
+    pdf = pypdfium2.PdfDocument(str(path))
+    try:
+        image = pdf[page].render(scale=dpi / 72).to_pil()
+    finally:
+        pdf.close()
+    return [r.text for r in zxingcpp.read_barcodes(image)]
+
+
+def catalog(path: Path):
+    return PdfReader(path).trailer["/Root"]
+
+
+def metadata(path: Path) -> dict:
+    reader = PdfReader(path)
+    return {k: str(v) for k, v in (reader.metadata or {}).items()}
+
+
+def without_subset_prefix(name: str) -> str:
+    return re.sub(r"^/?[A-Z]{6}\+", "", name.lstrip("/"))

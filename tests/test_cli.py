@@ -1,0 +1,102 @@
+"""The command line: what a nurse types, and what bad input gets back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from handouts.cli import main
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    for word in ("handout", "en", "zh-Hans", "zh-Hant", "letter", "a4"):
+        assert word in out
+
+
+def test_build_prints_each_path(capsys, tmp_path):
+    code, out, _ = run(capsys, "build", "handout", "--locale", "zh-Hans", "--paper", "a4", "--out", str(tmp_path))
+    assert code == 0
+    paths = out.split()
+    assert paths == [str(tmp_path / "handout-zh-Hans-a4.pdf")]
+    assert Path(paths[0]).read_bytes().startswith(b"%PDF-")
+
+
+def test_build_with_patient_uses_patient_locale(capsys, tmp_path):
+    p = tmp_path / "p.toml"
+    p.write_text('name = "Chen Mei"\nfirst_dose = 2026-12-01\nlocale = "zh-Hant"\n', encoding="utf-8")
+    code, out, err = run(capsys, "build", "handout", "--patient", str(p), "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    assert out.strip().endswith("handout-zh-Hant-a4-Chen-Mei.pdf")
+
+
+PATIENT_CASES = {
+    "not toml": ("name = Li Wei\n", "p.toml: name"),
+    "unknown field": ('name = "Li"\nfavourite_colour = "red"\n', "p.toml: favourite_colour"),
+    "impossible date": ("first_dose = 2026-02-30\n", "p.toml: first_dose"),
+    "impossible date as text": ('first_dose = "2026-02-30"\n', "p.toml: first_dose"),
+    "before approval": ("first_dose = 2024-04-30\n", "patient: first_dose"),
+    "more than a year ahead": ("first_dose = 2028-01-15\n", "patient: first_dose"),
+    "phone with letters": ('phone = "call me maybe"\n', "p.toml: phone"),
+    "empty name": ('name = ""\n', "p.toml: name"),
+    "unknown locale in file": ('locale = "fr"\n', "patient: locale"),
+    "glyph in no font": ('name = "\U0003134A"\n', "patient: name"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PATIENT_CASES))
+def test_bad_patient_file(capsys, tmp_path, case):
+    body, field = PATIENT_CASES[case]
+    p = tmp_path / "p.toml"
+    p.write_text(body, encoding="utf-8")
+    out_dir = tmp_path / "out"
+    code, out, err = run(capsys, "build", "handout", "--patient", str(p), "--out", str(out_dir))
+    assert code == 2
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and field in lines[0], err
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+@pytest.mark.parametrize("args,field", [
+    (["--locale", "fr"], "--locale"),
+    (["--paper", "a5"], "--paper"),
+    (["--paper", "tabloid"], "--paper"),
+    (["--patient", "/nonexistent/p.toml"], "--patient"),
+])
+def test_bad_options(capsys, tmp_path, args, field):
+    code, out, err = run(capsys, "build", "handout", *args, "--out", str(tmp_path / "o"))
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and field in err
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_unwritable_output_folder(capsys, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, out, err = run(capsys, "build", "handout", "--out", str(blocker / "sub"))
+    assert code == 2 and "--out" in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_document(capsys, tmp_path):
+    code, _, err = run(capsys, "build", "brochure", "--out", str(tmp_path))
+    assert code == 2 and "brochure" in err
+
+
+def test_text_command(capsys, renders):
+    code, out, _ = run(capsys, "text", str(renders.get("handout", "en", "letter")))
+    assert code == 0 and "=== page 1 ===" in out and "IMDELLTRA" in out
+
+
+def test_strict_fails_on_overdue_source(capsys, tmp_path):
+    code, _, err = run(capsys, "build", "handout", "--strict", "--out", str(tmp_path))
+    assert code == 2 and "S16" in err
+    assert not any(tmp_path.iterdir())

@@ -1,0 +1,34 @@
+"""Every character a reader can see has a glyph in its locale's bundled fonts."""
+
+from __future__ import annotations
+
+import pytest
+
+from handouts import catalogs, fonts, locales
+
+LOCALE_CODES = list(locales.available())
+
+
+@pytest.mark.parametrize("code", LOCALE_CODES)
+def test_catalog_characters_covered_by_primary_font(code):
+    spec = locales.get(code)
+    # Catalog text must be drawn by the locale's own first family (SC for zh-Hans,
+    # TC for zh-Hant), not by a fallback with the other script's glyph forms.
+    missing = fonts.missing(catalogs.all_text(code), (spec.fonts[0],))
+    assert missing == [], missing
+
+
+@pytest.mark.parametrize("code", LOCALE_CODES)
+def test_content_and_dates_covered(code, model):
+    from handouts.localizer import get
+    L = get(code, model)
+    sample = " ".join([*(L.q(f) for f in model.facts if model.is_printable(f)),
+                       *(i for lst in model.lists for i in (L.items(lst) if model.is_printable(lst) else []))])
+    assert fonts.missing(sample, tuple(locales.get(code).fonts)) == []
+
+
+def test_rare_name_characters_fall_back_or_fail_clearly():
+    spec = locales.get("zh-Hant")
+    assert fonts.missing("李伟 陳國瑋 王㛃", tuple(spec.fonts)) in ([], ["㛃"])
+    with pytest.raises(Exception, match="patient: name"):
+        fonts.require("\U0003134A", tuple(spec.fonts), "patient: name", "zh-Hant")

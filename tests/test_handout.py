@@ -1,0 +1,106 @@
+"""The patient handout, as printed: geometry, text, fonts, QR, metadata, determinism."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+
+import pytest
+
+from conftest import HANDOUT_PAPERS, LOCALES, NCI_URL, SNAPSHOTS
+import pdfcheck
+
+PAPER_MM = {"letter": (215.9, 279.4), "a4": (210.0, 297.0)}
+CASES = [(loc, paper) for loc in LOCALES for paper in HANDOUT_PAPERS]
+
+
+def check_snapshot(name: str, actual: str, update: bool) -> None:
+    path = SNAPSHOTS / f"{name}.txt"
+    if update or not path.exists():
+        if not update:
+            pytest.fail(f"no snapshot {path.name}; run pytest --update-snapshots and review it")
+        path.write_text(actual, encoding="utf-8")
+        return
+    expected = path.read_text(encoding="utf-8")
+    if actual != expected:
+        diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
+                                            "snapshot", "rendered", n=1))
+        pytest.fail(f"text differs from snapshot {path.name} (pytest --update-snapshots to accept):\n{diff[:4000]}")
+
+
+@pytest.mark.parametrize("locale,paper", CASES)
+def test_page_size_and_budget(renders, locale, paper):
+    path = renders.get("handout", locale, paper)
+    sizes = pdfcheck.page_sizes_mm(path)
+    assert 2 <= len(sizes) <= 4, f"{len(sizes)} pages"
+    for w, h in sizes:
+        assert w == pytest.approx(PAPER_MM[paper][0], abs=0.1)
+        assert h == pytest.approx(PAPER_MM[paper][1], abs=0.1)
+
+
+@pytest.mark.parametrize("locale,paper", CASES)
+def test_text_snapshot(renders, locale, paper, update_snapshots):
+    check_snapshot(f"handout-{locale}-{paper}", pdfcheck.text(renders.get("handout", locale, paper)),
+                   update_snapshots)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_personal_text_snapshot(renders, locale, update_snapshots):
+    paper = "letter" if locale == "en" else "a4"
+    path = renders.get("handout", locale, paper, personal=True)
+    assert len(pdfcheck.page_sizes_mm(path)) <= 4
+    check_snapshot(f"handout-{locale}-{paper}-personal", pdfcheck.text(path), update_snapshots)
+
+
+@pytest.mark.parametrize("locale,paper", CASES)
+def test_fonts_embedded_and_bundled(renders, locale, paper):
+    found = pdfcheck.fonts(renders.get("handout", locale, paper, personal=(paper == "a4")))
+    assert found, "no fonts found"
+    for name, embedded in found.items():
+        assert embedded, f"{name} not embedded"
+        # Subset prefix + a bundled family: anything else came from the system.
+        assert pdfcheck.without_subset_prefix(name).startswith("Noto-Sans"), name
+        assert name.lstrip("/")[6] == "+", f"{name} is not subset"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_qr_decodes_to_nci_url(renders, locale):
+    path = renders.get("handout", locale, "letter")
+    texts = pdfcheck.text(path)
+    pages = texts.count("=== page")
+    found = [t for p in range(pages) for t in pdfcheck.decode_qr(path, p)]
+    assert found == [NCI_URL]
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_metadata_language_and_tags(renders, locale, model):
+    from handouts import locales
+    path = renders.get("handout", locale, "a4")
+    root = pdfcheck.catalog(path)
+    assert str(root["/Lang"]) == locales.get(locale).html_lang
+    assert root["/MarkInfo"]["/Marked"] is True or str(root["/MarkInfo"]["/Marked"]) == "True"
+    assert "/StructTreeRoot" in root
+    meta = pdfcheck.metadata(path)
+    assert "IMDELLTRA" in meta["/Title"]
+    assert meta["/Author"]
+
+
+def test_unreviewed_catalog_prints_notice(renders):
+    assert "尚未经合格的医学翻译人员审核" in pdfcheck.text(renders.get("handout", "zh-Hans", "a4"))
+    assert "尚未經合格的醫學翻譯人員審核" in pdfcheck.text(renders.get("handout", "zh-Hant", "a4"))
+    assert "medical translator" not in pdfcheck.text(renders.get("handout", "en", "letter"))
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_footer_provenance_on_every_page(renders, locale):
+    text = pdfcheck.text(renders.get("handout", locale, "letter"))
+    marker = {"en": "revised November 2025", "zh-Hans": "2025年11月修订", "zh-Hant": "2025年11月 修訂"}[locale]
+    for page in text.split("=== page")[1:]:
+        assert "2026.11.0" in page and marker in page, page[-300:]
+
+
+def test_byte_identical_across_runs(model, tmp_path):
+    from handouts.build import build
+    a = build("handout", "zh-Hant", "letter", None, tmp_path / "a", model)
+    b = build("handout", "zh-Hant", "letter", None, tmp_path / "b", model)
+    assert hashlib.sha256(a.path.read_bytes()).digest() == hashlib.sha256(b.path.read_bytes()).digest()
