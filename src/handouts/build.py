@@ -46,15 +46,16 @@ def output_name(document: str, locale: str, paper: str, patient: Patient | None,
     return "-".join(parts) + suffix + ".pdf"
 
 
-def check_patient(patient: Patient | None, locale: str, model: content.ContentModel) -> None:
+def check_patient(patient: Patient | None, locale: str, model: content.ContentModel,
+                  where: str = "patient") -> None:
     if patient is not None:
         approved = model.fact("approval_accelerated").value
-        patient.check_first_dose(approved, print_date(), "patient")
+        patient.check_first_dose(approved, print_date(), where)
         families = tuple(locales.get(locale).fonts)
         for name in ("name", "oncologist", "phone", "treatment_center"):
             value = getattr(patient, name)
             if value:
-                fonts.require(value, families, f"patient: {name}", locale)
+                fonts.require(value, families, f"{where}: {name}", locale)
 
 
 def render_document(document: str, locale: str, paper: papers.Paper, patient: Patient | None,
@@ -94,3 +95,17 @@ def build(document: str, locale: str, paper: str | None, patient: Patient | None
 def warn(lines: list[str]) -> None:
     for line in lines:
         print(f"handouts: warning: {line}", file=sys.stderr)
+
+
+def render_sheet(document: str, locale: str, sheet: str, patients: list[Patient],
+                 model: content.ContentModel):
+    """An imposed sheet of cards: one per patient (each in its own locale), or one
+    unpersonalized card repeated when `patients` is empty."""
+    spec = registry.get(document)
+    if sheet not in spec.sheets:
+        raise HandoutsError("--sheet", f"unknown sheet {sheet!r} for {document}; choose one of: "
+                            f"{', '.join(spec.sheets) or 'none'}")
+    for p in patients:
+        check_patient(p, p.locale or locale, model)
+    renderer = importlib.import_module(f".documents.{spec.renderer}", __package__)
+    return renderer.render_sheet(locale, sheet, patients, model)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from . import __version__, content, locales, registry
-from .build import build, review_warnings, validate, warn
+from . import __version__, content, locales, output, registry
+from .build import build, check_patient, review_warnings, validate, warn
 from .errors import EXIT_USAGE, HandoutsError
 from .patient import load_toml
 
@@ -57,22 +57,88 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict) ->
 
 
 @cli.command("batch")
-@click.option("--locale", "locale_codes", multiple=True, help="a locale (repeatable)")
+@click.option("--locale", "locale_codes", multiple=True, help="a locale (repeatable); default with --patients: en")
 @click.option("--all-locales", is_flag=True, help="every locale")
+@click.option("--patients", "patients_csv", type=click.Path(path_type=Path), default=None,
+              help="CSV of patients: a handout and wallet card each, plus card sheets")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"))
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="parallel processes (default: all cores)")
+@click.option("--fail-fast", is_flag=True, help="stop at the first bad row or failed document")
 @click.option("--strict", is_flag=True, help="fail when a source is past its review date")
-def batch_cmd(locale_codes, all_locales, out_dir, strict) -> None:
-    """Render every document on every paper for the given locales into OUT/<locale>/."""
-    codes = list(locales.available()) if all_locales or not locale_codes else list(locale_codes)
+@click.option("--json", "as_json", is_flag=True, help="print the results as JSON instead of a table")
+def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast, strict, as_json) -> None:
+    """Render every document for a locale (into OUT/<locale>/) or for a list of patients
+    (into OUT/patients/<name>/), with a manifest.json in each folder."""
+    from . import batch
+    from .patient import load_csv
+    from .progress import Reporter
+
+    codes = list(locales.available()) if all_locales else list(locale_codes)
     for code in codes:
         locales.get(code)
+    if patients_csv is not None and not patients_csv.is_file():
+        raise HandoutsError("--patients", f"no such file: {patients_csv}")
     model = content.default()
+    output.ensure_writable_dir(out_dir)
     warn(review_warnings(model, strict))
-    for code in codes:
-        for spec in registry.DOCUMENTS.values():
-            for paper in spec.papers:
-                built = build(spec.name, code, paper, None, out_dir / code, model)
-                click.echo(str(built.path))
+
+    bad_rows: list[str] = []
+    jobs_list = []
+    if patients_csv:
+        rows = []
+        for row, item in load_csv(patients_csv):
+            if isinstance(item, HandoutsError):
+                bad_rows.append(item.one_line())
+                if fail_fast:
+                    break
+                continue
+            try:
+                if item.locale:
+                    locales.get(item.locale, f"{patients_csv.name} row {row}: locale")
+                check_patient(item, item.locale or (codes[0] if codes else "en"), model,
+                              where=f"{patients_csv.name} row {row}")
+            except HandoutsError as err:
+                bad_rows.append(err.one_line())
+                if fail_fast:
+                    break
+                continue
+            rows.append((row, item))
+        for line in bad_rows:
+            click.echo(f"handouts: error: {line} (row skipped)", err=True)
+        if not (fail_fast and bad_rows):
+            jobs_list = batch.plan_patients(rows, patients_csv.name, out_dir, codes[0] if codes else "en")
+    else:
+        if not codes:
+            raise HandoutsError("--locale", "give --locale CODE, --all-locales or --patients FILE.csv")
+        for code in codes:
+            jobs_list += batch.plan_locale(code, out_dir)
+
+    plan = batch.Plan(out_dir, jobs_list)
+    reporter = Reporter(len(plan.jobs), as_json=as_json)
+    with reporter:
+        results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=reporter.update)
+    reporter.summary(results, bad_rows)
+    failed = [r for r in results if r.status == "failed"]
+    if bad_rows:
+        raise SystemExit(EXIT_USAGE)
+    if failed:
+        raise SystemExit(1)
+
+
+@cli.command("check")
+@click.option("--strict", is_flag=True, help="sources past their review date are errors, not warnings")
+@click.option("--render/--no-render", default=True, help="render every layout to check its page budget")
+def check_cmd(strict: bool, render: bool) -> None:
+    """Report what would make printed material wrong or incomplete; exit 1 if anything is."""
+    from .checks import run_checks
+    problems, warnings = run_checks(strict=strict, render=render)
+    for w in warnings:
+        click.echo(f"warning: {w}")
+    for p in problems:
+        click.echo(f"problem: {p}")
+    click.echo(f"{len(problems)} problems, {len(warnings)} warnings")
+    if problems:
+        raise SystemExit(1)
 
 
 @cli.command("text")
@@ -91,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 1
     except click.ClickException as exc:
         click.echo(f"handouts: error: {' '.join(exc.format_message().split())}", err=True)
         return EXIT_USAGE

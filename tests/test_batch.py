@@ -1,0 +1,135 @@
+"""Batch export: manifests, incremental rebuilds, patient lists, safe names, interruption."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from handouts import batch
+from handouts.cli import main
+from handouts.output import safe_name
+from handouts.patient import Patient
+
+CSV_HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
+
+
+def run(capsys, *args):
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def manifest(folder: Path) -> dict:
+    return {f["file"]: f for f in json.loads((folder / "manifest.json").read_text())["files"]}
+
+
+def test_locale_batch_writes_manifest_and_skips_when_unchanged(capsys, tmp_path):
+    code, out, err = run(capsys, "batch", "--locale", "zh-Hans", "--out", str(tmp_path), "--jobs", "1")
+    assert code == 0, err
+    m = manifest(tmp_path / "zh-Hans")
+    assert {"handout-zh-Hans-letter.pdf", "handout-zh-Hans-a4.pdf"} <= set(m)
+    entry = m["handout-zh-Hans-a4.pdf"]
+    assert entry["document"] == "handout" and entry["locale"] == "zh-Hans" and entry["paper"] == "a4"
+    assert entry["content_version"] and entry["label_revision"] == "2025-11-19" and entry["pages"] >= 2
+    import hashlib
+    assert entry["sha256"] == hashlib.sha256((tmp_path / "zh-Hans" / entry["file"]).read_bytes()).hexdigest()
+    assert not (tmp_path / "en").exists()
+
+    mtimes = {p: p.stat().st_mtime_ns for p in (tmp_path / "zh-Hans").glob("*.pdf")}
+    code, out, err = run(capsys, "batch", "--locale", "zh-Hans", "--out", str(tmp_path), "--jobs", "1")
+    assert code == 0 and "up to date" in out
+    assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
+
+
+def test_only_dependents_rebuild(tmp_path, monkeypatch):
+    plan = batch.Plan(tmp_path, batch.plan_locale("en", tmp_path) + batch.plan_locale("zh-Hant", tmp_path))
+    first = batch.run(plan, jobs=1)
+    assert {r.status for r in first} == {"built"}
+    # Pretend the zh-Hant catalog changed: only zh-Hant documents depend on it.
+    real = batch._locale_digest
+    monkeypatch.setattr(batch, "_locale_digest", lambda code: "changed" if code == "zh-Hant" else real(code))
+    second = batch.run(plan, jobs=1)
+    status = {(r.job.locale, r.job.paper): r.status for r in second}
+    assert all(s == "built" for (loc, _), s in status.items() if loc == "zh-Hant")
+    assert all(s == "unchanged" for (loc, _), s in status.items() if loc == "en")
+
+
+def test_patient_csv_batch(capsys, tmp_path):
+    csv = tmp_path / "today.csv"
+    csv.write_text(CSV_HEADER +
+                   "Li Wei 李伟,2026-12-01,Dr. Gonzalez,+1 555 010 2030,Riverside,zh-Hans\n"
+                   "../x,2026-12-02,,,,en\n"
+                   "Bad Date,2026-02-30,,,,en\n"
+                   "Li Wei 李伟,2026-12-03,,,,zh-Hant\n"
+                   "Nobody,2026-12-04,,,,fr\n", encoding="utf-8")
+    out_dir = tmp_path / "out"
+    code, out, err = run(capsys, "batch", "--patients", str(csv), "--out", str(out_dir), "--jobs", "2")
+    assert code == 2  # two rows were bad
+    assert "row 4: first_dose" in err and "row 6: locale" in err
+    assert "李伟" not in err and "Li Wei" not in err  # no personal data in progress lines
+    folders = sorted(p.name for p in (out_dir / "patients").iterdir() if p.is_dir())
+    assert folders == ["Li-Wei-李伟", "Li-Wei-李伟-2", "x"]
+    pdf = out_dir / "patients" / "Li-Wei-李伟" / "handout-zh-Hans-a4.pdf"
+    assert "2026年12月8日" in "".join(p.extract_text() for p in PdfReader(pdf).pages)
+    m = manifest(out_dir / "patients" / "Li-Wei-李伟")
+    assert m["handout-zh-Hans-a4.pdf"]["inputs"]["origin"] == "today.csv row 2"
+
+
+def test_fail_fast_stops_at_first_bad_row(capsys, tmp_path):
+    csv = tmp_path / "p.csv"
+    csv.write_text(CSV_HEADER + "A,2026-02-30,,,,en\nB,2026-12-01,,,,en\n", encoding="utf-8")
+    code, out, err = run(capsys, "batch", "--patients", str(csv), "--out", str(tmp_path / "o"), "--fail-fast")
+    assert code == 2 and "row 2" in err
+    assert not (tmp_path / "o" / "patients").exists()
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("../x", "x"), ("/etc", "etc"), ("CON", "patient-CON"), ("", "patient"), ("?!.", "patient"),
+    ("a" * 200, "a" * 60), ("Chen Mei 陳美", "Chen-Mei-陳美"), ("..", "patient"),
+])
+def test_safe_names(name, expected):
+    assert safe_name(name) == expected
+
+
+def test_duplicate_names_get_unique_folders():
+    rows = [(2, Patient(name="Ana")), (3, Patient(name="ana")), (4, Patient(name="Ana"))]
+    assert batch.patient_folders(rows) == {2: "Ana", 3: "ana-2", 4: "Ana-3"}
+
+
+def test_interrupted_batch_leaves_no_partial_pdf_and_resumes(tmp_path):
+    csv = tmp_path / "p.csv"
+    csv.write_text(CSV_HEADER + "".join(f"Patient {i},2026-12-01,,,,en\n" for i in range(12)), encoding="utf-8")
+    out_dir = tmp_path / "out"
+    cmd = [sys.executable, "-m", "handouts", "batch", "--patients", str(csv), "--out", str(out_dir), "--jobs", "1"]
+    env = {**os.environ}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list(out_dir.rglob("*.pdf"))) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    pdfs = list(out_dir.rglob("*.pdf"))
+    assert 0 < len(list(out_dir.rglob("handout-*.pdf"))) < 12, "kill came too late to test an interruption"
+    for pdf in pdfs:  # every PDF present is complete
+        assert pdf.read_bytes().rstrip().endswith(b"%%EOF")
+        PdfReader(pdf)
+    res = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    assert len(list((out_dir / "patients").glob("*/handout-*.pdf"))) == 12
+    assert not list(out_dir.rglob("*.part"))
+    assert "unchanged" in res.stderr and "built" in res.stderr
+
+
+def test_check_reports_unreviewed_catalogs(capsys):
+    code, out, _ = run(capsys, "check", "--no-render")
+    assert code == 1
+    assert "zh-Hans: not yet reviewed" in out and "zh-Hant: not yet reviewed" in out
+    assert "untranslated" not in out and "fuzzy" not in out
