@@ -36,6 +36,7 @@ class LocaleSpec(BaseModel):
     default_paper: str
     fonts: list[str] = Field(min_length=1)
     catalog: bool
+    space_between_sentences: bool = True
     medical_review: MedicalReview
     directory: Path = Path()
 

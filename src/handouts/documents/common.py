@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -58,7 +59,15 @@ def render_template(name: str, L: Localizer, **context) -> str:
     env = _environment()
     # Bind this locale's catalog for this render (one locale at a time per process).
     env.install_gettext_callables(L.translations.gettext, L.translations.ngettext, newstyle=True)
-    return env.get_template(name).render(L=L, locale=L.spec, **context)
+    html = env.get_template(name).render(L=L, locale=L.spec, **context)
+    if not L.spec.space_between_sentences:
+        # Separate strings are joined by template whitespace; Chinese puts none after
+        # full-width punctuation.
+        html = _SPACE_AFTER_FULLWIDTH.sub(r"\1", html)
+    return html
+
+
+_SPACE_AFTER_FULLWIDTH = re.compile(r"([。！？；：，、）」』](?:</\w+>)*)[ \t\r\n]+(?=[^\s<])")
 
 
 def when_label(L: Localizer, row: ScheduleRow) -> str:
