@@ -27,7 +27,12 @@ def main(locale_dir: str, batch: str, name: str) -> None:
         po = Catalog(locale=locale_dir, project="handouts", version="", fuzzy=False)
     for msg in pot:
         if msg.id and msg.id in table:
-            po.add(msg.id, table[msg.id], flags=[f for f in msg.flags if f != "fuzzy"])
+            existing = po.get(msg.id)
+            if existing is None:
+                po.add(msg.id, table[msg.id], flags=[f for f in msg.flags if f != "fuzzy"])
+            else:  # Catalog.add would keep the old string of an existing entry
+                existing.string = table[msg.id]
+                existing.flags.discard("fuzzy")
     po_path.parent.mkdir(parents=True, exist_ok=True)
     with po_path.open("wb") as fh:
         write_po(fh, po, omit_header=False, sort_output=True, width=0, no_location=True)

@@ -94,7 +94,7 @@ def test_unreviewed_catalog_prints_notice(renders):
 @pytest.mark.parametrize("locale", LOCALES)
 def test_footer_provenance_on_every_page(renders, locale):
     text = pdfcheck.text(renders.get("handout", locale, "letter"))
-    marker = {"en": "revised November 2025", "zh-Hans": "2025年11月修订", "zh-Hant": "2025年11月 修訂"}[locale]
+    marker = {"en": "revised November 2025", "zh-Hans": "2025年11月修订", "zh-Hant": "2025年11月修訂"}[locale]
     for page in text.split("=== page")[1:]:
         assert "2026.11.0" in page and marker in page, page[-300:]
 

@@ -64,9 +64,13 @@ def render_template(name: str, L: Localizer, **context) -> str:
         # Separate strings are joined by template whitespace; Chinese puts none after
         # full-width punctuation.
         html = _SPACE_AFTER_FULLWIDTH.sub(r"\1", html)
+        html = _SPACE_BETWEEN_HAN.sub("", html)
     return html
 
 
+# Spaces set around a placeholder suit a number ("約需 1 小時") but not a unit that
+# ends in a Han character ("16 小時 內"): no space between two Han characters.
+_SPACE_BETWEEN_HAN = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
 _SPACE_AFTER_FULLWIDTH = re.compile(r"([。！？；：，、）」』](?:</\w+>)*)[ \t\r\n]+(?=[^\s<])")
 
 
@@ -92,8 +96,8 @@ def monitoring_text(L: Localizer, row: ScheduleRow) -> str:
     hours = L.q(row.monitoring)
     if row.stay_near:
         return L._("Stay in a hospital or clinic for %(hours)s from the start of the infusion. "
-                   "Then, until %(total)s have passed, stay within %(distance)s of that care "
-                   "setting, with a caregiver.",
+                   "Then, until %(total)s after the start of the infusion, stay within "
+                   "%(distance)s of that care setting, with a caregiver.",
                    hours=hours, total=L.q("stay_near_total"), distance=L.q("stay_near_distance"))
     return L._("Stay %(hours)s after the infusion so your care team can watch you.", hours=hours)
 
