@@ -25,7 +25,7 @@ test: $(STAMP)
 
 ## Re-extract messages into locales/handouts.pot and merge them into every catalog
 catalogs: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg --no-location --omit-header --sort-output -o locales/handouts.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --omit-header --sort-output -o locales/handouts.pot .
 	$(BIN)/pybabel update -i locales/handouts.pot -d locales -D handouts --no-fuzzy-matching --ignore-obsolete --no-wrap
 
 check: $(STAMP)

@@ -25,7 +25,7 @@ def test_template_is_up_to_date(tmp_path):
     """locales/handouts.pot equals a fresh extraction (run `make catalogs` if not)."""
     out = tmp_path / "fresh.pot"
     root = paths.resource_root()
-    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "N_",
                     "--no-location", "--omit-header", "--sort-output", "-o", str(out), "."],
                    cwd=root, check=True, capture_output=True)
     fresh = out.read_text(encoding="utf-8")

@@ -25,13 +25,19 @@ def _patient_field(name: str, label: str, sample: Any) -> Variable:
                     lambda p, _n=name: getattr(p, _n) if p is not None else None)
 
 
+def N_(message: str) -> str:
+    """Mark a label for extraction (pybabel -k N_); it is translated where it is shown."""
+    return message
+
+
 PATIENT_VARIABLES = (
-    _patient_field("name", "Patient name", "Li Wei 李伟"),
-    _patient_field("first_dose", "Date of the first dose (Cycle 1 Day 1)", dt.date(2026, 12, 1)),
-    _patient_field("oncologist", "Treating oncologist", "Dr. Maria Gonzalez"),
-    _patient_field("phone", "24-hour care-team phone", "+1 (555) 010-2030"),
-    _patient_field("treatment_center", "Treatment center", "Riverside Cancer Center"),
+    _patient_field("name", N_("Patient"), "Li Wei 李伟"),
+    _patient_field("first_dose", N_("Date of the first dose"), dt.date(2026, 12, 1)),
+    _patient_field("oncologist", N_("Cancer doctor (oncologist)"), "Dr. Maria Gonzalez"),
+    _patient_field("phone", N_("Care team phone, day and night"), "+1 (555) 010-2030"),
+    _patient_field("treatment_center", N_("Treatment center"), "Riverside Cancer Center"),
 )
+CONTACT_VARIABLES = ("patient.name", "patient.oncologist", "patient.phone", "patient.treatment_center")
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,9 @@ class DocumentSpec:
     renderer: str  # module in handouts.documents with render(BuildRequest)
     paper_default: str | None = None  # None: the locale's default paper
     sheets: tuple[str, ...] = field(default=())
+
+    def variable(self, name: str) -> Variable:
+        return next(v for v in self.variables if v.name == name)
 
     def sample_patient(self) -> Patient:
         values = {v.name.split(".", 1)[1]: v.sample for v in self.variables if v.name.startswith("patient.")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import paths, qr
+from .. import paths, qr, registry
 from ..engines import weasy
 from ..localizer import get as get_localizer
 from ..schedule import planned_visits
@@ -30,12 +30,9 @@ def html(req: BuildRequest) -> str:
         visits = [{"date": L.date(v.date, "long"), "weekday": L.weekday(v.date), "when": visit_label(L, v.cycle, v.day),
                    "dose": L.q(v.row.dose), "monitoring": monitoring_text(L, v.row)}
                   for v in planned_visits(model, patient.first_dose)]
-    contacts = [
-        (L._("Patient"), patient.name if patient else None),
-        (L._("Cancer doctor (oncologist)"), patient.oncologist if patient else None),
-        (L._("Care team phone, day and night"), patient.phone if patient else None),
-        (L._("Treatment center"), patient.treatment_center if patient else None),
-    ]
+    spec = registry.get(req.document)
+    contacts = [(L._(var.label), var.evaluate(patient))
+                for var in map(spec.variable, registry.CONTACT_VARIABLES)]
     title = L._("Tarlatamab-dlle (IMDELLTRA): a guide for patients and caregivers")
     code = qr.make(model.meta.nci_url)
     return render_template(
