@@ -76,6 +76,13 @@ register(DocumentSpec(
     variables=PATIENT_VARIABLES, renderer="handout",
 ))
 
+register(DocumentSpec(
+    name="poster",
+    description="Clinic dosing poster for staff: step-up timeline, monitoring, restart rules, red flags, storage",
+    layout="poster", engine="weasyprint", papers=("tabloid", "a3", "letter", "a4"), page_budget=(1, 1),
+    variables=(), renderer="poster", paper_default="tabloid",
+))
+
 
 def get(name: str) -> DocumentSpec:
     if name not in DOCUMENTS:

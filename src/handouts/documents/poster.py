@@ -1,0 +1,191 @@
+"""The clinic dosing poster (WeasyPrint): one page for infusion staff, on the wall.
+
+One template and one stylesheet for every paper: layouts/poster/papers.toml gives each
+paper a scale for the root font size (every length in style.css is in rem), a margin and
+a QR module size. Every figure comes from the content model; whatever the model does not
+mark printable is shown as a pointer to the current prescribing information.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+
+from babel.lists import format_list
+from markupsafe import Markup
+
+from .. import paths, qr
+from ..content import ContentModel, ScheduleRow
+from ..engines import weasy
+from ..localizer import Localizer
+from ..localizer import get as get_localizer
+from ..papers import Paper
+from .common import (BuildRequest, footer_line, print_date, provenance, render_template,
+                     visit_label, when_label)
+
+LAYOUT = "poster"
+
+# Table 4 of the label, row by row: the visit of the last dose given, whether the row
+# also covers every later dose, the fact that holds the row's time threshold, and the
+# content-model list with its two actions (within the threshold, beyond it). A row is
+# printed only when both are printable; otherwise it points to the prescribing information.
+RESTART_ROWS: tuple[tuple[int, int, bool, str, str | None], ...] = (
+    (1, 1, False, "restart_after_step_up_days", "restart_rule_c1d1"),
+    (1, 8, False, "restart_after_c1d8_days", "restart_rule_c1d8"),
+    (1, 15, True, "restart_after_c1d15_on", None),
+)
+
+RECORDS = ["approval_full", "schedule", "dose_interval", "infusion_duration", "infusion_volume",
+           "infusion_rate", "monitor_step_up", "stay_near_total", "stay_near_distance",
+           "extended_monitoring_grade",
+           "labs_before_each_dose", "crs_signs_staff", "crs_onset_median", "crs_onset_latest",
+           "restart_rule_c1d1", "restart_rule_c1d8", "storage", "amgen_phone", "fda_phone"]
+
+
+@dataclass(frozen=True)
+class PaperStyle:
+    root_pt: float
+    margin_mm: float
+    qr_module_mm: float
+
+
+@cache
+def _paper_data() -> dict:
+    return tomllib.loads((paths.layouts_dir() / LAYOUT / "papers.toml").read_text(encoding="utf-8"))
+
+
+def paper_style(paper: Paper) -> PaperStyle:
+    data = _paper_data()
+    p = data["paper"][paper.name]
+    return PaperStyle(root_pt=round(data["base_pt"] * p["scale"], 3), margin_mm=p["margin_mm"],
+                      qr_module_mm=p["qr_module_mm"])
+
+
+def headings(L: Localizer) -> dict[str, str]:
+    """Section headings, in order; the tests check that each one is on the page."""
+    return {
+        "schedule": L._("Step-up dosing schedule"),
+        "monitoring": L._("Monitoring after each dose"),
+        "before": L._("Before each dose"),
+        "crs": L._("CRS red flags"),
+        "neuro": L._("Neurotoxicity, ICANS"),
+        "restart": L._("After a dose delay"),
+        "storage": L._("Storage and handling"),
+    }
+
+
+def staff_monitoring_text(L: Localizer, row: ScheduleRow) -> str:
+    """Monitoring after a dose, in clinical words (the handout's monitoring_text speaks to
+    the patient)."""
+    hours = L.q(row.monitoring)
+    if row.stay_near:
+        return L._("%(hours)s from the start of the infusion in a healthcare setting; then "
+                   "within %(distance)s of that setting, with a caregiver, until %(total)s after "
+                   "the start.",
+                   hours=hours, total=L.q("stay_near_total"), distance=L.q("stay_near_distance"))
+    return L._("Observe for %(hours)s after the infusion.", hours=hours)
+
+
+def monitoring_groups(L: Localizer, rows: list[ScheduleRow]) -> list[dict]:
+    """Table 1 rows that share their monitoring, merged: one table row per observation time.
+    Single days of the same cycle merge into one label (Cycle 1, Days 1 and 8)."""
+    groups: list[dict] = []
+    for row in rows:
+        key = (row.monitoring, row.stay_near)
+        if groups and groups[-1]["key"] == key:
+            groups[-1]["rows"].append(row)
+        else:
+            groups.append({"key": key, "rows": [row], "stay_near": row.stay_near,
+                           "text": staff_monitoring_text(L, row)})
+    for g in groups:
+        first, *more = g.pop("rows")
+        if len(more) == 1 and more[0].cycles == first.cycles and len(first.days) == len(more[0].days) == 1:
+            g["when"] = [when_label(L, first.model_copy(update={"days": first.days + more[0].days}))]
+        else:
+            g["when"] = [when_label(L, r) for r in (first, *more)]
+    return groups
+
+
+def timeline(L: Localizer, rows: list[ScheduleRow]) -> list[dict]:
+    """The step-up doses of Cycle 1 one by one, then the later cycles as one repeating
+    step when they share a dose and days (they do in Table 1)."""
+    def node(row: ScheduleRow, repeat: bool = False) -> dict:
+        return {"when": when_label(L, row), "dose": L.q(row.dose),
+                "step_up": row.dose == "dose_step_up", "repeat": repeat}
+
+    first = [r for r in rows if r.cycles == (1, 1)]
+    later = [r for r in rows if r.cycles[0] > 1]
+    nodes = [node(r) for r in first]
+    if later and later[-1].open_ended and len({r.dose for r in later}) == 1 \
+            and len({tuple(r.days) for r in later}) == 1:
+        nodes.append(node(later[0].model_copy(update={"cycles": (later[0].cycles[0], 0)}), True))
+    else:
+        nodes += [node(r, r.open_ended) for r in later]
+    return nodes
+
+
+def restart_rows(L: Localizer, model: ContentModel) -> list[dict]:
+    out = []
+    for cycle, day, or_later, threshold, rule in RESTART_ROWS:
+        dose = L.q(model.schedule_row_for(cycle, day).dose)
+        visit = visit_label(L, cycle, day)
+        last = (L._("Last dose: %(dose)s on %(visit)s or later", dose=dose, visit=visit) if or_later
+                else L._("Last dose: %(dose)s on %(visit)s", dose=dose, visit=visit))
+        if rule and model.is_printable(threshold) and model.is_printable(rule):
+            within, beyond = L.items(rule)
+            limit = L.q(threshold)
+            out.append({"last": last, "cases": [
+                (L._("%(time)s or less:", time=limit), within),
+                (L._("More than %(time)s:", time=limit), beyond)]})
+        else:
+            out.append({"last": last, "cases": []})
+    return out
+
+
+def keep_together(text: str) -> Markup:
+    """A token that must not break across lines (a phone number), as escaped markup."""
+    return Markup('<span class="keep">%s</span>') % text
+
+
+def revision_label(L: Localizer, revision: str) -> str:
+    """A record's label revision ("05/2024") as a month and year in the reader's locale."""
+    m = re.fullmatch(r"(\d{2})/(\d{4})", revision)
+    return L.month_year(dt.date(int(m.group(2)), int(m.group(1)), 1)) if m else revision
+
+
+def html(req: BuildRequest) -> str:
+    model = req.model
+    L = get_localizer(req.locale, model)
+    when = print_date()
+    style = paper_style(req.paper)
+    rows = model.printable_schedule()
+    rules = [r[4] for r in RESTART_ROWS if r[4] and model.is_printable(r[4])]
+    restart_revisions = sorted({model.lists[r].label_revision for r in rules})
+    premed_visits = [visit_label(L, r.cycles[0], d) for r in rows if r.premedication for d in r.days]
+    title = L._("Tarlatamab-dlle (IMDELLTRA): dosing and monitoring")
+    code = qr.make(model.meta.nci_url)
+    return render_template(
+        f"{LAYOUT}/template.html", L,
+        title=title, paper=req.paper, style=style, h=headings(L),
+        nodes=timeline(L, rows),
+        monitoring_rows=monitoring_groups(L, rows),
+        restart=restart_rows(L, model),
+        restart_revised=format_list([revision_label(L, r) for r in restart_revisions],
+                                    locale=L.babel) if restart_revisions else "",
+        premed_visits=format_list(premed_visits, locale=L.babel) if premed_visits else "",
+        printable=model.is_printable, keep=keep_together,
+        qr_svg=code.svg(style.qr_module_mm, L._("QR code: %(url)s", url=model.meta.nci_url)),
+        sources=model.sources_for(RECORDS) + [model.sources["S16"]],
+        footer_line=footer_line(L, model, when),
+        **provenance(L, model, when),
+    )
+
+
+def render(req: BuildRequest) -> weasy.Rendered:
+    # The poster has no personal fields: a patient given to it is not printed.
+    L = get_localizer(req.locale, req.model)
+    return weasy.render(html(req), paths.layouts_dir() / LAYOUT, tuple(L.spec.fonts),
+                        [weasy.stylesheet(paths.layouts_dir() / LAYOUT / "style.css")])
