@@ -35,6 +35,6 @@ def test_monitoring_per_row_comes_from_the_model(model):
     from handouts.documents.common import monitoring_text
     L = get("en", model)
     rows = model.printable_schedule()
-    texts = [monitoring_text(L, r) for r in rows]
+    texts = [monitoring_text(L, r).replace("\u00a0", " ") for r in rows]
     assert "22 to 24 hours" in texts[0] and "48 hours" in texts[0] and "1 hour" in texts[0]
     assert "6 to 8 hours" in texts[2] and "3 to 4 hours" in texts[4] and "2 hours" in texts[5]

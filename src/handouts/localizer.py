@@ -13,6 +13,8 @@ from babel.units import format_unit
 from . import catalogs, locales
 from .content import PLACEHOLDER, ContentModel, Fact
 
+NBSP = "\u00a0"
+
 _CLDR_UNIT = {
     "mg": ("mass-milligram", "short"),
     "mL": ("volume-milliliter", "short"),
@@ -72,7 +74,8 @@ class Localizer:
         if cldr in text:
             # CLDR has no long form for this unit in this locale (zh): use the short one.
             text = format_unit(value, cldr, length="short", locale=self.babel)
-        return text
+        # A line must never separate a number from its unit ("10 | mg").
+        return text.replace(" ", NBSP)
 
     def fact(self, fact: Fact) -> str:
         v, unit = fact.value, fact.unit

@@ -14,6 +14,7 @@ def extract(path: Path) -> str:
     with pdfplumber.open(str(path)) as pdf:
         for i, page in enumerate(pdf.pages, start=1):
             raw = page.extract_text(layout=False) or ""
-            lines = [re.sub(r"[ \t]+", " ", ln).strip() for ln in raw.splitlines()]
+            # No-break spaces glue numbers to units on paper; a reader sees a space.
+            lines = [re.sub(r"[ \t\u00a0]+", " ", ln).strip() for ln in raw.splitlines()]
             pages.append(f"=== page {i} ===\n" + "\n".join(ln for ln in lines if ln))
     return "\n".join(pages) + "\n"
