@@ -66,7 +66,7 @@ class Localizer:
         if unit == "percent":
             return format_percent(value / 100, locale=self.babel)
         if unit == "mL/h":
-            return self.gettext("%(amount)s mL per hour", amount=self.number(value))
+            return self.gettext("%(volume)s per hour", volume=self.quantity(value, "mL"))
         if unit == "grade":
             return self.gettext("Grade %(grade)s", grade=self.number(value))
         cldr, length = _CLDR_UNIT[unit]
