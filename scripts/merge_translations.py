@@ -27,6 +27,10 @@ def main(locale_dir: str, batch: str, name: str) -> None:
         po = Catalog(locale=locale_dir, project="handouts", version="", fuzzy=False)
     for msg in pot:
         if msg.id and msg.id in table:
+            # Catalog.add keeps the old msgstr of an existing entry (such as the empty
+            # one `make catalogs` just added), so drop the entry first.
+            if msg.id in po:
+                po.delete(msg.id)
             po.add(msg.id, table[msg.id], flags=[f for f in msg.flags if f != "fuzzy"])
     po_path.parent.mkdir(parents=True, exist_ok=True)
     with po_path.open("wb") as fh:
