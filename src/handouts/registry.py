@@ -67,6 +67,14 @@ register(DocumentSpec(
     variables=PATIENT_VARIABLES, renderer="handout",
 ))
 
+register(DocumentSpec(
+    name="wallet-card",
+    description="CRS warning wallet card: ID-1 front (patient's language) and back (for providers)",
+    layout="wallet-card", engine="reportlab", papers=("id1",), page_budget=(2, 2),
+    variables=PATIENT_VARIABLES, renderer="wallet_card",
+    sheets=("letter-8up", "a4-10up", "avery-8371"),
+))
+
 
 def get(name: str) -> DocumentSpec:
     if name not in DOCUMENTS:
