@@ -114,6 +114,21 @@ def test_blank_card_has_lines_to_write_on(renders):
     assert len(back_rules) == 5   # oncologist, phone, treatment center, first dose, last dose
 
 
+def test_engine_and_layout_do_not_know_the_drug():
+    """Engines and layout code never import the content model or the localizer."""
+    import ast
+
+    from handouts import paths
+    src = paths.resource_root() / "src" / "handouts" if (paths.resource_root() / "src").is_dir() else None
+    if src is None:
+        pytest.skip("installed without sources")
+    for rel in ("engines/reportlab_canvas.py", "cardlayout.py", "linebreak.py"):
+        tree = ast.parse((src / rel).read_text(encoding="utf-8"))
+        names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        names |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        assert not any(n.endswith(("content", "localizer", "catalogs")) for n in names), (rel, names)
+
+
 def test_only_printable_facts(model):
     from handouts.documents import wallet_card
     for rid in wallet_card.RECORDS:

@@ -175,24 +175,27 @@ def _scale_side(side: Side, design: CardFormat, fmt: CardFormat, margin: float) 
     return Side(fills=[r(f) for f in side.fills], zones={k: r(z) for k, z in side.zones.items()}, qr=qr)
 
 
-_LAYOUTS: dict[tuple[int, str], CardLayout] = {}
+_LAYOUTS: dict[tuple[int, str], tuple[Geometry, CardLayout]] = {}
 
 
 def _card_layout(geo: Geometry, fmt_name: str) -> CardLayout:
     key = (id(geo), fmt_name)
-    if key not in _LAYOUTS:
-        if fmt_name not in geo.formats:
-            raise HandoutsError("card format", f"unknown card format {fmt_name!r}")
-        design = geo.formats[geo.design_format]
-        fmt = geo.formats[fmt_name]
-        front, back = geo.front, geo.back
-        if (fmt.width, fmt.height) != (design.width, design.height):
-            front = _scale_side(front, design, fmt, geo.safe_margin)
-            back = _scale_side(back, design, fmt, geo.safe_margin)
-        front = _override(front, fmt.front, "front", fmt_name)
-        back = _override(back, fmt.back, "back", fmt_name)
-        _LAYOUTS[key] = CardLayout(fmt, front, back, dict(geo.colors), geo.corner_guide)
-    return _LAYOUTS[key]
+    cached = _LAYOUTS.get(key)
+    if cached is not None and cached[0] is geo:
+        return cached[1]
+    if fmt_name not in geo.formats:
+        raise HandoutsError("card format", f"unknown card format {fmt_name!r}")
+    design = geo.formats[geo.design_format]
+    fmt = geo.formats[fmt_name]
+    front, back = geo.front, geo.back
+    if (fmt.width, fmt.height) != (design.width, design.height):
+        front = _scale_side(front, design, fmt, geo.safe_margin)
+        back = _scale_side(back, design, fmt, geo.safe_margin)
+    front = _override(front, fmt.front, "front", fmt_name)
+    back = _override(back, fmt.back, "back", fmt_name)
+    layout = CardLayout(fmt, front, back, dict(geo.colors), geo.corner_guide)
+    _LAYOUTS[key] = (geo, layout)  # keeps geo alive, so its id is not reused
+    return layout
 
 
 def _override(side: Side, changes: dict[str, dict[str, float]], side_name: str, fmt_name: str) -> Side:

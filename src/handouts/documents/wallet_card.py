@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .. import cardlayout, locales, qr
-from ..cardlayout import CardLayout, Cell, Imposition, Zone
+from ..cardlayout import CardLayout, Imposition, Zone
 from ..content import ContentModel
 from ..engines import reportlab_canvas as rl
 from ..engines.reportlab_canvas import Block, Document, Laid, Rendered, ZoneStyle
 from ..errors import HandoutsError, LayoutOverflow
+from ..linebreak import is_cjk
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..patient import Patient
-from ..linebreak import is_cjk
 from .common import AUTHOR, BuildRequest, print_date
 
 LAYOUT = "wallet-card"

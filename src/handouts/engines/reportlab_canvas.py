@@ -173,10 +173,8 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
     """Lay out at one size; None when it does not fit the zone."""
     laid = Laid(size)
     width_pt = mm(style.w)
-    rows: list[list[tuple[float, str, FontStack, float, str]]] = []  # per block: (x_pt, text, stack, size, colour)
-    heights: list[float] = []
     y = 0.0
-    block_rows: list[tuple[int, list]] = []
+    block_rows: list[tuple[float, list, float, tuple[float, float] | None, float]] = []
     for bi, blk in enumerate(blocks):
         fams = blk.families or families
         bold = style.bold if blk.bold is None else blk.bold
@@ -184,7 +182,8 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
         bsize = size * blk.scale
         line_h = bsize * style.leading
         measure = lambda t, s=stack, z=bsize: s.width(t, z)  # noqa: E731
-        entries: list[tuple[float, float, str, FontStack, float, str]] = []  # x_pt, y_pt(from block top), text...
+        # (x pt, y pt from the block's top, text, fonts, size, colour)
+        entries: list[tuple[float, float, str, FontStack, float, str]] = []
         indent = 0.0
         first_width = None
         if blk.label is not None:
@@ -220,10 +219,8 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
                 return None
             n_lines = len(texts)
         for li, t in enumerate(texts):
-            if blk.label is not None:
-                x = indent if li == 0 else 0.0
-            else:
-                x = indent
+            # A field's value wraps under its label; a bullet item hangs under its text.
+            x = indent if (blk.label is None or li == 0) else 0.0
             if t:
                 entries.append((x, li * line_h, t, stack, bsize, style.color))
         gap = (style.paragraph_gap * size * style.leading) if bi else 0.0
