@@ -4,7 +4,6 @@ personal data as text, determinism."""
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import re
 
@@ -12,7 +11,8 @@ import pytest
 
 import cardpdf
 import pdfcheck
-from conftest import LOCALES, NCI_URL, SNAPSHOTS
+from conftest import LOCALES, NCI_URL
+from test_handout import check_snapshot  # the project's snapshot helper (--update-snapshots)
 
 ID1 = (85.60, 53.98)
 
@@ -38,20 +38,6 @@ def patient(**kw):
     from handouts.patient import Patient
     base = dict(first_dose=dt.date(2026, 12, 1))
     return Patient(**{**base, **kw})
-
-
-def check_snapshot(name: str, actual: str, update: bool) -> None:
-    path = SNAPSHOTS / f"{name}.txt"
-    if update or not path.exists():
-        if not update:
-            pytest.fail(f"no snapshot {path.name}; run pytest --update-snapshots and review it")
-        path.write_text(actual, encoding="utf-8")
-        return
-    expected = path.read_text(encoding="utf-8")
-    if actual != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
-                                            "snapshot", "rendered", n=1))
-        pytest.fail(f"text differs from snapshot {path.name} (pytest --update-snapshots to accept):\n{diff[:4000]}")
 
 
 def build_card(tmp_path, locale, p, model):

@@ -84,7 +84,10 @@ def _precheck(spec, items, model, **options) -> None:
 def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
                      sheet, bleed, duplex_offset, copies, patients_file) -> None:
     """build --sheet: cards imposed on sheets for duplex printing (wallet-card)."""
-    from . import cards
+    from . import cards, output
+    from .build import check_patient
+    from .cardlayout import imposition
+    from .documents.wallet_card import Card
 
     if not spec.sheets:
         raise HandoutsError("--sheet", f"{spec.name} is not printed on sheets")
@@ -101,7 +104,6 @@ def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
     offset = cards.parse_offset(duplex_offset)
     cards.check_copies(copies)
     bleed = bleed or 0.0
-    from .cardlayout import imposition
     imp = imposition(sheet, bleed, offset)
     model = content.default()
     if patients_file:
@@ -116,13 +118,10 @@ def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
         patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
         locale = locale or (patient.locale if patient and patient.locale else "en")
         locales.get(locale, "--locale" if not (patient and patient.locale) else "patient: locale")
-        from .build import check_patient
         check_patient(patient, locale, model)
-        from .documents.wallet_card import Card
         items = [Card(locale, patient)] * (copies or imp.per_sheet)
         out_dir = out_dir or Path("out") / locale
         name = cards.sheet_file_name(sheet, locale, patient, None)
-    from . import output
     output.ensure_writable_dir(out_dir)
     _precheck(spec, list(dict.fromkeys((c.locale, c.patient, c.where) for c in items)), model,
               fmt=imp.preset.card_format)
