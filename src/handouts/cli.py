@@ -42,17 +42,91 @@ def list_cmd() -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="output folder (default: out/<locale>)")
 @click.option("--strict", is_flag=True, help="fail when a source is past its review date")
-def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict) -> None:
+@click.option("--sheet", default=None, help="impose cards on a sheet (wallet-card): letter-8up, a4-10up, avery-8371")
+@click.option("--bleed", type=float, default=None, help="with --sheet: mm of background past the cut, e.g. 3")
+@click.option("--duplex-offset", "duplex_offset", default=None, metavar="X,Y",
+              help="with --sheet: shift the backs X mm right and Y mm down (negative: left, up)")
+@click.option("--copies", type=int, default=None,
+              help="with --sheet: cards per patient (default: a full sheet of one card, 1 per CSV row)")
+@click.option("--patients", "patients_file", type=click.Path(path_type=Path), default=None,
+              help="with --sheet: CSV with the patient file's fields, one personalized card per row")
+def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
+              sheet, bleed, duplex_offset, copies, patients_file) -> None:
     """Render DOCUMENT and print the path of every file written."""
     spec = registry.get(document)
+    if sheet or bleed is not None or duplex_offset or copies is not None or patients_file:
+        _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
+                         sheet, bleed, duplex_offset, copies, patients_file)
+        return
     patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
     locale = locale or (patient.locale if patient and patient.locale else "en")
     locales.get(locale, "--locale" if not (patient and patient.locale) else "patient: locale")
     model = content.default()
     out_dir = out_dir or Path("out") / locale
     validate(document, locale, paper, patient, out_dir, model)
+    _precheck(spec, [(locale, patient, "")], model)
     warn(review_warnings(model, strict))
     built = build(document, locale, paper, patient, out_dir, model)
+    click.echo(str(built.path))
+
+
+def _precheck(spec, items, model, **options) -> None:
+    """A document may check its personal fields before anything is printed or written
+    (the wallet card lays them out: a name that does not fit is an error, not a cut)."""
+    import importlib
+    module = importlib.import_module(f".documents.{spec.renderer}", __package__)
+    check = getattr(module, "check", None)
+    if check is not None:
+        for locale, patient, where in items:
+            check(locale, patient, model, where, **options)
+
+
+def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
+                     sheet, bleed, duplex_offset, copies, patients_file) -> None:
+    """build --sheet: cards imposed on sheets for duplex printing (wallet-card)."""
+    from . import cards, output
+    from .build import check_patient
+    from .cardlayout import imposition
+    from .documents.wallet_card import Card
+
+    if not spec.sheets:
+        raise HandoutsError("--sheet", f"{spec.name} is not printed on sheets")
+    if not sheet:
+        given = next(o for o, v in (("--bleed", bleed is not None), ("--duplex-offset", duplex_offset),
+                                     ("--copies", copies is not None), ("--patients", patients_file)) if v)
+        raise HandoutsError(given, f"only with --sheet ({', '.join(spec.sheets)})")
+    if sheet not in spec.sheets:
+        raise HandoutsError("--sheet", f"unknown sheet {sheet!r}; choose one of: {', '.join(spec.sheets)}")
+    if paper:
+        raise HandoutsError("--paper", "the sheet preset sets the paper; leave --paper out")
+    if patients_file and (patient_file or sample):
+        raise HandoutsError("--patients", "give either --patients or --patient/--sample, not both")
+    offset = cards.parse_offset(duplex_offset)
+    cards.check_copies(copies)
+    bleed = bleed or 0.0
+    imp = imposition(sheet, bleed, offset)
+    model = content.default()
+    if patients_file:
+        if locale:
+            locales.get(locale)
+        if not patients_file.is_file():
+            raise HandoutsError("--patients", f"no such file: {patients_file}")
+        items = cards.cards_from_csv(patients_file, locale, copies or 1, model)
+        out_dir = out_dir or Path("out")
+        name = cards.sheet_file_name(sheet, None, None, patients_file)
+    else:
+        patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
+        locale = locale or (patient.locale if patient and patient.locale else "en")
+        locales.get(locale, "--locale" if not (patient and patient.locale) else "patient: locale")
+        check_patient(patient, locale, model)
+        items = [Card(locale, patient)] * (copies or imp.per_sheet)
+        out_dir = out_dir or Path("out") / locale
+        name = cards.sheet_file_name(sheet, locale, patient, None)
+    output.ensure_writable_dir(out_dir)
+    _precheck(spec, list(dict.fromkeys((c.locale, c.patient, c.where) for c in items)), model,
+              fmt=imp.preset.card_format)
+    warn(review_warnings(model, strict) + cards.bleed_warnings(sheet, bleed))
+    built = cards.build_sheets(items, sheet, bleed, offset, out_dir / name, model)
     click.echo(str(built.path))
 
 

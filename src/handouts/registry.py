@@ -77,6 +77,14 @@ register(DocumentSpec(
 ))
 
 register(DocumentSpec(
+    name="wallet-card",
+    description="CRS warning wallet card: ID-1 front (patient's language) and back (for providers)",
+    layout="wallet-card", engine="reportlab", papers=("id1",), page_budget=(2, 2),
+    variables=PATIENT_VARIABLES, renderer="wallet_card",
+    sheets=("letter-8up", "a4-10up", "avery-8371"),
+))
+
+register(DocumentSpec(
     name="poster",
     description="Clinic dosing poster for staff: step-up timeline, monitoring, restart rules, red flags, storage",
     layout="poster", engine="weasyprint", papers=("tabloid", "a3", "letter", "a4"), page_budget=(1, 1),

@@ -1,0 +1,103 @@
+"""Imposed wallet-card builds: check every input, render all cards in memory, then write
+one PDF atomically. Bad input (a CSV row, a locale, a name that does not fit) stops the
+build with one line naming the row and field, and nothing is written."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import cardlayout, content, locales, output
+from .build import check_patient
+from .documents import wallet_card
+from .documents.wallet_card import Card
+from .errors import HandoutsError
+from .patient import Patient, load_csv
+
+MAX_COPIES = 10_000
+
+
+@dataclass(frozen=True)
+class SheetBuilt:
+    path: Path
+    sheet: str
+    cards: int
+    sheets: int
+    pages: int
+
+
+def parse_offset(text: str | None) -> tuple[float, float]:
+    if not text:
+        return (0.0, 0.0)
+    m = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*", text)
+    if not m:
+        raise HandoutsError("--duplex-offset", f"{text!r}: give X,Y in millimetres, e.g. 0.5,-1")
+    return float(m.group(1)), float(m.group(2))
+
+
+def check_copies(copies: int | None) -> None:
+    if copies is not None and not 1 <= copies <= MAX_COPIES:
+        raise HandoutsError("--copies", f"{copies}: choose 1 to {MAX_COPIES}")
+
+
+def cards_from_csv(path: Path, default_locale: str | None, copies: int,
+                   model: content.ContentModel) -> list[Card]:
+    """One card per row (each in its row's locale), `copies` times; the first bad row
+    stops the build, naming its row number and field."""
+    rows = load_csv(path)
+    if not rows:
+        raise HandoutsError("--patients", f"{path.name} has no patient rows")
+    cards: list[Card] = []
+    bad = [(i, r) for i, r in rows if isinstance(r, HandoutsError)]
+    if bad:
+        i, err = bad[0]
+        more = f" (and {len(bad) - 1} more bad rows)" if len(bad) > 1 else ""
+        raise HandoutsError(err.field, err.message + more)
+    for i, patient in rows:
+        where = f"{path.name} row {i}"
+        assert isinstance(patient, Patient)
+        code = patient.locale or default_locale or "en"
+        locales.get(code, f"{where}: locale")
+        try:
+            check_patient(patient, code, model)
+        except HandoutsError as err:
+            field = err.field.replace("patient: ", "", 1)
+            raise HandoutsError(f"{where}: {field}", err.message) from None
+        cards.extend([Card(code, patient, where)] * copies)
+    return cards
+
+
+def sheet_file_name(sheet: str, locale: str | None, patient: Patient | None, csv: Path | None) -> str:
+    parts = ["wallet-card"]
+    if csv is not None:
+        parts += [sheet, output.safe_name(csv.stem, "patients")]
+    else:
+        parts += [locale or "en", sheet]
+        if patient is not None and patient.name:
+            parts.append(output.safe_name(patient.name))
+    return "-".join(parts) + ".pdf"
+
+
+def build_sheets(cards: list[Card], sheet: str, bleed: float, offset: tuple[float, float],
+                 out_path: Path, model: content.ContentModel) -> SheetBuilt:
+    imp = cardlayout.imposition(sheet, bleed, offset)
+    output.ensure_writable_dir(out_path.parent)
+    rendered = wallet_card.render_sheets(cards, imp, model)
+    path = output.write_atomic(out_path, rendered.pdf)
+    n_sheets = -(-len(cards) // imp.per_sheet)
+    return SheetBuilt(path, sheet, len(cards), n_sheets, rendered.pages)
+
+
+def bleed_warnings(sheet: str, bleed: float) -> list[str]:
+    """Where the preset's gutters leave less room than the bleed asked for."""
+    if not bleed:
+        return []
+    imp = cardlayout.imposition(sheet, bleed)
+    out = []
+    for name, gutter in (("columns", imp.gutter_x), ("rows", imp.gutter_y)):
+        count = imp.preset.cols if name == "columns" else imp.preset.rows
+        if count > 1 and gutter / 2 < bleed:
+            out.append(f"--bleed: {sheet} has {gutter:.2f} mm between {name}; the bleed there is "
+                       f"{max(gutter, 0) / 2:.2f} mm so it does not cover the next card")
+    return out

@@ -1,0 +1,372 @@
+"""The CRS warning wallet card (ReportLab): one card as two ID-1 pages, or many cards
+imposed on sheets for duplex printing.
+
+Front, in the patient's language: the holder receives the drug, it can cause CRS and
+neurologic problems including ICANS, when they can start, the warning signs, what to do.
+Back, in English for any healthcare provider (plus the patient's language where the
+layout has room): what the drug is, CRS timing, whom to call before treating, first and
+last dose, the QR code to the NCI page, content version and label revision, and that the
+card is made by the clinic, not by Amgen.
+
+Every figure comes from the content model through the localizer; every string goes
+through the catalogs; personal fields are plain text. The parts of a card that do not
+depend on the patient are form XObjects, drawn once per document and placed per card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Iterable
+
+from .. import cardlayout, locales, qr
+from ..cardlayout import CardLayout, Imposition, Zone
+from ..content import ContentModel
+from ..engines import reportlab_canvas as rl
+from ..engines.reportlab_canvas import Block, Document, Laid, Rendered, ZoneStyle
+from ..errors import HandoutsError, LayoutOverflow
+from ..linebreak import is_cjk
+from ..localizer import Localizer
+from ..localizer import get as get_localizer
+from ..patient import Patient
+from .common import AUTHOR, BuildRequest, print_date
+
+LAYOUT = "wallet-card"
+PROVIDER_LOCALE = "en"  # the back speaks to any healthcare provider in English
+# Content-model records this card prints (for provenance and tests).
+RECORDS = ["crs_signs", "crs_onset_latest", "crs_onset_median"]
+FRONT_FIELDS = ("name", "phone")
+BACK_FIELDS = ("oncologist", "phone", "center", "first_dose", "last_dose")
+
+
+@dataclass(frozen=True)
+class Card:
+    """One card to print: the patient's locale and the patient (None: blank fields)."""
+    locale: str
+    patient: Patient | None = None
+    where: str = ""  # for error messages, e.g. "list.csv row 3"
+
+
+def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def families(locale: str) -> tuple[str, ...]:
+    return tuple(locales.get(locale).fonts)
+
+
+def value_families(side_locale: str, patient_locale: str) -> tuple[str, ...]:
+    """Personal text: the side's own font for Latin letters, then the patient's script
+    (a Traditional-Chinese name keeps Traditional forms on the English back)."""
+    side = families(side_locale)
+    return _dedupe([side[0], *families(patient_locale), *side])
+
+
+# ------------------------------------------------------------------------ the words
+
+def front_static(L: Localizer) -> dict[str, list[Block]]:
+    """Front zones that do not depend on the patient, in the patient's language."""
+    signs = [Block(s, bullet="•") for s in L.items("crs_signs", card=True)]
+    # A catalog no qualified medical translator has reviewed says so on the card.
+    notice = [] if L.spec.medical_review.reviewed else [
+        Block(L._("Translation not yet checked by a medical translator."), bold=False)]
+    return {
+        "title": [Block(L._("I receive tarlatamab-dlle (IMDELLTRA)"))],
+        "intro": [Block(L._(
+            "This cancer medicine can cause cytokine release syndrome (CRS) and nervous system "
+            "problems, including ICANS. These can be serious. They can start hours to days after "
+            "a dose, up to %(latest)s later.", latest=L.q("crs_onset_latest")))],
+        "signs": [Block(L._("Warning signs:"), bold=True), *signs],
+        "call": [Block(L._("If you have any of these signs, call your care team right away:"))],
+        "severe": [Block(L._("If the signs are severe, go to an emergency room or call your "
+                             "local emergency number.")), *notice],
+    }
+
+
+def join_sentences(*texts: str) -> str:
+    """Sentences of one paragraph: a space after Latin text, none after Chinese."""
+    out = ""
+    for t in texts:
+        if out and not is_cjk(out[-1]):
+            out += " "
+        out += t
+    return out
+
+
+def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) -> dict[str, list[Block]]:
+    """Back zones that do not depend on the patient: English (E), with the patient's
+    language (L) where the layout has room for it."""
+    local_fams = families(L.code)
+    notes = []
+    if L.code != E.code:
+        notes.append(Block(L._("The holder of this card receives tarlatamab-dlle (IMDELLTRA) and may "
+                               "develop cytokine release syndrome (CRS) or ICANS. Before treating, "
+                               "contact the oncologist named on this card."), families=local_fams))
+    notes.append(Block(join_sentences(
+        E._("Clinic-made card, not from Amgen."),
+        E._("Content %(version)s · U.S. prescribing information revised %(revised)s · Printed %(date)s",
+            version=model.meta.content_version, revised=E.month_year(model.meta.label_revised),
+            date=E.date(when, "medium")))))
+    zones = {
+        "title": [Block(E._("For healthcare providers"))],
+        "body": [Block(join_sentences(
+            E._("This patient receives tarlatamab-dlle (IMDELLTRA), a bispecific T-cell engager. "
+                "It can cause cytokine release syndrome (CRS) and neurologic toxicity, including "
+                "ICANS."),
+            E._("CRS started a median of %(median)s after a dose, and up to %(latest)s after it. "
+                "ICANS: see the prescribing information.",
+                median=E.q("crs_onset_median"), latest=E.q("crs_onset_latest"))))],
+        "contact": [Block(E._("Before treating, contact the treating oncologist:"))],
+        "qr_caption": [Block(E._("NCI drug page"))],
+        "notes": notes,
+    }
+    if L.code != E.code:
+        zones["title_local"] = [Block(L._("For healthcare providers"), families=local_fams)]
+    return zones
+
+
+def _field(label: str, value: str | None, fams: tuple[str, ...], keep_together: bool = False) -> Block:
+    if value:
+        return Block(value, label=label, families=fams, keep_together=keep_together)
+    return Block("", label=label, blank=True, families=fams)
+
+
+def front_fields(L: Localizer, patient: Patient | None) -> dict[str, list[Block]]:
+    fams = families(L.code)
+    p = patient
+    phone = p.phone if p else None
+    return {
+        "name": [_field(L._("Name:"), p.name if p else None, fams)],
+        "phone": [Block(phone, families=fams, keep_together=True) if phone
+                  else Block("", blank=True, families=fams)],
+    }
+
+
+def back_fields(E: Localizer, patient: Patient | None, patient_locale: str) -> dict[str, list[Block]]:
+    fams = value_families(E.code, patient_locale)
+    p = patient
+    first = E.date(p.first_dose, "medium") if p and p.first_dose else None
+    return {
+        "oncologist": [_field(E._("Oncologist:"), p.oncologist if p else None, fams)],
+        "phone": [_field(E._("Phone, day and night:"), p.phone if p else None, fams, keep_together=True)],
+        "center": [_field(E._("Treatment center:"), p.treatment_center if p else None, fams)],
+        "first_dose": [_field(E._("First dose:"), first, fams)],
+        "last_dose": [_field(E._("Last dose:"), None, fams)],
+    }
+
+
+# ------------------------------------------------------------------------- drawing
+
+def _style(zone: Zone, colors: dict[str, str]) -> ZoneStyle:
+    return ZoneStyle(zone.x, zone.y, zone.w, zone.h, zone.size, zone.min_size, zone.leading, zone.bold,
+                     colors[zone.color], colors[zone.label_color], colors["rule"], zone.align, zone.valign,
+                     zone.paragraph_gap)
+
+
+def _fit_zones(side: str, card: CardLayout, texts: dict[str, list[Block]], fams: tuple[str, ...],
+               locale: str, where: str = "") -> list[Laid]:
+    zones = getattr(card, side).zones
+    out = []
+    for name, blocks in texts.items():
+        if name not in zones:
+            raise HandoutsError(f"layouts/{LAYOUT}/geometry.toml", f"{side} has no zone {name!r}")
+        what = f"{where + ': ' if where else ''}wallet card {side} {name} ({locale})"
+        out.append(rl.fit(_style(zones[name], card.colors), blocks, fams, what))
+    return out
+
+
+class CardRenderer:
+    """Draws cards into one Document; static parts become forms on first use."""
+
+    def __init__(self, doc: Document, model: ContentModel, fmt: str, when: dt.date):
+        self.doc = doc
+        self.model = model
+        geo = cardlayout.geometry(LAYOUT)
+        self.card = geo.card(fmt)
+        self.fmt = fmt
+        self.when = when
+        self.E = get_localizer(PROVIDER_LOCALE, model)
+        self.code = qr.make(model.meta.nci_url)
+        cardlayout.check_card(self.card, fmt, self.code.size_modules, geo.safe_margin)
+
+    # -- static parts ----------------------------------------------------------------
+    def _bbox(self, bleed: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        l, r, t, b = bleed
+        return (-l, -t, self.card.width + r, self.card.height + b)
+
+    def _fills_form(self, side: str, bleed: tuple[float, float, float, float]) -> str:
+        key = f"Fills_{side}_{self.fmt}_" + "_".join(f"{v:g}" for v in bleed).replace(".", "p")
+        card = self.card
+        W, H = card.width, card.height
+        l, r, t, b = bleed
+
+        def draw(p: rl.Painter) -> None:
+            for f in getattr(card, side).fills:
+                x0 = f.x - (l if f.x <= 1e-6 else 0)
+                y0 = f.y - (t if f.y <= 1e-6 else 0)
+                x1 = f.x + f.w + (r if f.x + f.w >= W - 1e-6 else 0)
+                y1 = f.y + f.h + (b if f.y + f.h >= H - 1e-6 else 0)
+                p.fill_rect(x0, y0, x1 - x0, y1 - y0, card.colors[f.color])
+
+        return self.doc.form(key, self._bbox(bleed), H, draw)
+
+    def _qr_form(self) -> str:
+        qrp = self.card.back.qr
+        side = self.code.size_modules * qrp.module_mm
+        key = f"QR_{qrp.module_mm:g}".replace(".", "p")
+        return self.doc.form(key, (0, 0, side, side), side,
+                             lambda p: p.qr(self.code.matrix, 0, 0, qrp.module_mm))
+
+    def _static_form(self, side: str, locale: str) -> str:
+        key = f"Card_{side}_{self.fmt}_{locale}".replace("-", "_")
+        if self.doc.has_form(key):
+            return key
+        L = get_localizer(locale, self.model)
+        card = self.card
+        if side == "front":
+            laid = _fit_zones("front", card, front_static(L), families(locale), locale)
+        else:
+            laid = _fit_zones("back", card, back_static(self.E, L, self.model, self.when),
+                              families(PROVIDER_LOCALE), locale)
+            qr_key = self._qr_form()
+
+        def draw(p: rl.Painter) -> None:
+            for lz in laid:
+                p.text(lz)
+            if side == "back":
+                qrp = card.back.qr
+                n = self.code.size_modules * qrp.module_mm
+                c = p.c
+                c.saveState()
+                c.translate(rl.mm(qrp.x), rl.mm(card.height - qrp.y - n))
+                c.doForm(qr_key)
+                c.restoreState()
+            g = card.corner_guide
+            p.corner_guides(card.width, card.height, card.format.corner_radius, g.color, g.width_pt)
+
+        return self.doc.form(key, self._bbox((0, 0, 0, 0)), card.height, draw)
+
+    # -- one side of one card ------------------------------------------------------------
+    def personal(self, side: str, item: Card) -> list[Laid]:
+        if side == "front":
+            L = get_localizer(item.locale, self.model)
+            return _fit_zones("front", self.card, front_fields(L, item.patient), families(item.locale),
+                              item.locale, item.where)
+        return _fit_zones("back", self.card, back_fields(self.E, item.patient, item.locale),
+                          families(PROVIDER_LOCALE), item.locale, item.where)
+
+    def draw(self, side: str, item: Card, x: float, y: float,
+             bleed: tuple[float, float, float, float] = (0, 0, 0, 0)) -> None:
+        personal = self.personal(side, item)  # first: an overflow stops before drawing
+        H = self.card.height
+        self.doc.place(self._fills_form(side, bleed), x, y, H)
+        self.doc.place(self._static_form(side, item.locale), x, y, H)
+        with self.doc.at(x, y, H) as p:
+            for lz in personal:
+                p.text(lz)
+
+
+def _document(title_locale: str, model: ContentModel, lang: str) -> Document:
+    L = get_localizer(title_locale, model)
+    return Document(title=L._("Tarlatamab-dlle (IMDELLTRA) wallet card"), author=AUTHOR,
+                    subject=L._("Warning card about cytokine release syndrome (CRS) and ICANS"),
+                    lang=lang)
+
+
+def render(req: BuildRequest) -> Rendered:
+    """One card: page 1 the front, page 2 the back, each exactly the card's size."""
+    fmt = "id1"
+    doc = _document(req.locale, req.model, locales.get(req.locale).html_lang)
+    r = CardRenderer(doc, req.model, fmt, print_date())
+    card = Card(req.locale, req.patient)
+    for side in ("front", "back"):
+        doc.begin_page(r.card.width, r.card.height)
+        r.draw(side, card, 0.0, 0.0)
+        doc.end_page()
+    return doc.finish()
+
+
+# ----------------------------------------------------------------------- imposition
+
+def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Rendered:
+    """Cards imposed on sheets: for each sheet a fronts page, then a backs page whose
+    cells are mirrored for long-edge duplex and shifted by the duplex offset. A partial
+    last sheet is printed; crop marks (cut sheets) sit outside the cards and bleed."""
+    if not cards:
+        raise HandoutsError("cards", "nothing to print")
+    codes = _dedupe(c.locale for c in cards)
+    lang = locales.get(codes[0]).html_lang if len(codes) == 1 else locales.get(PROVIDER_LOCALE).html_lang
+    doc = _document(codes[0], model, lang)
+    r = CardRenderer(doc, model, imp.preset.card_format, print_date())
+    fronts, backs = imp.fronts(), imp.backs()
+    per = imp.per_sheet
+    W, H = imp.paper.width_mm, imp.paper.height_mm
+    mark_w = imp.preset.mark_width_pt
+    front_marks, back_marks = imp.marks(fronts), imp.marks(backs)
+    for start in range(0, len(cards), per):
+        chunk = cards[start:start + per]
+        for side, cells, marks in (("front", fronts, front_marks), ("back", backs, back_marks)):
+            p = doc.begin_page(W, H)
+            for m in marks:
+                p.line(m.x1, m.y1, m.x2, m.y2, "#000000", mark_w)
+            for cell, item in zip(cells, chunk):
+                r.draw(side, item, cell.x, cell.y, cell.bleed)
+            doc.end_page()
+    return doc.finish()
+
+
+def check(locale: str, patient: Patient | None, model: ContentModel, where: str = "",
+          fmt: str = "id1") -> None:
+    """Lay out a card's personal fields without drawing: LayoutOverflow before any file
+    is written or anything printed (the CLI calls this first)."""
+    r = _probe_renderer(model, fmt)
+    for side in ("front", "back"):
+        r.personal(side, Card(locale, patient, where))
+
+
+_PROBES: dict[tuple[int, str], CardRenderer] = {}
+
+
+def _probe_renderer(model: ContentModel, fmt: str) -> CardRenderer:
+    """A renderer whose document is never saved: only its layout is used."""
+    key = (id(model), fmt)
+    if key not in _PROBES:
+        _PROBES[key] = CardRenderer(Document("probe", AUTHOR, "probe", "en-US"), model, fmt, print_date())
+    return _PROBES[key]
+
+
+def static_texts(locale: str, model: ContentModel, fmt: str = "id1") -> dict[str, list[str]]:
+    """Every static zone of both sides, as laid out (lines), for tests and review."""
+    card = cardlayout.geometry(LAYOUT).card(fmt)
+    L = get_localizer(locale, model)
+    E = get_localizer(PROVIDER_LOCALE, model)
+    out: dict[str, list[str]] = {}
+    for side, texts, fams in (("front", front_static(L), families(locale)),
+                              ("back", back_static(E, L, model, print_date()), families(PROVIDER_LOCALE))):
+        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, locale)):
+            out[f"{side}.{name}"] = laid.text()
+    return out
+
+
+def personal_texts(item: Card, model: ContentModel, fmt: str = "id1") -> dict[str, list[str]]:
+    card = cardlayout.geometry(LAYOUT).card(fmt)
+    L = get_localizer(item.locale, model)
+    E = get_localizer(PROVIDER_LOCALE, model)
+    out: dict[str, list[str]] = {}
+    for side, texts, fams in (("front", front_fields(L, item.patient), families(item.locale)),
+                              ("back", back_fields(E, item.patient, item.locale), families(PROVIDER_LOCALE))):
+        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, item.locale)):
+            out[f"{side}.{name}"] = laid.text()
+    return out
+
+
+__all__ = ["Card", "render", "render_sheets", "check", "static_texts", "personal_texts", "LayoutOverflow"]
+
+
+def render_sheet(locale: str, sheet: str, patients: list[Patient], model: ContentModel) -> Rendered:
+    """Batch entry point (build.render_sheet): one card per patient, each in its own
+    locale; with no patients, one full sheet of blank cards in `locale`."""
+    from .. import cardlayout
+    imp = cardlayout.imposition(sheet, 0.0, (0.0, 0.0))
+    cards = [Card(p.locale or locale, p) for p in patients] or [Card(locale)] * imp.per_sheet
+    return render_sheets(cards, imp, model)

@@ -1,0 +1,429 @@
+"""ReportLab adapter: exact geometry on a canvas. Knows paper, fonts and PDF, not the drug.
+
+- Fonts: only the bundled TrueType files in assets/fonts, registered once per process.
+  Text is drawn run by run with per-character fallback through a locale's font stack
+  (glyph coverage is read from each font's cmap), so a Traditional-Chinese name on a
+  Simplified card still prints, and a character no bundled font has is an error.
+- Text is never markup: strings go to `drawString`, never to a Paragraph parser.
+- Lines are broken by handouts.linebreak (kinsoku for Chinese; Latin tokens and numbers
+  never split), and a zone's text is set at the largest size, down to its minimum, at
+  which it fits; below that the caller gets LayoutOverflow. Nothing is cut silently.
+- Reusable parts are form XObjects, defined once per document and placed many times.
+- Output is byte-reproducible (`rl_config.invariant`).
+
+Coordinates given to this module are millimetres from a top-left origin (y down), as in
+the layout files; the adapter converts to PDF points (y up).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Callable, Iterable
+
+import reportlab.rl_config as rl_config
+
+rl_config.invariant = 1  # byte-reproducible output (fixed dates and document id)
+rl_config.useA85 = 0  # binary compressed streams: smaller and faster than ASCII85
+
+from reportlab.lib.colors import HexColor  # noqa: E402
+from reportlab.pdfbase import pdfmetrics  # noqa: E402
+from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
+from reportlab.pdfgen.canvas import Canvas  # noqa: E402
+
+from .. import paths  # noqa: E402
+from ..errors import HandoutsError, LayoutOverflow  # noqa: E402
+from ..linebreak import TooWide, break_lines, is_cjk  # noqa: E402
+from ..locales import font_families  # noqa: E402
+
+PT_PER_MM = 72 / 25.4
+SIZE_STEP = 0.25  # pt: how finely a zone's text size is reduced to fit
+
+
+def mm(v: float) -> float:
+    return v * PT_PER_MM
+
+
+@dataclass
+class Rendered:
+    pdf: bytes
+    pages: int
+
+
+class MissingGlyph(HandoutsError):
+    pass
+
+
+# ----------------------------------------------------------------------------- fonts
+
+@cache
+def _registered(family: str, weight: str) -> TTFont:
+    filename = getattr(font_families()[family], weight)
+    name = f"{family.replace(' ', '')}-{weight}"
+    font = TTFont(name, str(paths.fonts_dir() / filename))
+    pdfmetrics.registerFont(font)
+    return font
+
+
+class FontStack:
+    """Fonts tried in order for each character; widths in points per point of size."""
+
+    def __init__(self, families: tuple[str, ...], bold: bool):
+        weight = "bold" if bold else "regular"
+        self.families = families
+        self.fonts = [_registered(f, weight) for f in families]
+        self.names = [f.fontName for f in self.fonts]
+        self._glyph: dict[str, tuple[int, float]] = {}
+        self._width: dict[str, float] = {}
+        self._font_of_name = dict(zip(self.names, self.fonts))
+
+    def glyph(self, ch: str) -> tuple[int, float]:
+        g = self._glyph.get(ch)
+        if g is None:
+            code = ord(ch)
+            for i, font in enumerate(self.fonts):
+                face = font.face
+                if code in face.charToGlyph:
+                    g = (i, face.charWidths.get(code, face.defaultWidth) / 1000.0)
+                    break
+            else:
+                raise MissingGlyph(f"character {ch!r} (U+{code:04X})",
+                                   f"no bundled font of {', '.join(self.families)} has it")
+            self._glyph[ch] = g
+            self._width[ch] = g[1]
+        return g
+
+    def width(self, text: str, size: float = 1.0) -> float:
+        w = self._width
+        try:
+            return sum(map(w.__getitem__, text)) * size
+        except KeyError:
+            for ch in text:
+                self.glyph(ch)
+            return sum(map(w.__getitem__, text)) * size
+
+    def runs(self, text: str) -> list[tuple[str, str]]:
+        """(font name, text) runs: each character in the first font that has it."""
+        out: list[tuple[str, str]] = []
+        cur, buf = -1, []
+        for ch in text:
+            i = self.glyph(ch)[0]
+            if i != cur and buf:
+                out.append((self.names[cur], "".join(buf)))
+                buf = []
+            cur = i
+            buf.append(ch)
+        if buf:
+            out.append((self.names[cur], "".join(buf)))
+        return out
+
+
+@cache
+def font_stack(families: tuple[str, ...], bold: bool = False) -> FontStack:
+    return FontStack(families, bold)
+
+
+# ------------------------------------------------------------------------------ text
+
+@dataclass(frozen=True)
+class Block:
+    """One paragraph of a zone. With `label`, a field: the label, then the value on the
+    same line (wrapping under it); with `blank`, a line to write on after the label."""
+    text: str = ""
+    bold: bool | None = None  # None: the zone's weight
+    bullet: str | None = None
+    label: str | None = None
+    blank: bool = False
+    keep_together: bool = False
+    scale: float = 1.0  # relative to the zone's size
+    families: tuple[str, ...] | None = None  # None: the zone's stack
+
+
+@dataclass(frozen=True)
+class ZoneStyle:
+    x: float
+    y: float
+    w: float
+    h: float
+    size: float
+    min_size: float
+    leading: float
+    bold: bool
+    color: str
+    label_color: str
+    rule_color: str
+    align: str
+    valign: str
+    paragraph_gap: float
+
+
+@dataclass
+class Laid:
+    """Text set in a zone: drawing instructions in millimetres (top-left origin)."""
+    size: float
+    lines: list[tuple[float, float, str, FontStack, float, str]] = field(default_factory=list)
+    rules: list[tuple[float, float, float, str]] = field(default_factory=list)  # x1, x2, y, colour
+
+    def text(self) -> list[str]:
+        return [ln[2] for ln in self.lines]
+
+
+def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], size: float) -> Laid | None:
+    """Lay out at one size; None when it does not fit the zone."""
+    laid = Laid(size)
+    width_pt = mm(style.w)
+    y = 0.0
+    block_rows: list[tuple[float, list, float, tuple[float, float] | None, float]] = []
+    for bi, blk in enumerate(blocks):
+        fams = blk.families or families
+        bold = style.bold if blk.bold is None else blk.bold
+        stack = font_stack(fams, bold)
+        bsize = size * blk.scale
+        line_h = bsize * style.leading
+        measure = lambda t, s=stack, z=bsize: s.width(t, z)  # noqa: E731
+        # (x pt, y pt from the block's top, text, fonts, size, colour)
+        entries: list[tuple[float, float, str, FontStack, float, str]] = []
+        indent = 0.0
+        first_width = None
+        if blk.label is not None:
+            lstack = font_stack(fams, False)
+            label = blk.label
+            # A space after a Latin label; a full-width colon (：) already has its room.
+            gap = "" if label and is_cjk(label[-1]) else " "
+            label_w = lstack.width(label + gap, bsize)
+            if label_w > width_pt:
+                return None
+            # The space is drawn too, so that extracted text reads "Name: Li Wei".
+            entries.append((0.0, 0.0, label + gap, lstack, bsize, style.label_color))
+            indent = label_w
+            first_width = width_pt - label_w
+        if blk.bullet is not None:
+            indent = stack.width(blk.bullet + " ", bsize)
+            entries.append((0.0, 0.0, blk.bullet + " ", stack, bsize, style.color))
+        if blk.blank:
+            # One line to write on, from after the label to the zone's right edge.
+            laid_rule = (indent, width_pt)
+            n_lines = 1
+            texts: list[str] = []
+        else:
+            laid_rule = None
+            try:
+                if blk.label is not None:
+                    texts = break_lines(blk.text, width_pt, measure, first_width=first_width,
+                                        keep_together=blk.keep_together)
+                else:
+                    texts = break_lines(blk.text, width_pt - indent, measure,
+                                        keep_together=blk.keep_together)
+            except TooWide:
+                return None
+            n_lines = len(texts)
+        for li, t in enumerate(texts):
+            # A field's value wraps under its label; a bullet item hangs under its text.
+            x = indent if (blk.label is None or li == 0) else 0.0
+            if t:
+                entries.append((x, li * line_h, t, stack, bsize, style.color))
+        gap = (style.paragraph_gap * size * style.leading) if bi else 0.0
+        y += gap
+        block_rows.append((y, entries, line_h, laid_rule, bsize))
+        y += n_lines * line_h
+    total_h = y
+    if total_h > mm(style.h) + 1e-6:
+        return None
+    free = mm(style.h) - total_h
+    y0 = {"top": 0.0, "middle": free / 2, "bottom": free}[style.valign]
+    for top, entries, line_h, rule, bsize in block_rows:
+        # Baseline inside a line box: centred ink for Latin and CJK.
+        base = (line_h - bsize) / 2 + bsize * 0.86
+        for x, dy, t, stack, s, color in entries:
+            if style.align != "left":
+                w = stack.width(t, s)
+                x = (width_pt - w) if style.align == "right" else (width_pt - w) / 2
+            laid.lines.append((style.x + x / PT_PER_MM, style.y + (y0 + top + dy + base) / PT_PER_MM,
+                               t, stack, s, color))
+        if rule is not None:
+            x1, x2 = rule
+            laid.rules.append((style.x + (x1 + mm(0.3)) / PT_PER_MM, style.x + x2 / PT_PER_MM,
+                               style.y + (y0 + top + base + 0.15 * bsize) / PT_PER_MM, style.rule_color))
+    return laid
+
+
+def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: str) -> Laid:
+    """Set blocks in the zone at the largest size that fits; LayoutOverflow otherwise."""
+    size = style.size
+    while size >= style.min_size - 1e-9:
+        laid = _layout(style, blocks, families, size)
+        if laid is not None:
+            return laid
+        size = round(size - SIZE_STEP, 4)
+    raise LayoutOverflow(what, f"does not fit in its {style.w:g} x {style.h:g} mm zone even at "
+                               f"{style.min_size:g} pt")
+
+
+# --------------------------------------------------------------------------- drawing
+
+class Painter:
+    """Draws in millimetres, top-left origin, inside a page or a form of height `h`."""
+
+    def __init__(self, canvas: Canvas, h: float):
+        self.c = canvas
+        self.h = h
+        self._colors: dict[str, HexColor] = {}
+
+    def _color(self, hexstr: str) -> HexColor:
+        col = self._colors.get(hexstr)
+        if col is None:
+            col = self._colors[hexstr] = HexColor(hexstr)
+        return col
+
+    def fill_rect(self, x: float, y: float, w: float, h: float, color: str) -> None:
+        self.c.setFillColor(self._color(color))
+        self.c.rect(mm(x), mm(self.h - y - h), mm(w), mm(h), stroke=0, fill=1)
+
+    def line(self, x1: float, y1: float, x2: float, y2: float, color: str, width_pt: float) -> None:
+        self.c._code.append(f"q {self._rgb(color)} RG {width_pt:.3g} w {mm(x1):.3f} {mm(self.h - y1):.3f} m "
+                            f"{mm(x2):.3f} {mm(self.h - y2):.3f} l S Q")
+
+    def corner_guides(self, w: float, h: float, r: float, color: str, width_pt: float) -> None:
+        """Quarter circles at the four corners of a w x h card (a corner rounder's guide)."""
+        if r <= 0:
+            return
+        c = self.c
+        c.setStrokeColor(self._color(color))
+        c.setLineWidth(width_pt)
+        for cx, cy, start in ((r, r, 90), (w - r, r, 0), (w - r, h - r, 270), (r, h - r, 180)):
+            # arc(x1, y1, x2, y2) takes the bounding box of the full circle.
+            x1, y1 = mm(cx - r), mm(self.h - cy - r)
+            c.arc(x1, y1, x1 + mm(2 * r), y1 + mm(2 * r), startAng=start, extent=90)
+
+    def qr(self, matrix: tuple[tuple[bool, ...], ...], x: float, y: float, module: float) -> None:
+        """The module matrix (quiet zone included) as rectangles: a white square for the
+        whole code, then one rectangle per horizontal run of dark modules."""
+        n = len(matrix)
+        self.fill_rect(x, y, n * module, n * module, "#FFFFFF")
+        c = self.c
+        c.setFillColor(self._color("#000000"))
+        m = mm(module)
+        x0, top = mm(x), mm(self.h - y)
+        path = c.beginPath()
+        for r, row in enumerate(matrix):
+            col = 0
+            while col < n:
+                if row[col]:
+                    start = col
+                    while col < n and row[col]:
+                        col += 1
+                    path.rect(x0 + start * m, top - (r + 1) * m, (col - start) * m, m)
+                else:
+                    col += 1
+        c.drawPath(path, stroke=0, fill=1)
+
+    def _rgb(self, hexstr: str) -> str:
+        col = self._color(hexstr)
+        return f"{col.red:.4g} {col.green:.4g} {col.blue:.4g}"
+
+    def text(self, laid: Laid) -> None:
+        """Text as PDF operators, written directly (ReportLab's text objects cost more
+        than the rest of a card): one BT..ET per line, one Tf/Tj per font run; Tj
+        advances by the same glyph widths the layout measured."""
+        c = self.c
+        doc = c._doc
+        esc = c._escape
+        ops = ["q"]
+        color = None
+        for x, y, t, stack, size, col in laid.lines:
+            if col != color:
+                ops.append(self._rgb(col) + " rg")
+                color = col
+            ops.append(f"BT 1 0 0 1 {mm(x):.2f} {mm(self.h - y):.2f} Tm")
+            for name, run in stack.runs(t):
+                font = stack._font_of_name[name]
+                for subset, chunk in font.splitString(run, doc):
+                    ops.append(f"{font.getSubsetInternalName(subset, doc)} {size:.2f} Tf ({esc(chunk)}) Tj")
+            ops.append("ET")
+        for x1, x2, y, col in laid.rules:
+            yy = mm(self.h - y)
+            ops.append(f"{self._rgb(col)} RG 0.4 w {mm(x1):.2f} {yy:.2f} m {mm(x2):.2f} {yy:.2f} l S")
+        ops.append("Q")
+        c._code.append("\n".join(ops))
+
+
+class Document:
+    """A PDF of pages of any size, with form XObjects defined once and placed often."""
+
+    def __init__(self, title: str, author: str, subject: str, lang: str, creator: str = "handouts"):
+        self._buf = io.BytesIO()
+        # A bundled font as the initial font: otherwise ReportLab's default (Helvetica,
+        # not embedded) would be named in every page's resources.
+        initial = font_stack((next(iter(font_families())),)).names[0]
+        self.c = Canvas(self._buf, invariant=1, pageCompression=1, lang=lang,
+                        initialFontName=initial, initialFontSize=10)
+        self.c.setTitle(title)
+        self.c.setAuthor(author)
+        self.c.setSubject(subject)
+        self.c.setCreator(creator)
+        self.c.setProducer(creator)
+        self._forms: set[str] = set()
+        self._page_h = 0.0
+        self.pages = 0
+
+    def form(self, key: str, bbox: tuple[float, float, float, float], h: float,
+             draw: Callable[[Painter], None]) -> str:
+        """Define a form once. bbox = (left, top, right, bottom) in mm around an origin at
+        the bottom-left corner of an area of height h (a card: origin at its trim)."""
+        if key not in self._forms:
+            left, top, right, bottom = bbox
+            self.c.beginForm(key, lowerx=mm(left), lowery=mm(h - bottom), upperx=mm(right), uppery=mm(h - top))
+            draw(Painter(self.c, h))
+            self.c.endForm()
+            self._forms.add(key)
+        return key
+
+    def has_form(self, key: str) -> bool:
+        return key in self._forms
+
+    def begin_page(self, w: float, h: float) -> Painter:
+        self.c.setPageSize((mm(w), mm(h)))
+        self._page_h = h
+        return Painter(self.c, h)
+
+    def place(self, key: str, x: float, y: float, h: float) -> None:
+        """Place form `key` (made for an area of height h) with that area's top-left
+        corner at (x, y) on the page."""
+        c = self.c
+        name = c._doc.getXObjectName(key)
+        c._code.append(f"q 1 0 0 1 {mm(x):.3f} {mm(self._page_h - y - h):.3f} cm /{name} Do Q")
+        c._formsinuse.append(key)
+
+    def at(self, x: float, y: float, h: float) -> "Offset":
+        """A painter whose origin is the top-left corner of an area of height h at (x, y)."""
+        return Offset(self, x, y, h)
+
+    def end_page(self) -> None:
+        self.c.showPage()
+        self.pages += 1
+
+    def finish(self) -> Rendered:
+        self.c.save()
+        return Rendered(self._buf.getvalue(), self.pages)
+
+
+class Offset:
+    def __init__(self, doc: Document, x: float, y: float, h: float):
+        self.doc, self.x, self.y, self.h = doc, x, y, h
+
+    def __enter__(self) -> Painter:
+        c = self.doc.c
+        c.saveState()
+        c.translate(mm(self.x), mm(self.doc._page_h - self.y - self.h))
+        return Painter(c, self.h)
+
+    def __exit__(self, *exc) -> None:
+        self.doc.c.restoreState()
+
+
+def preload(families: Iterable[tuple[str, ...]]) -> None:
+    """Register fonts up front (a batch or benchmark loads them once)."""
+    for fams in families:
+        font_stack(tuple(fams), False)
+        font_stack(tuple(fams), True)

@@ -1,0 +1,131 @@
+"""Line breaking for mixed Chinese and Latin text, with kinsoku (禁则) rules.
+
+ReportLab's `wordWrap='CJK'` lets a line start with full-width closing punctuation,
+end with an opening bracket, and splits Latin tokens such as ``ICANS`` or ``100.4``.
+This breaker does not:
+
+- a break is allowed at a space, and between two characters when either one is a
+  Chinese character (ideograph, kana, full-width form);
+- never before closing punctuation (，。、；：？！）」》 …), never after opening
+  punctuation (（「《 …): such a character moves to the next line with its neighbour;
+- never inside a run of Latin letters, digits and ASCII punctuation, so words and
+  numbers are never split, and not at the space after a number ("15 days");
+- a token wider than the line is not split: the caller gets `TooWide` and either
+  chooses a smaller size or reports the overflow.
+
+Pure Python, no engine: `measure(text) -> width` is passed in, so the same rules serve
+any renderer and the tests.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Callable
+
+# Characters that must not start a line (closing brackets and punctuation, CJK and
+# ASCII), and characters that must not end one (opening brackets).
+NO_START = frozenset("，。、；：？！）」』》〉】〕〗〙〛”’・…‥ー％·,.;:?!)]}%°")
+NO_END = frozenset("（「『《〈【〔〖〘〚“‘([{")
+_SPACE = " "
+_NUMBERISH = re.compile(r"^[+\-]?[\d.,]+[°%]?[A-Za-z]?$")
+
+
+class TooWide(ValueError):
+    """A token that may not be split is wider than the line."""
+
+    def __init__(self, token: str):
+        super().__init__(f"{token!r} is wider than the line")
+        self.token = token
+
+
+def is_cjk(ch: str) -> bool:
+    """A character that allows a line break on either side (Chinese text)."""
+    return unicodedata.east_asian_width(ch) in ("W", "F")
+
+
+def _break_allowed(prev: str, cur: str) -> bool:
+    """May a line end after `prev` and the next start with `cur` (no space between)?"""
+    if cur in NO_START or prev in NO_END:
+        return False
+    return is_cjk(prev) or is_cjk(cur)
+
+
+def segments(text: str) -> list[tuple[str, bool]]:
+    """Split text into unbreakable pieces: (piece, space_before). A line may end
+    before any piece; a piece with space_before starts after a (dropped) space."""
+    raw: list[tuple[str, bool]] = []
+    buf = ""
+    space = False
+    prev = ""
+    for ch in text:
+        if ch == _SPACE or ch == "\n":
+            if buf:
+                raw.append((buf, space))
+                buf = ""
+            space = True
+            prev = _SPACE
+            continue
+        if buf and not _break_allowed(prev, ch):
+            buf += ch
+        else:
+            if buf:
+                raw.append((buf, space))
+                space = False
+            buf = ch
+        prev = ch
+    if buf:
+        raw.append((buf, space))
+    # No break at a space before closing punctuation, nor after a number ("15 days").
+    out: list[tuple[str, bool]] = []
+    for piece, sp in raw:
+        if out and sp and (piece[0] in NO_START or (
+                _NUMBERISH.match(out[-1][0].rsplit(" ", 1)[-1]) and not is_cjk(piece[0]))):
+            out[-1] = (out[-1][0] + " " + piece, out[-1][1])
+        else:
+            out.append((piece, sp))
+    return out
+
+
+def break_lines(text: str, width: float, measure: Callable[[str], float],
+                first_width: float | None = None, keep_together: bool = False) -> list[str]:
+    """Greedy line filling; widths are additive (no kerning), so each piece is
+    measured once. `first_width`: the room left on the first line (after a label);
+    a value that cannot start there starts on the next line. `keep_together`: the
+    whole text is one piece (a phone number). Raises TooWide when a piece fits no line."""
+    pieces = [(" ".join(text.split()), False)] if keep_together else segments(text)
+    lines: list[str] = []
+    line, line_w = "", 0.0
+    limit = width if first_width is None else first_width
+    space_w = measure(" ")
+    for piece, space in pieces:
+        w = measure(piece)
+        if line:
+            extra = w + (space_w if space else 0.0)
+            if line_w + extra <= limit:
+                line += (" " if space else "") + piece
+                line_w += extra
+                continue
+            lines.append(line)
+            limit = width
+        if w > limit:
+            if not lines and limit < width and w <= width:
+                lines.append("")  # the value starts on the line after its label
+                limit = width
+            else:
+                raise TooWide(piece)
+        line, line_w = piece, w
+    if line or not lines:
+        lines.append(line)
+    return lines
+
+
+def violations(lines: list[str]) -> list[str]:
+    """Kinsoku problems in already broken lines (for tests and self-checks)."""
+    bad = []
+    for i, ln in enumerate(lines):
+        if ln and ln[0] in NO_START:
+            bad.append(f"line {i + 1} starts with {ln[0]!r}: {ln!r}")
+        if ln and ln[-1] in NO_END:
+            bad.append(f"line {i + 1} ends with {ln[-1]!r}: {ln!r}")
+    return bad
