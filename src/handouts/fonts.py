@@ -20,6 +20,7 @@ def _cmap(filename: str) -> frozenset[int]:
         font.close()
 
 
+@cache
 def coverage(families: tuple[str, ...], weight: str = "regular") -> frozenset[int]:
     fams = locales.font_families()
     out: set[int] = set()
@@ -28,8 +29,14 @@ def coverage(families: tuple[str, ...], weight: str = "regular") -> frozenset[in
     return frozenset(out)
 
 
+@cache
+def _drawable(families: tuple[str, ...]) -> frozenset[int]:
+    """Code points present in both weights (a field may be set in either)."""
+    return coverage(families) & coverage(families, "bold")
+
+
 def missing(text: str, families: tuple[str, ...]) -> list[str]:
-    cov = coverage(families) & coverage(families, "bold")
+    cov = _drawable(families)
     return sorted({ch for ch in text if not ch.isspace() and ord(ch) not in cov})
 
 
