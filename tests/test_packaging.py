@@ -27,6 +27,13 @@ def test_wheel_carries_resources(wheel):
                    "handouts/locales/zh_Hant/locale.toml", "handouts/assets/fonts/NotoSansSC_400Regular.ttf",
                    "handouts/assets/fonts/OFL-NotoSansTC.txt", "handouts/data/tarlatamab.toml"):
         assert needed in names, needed
+    from handouts import registry
+    for spec in registry.DOCUMENTS.values():
+        folder = paths.layouts_dir() / spec.layout
+        for f in folder.rglob("*"):
+            if f.is_file():
+                rel = f"handouts/layouts/{f.relative_to(paths.layouts_dir()).as_posix()}"
+                assert rel in names, rel
 
 
 def test_installed_wheel_renders(wheel, tmp_path):
@@ -37,8 +44,10 @@ def test_installed_wheel_renders(wheel, tmp_path):
     res = subprocess.run([sys.executable, "-c",
                           "import handouts.paths as p, sys; from handouts.cli import main; "
                           "assert str(p.resource_root()).startswith(sys.argv[1]), p.resource_root(); "
-                          "sys.exit(main(['build', 'handout', '--locale', 'zh-Hant', '--out', sys.argv[2]]))",
+                          "sys.exit(main(['batch', '--locale', 'zh-Hant', '--out', sys.argv[2], '--jobs', '1']))",
                           str(target), str(tmp_path / "out")],
                          env=env, capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    assert (tmp_path / "out" / "handout-zh-Hant-a4.pdf").stat().st_size > 10_000
+    out = tmp_path / "out" / "zh-Hant"
+    for name in ("handout-zh-Hant-a4.pdf", "wallet-card-zh-Hant-letter-8up.pdf", "poster-zh-Hant-tabloid.pdf"):
+        assert (out / name).stat().st_size > 10_000, name
