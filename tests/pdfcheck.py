@@ -75,3 +75,25 @@ def metadata(path: Path) -> dict:
 
 def without_subset_prefix(name: str) -> str:
     return re.sub(r"^/?[A-Z]{6}\+", "", name.lstrip("/"))
+
+
+def bundled_font_names() -> set[str]:
+    """PostScript names of the fonts in assets/fonts (what a PDF may embed)."""
+    from fontTools.ttLib import TTFont
+    from handouts import paths
+    return {TTFont(f, lazy=True)["name"].getDebugName(6) for f in paths.fonts_dir().glob("*.ttf")}
+
+
+def assert_fonts_bundled(path: Path) -> None:
+    """Every font in the PDF is embedded, subset, and one of ours (not a system font)."""
+    found = fonts(path)
+    assert found, "no fonts found"
+    # WeasyPrint writes "Noto-Sans-SC-Bold", ReportLab "NotoSansSC-Bold": compare both
+    # without dashes and without the implied "Regular".
+    def key(n: str) -> str:
+        return n.replace("-", "").removesuffix("Regular")
+    ours = {key(n) for n in bundled_font_names()}
+    for name, embedded in found.items():
+        assert embedded, f"{name} not embedded"
+        assert name.lstrip("/")[6] == "+", f"{name} is not subset"
+        assert key(without_subset_prefix(name)) in ours, f"{name} is not a bundled font"

@@ -158,12 +158,7 @@ BUNDLED_PS = {"NotoSans-Regular", "NotoSans-Bold", "NotoSansSC-Regular", "NotoSa
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_fonts_embedded_and_bundled(renders, locale):
-    found = pdfcheck.fonts(renders.get("wallet-card", locale, "id1", personal=True))
-    assert found
-    for name, embedded in found.items():
-        assert embedded, f"{name} not embedded"
-        assert pdfcheck.without_subset_prefix(name) in BUNDLED_PS, name
-        assert name.lstrip("/")[6] == "+", f"{name} is not subset"
+    pdfcheck.assert_fonts_bundled(renders.get("wallet-card", locale, "id1", personal=True))
 
 
 @pytest.mark.parametrize("locale,name,needs", [
