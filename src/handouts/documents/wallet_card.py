@@ -73,9 +73,11 @@ def front_static(L: Localizer) -> dict[str, list[Block]]:
     return {
         "title": [Block(L._("I receive tarlatamab-dlle (IMDELLTRA)"))],
         "intro": [Block(L._(
+            # Only CRS timing is verified (fact sheet 3.2); ICANS timing is not, so the
+            # sentence about when must name CRS alone.
             "This cancer medicine can cause cytokine release syndrome (CRS) and nervous system "
-            "problems, including ICANS. These can be serious. They can start hours to days after "
-            "a dose, up to %(latest)s later.", latest=L.q("crs_onset_latest")))],
+            "problems, including ICANS. These can be life-threatening. CRS can start hours to "
+            "days after a dose, up to %(latest)s later.", latest=L.q("crs_onset_latest")))],
         "signs": [Block(L._("Warning signs:"), bold=True), *signs],
         "call": [Block(L._("If you have any of these signs, call your care team right away:"))],
         "severe": [Block(L._("If the signs are severe, go to an emergency room or call your "
