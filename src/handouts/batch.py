@@ -75,8 +75,8 @@ def _code_digest() -> str:
 
 @cache
 def _layout_digest(layout: str) -> str:
-    folder = paths.layouts_dir() / layout
-    return _hash_files(p for p in folder.rglob("*") if p.is_file())
+    folders = (paths.layouts_dir() / layout, paths.layouts_dir() / "_shared")
+    return _hash_files(p for folder in folders for p in folder.rglob("*") if p.is_file())
 
 
 @cache
