@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pdfplumber
 import pypdfium2
 import zxingcpp
 from pypdf import PdfReader

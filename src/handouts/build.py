@@ -58,6 +58,25 @@ def check_patient(patient: Patient | None, locale: str, model: content.ContentMo
                 fonts.require(value, families, f"{where}: {name}", locale)
 
 
+def checked_rows(path: Path, default_locale: str, model: content.ContentModel
+                 ) -> list[tuple[int, Patient | HandoutsError]]:
+    """Each CSV row (numbered as in a spreadsheet) with its validated patient, or the
+    error naming its row and field: locale known, dates plausible, glyphs printable."""
+    from .patient import load_csv
+    out: list[tuple[int, Patient | HandoutsError]] = []
+    for row, item in load_csv(path):
+        if isinstance(item, Patient):
+            where = f"{path.name} row {row}"
+            code = item.locale or default_locale
+            try:
+                locales.get(code, f"{where}: locale")
+                check_patient(item, code, model, where=where)
+            except HandoutsError as err:
+                item = err
+        out.append((row, item))
+    return out
+
+
 def render_document(document: str, locale: str, paper: papers.Paper, patient: Patient | None,
                     model: content.ContentModel):
     spec = registry.get(document)

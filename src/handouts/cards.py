@@ -8,12 +8,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cardlayout, content, locales, output
-from .build import check_patient
+from . import cardlayout, content, output
+from .build import checked_rows
 from .documents import wallet_card
 from .documents.wallet_card import Card
 from .errors import HandoutsError
-from .patient import Patient, load_csv
+from .patient import Patient
 
 MAX_COPIES = 10_000
 
@@ -45,26 +45,16 @@ def cards_from_csv(path: Path, default_locale: str | None, copies: int,
                    model: content.ContentModel) -> list[Card]:
     """One card per row (each in its row's locale), `copies` times; the first bad row
     stops the build, naming its row number and field."""
-    rows = load_csv(path)
+    rows = checked_rows(path, default_locale or "en", model)
     if not rows:
         raise HandoutsError("--patients", f"{path.name} has no patient rows")
-    cards: list[Card] = []
-    bad = [(i, r) for i, r in rows if isinstance(r, HandoutsError)]
+    bad = [err for _, err in rows if isinstance(err, HandoutsError)]
     if bad:
-        i, err = bad[0]
         more = f" (and {len(bad) - 1} more bad rows)" if len(bad) > 1 else ""
-        raise HandoutsError(err.field, err.message + more)
+        raise HandoutsError(bad[0].field, bad[0].message + more)
+    cards: list[Card] = []
     for i, patient in rows:
-        where = f"{path.name} row {i}"
-        assert isinstance(patient, Patient)
-        code = patient.locale or default_locale or "en"
-        locales.get(code, f"{where}: locale")
-        try:
-            check_patient(patient, code, model)
-        except HandoutsError as err:
-            field = err.field.replace("patient: ", "", 1)
-            raise HandoutsError(f"{where}: {field}", err.message) from None
-        cards.extend([Card(code, patient, where)] * copies)
+        cards.extend([Card(patient.locale or default_locale or "en", patient, f"{path.name} row {i}")] * copies)
     return cards
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__, content, locales, output, registry
-from .build import build, check_patient, review_warnings, validate, warn
+from .build import build, checked_rows, review_warnings, validate, warn
 from .errors import EXIT_USAGE, HandoutsError
 from .patient import load_toml
 
@@ -144,7 +144,6 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     """Render every document for a locale (into OUT/<locale>/) or for a list of patients
     (into OUT/patients/<name>/), with a manifest.json in each folder."""
     from . import batch
-    from .patient import load_csv
     from .progress import Reporter
 
     codes = list(locales.available()) if all_locales else list(locale_codes)
@@ -160,23 +159,13 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     jobs_list = []
     if patients_csv:
         rows = []
-        for row, item in load_csv(patients_csv):
+        for row, item in checked_rows(patients_csv, codes[0] if codes else "en", model):
             if isinstance(item, HandoutsError):
                 bad_rows.append(item.one_line())
                 if fail_fast:
                     break
-                continue
-            try:
-                if item.locale:
-                    locales.get(item.locale, f"{patients_csv.name} row {row}: locale")
-                check_patient(item, item.locale or (codes[0] if codes else "en"), model,
-                              where=f"{patients_csv.name} row {row}")
-            except HandoutsError as err:
-                bad_rows.append(err.one_line())
-                if fail_fast:
-                    break
-                continue
-            rows.append((row, item))
+            else:
+                rows.append((row, item))
         for line in bad_rows:
             click.echo(f"handouts: error: {line} (row skipped)", err=True)
         if not (fail_fast and bad_rows):

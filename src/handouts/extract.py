@@ -23,6 +23,5 @@ def _walk(node, key=""):
 
 def extract_content(fileobj, keywords, comment_tags, options):
     data = tomllib.loads(fileobj.read().decode("utf-8"))
-    text = None
     for msg in dict.fromkeys(_walk(data)):
         yield (0, None, msg, [])

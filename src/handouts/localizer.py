@@ -4,7 +4,6 @@ dates, numbers and units, and the content model for every medical figure."""
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
@@ -112,9 +111,3 @@ def get(code: str, model: ContentModel) -> Localizer:
     if key not in _LOCALIZERS:
         _LOCALIZERS[key] = Localizer(code, model)
     return _LOCALIZERS[key]
-
-
-@contextmanager
-def using(code: str, model: ContentModel):
-    """Render one item in its recipient's locale (a card sheet mixes locales)."""
-    yield get(code, model)
