@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -76,10 +77,11 @@ def test_patient_csv_batch(capsys, tmp_path):
     assert "row 4: first_dose" in err and "row 6: locale" in err
     assert "李伟" not in err and "Li Wei" not in err  # no personal data in progress lines
     folders = sorted(p.name for p in (out_dir / "patients").iterdir() if p.is_dir())
-    assert folders == ["Li-Wei-李伟", "Li-Wei-李伟-2", "x"]
-    pdf = out_dir / "patients" / "Li-Wei-李伟" / "handout-zh-Hans-a4.pdf"
+    assert [re.sub(r"-[0-9a-f]{8}$", "", f) for f in folders] == ["Li-Wei-李伟", "Li-Wei-李伟", "x"]
+    first = next(p for p in (out_dir / "patients").glob("Li-Wei-李伟-*") if (p / "handout-zh-Hans-a4.pdf").exists())
+    pdf = first / "handout-zh-Hans-a4.pdf"
     assert "2026年12月8日" in "".join(p.extract_text() for p in PdfReader(pdf).pages)
-    m = manifest(out_dir / "patients" / "Li-Wei-李伟")
+    m = manifest(first)
     assert m["handout-zh-Hans-a4.pdf"]["inputs"]["origin"] == "today.csv row 2"
 
 
@@ -99,9 +101,12 @@ def test_safe_names(name, expected):
     assert safe_name(name) == expected
 
 
-def test_duplicate_names_get_unique_folders():
-    rows = [(2, Patient(name="Ana")), (3, Patient(name="ana")), (4, Patient(name="Ana"))]
-    assert batch.patient_folders(rows) == {2: "Ana", 3: "ana-2", 4: "Ana-3"}
+def test_duplicate_names_get_unique_stable_folders():
+    rows = [(2, Patient(name="Ana", phone="555 0101")), (3, Patient(name="ana")), (4, Patient(name="Ana"))]
+    names = batch.patient_folders(rows)
+    assert len({n.casefold() for n in names.values()}) == 3
+    # The same row gets the same folder whatever its position in the list.
+    assert batch.patient_folders(list(reversed(rows))) == names
 
 
 def test_interrupted_batch_leaves_no_partial_pdf_and_resumes(tmp_path):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import re
 from pathlib import Path
 
 import pdfplumber
@@ -276,7 +277,8 @@ def test_cli_single_card_with_patient_file(capsys, tmp_path):
                          "--out", str(tmp_path / "o"))
     assert code == 0, err
     paths = out.split("\n")[:-1]
-    assert paths == [str(tmp_path / "o" / "wallet-card-zh-Hans-id1-李伟.pdf")]
+    assert re.fullmatch(re.escape(str(tmp_path / "o" / "wallet-card-zh-Hans-id1-李伟-")) + r"[0-9a-f]{8}\.pdf",
+                        paths[0]), paths
     assert len(pdfcheck.page_sizes_mm(Path(paths[0]))) == 2
 
 
@@ -303,7 +305,7 @@ def test_cli_patients_csv_one_card_per_row_in_its_locale(capsys, tmp_path):
                          "--out", str(tmp_path / "o"))
     assert code == 0, err
     path = Path(out.strip())
-    assert path.name == "wallet-card-letter-8up-today.pdf"
+    assert re.fullmatch(r"wallet-card-letter-8up-today-[0-9a-f]{8}\.pdf", path.name), path.name
     text = pdfcheck.text(path)
     assert "I receive" in text and "我正在接受塔拉妥单抗" in text and "我正在接受塔拉妥單抗" in text
     assert len(cardpdf.card_origins(path, 0, "front", ID1_H)) == 3

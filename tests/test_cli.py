@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ def test_build_with_patient_uses_patient_locale(capsys, tmp_path):
     p.write_text('name = "Chen Mei"\nfirst_dose = 2026-12-01\nlocale = "zh-Hant"\n', encoding="utf-8")
     code, out, err = run(capsys, "build", "handout", "--patient", str(p), "--out", str(tmp_path / "o"))
     assert code == 0, err
-    assert out.strip().endswith("handout-zh-Hant-a4-Chen-Mei.pdf")
+    assert re.search(r"/handout-zh-Hant-a4-Chen-Mei-[0-9a-f]{8}\.pdf$", out.strip()), out
 
 
 PATIENT_CASES = {

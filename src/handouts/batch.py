@@ -1,9 +1,20 @@
 """Batch export: plan jobs, skip what is up to date, render the rest in parallel
-processes, write every file atomically and record it in a manifest.
+processes, write every file atomically inside the output folder and record it in a
+manifest.
 
 A job is rebuilt only when something it depends on changed: the content model, its
-locale's catalog and settings, its layout folder, the code, its own parameters (patient,
-paper, sheet) or the print date. That is what the input digest in manifest.json records.
+locale's catalog, settings and fonts, its layout folder, the code, its own parameters
+(patient, paper, sheet) or the print date. That is what the input digest in
+manifest.json records.
+
+Every patient row gets its own folder, named from the patient's name and a digest of
+the whole row, so the same row always lands in the same folder and two patients never
+share one, whatever their names. Imposed card sheets are named after the list and a
+digest of its rows, so a second list never replaces the first list's sheets.
+
+Ctrl-C stops the batch: workers ignore SIGINT, the parent stops them, removes their
+temporary files and says how to resume. Workers die with their parent (SIGKILL
+included), so nothing is written after the parent is gone.
 """
 
 from __future__ import annotations
@@ -11,19 +22,25 @@ from __future__ import annotations
 import concurrent.futures as cf
 import hashlib
 import json
+import multiprocessing
 import os
+import signal
+import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from functools import cache
-from pathlib import Path
-from typing import Callable, Iterable
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterable
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import __version__, content, locales, output, paths, registry
-from .documents.common import print_date
+from .clock import print_date
 from .errors import HandoutsError
 from .patient import Patient
 
 MANIFEST = "manifest.json"
+PATIENTS_DIR = "patients"
 
 
 @dataclass(frozen=True)
@@ -31,11 +48,24 @@ class Job:
     document: str
     locale: str
     paper: str
-    out: Path
+    root: Path
+    rel: str  # path inside root, with "/" separators
     patient: Patient | None = None
     sheet: str | None = None
     patients: tuple[Patient, ...] = ()
     origin: str = ""  # where the personal data came from, e.g. "today.csv row 4"
+
+    @property
+    def out(self) -> Path:
+        return self.root.joinpath(*PurePosixPath(self.rel).parts)
+
+    @property
+    def folder(self) -> str:
+        return str(PurePosixPath(self.rel).parent)
+
+    @property
+    def name(self) -> str:
+        return PurePosixPath(self.rel).name
 
     @property
     def label(self) -> str:
@@ -55,6 +85,10 @@ class Result:
     seconds: float = 0.0
     error: str = ""
     digest: str = ""
+
+
+class Interrupted(HandoutsError):
+    """Ctrl-C: the files finished so far are complete and recorded."""
 
 
 # -- input digests ----------------------------------------------------------------
@@ -87,6 +121,13 @@ def _locale_digest(code: str) -> str:
 
 
 @cache
+def _fonts_digest(code: str) -> str:
+    """The font files a locale prints with: a changed font changes every glyph."""
+    spec = locales.get(code)
+    return _hash_files({*locales.font_files(spec, "regular"), *locales.font_files(spec, "bold")})
+
+
+@cache
 def _content_digest() -> str:
     return _hash_files([paths.content_file()])
 
@@ -97,6 +138,7 @@ def inputs(job: Job) -> dict:
     return {
         "content": _content_digest()[:16],
         "catalog": _locale_digest(job.locale)[:16],
+        "fonts": _fonts_digest(job.locale)[:16],
         "layout": _layout_digest(spec.layout)[:16],
         "code": f"{__version__}+{_code_digest()[:12]}",
         "print_date": print_date().isoformat(),
@@ -106,21 +148,45 @@ def inputs(job: Job) -> dict:
 
 
 def digest(job: Job, inp: dict) -> str:
-    key = {"job": [job.document, job.locale, job.paper, job.sheet, str(job.out)], **inp}
+    key = {"job": [job.document, job.locale, job.paper, job.sheet, job.rel], **inp}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
 # -- manifest ---------------------------------------------------------------------
 
-def read_manifest(folder: Path) -> dict[str, dict]:
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        return {f["file"]: f for f in data.get("files", [])}
-    except (OSError, ValueError):
+class _ManifestEntry(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    file: str
+    pages: int
+    sha256: str
+    input_digest: str
+
+
+class _Manifest(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    files: list[_ManifestEntry]
+
+
+def read_manifest(out: output.OutputDir, folder: str,
+                  warn: Callable[[str], None] | None = None) -> dict[str, dict]:
+    """The files a folder's manifest records; a malformed manifest counts as absent (its
+    files are rebuilt), and the caller is told."""
+    rel = MANIFEST if folder in ("", ".") else f"{folder}/{MANIFEST}"
+    raw = out.read(rel, limit=16 * 1024 * 1024)
+    if raw is None:
         return {}
+    try:
+        data = _Manifest.model_validate_json(raw)
+    except (ValidationError, ValueError) as exc:
+        if warn:
+            where = "a patient folder" if folder.startswith(PATIENTS_DIR + "/") else (folder or ".")
+            first = str(exc).splitlines()[0][:80]
+            warn(f"{MANIFEST} in {where} is malformed ({first}); treating it as absent and rebuilding")
+        return {}
+    return {e.file: e.model_dump() for e in data.files}
 
 
-def write_manifest(folder: Path, entries: dict[str, dict]) -> None:
+def write_manifest(out: output.OutputDir, folder: str, entries: dict[str, dict]) -> None:
     model = content.default()
     body = {
         "tool": f"handouts {__version__}",
@@ -128,31 +194,60 @@ def write_manifest(folder: Path, entries: dict[str, dict]) -> None:
         "label_revision": model.meta.label_revised.isoformat(),
         "files": [entries[k] for k in sorted(entries)],
     }
-    output.write_atomic(folder / MANIFEST,
-                        (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    rel = MANIFEST if folder in ("", ".") else f"{folder}/{MANIFEST}"
+    out.write(rel, (json.dumps(body, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
 
 
-def _entry(result: Result, root: Path, inp: dict) -> dict:
+def _entry(result: Result, inp: dict) -> dict:
     job = result.job
     model = content.default()
-    return {
-        "file": str(job.out.relative_to(root)) if job.out.is_relative_to(root) else job.out.name,
+    entry = {
+        "file": job.name,
         "document": job.document, "locale": job.locale, "paper": job.paper, "sheet": job.sheet,
         "pages": result.pages, "sha256": result.sha256,
         "content_version": model.meta.content_version,
         "label_revision": model.meta.label_revised.isoformat(),
         "inputs": inp, "input_digest": result.digest,
     }
+    if job.sheet and job.patients:
+        entry["list"] = job.origin
+        entry["cards"] = len(job.patients)
+    return entry
 
 
 # -- rendering (runs in worker processes) ------------------------------------------
 
-def _worker_init() -> None:
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive the batch: on Linux the kernel kills it with the
+    parent; elsewhere (and as a second guard) a thread watches the parent's pid."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while True:
+            time.sleep(0.5)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _worker_init(parent: int) -> None:
+    # Ctrl-C goes to the whole process group; only the parent acts on it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
     content.default()  # parse and validate the model once per process
 
 
 def render_job(job: Job) -> Result:
-    from .build import render_document, render_sheet
+    from .build import render_document, render_sheet, resolve_paper
     t0 = time.perf_counter()
     model = content.default()
     try:
@@ -160,49 +255,69 @@ def render_job(job: Job) -> Result:
             rendered = render_sheet(job.document, job.locale, job.sheet, list(job.patients), model)
         else:
             spec = registry.get(job.document)
-            from .build import resolve_paper
             rendered = render_document(job.document, job.locale, resolve_paper(spec, job.locale, job.paper),
                                        job.patient, model)
-        output.write_atomic(job.out, rendered.pdf)
+        output.OutputDir(job.root).write(job.rel, rendered.pdf)
     except HandoutsError as err:
         return Result(job, "failed", error=err.one_line(), seconds=time.perf_counter() - t0)
+    except Exception as exc:  # noqa: BLE001 - a worker reports, it never dies with a traceback
+        return Result(job, "failed", error=f"internal error: {type(exc).__name__}: {exc}",
+                      seconds=time.perf_counter() - t0)
     return Result(job, "built", pages=rendered.pages, sha256=hashlib.sha256(rendered.pdf).hexdigest(),
                   seconds=time.perf_counter() - t0)
 
 
 # -- orchestration ----------------------------------------------------------------
 
-def clean_partials(folders: Iterable[Path]) -> None:
-    """Temporary files left by a killed run; the PDFs they were for are rebuilt."""
-    for folder in set(folders):
-        if folder.is_dir():
-            for part in folder.glob(".*.part"):
-                part.unlink(missing_ok=True)
-
-
 @dataclass
 class Plan:
     root: Path
     jobs: list[Job]
-    skipped_rows: list[str] = field(default_factory=list)
 
-    def folders(self) -> set[Path]:
-        return {j.out.parent for j in self.jobs}
+    def folders(self) -> set[str]:
+        return {j.folder for j in self.jobs}
+
+
+def _stop_workers(pool: cf.ProcessPoolExecutor) -> None:
+    pool.shutdown(wait=False, cancel_futures=True)
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            proc.kill()
+        except (OSError, AttributeError):
+            pass
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            proc.join(timeout=2)
+        except (OSError, AttributeError, AssertionError):
+            pass
+
+
+def _mp_context():
+    # fork: workers start warm (imports, fonts, model); spawn where fork does not exist.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
 def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
-        on_result: Callable[[Result], None] | None = None) -> list[Result]:
+        on_result: Callable[[Result], None] | None = None,
+        warn: Callable[[str], None] | None = None) -> list[Result]:
     jobs = jobs or os.cpu_count() or 1
-    clean_partials(plan.folders())
-    manifests = {f: read_manifest(f) for f in plan.folders()}
+    out = output.OutputDir(plan.root)
+    for folder in plan.folders():
+        out.clean_partials(folder)
+    manifests = {f: read_manifest(out, f, warn) for f in plan.folders()}
     results: list[Result] = []
     todo: list[tuple[Job, dict, str]] = []
     for job in plan.jobs:
         inp = inputs(job)
         dig = digest(job, inp)
-        entry = manifests[job.out.parent].get(job.out.name)
-        if entry and entry.get("input_digest") == dig and job.out.is_file() and \
-                hashlib.sha256(job.out.read_bytes()).hexdigest() == entry.get("sha256"):
+        entry = manifests[job.folder].get(job.name)
+        current = out.read(job.rel) if entry and entry.get("input_digest") == dig else None
+        if current is not None and hashlib.sha256(current).hexdigest() == entry.get("sha256"):
             res = Result(job, "unchanged", pages=entry["pages"], sha256=entry["sha256"], digest=dig)
             results.append(res)
             if on_result:
@@ -214,32 +329,52 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
         res.digest = dig
         results.append(res)
         if res.status == "built":
-            folder = res.job.out.parent
-            manifests[folder][res.job.out.name] = _entry(res, folder, inp)
-            write_manifest(folder, manifests[folder])
+            manifests[res.job.folder][res.job.name] = _entry(res, inp)
+            write_manifest(out, res.job.folder, manifests[res.job.folder])
         if on_result:
             on_result(res)
 
-    if jobs == 1 or len(todo) <= 1:
-        for job, inp, dig in todo:
-            res = render_job(job)
-            record(res, inp, dig)
-            if fail_fast and res.status == "failed":
-                break
-    else:
-        with cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), initializer=_worker_init) as pool:
-            futures = {pool.submit(render_job, job): (job, inp, dig) for job, inp, dig in todo}
-            for fut in cf.as_completed(futures):
-                job, inp, dig = futures[fut]
-                res = fut.result()
+    def interrupted() -> Interrupted:
+        for folder in plan.folders():
+            out.clean_partials(folder)
+        done = sum(r.status in ("built", "unchanged") for r in results)
+        return Interrupted("interrupted", f"stopped after {done} of {len(plan.jobs)} files; every file "
+                                          "written is complete and in its folder's manifest.json. Run the "
+                                          "same command again to finish: finished files are not rebuilt")
+
+    try:
+        if jobs == 1 or len(todo) <= 1:
+            for job, inp, dig in todo:
+                res = render_job(job)
                 record(res, inp, dig)
                 if fail_fast and res.status == "failed":
-                    for f in futures:
-                        f.cancel()
                     break
-    for folder, entries in manifests.items():
-        if entries:
-            write_manifest(folder, entries)
+        else:
+            pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=_mp_context(),
+                                          initializer=_worker_init, initargs=(os.getpid(),))
+            try:
+                futures = {pool.submit(render_job, job): (job, inp, dig) for job, inp, dig in todo}
+                for fut in cf.as_completed(futures):
+                    job, inp, dig = futures[fut]
+                    try:
+                        res = fut.result()
+                    except cf.process.BrokenProcessPool as exc:
+                        res = Result(job, "failed", error=f"worker process died: {exc}")
+                    record(res, inp, dig)
+                    if fail_fast and res.status == "failed":
+                        break
+            except BaseException:
+                _stop_workers(pool)
+                raise
+            else:
+                _stop_workers(pool) if fail_fast else pool.shutdown(wait=True)
+    except KeyboardInterrupt:
+        # A second Ctrl-C while we tidy up must not leave temporary files behind.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            raise interrupted() from None
+        finally:
+            signal.signal(signal.SIGINT, previous)
     return results
 
 
@@ -247,26 +382,48 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
 
 def plan_locale(code: str, root: Path) -> list[Job]:
     """Every document for one locale: each paper, and each card sheet."""
-    folder = root / code
     jobs: list[Job] = []
     for spec in registry.DOCUMENTS.values():
         for paper in spec.papers:
-            jobs.append(Job(spec.name, code, paper, folder / f"{spec.name}-{code}-{paper}.pdf"))
+            jobs.append(Job(spec.name, code, paper, root, f"{code}/{spec.name}-{code}-{paper}.pdf"))
         for sheet in spec.sheets:
-            jobs.append(Job(spec.name, code, spec.papers[0],
-                            folder / f"{spec.name}-{code}-{sheet}.pdf", sheet=sheet))
+            jobs.append(Job(spec.name, code, spec.papers[0], root,
+                            f"{code}/{spec.name}-{code}-{sheet}.pdf", sheet=sheet))
     return jobs
 
 
+def duplicate_rows(rows: list[tuple[int, Patient]], source: str) -> dict[int, HandoutsError]:
+    """Rows that repeat an earlier row exactly: the same patient listed twice."""
+    first: dict[str, int] = {}
+    out: dict[int, HandoutsError] = {}
+    for row, p in rows:
+        key = p.identity()
+        if key in first:
+            out[row] = HandoutsError(f"{source} row {row}", f"repeats row {first[key]} exactly "
+                                                            "(the same patient listed twice)")
+        else:
+            first[key] = row
+    return out
+
+
 def patient_folders(patients: list[tuple[int, Patient]]) -> dict[int, str]:
-    """Safe, unique folder names: the same name twice gets -2, -3 ..."""
-    used: dict[str, int] = {}
+    """One folder per row: the name made safe, then a digest of the whole row. The same
+    row always gets the same folder; rows that differ in any field never share one,
+    even where names collide once made safe ("Li Wei 2" and a second "Li Wei")."""
     out: dict[int, str] = {}
+    taken: dict[str, str] = {}  # case-folded folder -> identity (case-insensitive file systems)
     for row, p in patients:
-        base = output.safe_name(p.name or "", fallback=f"row-{row}")
-        n = used.get(base.lower(), 0) + 1
-        used[base.lower()] = n
-        out[row] = base if n == 1 else f"{base}-{n}"
+        ident = p.identity()
+        base = output.safe_name(p.name or "", fallback="patient", max_len=48)
+        for n in (8, 16, 64):
+            name = f"{base}-{ident[:n]}"
+            owner = taken.get(name.casefold())
+            if owner is None or owner == ident:
+                break
+        else:  # pragma: no cover - a full sha256 collision
+            raise HandoutsError("patients", "two rows map to the same folder")
+        taken[name.casefold()] = ident
+        out[row] = name
     return out
 
 
@@ -274,9 +431,13 @@ PATIENT_DOCUMENTS = ("handout", "wallet-card")
 PATIENT_SHEET = "letter-8up"
 
 
+def list_key(rows: list[tuple[int, Patient]]) -> str:
+    """A digest of a list's rows: the name of its card sheets."""
+    return hashlib.sha256("\n".join(p.identity() for _, p in rows).encode()).hexdigest()[:8]
+
+
 def plan_patients(rows: list[tuple[int, Patient]], source: str, root: Path,
                   default_locale: str) -> list[Job]:
-    folder = root / "patients"
     names = patient_folders(rows)
     jobs: list[Job] = []
     by_locale: dict[str, list[Patient]] = {}
@@ -289,15 +450,18 @@ def plan_patients(rows: list[tuple[int, Patient]], source: str, root: Path,
             spec = registry.get(doc)
             paper = spec.paper_default or locales.get(code).default_paper
             paper = paper if paper in spec.papers else spec.papers[0]
-            jobs.append(Job(doc, code, paper, folder / names[row] / f"{doc}-{code}-{paper}.pdf",
+            jobs.append(Job(doc, code, paper, root, f"{PATIENTS_DIR}/{names[row]}/{doc}-{code}-{paper}.pdf",
                             patient=p, origin=origin))
         by_locale.setdefault(code, []).append(p)
     card = registry.DOCUMENTS.get("wallet-card")
-    if card and PATIENT_SHEET in card.sheets:
+    if card and PATIENT_SHEET in card.sheets and rows:
+        stem = output.safe_name(Path(source).stem, fallback="patients", max_len=40)
+        key = list_key(rows)
         for code, group in sorted(by_locale.items()):
-            jobs.append(Job("wallet-card", code, card.papers[0],
-                            folder / f"wallet-cards-{code}-{PATIENT_SHEET}.pdf",
-                            sheet=PATIENT_SHEET, patients=tuple(group), origin=f"{source}, {len(group)} rows"))
+            jobs.append(Job("wallet-card", code, card.papers[0], root,
+                            f"{PATIENTS_DIR}/wallet-cards-{stem}-{key}-{code}-{PATIENT_SHEET}.pdf",
+                            sheet=PATIENT_SHEET, patients=tuple(group),
+                            origin=f"{source} ({len(group)} rows, list {key})"))
     return jobs
 
 
@@ -311,7 +475,7 @@ def summary_counts(results: list[Result]) -> dict:
     }
 
 
-def as_dict(result: Result) -> dict:
+def as_dict(result: Result) -> dict[str, Any]:
     d = asdict(result)
     d["job"] = result.job.label
     return d

@@ -8,9 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import content, fonts, locales, output, papers, registry
-from .documents.common import BuildRequest, print_date
-from .errors import HandoutsError, LayoutOverflow
+from .clock import print_date
+from .documents.common import BuildRequest
+from .errors import EngineError, HandoutsError, LayoutOverflow
 from .patient import Patient
+
+PERSONAL_TEXT = ("name", "oncologist", "phone", "treatment_center")
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,16 @@ def resolve_paper(spec: registry.DocumentSpec, locale: str, paper: str | None) -
 
 
 def output_name(document: str, locale: str, paper: str, patient: Patient | None, suffix: str = "") -> str:
+    """A patient's file carries the name and a digest of the whole record, so two
+    patients with the same name never overwrite each other's file."""
     parts = [document, locale, paper]
-    if patient is not None and patient.name:
-        parts.append(output.safe_name(patient.name))
+    if patient is not None:
+        parts.append(patient_tag(patient))
     return "-".join(parts) + suffix + ".pdf"
+
+
+def patient_tag(patient: Patient) -> str:
+    return f"{output.safe_name(patient.name or '', fallback='patient', max_len=48)}-{patient.identity()[:8]}"
 
 
 def check_patient(patient: Patient | None, locale: str, model: content.ContentModel,
@@ -52,7 +61,7 @@ def check_patient(patient: Patient | None, locale: str, model: content.ContentMo
         approved = model.fact("approval_accelerated").value
         patient.check_first_dose(approved, print_date(), where)
         families = tuple(locales.get(locale).fonts)
-        for name in ("name", "oncologist", "phone", "treatment_center"):
+        for name in PERSONAL_TEXT:
             value = getattr(patient, name)
             if value:
                 fonts.require(value, families, f"{where}: {name}", locale)
@@ -62,6 +71,7 @@ def checked_rows(path: Path, default_locale: str, model: content.ContentModel
                  ) -> list[tuple[int, Patient | HandoutsError]]:
     """Each CSV row (numbered as in a spreadsheet) with its validated patient, or the
     error naming its row and field: locale known, dates plausible, glyphs printable."""
+    from .batch import duplicate_rows
     from .patient import load_csv
     out: list[tuple[int, Patient | HandoutsError]] = []
     for row, item in load_csv(path):
@@ -71,10 +81,26 @@ def checked_rows(path: Path, default_locale: str, model: content.ContentModel
             try:
                 locales.get(code, f"{where}: locale")
                 check_patient(item, code, model, where=where)
+                precheck(item, code, model, where)
             except HandoutsError as err:
                 item = err
         out.append((row, item))
-    return out
+    dupes = duplicate_rows([(r, p) for r, p in out if isinstance(p, Patient)], path.name)
+    return [(r, dupes.get(r, p)) for r, p in out]
+
+
+def precheck(patient: Patient | None, locale: str, model: content.ContentModel, where: str = "patient",
+             documents: tuple[str, ...] | None = None, **options) -> None:
+    """Each document's own check of the personal fields, before anything is rendered or
+    written (the wallet card lays them out: a name that does not fit is that row's
+    error, naming the field, not a failed sheet)."""
+    for name in documents or tuple(registry.DOCUMENTS):
+        spec = registry.get(name)
+        if spec.variables:
+            module = importlib.import_module(f".documents.{spec.renderer}", __package__)
+            check = getattr(module, "check", None)
+            if check is not None:
+                check(locale, patient, model, where, **options)
 
 
 def render_document(document: str, locale: str, paper: papers.Paper, patient: Patient | None,
@@ -82,12 +108,44 @@ def render_document(document: str, locale: str, paper: papers.Paper, patient: Pa
     spec = registry.get(document)
     check_patient(patient, locale, model)
     renderer = importlib.import_module(f".documents.{spec.renderer}", __package__)
-    rendered = renderer.render(BuildRequest(document, locale, paper, patient, model))
+    what = f"{document} {locale} {paper.name}"
+    rendered = _engine(what, renderer.render, BuildRequest(document, locale, paper, patient, model))
     low, high = spec.page_budget
     if not low <= rendered.pages <= high:
-        raise LayoutOverflow(f"{document} {locale} {paper.name}",
-                             f"{rendered.pages} pages, outside the budget of {low} to {high}")
+        field = _overflowing_field(renderer, spec, BuildRequest(document, locale, paper, patient, model))
+        raise LayoutOverflow(field or what,
+                             f"{rendered.pages} pages, outside the {what} budget of {low} to {high}"
+                             + (" (this value is too long for the page; shorten it)" if field else ""))
     return rendered
+
+
+def _engine(what: str, fn, *args):
+    """Run an engine: its failures become one line naming the document, never a traceback."""
+    try:
+        return fn(*args)
+    except HandoutsError as err:
+        if err.field in ("WeasyPrint", "ReportLab"):
+            raise EngineError(f"{what}: {err.field}", err.message) from None
+        raise
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not dumped
+        raise EngineError(what, f"the engine failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from None
+
+
+def _overflowing_field(renderer, spec: registry.DocumentSpec, req: BuildRequest) -> str | None:
+    """Which personal value pushes a document past its page budget: the first field
+    whose removal brings it back (only run when the budget is already exceeded)."""
+    if req.patient is None:
+        return None
+    low, high = spec.page_budget
+    for name in PERSONAL_TEXT:
+        if getattr(req.patient, name):
+            trial = req.patient.model_copy(update={name: None})
+            pages = renderer.render(BuildRequest(req.document, req.locale, req.paper, trial, req.model)).pages
+            if low <= pages <= high:
+                return f"patient: {name}"
+    return None
 
 
 def validate(document: str, locale: str, paper: str | None, patient: Patient | None,
@@ -127,4 +185,4 @@ def render_sheet(document: str, locale: str, sheet: str, patients: list[Patient]
     for p in patients:
         check_patient(p, p.locale or locale, model)
     renderer = importlib.import_module(f".documents.{spec.renderer}", __package__)
-    return renderer.render_sheet(locale, sheet, patients, model)
+    return _engine(f"{document} {locale} {sheet}", renderer.render_sheet, locale, sheet, patients, model)

@@ -16,6 +16,7 @@ from .errors import HandoutsError
 from .patient import Patient
 
 MAX_COPIES = 10_000
+MAX_CARDS = 10_000  # rows x copies in one build: 1,250 letter sheets
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ def cards_from_csv(path: Path, default_locale: str | None, copies: int,
     """One card per row (each in its row's locale), `copies` times; the first bad row
     stops the build, naming its row number and field."""
     rows = checked_rows(path, default_locale or "en", model)
+    if len(rows) * copies > MAX_CARDS:
+        raise HandoutsError("--copies", f"{len(rows)} rows x {copies} copies is more than {MAX_CARDS} cards "
+                                        "in one build; print fewer copies or split the list")
     if not rows:
         raise HandoutsError("--patients", f"{path.name} has no patient rows")
     bad = [err for _, err in rows if isinstance(err, HandoutsError)]
@@ -53,19 +57,23 @@ def cards_from_csv(path: Path, default_locale: str | None, copies: int,
         more = f" (and {len(bad) - 1} more bad rows)" if len(bad) > 1 else ""
         raise HandoutsError(bad[0].field, bad[0].message + more)
     cards: list[Card] = []
-    for i, patient in rows:
+    for i, patient in rows:  # noqa: B007
         cards.extend([Card(patient.locale or default_locale or "en", patient, f"{path.name} row {i}")] * copies)
     return cards
 
 
-def sheet_file_name(sheet: str, locale: str | None, patient: Patient | None, csv: Path | None) -> str:
+def sheet_file_name(sheet: str, locale: str | None, patient: Patient | None, csv: Path | None,
+                    list_key: str | None = None) -> str:
+    """Named after the list (and a digest of its rows) or the patient (name and a digest
+    of the record): another list or patient never replaces this file."""
+    from .build import patient_tag
     parts = ["wallet-card"]
     if csv is not None:
-        parts += [sheet, output.safe_name(csv.stem, "patients")]
+        parts += [sheet, output.safe_name(csv.stem, "patients", max_len=40), list_key or "list"]
     else:
         parts += [locale or "en", sheet]
-        if patient is not None and patient.name:
-            parts.append(output.safe_name(patient.name))
+        if patient is not None:
+            parts.append(patient_tag(patient))
     return "-".join(parts) + ".pdf"
 
 

@@ -113,7 +113,9 @@ def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
             raise HandoutsError("--patients", f"no such file: {patients_file}")
         items = cards.cards_from_csv(patients_file, locale, copies or 1, model)
         out_dir = out_dir or Path("out")
-        name = cards.sheet_file_name(sheet, None, None, patients_file)
+        from .batch import list_key
+        key = list_key([(i, c.patient) for i, c in enumerate(dict.fromkeys(items)) if c.patient])
+        name = cards.sheet_file_name(sheet, None, None, patients_file, key)
     else:
         patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
         locale = locale or (patient.locale if patient and patient.locale else "en")
@@ -179,7 +181,8 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     plan = batch.Plan(out_dir, jobs_list)
     reporter = Reporter(len(plan.jobs), as_json=as_json)
     with reporter:
-        results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=reporter.update)
+        results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=reporter.update,
+                            warn=lambda line: warn([line]))
     reporter.summary(results, bad_rows)
     failed = [r for r in results if r.status == "failed"]
     if bad_rows:
@@ -209,12 +212,40 @@ def check_cmd(strict: bool, render: bool) -> None:
 def text_cmd(pdf: Path) -> None:
     """Print the extracted text of PDF, as the snapshot tests see it."""
     from .pdftext import extract
-    click.echo(extract(pdf), nl=False)
+    try:
+        head = pdf.open("rb").read(1024)
+    except OSError as exc:
+        raise HandoutsError("PDF", f"cannot read {pdf}: {exc.strerror or exc}") from None
+    if b"%PDF-" not in head:
+        raise HandoutsError("PDF", f"{pdf.name} is not a PDF file")
+    try:
+        text = extract(pdf)
+    except Exception as exc:  # noqa: BLE001 - pdfminer raises many types for broken files
+        raise HandoutsError("PDF", f"{pdf.name} cannot be read as a PDF ({type(exc).__name__})") from None
+    click.echo(text, nl=False)
+
+
+def _internal_error(exc: BaseException) -> int:
+    """A bug, not bad input: one line, and the traceback only when asked for."""
+    import os
+    import traceback
+    if os.environ.get("HANDOUTS_DEBUG"):
+        traceback.print_exception(exc)
+    msg = " ".join(str(exc).split())[:200]
+    click.echo(f"handouts: internal error: {type(exc).__name__}: {msg} (please report it; "
+               "set HANDOUTS_DEBUG=1 for details)", err=True)
+    return 70
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .batch import Interrupted
+    from .clock import source_date_epoch
     try:
+        source_date_epoch()  # refuse a bad SOURCE_DATE_EPOCH before any work
         cli.main(args=argv, prog_name="handouts", standalone_mode=False)
+    except Interrupted as err:
+        click.echo(f"handouts: {err.message}", err=True)
+        return 130
     except HandoutsError as err:
         click.echo(f"handouts: error: {err.one_line()}", err=True)
         return EXIT_USAGE
@@ -225,9 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         click.echo(f"handouts: error: {' '.join(exc.format_message().split())}", err=True)
         return EXIT_USAGE
-    except click.Abort:
-        click.echo("handouts: aborted", err=True)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("handouts: interrupted; nothing half-written was left behind", err=True)
         return 130
+    except Exception as exc:  # noqa: BLE001 - never a traceback for a user
+        return _internal_error(exc)
     return 0
 
 

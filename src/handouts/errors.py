@@ -23,3 +23,7 @@ class CatalogError(HandoutsError):
 
 class LayoutOverflow(HandoutsError):
     """Text did not fit where the layout puts it, at any allowed size."""
+
+
+class EngineError(HandoutsError):
+    """A rendering engine failed: the document (and field, where known) is named."""

@@ -1,44 +1,222 @@
-"""Writing files: atomically (temporary name, then rename), never half a PDF."""
+"""Writing files: atomically (temporary name, then rename), never half a PDF, and never
+outside the output folder.
+
+Everything written, renamed, read back or deleted goes through `OutputDir`, which walks
+from the output folder to the file with directory descriptors opened without following
+symbolic links. A link planted inside the output tree (out/patients/Ann -> /elsewhere)
+is refused, naming it; nothing is ever created, replaced or removed through it. The
+output folder itself is the user's choice and may be a link.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
-import tempfile
+import secrets
 import unicodedata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from .errors import HandoutsError
 
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_FD_SAFE = os.open in os.supports_dir_fd and os.replace in os.supports_dir_fd and \
+    os.unlink in os.supports_dir_fd and os.mkdir in os.supports_dir_fd and hasattr(os, "O_NOFOLLOW")
+
+
+class OutputDir:
+    """The output folder, and the only way files get into it (or out of it)."""
+
+    def __init__(self, root: Path, field: str = "--out"):
+        self.root = Path(root)
+        self.field = field
+
+    # -- checks ----------------------------------------------------------------------
+    def ensure(self) -> "OutputDir":
+        """Create the folder if needed and check it can be written, before any work."""
+        path = self.root
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise HandoutsError(self.field, f"{path} is not a folder") from None
+        except OSError as exc:
+            raise HandoutsError(self.field, f"cannot create {path}: {exc.strerror or exc}") from None
+        if not path.is_dir():
+            raise HandoutsError(self.field, f"{path} is not a folder")
+        # Try it: /proc, a read-only mount or a full disk all refuse here, not mid-batch.
+        probe = path / f".handouts-probe-{secrets.token_hex(4)}.part"
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            raise HandoutsError(self.field, f"cannot write to {path}: {exc.strerror or exc}") from None
+        return self
+
+    def _parts(self, rel: str | Path) -> tuple[str, ...]:
+        parts = PurePosixPath(str(rel).replace(os.sep, "/")).parts
+        if not parts or any(p in ("", ".", "..") or "/" in p for p in parts) or PurePosixPath(str(rel)).is_absolute():
+            raise HandoutsError(self.field, f"{rel}: not a path inside the output folder")
+        return parts
+
+    def _refuse(self, rel_dir: tuple[str, ...], exc: OSError) -> HandoutsError:
+        where = self.root.joinpath(*rel_dir)
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+            return HandoutsError(self.field, f"{where} is a symbolic link or not a folder; handouts writes "
+                                             f"only inside {self.root} (remove or rename it)")
+        return HandoutsError(self.field, f"cannot use {where}: {exc.strerror or exc}")
+
+    # -- folders -----------------------------------------------------------------------
+    def _open_dir(self, rel_dir: tuple[str, ...], create: bool) -> int | None:
+        """A descriptor of root/rel_dir reached without following links (None: absent)."""
+        try:
+            fd = os.open(self.root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        except OSError as exc:
+            raise self._refuse((), exc) from None
+        for i, part in enumerate(rel_dir):
+            try:
+                try:
+                    nxt = os.open(part, _DIR_FLAGS, dir_fd=fd)
+                except FileNotFoundError:
+                    if not create:
+                        os.close(fd)
+                        return None
+                    try:
+                        os.mkdir(part, 0o755, dir_fd=fd)
+                    except FileExistsError:
+                        pass
+                    nxt = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            except OSError as exc:
+                os.close(fd)
+                raise self._refuse(rel_dir[:i + 1], exc) from None
+            os.close(fd)
+            fd = nxt
+        return fd
+
+    def _checked_path(self, parts: tuple[str, ...], create: bool) -> Path | None:
+        """Fallback where the OS has no directory descriptors: check each component."""
+        cur = self.root
+        for i, part in enumerate(parts):
+            cur = cur / part
+            if cur.is_symlink():
+                raise self._refuse(parts[:i + 1], OSError(errno.ELOOP, "symbolic link"))
+            if not cur.exists():
+                if not create:
+                    return None
+                cur.mkdir()
+            elif not cur.is_dir():
+                raise self._refuse(parts[:i + 1], OSError(errno.ENOTDIR, "not a folder"))
+        return cur
+
+    # -- files -------------------------------------------------------------------------
+    def write(self, rel: str | Path, data: bytes) -> Path:
+        """Write root/rel atomically: a temporary file in the same folder, then rename."""
+        parts = self._parts(rel)
+        folder, name = parts[:-1], parts[-1]
+        tmp = f".{name}.{secrets.token_hex(4)}.part"
+        if not _FD_SAFE:  # pragma: no cover - platforms without dir_fd (Windows)
+            return self._write_by_path(folder, name, tmp, data)
+        dfd = self._open_dir(folder, create=True)
+        try:
+            try:
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=dfd)
+            except OSError as exc:
+                raise self._refuse(folder, exc) from None
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
+            except BaseException as exc:
+                try:
+                    os.unlink(tmp, dir_fd=dfd)
+                except OSError:
+                    pass
+                if isinstance(exc, OSError):
+                    raise HandoutsError(self.field, f"cannot write {self.root.joinpath(*parts)}: "
+                                                    f"{exc.strerror or exc}") from None
+                raise
+        finally:
+            os.close(dfd)
+        return self.root.joinpath(*parts)
+
+    def _write_by_path(self, folder, name, tmp, data) -> Path:  # pragma: no cover
+        target_dir = self._checked_path(folder, create=True)
+        tmp_path = target_dir / tmp
+        try:
+            with open(tmp_path, "xb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp_path, target_dir / name)
+        except BaseException:
+            tmp_path.unlink(missing_ok=True)
+            raise
+        return target_dir / name
+
+    def read(self, rel: str | Path, limit: int = 64 * 1024 * 1024) -> bytes | None:
+        """The bytes of root/rel, or None when it is absent, a link or not a file."""
+        parts = self._parts(rel)
+        if not _FD_SAFE:  # pragma: no cover
+            folder = self._checked_path(parts[:-1], create=False)
+            p = folder / parts[-1] if folder else None
+            return p.read_bytes() if p and p.is_file() and not p.is_symlink() else None
+        try:
+            dfd = self._open_dir(parts[:-1], create=False)
+        except HandoutsError:
+            return None
+        if dfd is None:
+            return None
+        try:
+            # Non-blocking: a FIFO planted in the tree must not hang the build.
+            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0), dir_fd=dfd)
+        except OSError:
+            return None
+        finally:
+            os.close(dfd)
+        with os.fdopen(fd, "rb") as fh:
+            if not _is_regular(fh.fileno()):
+                return None
+            return fh.read(limit)
+
+    def clean_partials(self, rel_folder: str | Path = "") -> None:
+        """Temporary files left by a killed run in one folder (never through a link)."""
+        parts = self._parts(rel_folder) if str(rel_folder) not in ("", ".") else ()
+        if not _FD_SAFE:  # pragma: no cover
+            return
+        try:
+            dfd = self._open_dir(parts, create=False)
+        except HandoutsError:
+            return
+        if dfd is None:
+            return
+        try:
+            with os.scandir(dfd) as entries:
+                names = [e.name for e in entries
+                         if e.name.startswith(".") and e.name.endswith(".part") and e.is_file(follow_symlinks=False)]
+            for name in names:
+                try:
+                    os.unlink(name, dir_fd=dfd)
+                except OSError:
+                    pass
+        finally:
+            os.close(dfd)
+
+
+def _is_regular(fd: int) -> bool:
+    import stat
+    return stat.S_ISREG(os.fstat(fd).st_mode)
+
 
 def ensure_writable_dir(path: Path, field: str = "--out") -> Path:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise HandoutsError(field, f"{path} is not a folder") from None
-    except OSError as exc:
-        raise HandoutsError(field, f"cannot create {path}: {exc.strerror}") from None
-    if not path.is_dir():
-        raise HandoutsError(field, f"{path} is not a folder")
-    if not os.access(path, os.W_OK | os.X_OK):
-        raise HandoutsError(field, f"cannot write to {path}: permission denied")
+    OutputDir(path, field).ensure()
     return path
 
 
 def write_atomic(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write one file into its own folder (the folder is the output root)."""
+    return OutputDir(path.parent).write(path.name, data)
 
 
 _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),

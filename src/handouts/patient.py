@@ -1,31 +1,127 @@
-"""Patient files (TOML) and patient lists (CSV): personal data, validated, never markup."""
+"""Patient files (TOML) and patient lists (CSV): personal data, validated, never markup.
+
+Personal text is checked once, here, for every document and every way in (TOML, CSV,
+the web page): it must print fully and the same way in every engine, or be refused with
+the field named. So it is NFC-normalised, and refused when it holds control, format or
+separator characters (a NUL, a tab, a right-to-left override), a combining mark with no
+precomposed form, or a script that needs text shaping (Devanagari, Arabic ...): the
+wallet card's engine (ReportLab) draws characters one by one and cannot shape them, and
+a field must read the same on the card as on the handout.
+"""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import re
 import tomllib
+import unicodedata
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
 from .errors import HandoutsError
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 FIELDS = ("name", "first_dose", "oncologist", "phone", "treatment_center", "locale")
+
+# Bounds on input: a patient file is a few lines, a day's list a few hundred rows.
+MAX_TOML_BYTES = 16 * 1024
+MAX_CSV_BYTES = 2 * 1024 * 1024
+MAX_CSV_ROWS = 2000
+
+# Scripts whose characters are drawn one by one, without shaping, in both engines.
+# "Common" covers digits, punctuation and symbols shared by all scripts.
+DRAWABLE_SCRIPTS = frozenset({
+    "Latn", "Grek", "Cyrl", "Armn", "Geor", "Hani", "Hira", "Kana", "Bopo", "Hang", "Zyyy",
+})
+_REFUSED_CATEGORIES = {
+    "Cc": "a control character", "Cf": "an invisible formatting character",
+    "Zl": "a line separator", "Zp": "a paragraph separator", "Co": "a private-use character",
+    "Cs": "a lone surrogate", "Cn": "an unassigned code point",
+    "Mn": "a combining mark", "Mc": "a combining mark", "Me": "a combining mark",
+}
+
+
+class TextRefused(ValueError):
+    """A character that cannot be printed faithfully (pydantic reports the message)."""
+
+
+def _describe(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+
+
+def _script(ch: str) -> str:
+    from fontTools import unicodedata as fu  # Unicode Script property (stdlib lacks it)
+    return fu.script(ch)
+
+
+def printable_text(value: str) -> str:
+    """NFC text with single spaces, or TextRefused naming the first bad character."""
+    text = unicodedata.normalize("NFC", value)
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat in _REFUSED_CATEGORIES:
+            raise TextRefused(f"contains {_REFUSED_CATEGORIES[cat]} ({_describe(ch)}); "
+                              "type the text again without it")
+        if cat.startswith("Z") or ch.isspace():
+            continue
+        script = _script(ch)
+        if script not in DRAWABLE_SCRIPTS and script != "Zinh":
+            raise TextRefused(f"contains {_describe(ch)} ({script} script), which needs text shaping "
+                              "that the wallet card cannot do; write the name in Latin letters or Chinese")
+    # Any space separator (no-break, ideographic, thin ...) prints as one plain space.
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _date_only(value: Any) -> Any:
+    """A calendar date: a TOML date or YYYY-MM-DD text; not a number, a time or digits."""
+    if isinstance(value, dt.datetime):
+        raise TextRefused("give a date without a time, e.g. 2026-12-01")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise TextRefused(f"{value.strip()} is not a calendar date") from None
+    raise TextRefused("give a date as YYYY-MM-DD, e.g. 2026-12-01")
+
+
+def _not_blank(value: str) -> str:
+    if not value:
+        raise TextRefused("is empty")
+    return value
+
+
+def _phone_digits(value: str) -> str:
+    if sum(ch.isdigit() for ch in value) < 3:
+        raise TextRefused("a phone number needs at least three digits")
+    return value
+
+
+def _text(max_length: int) -> Any:
+    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(printable_text),
+                     AfterValidator(_not_blank)]
+
+
+Text = _text(120)
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=r"^[0-9+()\-. /x]+$"),
+                  AfterValidator(_phone_digits)]
+Locale = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20,
+                                          pattern=r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")]
 
 
 class Patient(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
     name: Text | None = None
-    first_dose: dt.date | None = None
+    first_dose: Annotated[dt.date, BeforeValidator(_date_only)] | None = None
     oncologist: Text | None = None
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=40,
-                                            pattern=r"^[0-9+()\-. /x]+$")] | None = None
+    phone: Phone | None = None
     treatment_center: Text | None = None
-    locale: str | None = None
+    locale: Locale | None = None
 
     def check_first_dose(self, earliest: dt.date, today: dt.date, where: str) -> None:
         """A first dose before approval, or more than a year ahead, is a typo."""
@@ -39,38 +135,74 @@ class Patient(BaseModel):
             raise HandoutsError(f"{where}: first_dose",
                                 f"{d.isoformat()} is more than a year after today ({today.isoformat()})")
 
+    def identity(self) -> str:
+        """A stable key for this patient's record: the same row gives the same key."""
+        import hashlib
+        return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
+
 
 def _validation_error(where: str, exc: ValidationError) -> HandoutsError:
     err = exc.errors()[0]
     field = ".".join(str(p) for p in err["loc"]) or "file"
-    msg = err["msg"]
+    msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "extra_forbidden":
         msg = f"unknown field; allowed: {', '.join(FIELDS)}"
     elif err["type"] == "string_pattern_mismatch" and field == "phone":
         msg = "a phone number has only digits, spaces and + ( ) - . / x"
-    elif field == "first_dose":
-        msg = f"not a valid date (YYYY-MM-DD): {err['msg']}"
+    elif err["type"] == "string_pattern_mismatch" and field == "locale":
+        msg = "not a locale code such as en, zh-Hans or zh-Hant"
+    elif err["type"] == "string_too_long":
+        msg = f"too long: at most {err['ctx']['max_length']} characters"
+    elif err["type"] in ("string_type", "date_type") or err["type"].endswith("_type"):
+        msg = "must be text" if field != "first_dose" else msg
     return HandoutsError(f"{where}: {field}", msg)
 
 
 def from_mapping(data: dict, where: str) -> Patient:
+    if not isinstance(data, dict):
+        raise HandoutsError(where, "not a table of fields")
     try:
         return Patient.model_validate(data)
     except ValidationError as exc:
         raise _validation_error(where, exc) from None
+    except TextRefused as exc:  # raised outside a field validator (should not happen)
+        raise HandoutsError(where, str(exc)) from None
 
 
 _KEY_ON_LINE = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*=")
 
 
+def _read_bounded(path: Path, limit: int, option: str) -> bytes:
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(limit + 1)
+    except FileNotFoundError:
+        raise HandoutsError(option, f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise HandoutsError(option, f"{path} is a folder, not a file") from None
+    except OSError as exc:
+        raise HandoutsError(option, f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise HandoutsError(option, f"{path.name} is larger than {limit // 1024} KB; "
+                                    "is this the right file?")
+    return data
+
+
+def _decode(data: bytes, path: Path, option: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise HandoutsError(option, f"{path.name} is UTF-16 text; save it as UTF-8 "
+                                    "(in a spreadsheet: 'CSV UTF-8')")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise HandoutsError(option, f"{path.name} is not UTF-8 text (byte 0x{data[exc.start]:02X} on "
+                                    f"line {line}); save it as UTF-8 (in a spreadsheet: 'CSV UTF-8')") from None
+
+
 def load_toml(path: Path) -> Patient:
     where = path.name
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise HandoutsError("--patient", f"no such file: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise HandoutsError("--patient", f"cannot read {path}: {exc}") from None
+    text = _decode(_read_bounded(path, MAX_TOML_BYTES, "--patient"), path, "--patient")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -89,22 +221,42 @@ def load_toml(path: Path) -> Patient:
 
 
 def load_csv(path: Path) -> list[tuple[int, Patient | HandoutsError]]:
-    """Each data row (numbered as in a spreadsheet, header = row 1) and its patient or error."""
+    """Each data row (numbered as in a spreadsheet, header = row 1) and its patient or error.
+
+    The file as a whole (encoding, header, quoting, size) is an error for the whole
+    list; a bad row is that row's error, so the other rows can still be printed."""
+    text = _decode(_read_bounded(path, MAX_CSV_BYTES, "--patients"), path, "--patients")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
-        fh = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise HandoutsError("--patients", f"cannot read {path}: {exc}") from None
-    rows: list[tuple[int, Patient | HandoutsError]] = []
-    with fh:
-        reader = csv.DictReader(fh)
-        unknown = [f for f in (reader.fieldnames or []) if f not in FIELDS]
-        if not reader.fieldnames or unknown:
+        header = next(reader, None)
+        if not header or not any(h.strip() for h in header):
+            raise HandoutsError(f"{path.name}: header", f"no header row; give columns from: {', '.join(FIELDS)}")
+        header = [h.strip() for h in header]
+        unknown = [h for h in header if h not in FIELDS]
+        if unknown:
             raise HandoutsError(f"{path.name}: header",
                                 f"unknown column(s) {unknown}; allowed: {', '.join(FIELDS)}")
-        for i, row in enumerate(reader, start=2):
-            data = {k: v for k, v in row.items() if k and v not in (None, "")}
+        dupes = sorted({h for h in header if header.count(h) > 1})
+        if dupes:
+            raise HandoutsError(f"{path.name}: header", f"column(s) {dupes} given twice")
+        rows: list[tuple[int, Patient | HandoutsError]] = []
+        for row, cells in enumerate(reader, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            if len(rows) >= MAX_CSV_ROWS:
+                raise HandoutsError("--patients", f"{path.name} has more than {MAX_CSV_ROWS} patient rows; "
+                                                  "split the list")
+            where = f"{path.name} row {row}"
+            if len(cells) > len(header):
+                rows.append((row, HandoutsError(f"{where}", f"{len(cells)} cells but the header has "
+                                                            f"{len(header)} columns (an unquoted comma?)")))
+                continue
+            data = {k: v for k, v in zip(header, cells) if v != ""}
             try:
-                rows.append((i, from_mapping(data, f"{path.name} row {i}")))
+                rows.append((row, from_mapping(data, where)))
             except HandoutsError as err:
-                rows.append((i, err))
+                rows.append((row, err))
+    except csv.Error as exc:
+        raise HandoutsError(f"{path.name} line {reader.line_num}",
+                            f"not valid CSV ({exc}); check for an unclosed quote") from None
     return rows

@@ -13,20 +13,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from .. import paths
+from ..clock import print_date  # noqa: F401 - documents import it from here
 from ..content import ContentModel, ScheduleRow
 from ..localizer import Localizer
 from ..papers import Paper
 from ..patient import Patient
 
 AUTHOR = "handouts (clinic-made patient material)"
-
-
-def print_date() -> dt.date:
-    """The date printed on documents: SOURCE_DATE_EPOCH when set (reproducible builds)."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch:
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
-    return dt.date.today()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 
 - Fonts come only from assets/fonts, declared by @font-face; the fetcher refuses any
   URL outside layouts/ and assets/, so neither the network nor a stray file is read.
-- Any WeasyPrint warning is an error: a warning means something was dropped.
+- Any WeasyPrint warning is an error: a warning means something was dropped. The only
+  exceptions are notices known to drop nothing (NOTICES below, e.g. subsetting fonts with
+  fontTools where the HarfBuzz subsetter library is missing: slower, same glyphs); they
+  are reported once per process on stderr.
 - Output is byte-reproducible: the PDF identifier is derived from the input.
 """
 
@@ -11,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,11 +25,31 @@ from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
 from .. import paths
+from ..errors import HandoutsError
 from ..locales import font_families
 
 
-class EngineWarning(RuntimeError):
-    pass
+class EngineWarning(HandoutsError):
+    """WeasyPrint warned that it dropped or replaced something: the PDF is not faithful."""
+
+    def __init__(self, message: str):
+        super().__init__("WeasyPrint", message)
+
+
+# Notices that change speed, not output: matched against the log message, they pass.
+NOTICES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^Using fontTools instead of HarfBuzz-Subset for font"),
+     "libharfbuzz-subset0 is not installed: fonts are subset with fontTools (slower, same "
+     "output); install it for 5-8x faster rendering"),
+)
+_told: set[str] = set()
+
+
+def _is_notice(message: str) -> str | None:
+    for pattern, explanation in NOTICES:
+        if pattern.search(message):
+            return explanation
+    return None
 
 
 class _LocalOnlyFetcher(URLFetcher):
@@ -47,7 +72,13 @@ class _Capture(logging.Handler):
         self.records: list[str] = []
 
     def emit(self, record):
-        self.records.append(record.getMessage())
+        message = record.getMessage()
+        notice = _is_notice(message)
+        if notice is None:
+            self.records.append(message)
+        elif notice not in _told:
+            _told.add(notice)
+            print(f"handouts: notice: {notice}", file=sys.stderr)
 
 
 @cache
@@ -107,5 +138,5 @@ def render(html: str, base_dir: Path, families: tuple[str, ...], stylesheets: li
     finally:
         logger.removeHandler(capture)
     if capture.records:
-        raise EngineWarning("WeasyPrint: " + "; ".join(capture.records[:3]))
+        raise EngineWarning("; ".join(" ".join(r.split()) for r in capture.records[:3]))
     return Rendered(pdf=pdf, pages=len(doc.pages))
