@@ -13,6 +13,15 @@ from .errors import EXIT_USAGE, HandoutsError
 from .patient import load_toml
 
 
+def _not_empty(ctx, param, value):
+    """An empty option value ("--locale ''") is a mistake, not "use the default"."""
+    values = value if isinstance(value, tuple) else (value,)
+    for v in values:
+        if v is not None and not str(v).strip():
+            raise HandoutsError(param.opts[0], "is empty; give a value or leave the option out")
+    return value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="handouts")
 def cli() -> None:
@@ -34,15 +43,15 @@ def list_cmd() -> None:
 
 @cli.command("build")
 @click.argument("document")
-@click.option("--locale", "locale", default=None, help="en, zh-Hans, zh-Hant (default: the patient file's, else en)")
-@click.option("--paper", default=None, help="letter, a4, tabloid, a3 (default: the locale's)")
+@click.option("--locale", "locale", default=None, callback=_not_empty, help="en, zh-Hans, zh-Hant (default: the patient file's, else en)")
+@click.option("--paper", default=None, callback=_not_empty, help="letter, a4, tabloid, a3 (default: the locale's)")
 @click.option("--patient", "patient_file", type=click.Path(path_type=Path), default=None,
               help="patient file (TOML) for a personal document")
 @click.option("--sample", is_flag=True, help="fill personal fields with the registry's sample values")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="output folder (default: out/<locale>)")
 @click.option("--strict", is_flag=True, help="fail when a source is past its review date")
-@click.option("--sheet", default=None, help="impose cards on a sheet (wallet-card): letter-8up, a4-10up, avery-8371")
+@click.option("--sheet", default=None, callback=_not_empty, help="impose cards on a sheet (wallet-card): letter-8up, a4-10up, avery-8371")
 @click.option("--bleed", type=float, default=None, help="with --sheet: mm of background past the cut, e.g. 3")
 @click.option("--duplex-offset", "duplex_offset", default=None, metavar="X,Y",
               help="with --sheet: shift the backs X mm right and Y mm down (negative: left, up)")
@@ -133,7 +142,7 @@ def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
 
 
 @cli.command("batch")
-@click.option("--locale", "locale_codes", multiple=True, help="a locale (repeatable); default with --patients: en")
+@click.option("--locale", "locale_codes", multiple=True, callback=_not_empty, help="a locale (repeatable); default with --patients: en")
 @click.option("--all-locales", is_flag=True, help="every locale")
 @click.option("--patients", "patients_csv", type=click.Path(path_type=Path), default=None,
               help="CSV of patients: a handout and wallet card each, plus card sheets")

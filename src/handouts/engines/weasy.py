@@ -52,17 +52,38 @@ def _is_notice(message: str) -> str | None:
     return None
 
 
+try:  # WeasyPrint >= 66 raises this when fail_on_errors is set
+    from weasyprint.urls import FatalURLFetchingError as _FatalFetch
+    _FETCH_ERRORS: tuple[type[BaseException], ...] = (_FatalFetch,)
+except ImportError:  # pragma: no cover
+    _FETCH_ERRORS = ()
+
+# Inline images are all a layout may embed as data: URLs (no stylesheets, no HTML).
+DATA_TYPES = frozenset({"image/png", "image/jpeg", "image/svg+xml"})
+
+
 class _LocalOnlyFetcher(URLFetcher):
     def __init__(self, roots: tuple[Path, ...]):
         super().__init__(allowed_protocols={"file", "data"}, fail_on_errors=True)
         self._roots = tuple(r.resolve() for r in roots)
 
     def fetch(self, url, headers=None):
-        if url.startswith("file:"):
-            from urllib.parse import unquote, urlparse
-            path = Path(unquote(urlparse(url).path)).resolve()
+        from urllib.parse import unquote, urlparse
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        if scheme == "file":
+            parsed = urlparse(url)
+            if parsed.netloc not in ("", "localhost"):
+                raise ValueError(f"layouts may only read local files: {url[:80]}")
+            path = Path(unquote(parsed.path)).resolve()
             if not any(path.is_relative_to(r) for r in self._roots):
-                raise ValueError(f"layouts may only read layouts/ and assets/: {url}")
+                raise ValueError(f"layouts may only read layouts/ and assets/: {url[:80]}")
+        elif scheme == "data":
+            mime = url[5:].split(",", 1)[0].split(";", 1)[0].strip().lower()
+            if mime not in DATA_TYPES:
+                raise ValueError(f"data: URL of type {mime or 'text/plain'!r} refused; "
+                                 f"allowed: {', '.join(sorted(DATA_TYPES))}")
+        else:
+            raise ValueError(f"layouts may not fetch {scheme or 'relative'} URLs: {url[:80]}")
         return super().fetch(url, headers)
 
 
@@ -135,6 +156,9 @@ def render(html: str, base_dir: Path, families: tuple[str, ...], stylesheets: li
         identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode()
         pdf = doc.write_pdf(pdf_identifier=identifier,
                             pdf_variant="pdf/ua-1" if tagged else None)
+    except _FETCH_ERRORS as exc:
+        cause = exc.__cause__ or exc
+        raise EngineWarning(f"refused to load a resource: {' '.join(str(cause).split())[:160]}") from None
     finally:
         logger.removeHandler(capture)
     if capture.records:
