@@ -82,7 +82,7 @@ def test_patient_csv_batch(capsys, tmp_path):
     pdf = first / "handout-zh-Hans-a4.pdf"
     assert "2026年12月8日" in "".join(p.extract_text() for p in PdfReader(pdf).pages)
     m = manifest(first)
-    assert m["handout-zh-Hans-a4.pdf"]["inputs"]["origin"] == "today.csv row 2"
+    assert m["handout-zh-Hans-a4.pdf"]["origin"] == "today.csv row 2"
 
 
 def test_fail_fast_stops_at_first_bad_row(capsys, tmp_path):

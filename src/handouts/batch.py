@@ -143,7 +143,6 @@ def inputs(job: Job) -> dict:
         "code": f"{__version__}+{_code_digest()[:12]}",
         "print_date": print_date().isoformat(),
         "personal": hashlib.sha256("\n".join(personal).encode()).hexdigest()[:16] if personal else None,
-        "origin": job.origin or None,
     }
 
 
@@ -208,6 +207,7 @@ def _entry(result: Result, inp: dict) -> dict:
         "content_version": model.meta.content_version,
         "label_revision": model.meta.label_revised.isoformat(),
         "inputs": inp, "input_digest": result.digest,
+        "origin": job.origin or None,  # not an input: a reordered list rebuilds nothing
     }
     if job.sheet and job.patients:
         entry["list"] = job.origin
@@ -279,21 +279,25 @@ class Plan:
 
 
 def _stop_workers(pool: cf.ProcessPoolExecutor) -> None:
-    pool.shutdown(wait=False, cancel_futures=True)
-    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    """Stop now: kill the workers (a half-written file is only ever a .part file, removed
+    afterwards), then let the executor's own thread notice and end, so the interpreter
+    does not wait for it at exit."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    terminate = getattr(pool, "kill_workers", None)  # Python 3.14+
     if terminate is not None:
         terminate()
-        return
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+    for proc in procs:
         try:
             proc.kill()
-        except (OSError, AttributeError):
+        except (OSError, AttributeError, ValueError):
             pass
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
-        try:
-            proc.join(timeout=2)
-        except (OSError, AttributeError, AssertionError):
-            pass
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _first_sigint_only(signum, frame):
+    """The first Ctrl-C stops the batch; later ones must not interrupt the stopping."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 def _mp_context():
@@ -342,6 +346,8 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
                                           "written is complete and in its folder's manifest.json. Run the "
                                           "same command again to finish: finished files are not rebuilt")
 
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, _first_sigint_only) if in_main else None
     try:
         if jobs == 1 or len(todo) <= 1:
             for job, inp, dig in todo:
@@ -369,11 +375,9 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
             else:
                 _stop_workers(pool) if fail_fast else pool.shutdown(wait=True)
     except KeyboardInterrupt:
-        # A second Ctrl-C while we tidy up must not leave temporary files behind.
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
-            raise interrupted() from None
-        finally:
+        raise interrupted() from None
+    finally:
+        if in_main:
             signal.signal(signal.SIGINT, previous)
     return results
 

@@ -20,8 +20,9 @@ from pathlib import Path, PurePosixPath
 from .errors import HandoutsError
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
-_FD_SAFE = os.open in os.supports_dir_fd and os.replace in os.supports_dir_fd and \
-    os.unlink in os.supports_dir_fd and os.mkdir in os.supports_dir_fd and hasattr(os, "O_NOFOLLOW")
+# os.replace takes the same dir_fd arguments as os.rename (supports_dir_fd lists rename).
+_FD_SAFE = all(f in os.supports_dir_fd for f in (os.open, os.rename, os.unlink, os.mkdir)) and \
+    os.scandir in os.supports_fd and hasattr(os, "O_NOFOLLOW")
 
 
 class OutputDir:
@@ -159,7 +160,10 @@ class OutputDir:
         """The bytes of root/rel, or None when it is absent, a link or not a file."""
         parts = self._parts(rel)
         if not _FD_SAFE:  # pragma: no cover
-            folder = self._checked_path(parts[:-1], create=False)
+            try:
+                folder = self._checked_path(parts[:-1], create=False)
+            except HandoutsError:
+                return None
             p = folder / parts[-1] if folder else None
             return p.read_bytes() if p and p.is_file() and not p.is_symlink() else None
         try:
