@@ -235,3 +235,40 @@ def test_toml_loader_never_raises_anything_else(tmp_path_factory, body):
 def test_valid_dates_still_pass():
     p = patient_mod.from_mapping({"first_dose": "2026-12-01", "name": "Zoë Ünal 李伟 陳美"}, "x")
     assert p.first_dose == dt.date(2026, 12, 1) and p.name == "Zoë Ünal 李伟 陳美"
+
+
+def test_page_budget_overflow_names_the_field(monkeypatch, tmp_path):
+    """When one personal value pushes a document past its budget, the error names it."""
+    import dataclasses
+
+    from handouts import build as build_mod
+    from handouts import registry
+    from handouts.documents import handout
+
+    real = handout.render
+
+    def fake(req):
+        rendered = real(req)
+        long_center = req.patient is not None and req.patient.treatment_center
+        return dataclasses.replace(rendered, pages=9 if long_center else rendered.pages)
+
+    monkeypatch.setattr(handout, "render", fake)
+    p = patient_mod.Patient(name="Ann", treatment_center="A very long treatment center name")
+    with pytest.raises(HandoutsError) as exc:
+        build_mod.build("handout", "en", None, p, tmp_path)
+    assert exc.value.field == "patient: treatment_center"
+    assert "9 pages" in exc.value.message
+    assert not list(tmp_path.iterdir())
+    assert registry.get("handout").page_budget[1] < 9
+
+
+def test_overdue_label_comparison_warns_and_strict_fails(capsys, tmp_path, monkeypatch):
+    from handouts import content
+    model = content.default()
+    due = model.label_check_due()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(dt.datetime(due.year, due.month, due.day,
+                                                                tzinfo=dt.timezone.utc).timestamp()) + 86400))
+    code, out, err = run(capsys, "build", "poster", "--out", tmp_path / "o")
+    assert code == 0 and "last compared with the prescribing information" in err
+    code, out, err = run(capsys, "build", "poster", "--strict", "--out", tmp_path / "o2")
+    assert code == 2 and "--strict" in err and not (tmp_path / "o2").exists()

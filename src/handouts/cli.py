@@ -72,9 +72,10 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     locales.get(locale, "--locale" if not (patient and patient.locale) else "patient: locale")
     model = content.default()
     out_dir = out_dir or Path("out") / locale
+    freshness = review_warnings(model, strict)  # --strict refuses before anything is created
     validate(document, locale, paper, patient, out_dir, model)
     _precheck(spec, [(locale, patient, "")], model)
-    warn(review_warnings(model, strict))
+    warn(freshness)
     built = build(document, locale, paper, patient, out_dir, model)
     click.echo(str(built.path))
 
@@ -133,10 +134,11 @@ def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
         items = [Card(locale, patient)] * (copies or imp.per_sheet)
         out_dir = out_dir or Path("out") / locale
         name = cards.sheet_file_name(sheet, locale, patient, None)
+    freshness = review_warnings(model, strict)
     output.ensure_writable_dir(out_dir)
     _precheck(spec, list(dict.fromkeys((c.locale, c.patient, c.where) for c in items)), model,
               fmt=imp.preset.card_format)
-    warn(review_warnings(model, strict) + cards.bleed_warnings(sheet, bleed))
+    warn(freshness + cards.bleed_warnings(sheet, bleed))
     built = cards.build_sheets(items, sheet, bleed, offset, out_dir / name, model)
     click.echo(str(built.path))
 
@@ -163,8 +165,9 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     if patients_csv is not None and not patients_csv.is_file():
         raise HandoutsError("--patients", f"no such file: {patients_csv}")
     model = content.default()
+    freshness = review_warnings(model, strict)
     output.ensure_writable_dir(out_dir)
-    warn(review_warnings(model, strict))
+    warn(freshness)
 
     bad_rows: list[str] = []
     jobs_list = []

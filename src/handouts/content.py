@@ -126,6 +126,8 @@ class Meta(_Strict):
     pronunciation: str
     content_version: str
     label_revised: dt.date
+    label_checked: dt.date
+    label_check_frequency: Literal["monthly", "quarterly", "semiannual", "annual"]
     nci_url: str
     dailymed_url: str
 
@@ -203,6 +205,9 @@ class ContentModel(_Strict):
             for sid in self._record(rid).sources:
                 seen.setdefault(sid, self.sources[sid])
         return list(seen.values())
+
+    def label_check_due(self) -> dt.date:
+        return self.meta.label_checked + dt.timedelta(days=REVIEW_DAYS[self.meta.label_check_frequency])
 
     def overdue_sources(self, today: dt.date) -> list[tuple[str, Source]]:
         return [(sid, s) for sid, s in self.sources.items()
