@@ -19,6 +19,14 @@ HANDOUT_PAPERS = ("letter", "a4")
 NCI_URL = "https://www.cancer.gov/about-cancer/treatment/drugs/tarlatamab-dlle"
 
 
+def run(capsys, *args):
+    """Run the command line in-process: (exit code, stdout, stderr)."""
+    from handouts.cli import main
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
 def pytest_addoption(parser):
     parser.addoption("--update-snapshots", action="store_true",
                      help="rewrite tests/snapshots/*.txt from the current output (review the diff!)")

@@ -13,7 +13,7 @@ import pytest
 
 import cardpdf
 import pdfcheck
-from conftest import NCI_URL
+from conftest import NCI_URL, run
 from test_wallet_card import BUNDLED_PS, TOO_LONG, check_snapshot
 
 ID1_W, ID1_H = 85.60, 53.98
@@ -261,13 +261,6 @@ def test_every_card_format_has_room_for_its_qr_and_zones():
 
 
 # ------------------------------------------------------------------------------ CLI
-
-def run(capsys, *args):
-    from handouts.cli import main
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 def test_cli_single_card_with_patient_file(capsys, tmp_path):
     p = tmp_path / "patient.toml"

@@ -6,20 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from handouts.cli import main
-
-
-def run(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+from conftest import run
+from handouts import locales, registry
 
 
 def test_list(capsys):
+    """Each document with its papers and each locale, one per line, under its heading."""
     code, out, _ = run(capsys, "list")
     assert code == 0
-    for word in ("handout", "en", "zh-Hans", "zh-Hant", "letter", "a4"):
-        assert word in out
+    lines = out.splitlines()
+    docs, locs = lines.index("documents:"), lines.index("locales:")
+    documents = {line.split()[0]: line for line in lines[docs + 1:locs]}
+    assert list(documents) == list(registry.DOCUMENTS)
+    for name, spec in registry.DOCUMENTS.items():
+        assert f"papers: {', '.join(spec.papers)}" in documents[name]
+    assert [line.split()[0] for line in lines[locs + 1:]] == list(locales.available())
 
 
 def test_build_prints_each_path(capsys, tmp_path):
