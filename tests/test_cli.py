@@ -101,3 +101,60 @@ def test_strict_fails_on_overdue_source(capsys, tmp_path):
     code, _, err = run(capsys, "build", "handout", "--strict", "--out", str(tmp_path))
     assert code == 2 and "S16" in err
     assert not any(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------------ --sample, review dates
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("document", list(registry.DOCUMENTS))
+def test_build_sample_prints_the_registry_sample_values(capsys, tmp_path, document):
+    """`--sample` fills every personal field a document has with the registry's sample,
+    and a document without personal fields prints none of them."""
+    from babel.dates import format_date
+
+    from handouts.registry import PATIENT_VARIABLES
+    import pdfcheck
+    spec = registry.get(document)
+    code, out, err = run(capsys, "build", document, "--sample", "--out", str(tmp_path))
+    assert code == 0, err
+    text = _flat(pdfcheck.text(Path(out.strip())))
+    names = {v.name for v in spec.variables}
+    for var in PATIENT_VARIABLES:
+        if isinstance(var.sample, str):
+            shown = var.sample in text
+        else:  # a date, as the locale writes it in full or short
+            shown = any(format_date(var.sample, f, locale="en_US") in text for f in ("long", "medium"))
+        assert shown == (var.name in names), (var.name, var.sample)
+
+
+def _epoch(day) -> str:
+    import datetime as dt
+    return str(int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()))
+
+
+def test_build_warns_about_each_overdue_source(capsys, tmp_path, model, monkeypatch):
+    """One warning line on stderr per source past its review date, naming it; none before."""
+    import datetime as dt
+    due = {sid: s.review_due() for sid, s in model.sources.items() if s.status == "active"}
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", _epoch(min(due.values())))  # the first due day: nothing overdue yet
+    code, out, err = run(capsys, "build", "wallet-card", "--out", str(tmp_path / "a"))
+    assert code == 0 and "warning" not in err, err
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", _epoch(max(due.values()) + dt.timedelta(days=1)))
+    code, out, err = run(capsys, "build", "wallet-card", "--out", str(tmp_path / "b"))
+    assert code == 0 and Path(out.strip()).is_file()
+    warnings = [line for line in err.splitlines() if line.startswith("handouts: warning: source ")]
+    assert sorted(line.split()[3] for line in warnings) == sorted(due), err
+    assert all(f"due for review on {due[line.split()[3]].isoformat()}" in line for line in warnings)
+
+
+def test_strict_fails_when_every_source_is_overdue(capsys, tmp_path, model, monkeypatch):
+    import datetime as dt
+    last = max(s.review_due() for s in model.sources.values())
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", _epoch(last + dt.timedelta(days=1)))
+    code, out, err = run(capsys, "build", "wallet-card", "--strict", "--out", str(tmp_path))
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1 and "--strict" in err and "due for review" in err
+    assert not any(tmp_path.iterdir())
