@@ -30,11 +30,18 @@ def run(capsys, *args):
 def pytest_addoption(parser):
     parser.addoption("--update-snapshots", action="store_true",
                      help="rewrite tests/snapshots/*.txt from the current output (review the diff!)")
+    parser.addoption("--update-goldens", action="store_true",
+                     help="rewrite tests/goldens/*.png from the current renders (look at them!)")
 
 
 @pytest.fixture(scope="session")
 def update_snapshots(request) -> bool:
     return request.config.getoption("--update-snapshots")
+
+
+@pytest.fixture(scope="session")
+def update_goldens(request) -> bool:
+    return request.config.getoption("--update-goldens")
 
 
 @pytest.fixture(scope="session")
