@@ -27,6 +27,17 @@ def run(capsys, *args):
     return code, out, err
 
 
+def run_refused(capsys, field: str, out_dir: Path, *args) -> str:
+    """Run the command line on bad input (adding `--out out_dir`): exit code 2, nothing on
+    stdout, one line on stderr that names `field`, nothing written. Returns stderr."""
+    code, out, err = run(capsys, *args, "--out", str(out_dir))
+    assert code == 2 and out == "", (code, out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and field in lines[0], err
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+    return err
+
+
 def pytest_addoption(parser):
     parser.addoption("--update-snapshots", action="store_true",
                      help="rewrite tests/snapshots/*.txt from the current output (review the diff!)")
