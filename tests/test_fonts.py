@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from handouts import catalogs, fonts, locales
@@ -22,8 +24,12 @@ def test_catalog_characters_covered_by_primary_font(code):
 def test_content_and_dates_covered(code, model):
     from handouts.localizer import get
     L = get(code, model)
+    # every month and weekday, in each date style a document prints
+    days = [dt.date(2026, month, 1 + month) for month in range(1, 13)]
     sample = " ".join([*(L.q(f) for f in model.facts if model.is_printable(f)),
-                       *(i for lst in model.lists for i in (L.items(lst) if model.is_printable(lst) else []))])
+                       *(i for lst in model.lists for i in (L.items(lst) if model.is_printable(lst) else [])),
+                       *(f(d) for d in days for f in (L.date, L.month_year, L.weekday, lambda d: L.date(d, "medium")))])
+    assert "December" in sample or "12月" in sample
     assert fonts.missing(sample, tuple(locales.get(code).fonts)) == []
 
 
