@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from .errors import HandoutsError
 
+MM_PER_PT = 25.4 / 72  # millimetres per PostScript point
+
 
 @dataclass(frozen=True)
 class Paper:
