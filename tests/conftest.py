@@ -63,9 +63,9 @@ def model():
 
 @pytest.fixture(scope="session")
 def sample_patient():
-    from handouts.patient import Patient
-    return Patient(name="Li Wei 李伟", first_dose=dt.date(2026, 12, 1), oncologist="Dr. Maria Gonzalez",
-                   phone="+1 (555) 010-2030", treatment_center="Riverside Cancer Center")
+    """The registry's sample values, as `handouts build --sample` prints them."""
+    from handouts import registry
+    return registry.get("handout").sample_patient()
 
 
 class Renders:
