@@ -19,14 +19,40 @@ HANDOUT_PAPERS = ("letter", "a4")
 NCI_URL = "https://www.cancer.gov/about-cancer/treatment/drugs/tarlatamab-dlle"
 
 
+def run(capsys, *args):
+    """Run the command line in-process: (exit code, stdout, stderr)."""
+    from handouts.cli import main
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def run_refused(capsys, field: str, out_dir: Path, *args) -> str:
+    """Run the command line on bad input (adding `--out out_dir`): exit code 2, nothing on
+    stdout, one line on stderr that names `field`, nothing written. Returns stderr."""
+    code, out, err = run(capsys, *args, "--out", str(out_dir))
+    assert code == 2 and out == "", (code, out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and field in lines[0], err
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+    return err
+
+
 def pytest_addoption(parser):
     parser.addoption("--update-snapshots", action="store_true",
                      help="rewrite tests/snapshots/*.txt from the current output (review the diff!)")
+    parser.addoption("--update-goldens", action="store_true",
+                     help="rewrite tests/goldens/*.png from the current renders (look at them!)")
 
 
 @pytest.fixture(scope="session")
 def update_snapshots(request) -> bool:
     return request.config.getoption("--update-snapshots")
+
+
+@pytest.fixture(scope="session")
+def update_goldens(request) -> bool:
+    return request.config.getoption("--update-goldens")
 
 
 @pytest.fixture(scope="session")
@@ -37,9 +63,9 @@ def model():
 
 @pytest.fixture(scope="session")
 def sample_patient():
-    from handouts.patient import Patient
-    return Patient(name="Li Wei 李伟", first_dose=dt.date(2026, 12, 1), oncologist="Dr. Maria Gonzalez",
-                   phone="+1 (555) 010-2030", treatment_center="Riverside Cancer Center")
+    """The registry's sample values, as `handouts build --sample` prints them."""
+    from handouts import registry
+    return registry.get("handout").sample_patient()
 
 
 class Renders:

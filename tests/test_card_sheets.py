@@ -14,7 +14,7 @@ import pytest
 
 import cardpdf
 import pdfcheck
-from conftest import NCI_URL
+from conftest import NCI_URL, run, run_refused
 from test_wallet_card import BUNDLED_PS, TOO_LONG, check_snapshot
 
 ID1_W, ID1_H = 85.60, 53.98
@@ -218,10 +218,10 @@ def test_sheet_text_snapshot(sheets, update_snapshots):
     check_snapshot("wallet-card-sheet-letter-8up", pdfcheck.text(path), update_snapshots)
 
 
-def test_sheet_fonts_embedded_and_bundled(sheets):
-    found = pdfcheck.fonts(sheets.get("letter-8up", cards=named_cards(3, ("en", "zh-Hans", "zh-Hant"))))
-    assert found and all(found.values())
-    assert {pdfcheck.without_subset_prefix(n) for n in found} <= BUNDLED_PS
+def test_sheet_fonts_embedded_subset_and_bundled(sheets):
+    path = sheets.get("letter-8up", cards=named_cards(3, ("en", "zh-Hans", "zh-Hant")))
+    pdfcheck.assert_fonts_bundled(path)
+    assert {pdfcheck.without_subset_prefix(n) for n in pdfcheck.fonts(path)} <= BUNDLED_PS
 
 
 def test_sheet_byte_identical_across_runs(model, tmp_path):
@@ -262,13 +262,6 @@ def test_every_card_format_has_room_for_its_qr_and_zones():
 
 
 # ------------------------------------------------------------------------------ CLI
-
-def run(capsys, *args):
-    from handouts.cli import main
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 def test_cli_single_card_with_patient_file(capsys, tmp_path):
     p = tmp_path / "patient.toml"
@@ -322,13 +315,7 @@ def test_cli_bad_csv_row_names_row_and_field(capsys, tmp_path, rows, field):
         w = csv.writer(fh)
         w.writerow(["name", "first_dose"])
         w.writerows(rows)
-    out_dir = tmp_path / "o"
-    code, out, err = run(capsys, "build", "wallet-card", "--sheet", "letter-8up", "--patients", str(f),
-                         "--out", str(out_dir))
-    assert code == 2 and out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and field in lines[0], err
-    assert not out_dir.exists() or not any(out_dir.iterdir())
+    run_refused(capsys, field, tmp_path / "o", "build", "wallet-card", "--sheet", "letter-8up", "--patients", str(f))
 
 
 @pytest.mark.parametrize("args,field", [
@@ -343,10 +330,7 @@ def test_cli_bad_csv_row_names_row_and_field(capsys, tmp_path, rows, field):
     (["--sheet", "letter-8up", "--patients", "/nonexistent.csv"], "--patients"),
 ])
 def test_cli_bad_sheet_options(capsys, tmp_path, args, field):
-    code, out, err = run(capsys, "build", "wallet-card", *args, "--out", str(tmp_path / "o"))
-    assert code == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1 and field in err, err
-    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+    run_refused(capsys, field, tmp_path / "o", "build", "wallet-card", *args)
 
 
 def test_cli_handout_has_no_sheets(capsys, tmp_path):

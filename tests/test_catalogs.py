@@ -91,3 +91,40 @@ def test_simplified_and_traditional_are_separate_catalogs():
     assert "患者" in hans and "病人" in hant
     assert "美国食品药品监督管理局" in hans and "美國食品藥物管理局" in hant
     assert not set("单释综师规药")& set(hant)
+
+
+def _with_headache(text: str):
+    return lambda cat: setattr(cat.get("Headache"), "string", cat.get("Headache").string + text)
+
+
+@pytest.mark.parametrize("code", TRANSLATED)
+@pytest.mark.parametrize("added", ["（发热三十八度）", "，十四天", "（３８）", "（ⅩⅣ）", "①", "，两次", "（半小时）",
+                                   "，第一个"])  # 第一个 is allowed only where the source says "first"
+def test_numerals_not_in_the_source_are_refused(tmp_path, code, added):
+    bad = _mutated_catalog(tmp_path, code, _with_headache(added))
+    found = catalogs.problems(bad)
+    assert any(p.startswith("digits not in the source") and "Headache" in p for p in found), found
+
+
+def test_every_word_that_only_looks_numeric_is_used():
+    """NOT_NUMBERS stays exactly what the shipped catalogs need: each entry is used, and
+    taking any one out makes a shipped catalog fail."""
+    full = dict(catalogs.NOT_NUMBERS)
+    try:
+        for word in full:
+            catalogs.NOT_NUMBERS.pop(word)
+            try:
+                assert any(catalogs.problems(locales.get(c).po_path) for c in TRANSLATED), word
+            finally:
+                catalogs.NOT_NUMBERS[word] = full[word]
+    finally:
+        catalogs.NOT_NUMBERS.clear()
+        catalogs.NOT_NUMBERS.update(full)
+
+
+def test_numbers_finds_every_kind_of_numeral():
+    assert catalogs.numbers("三十八度，十四天，３８，ⅩⅣ，①，兩次，38") == {"三十八", "十四", "３８", "ⅩⅣ", "①", "兩", "38"}
+    assert catalogs.numbers("其中一些问题，这是什么药？") == set()
+    assert catalogs.numbers("第一个周期") == {"一"}
+    assert catalogs.numbers("第一个周期", "the first cycle") == set()
+    assert catalogs.numbers("%(day1)s") == set()  # placeholder names are not numbers

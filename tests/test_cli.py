@@ -7,20 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from handouts.cli import main
-
-
-def run(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
+from conftest import run, run_refused
+from handouts import locales, registry
 
 
 def test_list(capsys):
+    """Each document with its papers and each locale, one per line, under its heading."""
     code, out, _ = run(capsys, "list")
     assert code == 0
-    for word in ("handout", "en", "zh-Hans", "zh-Hant", "letter", "a4"):
-        assert word in out
+    lines = out.splitlines()
+    docs, locs = lines.index("documents:"), lines.index("locales:")
+    documents = {line.split()[0]: line for line in lines[docs + 1:locs]}
+    assert list(documents) == list(registry.DOCUMENTS)
+    for name, spec in registry.DOCUMENTS.items():
+        assert f"papers: {', '.join(spec.papers)}" in documents[name]
+    assert [line.split()[0] for line in lines[locs + 1:]] == list(locales.available())
 
 
 def test_build_prints_each_path(capsys, tmp_path):
@@ -58,13 +59,7 @@ def test_bad_patient_file(capsys, tmp_path, case):
     body, field = PATIENT_CASES[case]
     p = tmp_path / "p.toml"
     p.write_text(body, encoding="utf-8")
-    out_dir = tmp_path / "out"
-    code, out, err = run(capsys, "build", "handout", "--patient", str(p), "--out", str(out_dir))
-    assert code == 2
-    assert out == ""
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and field in lines[0], err
-    assert not out_dir.exists() or not any(out_dir.iterdir())
+    run_refused(capsys, field, tmp_path / "out", "build", "handout", "--patient", str(p))
 
 
 @pytest.mark.parametrize("args,field", [
@@ -74,17 +69,13 @@ def test_bad_patient_file(capsys, tmp_path, case):
     (["--patient", "/nonexistent/p.toml"], "--patient"),
 ])
 def test_bad_options(capsys, tmp_path, args, field):
-    code, out, err = run(capsys, "build", "handout", *args, "--out", str(tmp_path / "o"))
-    assert code == 2 and out == ""
-    assert len(err.strip().splitlines()) == 1 and field in err
-    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+    run_refused(capsys, field, tmp_path / "o", "build", "handout", *args)
 
 
 def test_unwritable_output_folder(capsys, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    code, out, err = run(capsys, "build", "handout", "--out", str(blocker / "sub"))
-    assert code == 2 and "--out" in err and len(err.strip().splitlines()) == 1
+    run_refused(capsys, "--out", blocker / "sub", "build", "handout")
 
 
 def test_unknown_document(capsys, tmp_path):
@@ -98,6 +89,58 @@ def test_text_command(capsys, renders):
 
 
 def test_strict_fails_on_overdue_source(capsys, tmp_path):
-    code, _, err = run(capsys, "build", "handout", "--strict", "--out", str(tmp_path))
-    assert code == 2 and "S16" in err
-    assert not any(tmp_path.iterdir())
+    assert "S16" in run_refused(capsys, "--strict", tmp_path, "build", "handout", "--strict")
+
+
+# ------------------------------------------------------------------ --sample, review dates
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("document", list(registry.DOCUMENTS))
+def test_build_sample_prints_the_registry_sample_values(capsys, tmp_path, document):
+    """`--sample` fills every personal field a document has with the registry's sample,
+    and a document without personal fields prints none of them."""
+    from babel.dates import format_date
+
+    from handouts.registry import PATIENT_VARIABLES
+    import pdfcheck
+    spec = registry.get(document)
+    code, out, err = run(capsys, "build", document, "--sample", "--out", str(tmp_path))
+    assert code == 0, err
+    text = _flat(pdfcheck.text(Path(out.strip())))
+    names = {v.name for v in spec.variables}
+    for var in PATIENT_VARIABLES:
+        if isinstance(var.sample, str):
+            shown = var.sample in text
+        else:  # a date, as the locale writes it in full or short
+            shown = any(format_date(var.sample, f, locale="en_US") in text for f in ("long", "medium"))
+        assert shown == (var.name in names), (var.name, var.sample)
+
+
+def _epoch(day) -> str:
+    import datetime as dt
+    return str(int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()))
+
+
+def test_build_warns_about_each_overdue_source(capsys, tmp_path, model, monkeypatch):
+    """One warning line on stderr per source past its review date, naming it; none before."""
+    import datetime as dt
+    due = {sid: s.review_due() for sid, s in model.sources.items() if s.status == "active"}
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", _epoch(min(due.values())))  # the first due day: nothing overdue yet
+    code, out, err = run(capsys, "build", "wallet-card", "--out", str(tmp_path / "a"))
+    assert code == 0 and "warning" not in err, err
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", _epoch(max(due.values()) + dt.timedelta(days=1)))
+    code, out, err = run(capsys, "build", "wallet-card", "--out", str(tmp_path / "b"))
+    assert code == 0 and Path(out.strip()).is_file()
+    warnings = [line for line in err.splitlines() if line.startswith("handouts: warning: source ")]
+    assert sorted(line.split()[3] for line in warnings) == sorted(due), err
+    assert all(f"due for review on {due[line.split()[3]].isoformat()}" in line for line in warnings)
+
+
+def test_strict_fails_when_every_source_is_overdue(capsys, tmp_path, model, monkeypatch):
+    import datetime as dt
+    last = max(s.review_due() for s in model.sources.values())
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", _epoch(last + dt.timedelta(days=1)))
+    assert "due for review" in run_refused(capsys, "--strict", tmp_path, "build", "wallet-card", "--strict")

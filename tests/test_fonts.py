@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from handouts import catalogs, fonts, locales
@@ -22,13 +24,21 @@ def test_catalog_characters_covered_by_primary_font(code):
 def test_content_and_dates_covered(code, model):
     from handouts.localizer import get
     L = get(code, model)
+    # every month and weekday, in each date style a document prints
+    days = [dt.date(2026, month, 1 + month) for month in range(1, 13)]
     sample = " ".join([*(L.q(f) for f in model.facts if model.is_printable(f)),
-                       *(i for lst in model.lists for i in (L.items(lst) if model.is_printable(lst) else []))])
+                       *(i for lst in model.lists for i in (L.items(lst) if model.is_printable(lst) else [])),
+                       *(f(d) for d in days for f in (L.date, L.month_year, L.weekday, lambda d: L.date(d, "medium")))])
+    assert "December" in sample or "12月" in sample
     assert fonts.missing(sample, tuple(locales.get(code).fonts)) == []
 
 
 def test_rare_name_characters_fall_back_or_fail_clearly():
     spec = locales.get("zh-Hant")
-    assert fonts.missing("李伟 陳國瑋 王㛃", tuple(spec.fonts)) in ([], ["㛃"])
+    name = "李伟 陳國瑋 王㛃 㐀"
+    # The Traditional font lacks the simplified 伟 and the rare 㐀; the stack's Simplified
+    # font behind it has them, so the name prints, and a character in no font is refused.
+    assert set(fonts.missing(name, (spec.fonts[0],))) == {"伟", "㐀"}
+    assert fonts.missing(name, tuple(spec.fonts)) == []
     with pytest.raises(Exception, match="patient: name"):
         fonts.require("\U0003134A", tuple(spec.fonts), "patient: name", "zh-Hant")

@@ -51,3 +51,53 @@ def test_installed_wheel_renders(wheel, tmp_path):
     out = tmp_path / "out" / "zh-Hant"
     for name in ("handout-zh-Hant-a4.pdf", "wallet-card-zh-Hant-letter-8up.pdf", "poster-zh-Hant-tabloid.pdf"):
         assert (out / name).stat().st_size > 10_000, name
+
+
+def _runtime_requirements(wheel) -> set[str]:
+    """Distributions the wheel requires without any extra, normalised (PEP 503)."""
+    import email
+    import re
+    with zipfile.ZipFile(wheel) as zf:
+        meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+        msg = email.message_from_bytes(zf.read(meta))
+    names = set()
+    for req in msg.get_all("Requires-Dist") or []:
+        if "extra ==" not in req:
+            names.add(re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9._-]+", req).group()).lower())
+    return names
+
+
+def test_every_runtime_import_is_a_declared_dependency(wheel):
+    """What the package imports (anywhere, also inside functions) is installed by
+    `pip install .`, not only by the test extra."""
+    import ast
+    import re
+    from importlib.metadata import packages_distributions
+    src = paths.resource_root() / "src" / "handouts"
+    if not src.is_dir():
+        pytest.skip("installed without sources")
+    providers = packages_distributions()
+    declared = _runtime_requirements(wheel)
+    for f in src.rglob("*.py"):
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                if top in sys.stdlib_module_names or top in ("handouts", "__future__"):
+                    continue
+                dists = {re.sub(r"[-_.]+", "-", d).lower() for d in providers.get(top, [top])}
+                assert dists & declared, f"{f.name} imports {top}, which pyproject.toml does not declare"
+
+
+def test_version_comes_from_the_package_metadata(wheel, capsys):
+    import handouts
+    from conftest import run
+    version = wheel.name.split("-")[1]
+    assert handouts.__version__ == version
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and version in out

@@ -15,18 +15,15 @@ from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from . import papers, paths
 from .errors import HandoutsError
+from .models import Strict as _Strict
+from .qr import MIN_MODULE_MM as MIN_QR_MODULE_MM
 
 MIN_TEXT_PT = 6.0  # nothing on a card is printed smaller
-MIN_QR_MODULE_MM = 0.4
 EPS = 1e-6
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Rect(_Strict):

@@ -2,8 +2,10 @@
 
 A catalog is refused when an entry of the template (locales/handouts.pot) is missing,
 untranslated or fuzzy, or when a translation changes the placeholders or markup tags of
-its source, or brings a digit its source does not have: numbers come from the content
-model only.
+its source, or brings a number its source does not have: numbers come from the content
+model only. "A number" is any run of numeric characters, not only ASCII digits: full-width
+digits (３８), Chinese numerals (三十八度, 十四天, 兩), circled and Roman numerals (①, ⅩⅣ).
+Chinese words that only look numeric (一些 "some", 什么 "what") are listed in NOT_NUMBERS.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import gettext
 import io
 import re
+import unicodedata
 from functools import cache
+from itertools import groupby
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -24,7 +28,35 @@ from .errors import CatalogError
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s|%s|\{\w*\}")
 TAG = re.compile(r"</?[a-zA-Z][^>]*>")
-DIGIT_RUN = re.compile(r"\d+")
+# Numerals that the Unicode database gives no numeric value (unicodedata.numeric is None):
+# 两 俩 倆 two, 半 half, 双 雙 a pair / double ("双倍剂量" is a double dose).
+EXTRA_NUMERALS = frozenset("两俩倆半双雙")
+# Where a placeholder stood, so that an entry can name the words next to it.
+SLOT = "#"
+
+# Words of the shipped zh-Hans / zh-Hant catalogs that contain a numeral but add no number
+# the source lacks. Each maps to an English word the source must contain (None: any source).
+# Keep this list exactly to what the catalogs use; a new entry needs a reason here.
+NOT_NUMBERS: dict[str, str | None] = {
+    "一些": None,  # "some" (其中一些问题: some of these problems)
+    "一起": None,  # "together" (和您一起: with you)
+    "一直": None,  # "all along" (一直不见好转: does not go away)
+    "一种": None, "一種": None,  # "a kind of" (是一种免疫治疗: is a type of immunotherapy)
+    "一位": None,  # "a" before a person (一位照护者: a caregiver)
+    "一遍": None,  # "(go) through" (逐条看一遍: go through them)
+    "最后一次": None, "最後一次": None,  # "last" (最后一次给药: the last dose)
+    "最近一次": None,  # "most recent" (最近一次给药: most recent dose)
+    "二维码": None,  # "QR code" (literally "two-dimensional code"), not a quantity
+    "参阅": None, "參閱": None,  # "refer to" (参 is also the accounting numeral three)
+    "什么": None, "什麼": None,  # "what" (什 is also the accounting numeral ten)
+    "双特异性": None, "雙特異性": None,  # "bispecific", the drug class
+    "这两次": None, "這兩次": None,  # "these (two)": points back to doses the text already counted
+    "两次就诊之间": None, "兩次回診之間": None,  # "between visits"
+    "前两次": "two", "前兩次": "two",  # "the first two (doses)"
+    "第一个": "first", "第一個": "first",  # "the first (cycle)"
+    "一半": "half",  # "half (of the people)"
+    SLOT + "一次": "every",  # "Every %(interval)s": once per interval from the content model
+}
 
 
 def template_path() -> Path:
@@ -44,6 +76,21 @@ def _texts(value) -> list[str]:
     if isinstance(value, (list, tuple)):
         return [v for v in value]
     return [value]
+
+
+def _is_numeral(ch: str) -> bool:
+    return ch in EXTRA_NUMERALS or unicodedata.numeric(ch, None) is not None
+
+
+def numbers(text: str, source: str = "") -> set[str]:
+    """Runs of numeric characters in `text` (placeholders and NOT_NUMBERS words left out);
+    an entry of NOT_NUMBERS with an English word counts only when `source` has that word."""
+    text = PLACEHOLDER.sub(SLOT, text)
+    for word in sorted(NOT_NUMBERS, key=len, reverse=True):
+        needs = NOT_NUMBERS[word]
+        if needs is None or re.search(rf"\b{needs}\b", source, re.IGNORECASE):
+            text = text.replace(word, " ")
+    return {"".join(run) for numeric, run in groupby(text, _is_numeral) if numeric}
 
 
 def problems(po_path: Path, template: Path | None = None) -> list[str]:
@@ -71,8 +118,8 @@ def problems(po_path: Path, template: Path | None = None) -> list[str]:
                 out.append(f"placeholders differ: {label!r} -> {text!r}")
             if sorted(TAG.findall(text)) != want_tags:
                 out.append(f"markup tags differ: {label!r} -> {text!r}")
-            allowed = set(DIGIT_RUN.findall(PLACEHOLDER.sub("", " ".join(sources))))
-            extra = set(DIGIT_RUN.findall(PLACEHOLDER.sub("", text))) - allowed
+            source = " ".join(sources)
+            extra = numbers(text, source) - numbers(source)
             if extra:
                 out.append(f"digits not in the source {sorted(extra)}: {label!r} -> {text!r}")
     return out

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .errors import HandoutsError
 
-MM_PER_PT = 25.4 / 72
+MM_PER_PT = 25.4 / 72  # millimetres per PostScript point
 
 
 @dataclass(frozen=True)
@@ -15,10 +15,6 @@ class Paper:
     label: str
     width_mm: float
     height_mm: float
-
-    @property
-    def size_pt(self) -> tuple[float, float]:
-        return self.width_mm / MM_PER_PT, self.height_mm / MM_PER_PT
 
 
 PAPERS: dict[str, Paper] = {p.name: p for p in (
