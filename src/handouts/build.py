@@ -27,13 +27,12 @@ class Built:
 
 def review_warnings(model: content.ContentModel, strict: bool = False) -> list[str]:
     today = print_date()
-    lines = []
+    lines = [f"source {sid} ({s.publisher}) was due for review on {s.review_due().isoformat()}"
+             for sid, s in model.overdue_sources(today)]
     if model.label_check_due() < today:
         lines.append(f"the facts were last compared with the prescribing information on "
                      f"{model.meta.label_checked.isoformat()}; the next comparison was due on "
                      f"{model.label_check_due().isoformat()} (update label_checked in the content model)")
-    lines += [f"source {sid} ({s.publisher}) was due for review on {s.review_due().isoformat()}"
-              for sid, s in model.overdue_sources(today)]
     if strict and lines:
         raise HandoutsError("--strict", lines[0] + (f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""))
     return lines
