@@ -2,8 +2,9 @@
 
 - Fonts: only the bundled TrueType files in assets/fonts, registered once per process.
   Text is drawn run by run with per-character fallback through a locale's font stack
-  (glyph coverage is read from each font's cmap), so a Traditional-Chinese name on a
-  Simplified card still prints, and a character no bundled font has is an error.
+  (glyph coverage: each font's cmap, and the precomputed coverage of fonts not yet
+  registered), so a Traditional-Chinese name on a Simplified card still prints, and a
+  character no bundled font has is an error.
 - Text is never markup: strings go to `drawString`, never to a Paragraph parser.
 - Lines are broken by handouts.linebreak (kinsoku for Chinese; Latin tokens and numbers
   never split), and a zone's text is set at the largest size, down to its minimum, at
@@ -34,6 +35,7 @@ from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 
 from .. import paths  # noqa: E402
 from ..errors import HandoutsError, LayoutOverflow  # noqa: E402
+from ..fonts import has_glyph  # noqa: E402
 from ..linebreak import TooWide, break_lines, is_cjk  # noqa: E402
 from ..locales import font_families  # noqa: E402
 
@@ -60,30 +62,54 @@ class MissingGlyph(HandoutsError):
 @cache
 def _registered(family: str, weight: str) -> TTFont:
     filename = getattr(font_families()[family], weight)
-    name = f"{family.replace(' ', '')}-{weight}"
-    font = TTFont(name, str(paths.fonts_dir() / filename))
+    font = TTFont(_font_name(family, weight), str(paths.fonts_dir() / filename))
     pdfmetrics.registerFont(font)
     return font
 
 
+def _font_name(family: str, weight: str) -> str:
+    return f"{family.replace(' ', '')}-{weight}"
+
+
 class FontStack:
-    """Fonts tried in order for each character; widths in points per point of size."""
+    """Fonts tried in order for each character; widths in points per point of size.
+
+    The first font is registered at once; a fallback only when a character needs it
+    (the bundled fonts' precomputed coverage says whether it has the character), since
+    ReportLab parses a whole font on registration: 0.15 s for each 10 MB CJK font, which
+    an English card with Latin names never uses."""
 
     def __init__(self, families: tuple[str, ...], bold: bool):
         weight = "bold" if bold else "regular"
         self.families = families
-        self.fonts = [_registered(f, weight) for f in families]
-        self.names = [f.fontName for f in self.fonts]
+        self.weight = weight
+        self.files = [getattr(font_families()[f], weight) for f in families]
+        self.names = [_font_name(f, weight) for f in families]
+        self._fonts: list[TTFont | None] = [None] * len(families)
         self._glyph: dict[str, tuple[int, float]] = {}
         self._width: dict[str, float] = {}
-        self._font_of_name = dict(zip(self.names, self.fonts))
+        self._font_of_name: dict[str, TTFont] = {}
+        self.font(0)
+
+    def font(self, i: int) -> TTFont:
+        f = self._fonts[i]
+        if f is None:
+            f = self._fonts[i] = _registered(self.families[i], self.weight)
+            self._font_of_name[self.names[i]] = f
+        return f
+
+    @property
+    def fonts(self) -> list[TTFont]:
+        return [self.font(i) for i in range(len(self.families))]
 
     def glyph(self, ch: str) -> tuple[int, float]:
         g = self._glyph.get(ch)
         if g is None:
             code = ord(ch)
-            for i, font in enumerate(self.fonts):
-                face = font.face
+            for i in range(len(self.families)):
+                if self._fonts[i] is None and not has_glyph(self.files[i], code):
+                    continue  # not registered yet, and it would not have the character
+                face = self.font(i).face
                 if code in face.charToGlyph:
                     g = (i, face.charWidths.get(code, face.defaultWidth) / 1000.0)
                     break
