@@ -288,18 +288,23 @@ def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: 
 
 # --------------------------------------------------------------------------- drawing
 
+_COLORS: dict[str, HexColor] = {}
+_RGB: dict[str, str] = {}
+
+
 class Painter:
     """Draws in millimetres, top-left origin, inside a page or a form of height `h`."""
 
     def __init__(self, canvas: Canvas, h: float):
         self.c = canvas
         self.h = h
-        self._colors: dict[str, HexColor] = {}
 
-    def _color(self, hexstr: str) -> HexColor:
-        col = self._colors.get(hexstr)
+    @staticmethod
+    def _color(hexstr: str) -> HexColor:
+        """Colours parsed once per process (a painter is made per card)."""
+        col = _COLORS.get(hexstr)
         if col is None:
-            col = self._colors[hexstr] = HexColor(hexstr)
+            col = _COLORS[hexstr] = HexColor(hexstr)
         return col
 
     def fill_rect(self, x: float, y: float, w: float, h: float, color: str) -> None:
@@ -345,8 +350,11 @@ class Painter:
         c.drawPath(path, stroke=0, fill=1)
 
     def _rgb(self, hexstr: str) -> str:
-        col = self._color(hexstr)
-        return f"{col.red:.4g} {col.green:.4g} {col.blue:.4g}"
+        out = _RGB.get(hexstr)
+        if out is None:
+            col = self._color(hexstr)
+            out = _RGB[hexstr] = f"{col.red:.4g} {col.green:.4g} {col.blue:.4g}"
+        return out
 
     def text(self, laid: Laid) -> None:
         """Text as PDF operators, written directly (ReportLab's text objects cost more
