@@ -71,13 +71,26 @@ def _stack(families: tuple[str, ...]) -> tuple[tuple[Ranges, ...], tuple[Ranges,
             tuple(_cmap(fams[f].bold) for f in families))
 
 
+_KNOWN: dict[tuple[str, ...], dict[int, bool]] = {}
+
+
 def drawable(code: int, families: tuple[str, ...]) -> bool:
-    """Present in both weights (a field may be set in either), in some family each."""
-    regular, bold = _stack(families)
-    return any(code in r for r in regular) and any(code in b for b in bold)
+    """Present in both weights (a field may be set in either), in some family each.
+    Answers are remembered per stack (a batch checks the same letters many times)."""
+    known = _KNOWN.get(families)
+    if known is None:
+        known = _KNOWN[families] = {}
+    out = known.get(code)
+    if out is None:
+        regular, bold = _stack(families)
+        out = known[code] = any(code in r for r in regular) and any(code in b for b in bold)
+    return out
 
 
 def missing(text: str, families: tuple[str, ...]) -> list[str]:
+    known = _KNOWN.get(families)
+    if known is not None and all(known.get(ord(ch)) for ch in text if not ch.isspace()):
+        return []
     return sorted({ch for ch in set(text) if not ch.isspace() and not drawable(ord(ch), families)})
 
 

@@ -363,17 +363,28 @@ class Painter:
         c = self.c
         doc = c._doc
         esc = c._escape
+        # Show-text operators per (fonts, text, size), once per document: labels repeat on
+        # every card. Subset assignment is per document and stable once made.
+        shown = getattr(c, "_handouts_shown", None)
+        if shown is None:
+            shown = c._handouts_shown = {}
         ops = ["q"]
         color = None
         for x, y, t, stack, size, col in laid.lines:
             if col != color:
                 ops.append(self._rgb(col) + " rg")
                 color = col
+            key = (id(stack), t, size)
+            tj = shown.get(key)
+            if tj is None:
+                parts = []
+                for name, run in stack.runs(t):
+                    font = stack._font_of_name[name]
+                    for subset, chunk in font.splitString(run, doc):
+                        parts.append(f"{font.getSubsetInternalName(subset, doc)} {size:.2f} Tf ({esc(chunk)}) Tj")
+                tj = shown[key] = "\n".join(parts)
             ops.append(f"BT 1 0 0 1 {mm(x):.2f} {mm(self.h - y):.2f} Tm")
-            for name, run in stack.runs(t):
-                font = stack._font_of_name[name]
-                for subset, chunk in font.splitString(run, doc):
-                    ops.append(f"{font.getSubsetInternalName(subset, doc)} {size:.2f} Tf ({esc(chunk)}) Tj")
+            ops.append(tj)
             ops.append("ET")
         for x1, x2, y, col in laid.rules:
             yy = mm(self.h - y)
