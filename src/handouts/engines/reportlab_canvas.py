@@ -274,12 +274,25 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
     return laid
 
 
+_FITTED: dict[tuple, Laid] = {}
+FITTED_MAX = 20_000
+
+
 def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: str) -> Laid:
-    """Set blocks in the zone at the largest size that fits; LayoutOverflow otherwise."""
+    """Set blocks in the zone at the largest size that fits; LayoutOverflow otherwise.
+    A result is shared by every zone with the same style and text (many cards print the
+    same oncologist, centre or date): treat a Laid as read-only."""
+    key = (style, tuple(blocks), families)
+    laid = _FITTED.get(key)
+    if laid is not None:
+        return laid
     size = style.size
     while size >= style.min_size - 1e-9:
         laid = _layout(style, blocks, families, size)
         if laid is not None:
+            if len(_FITTED) >= FITTED_MAX:
+                _FITTED.clear()
+            _FITTED[key] = laid
             return laid
         size = round(size - SIZE_STEP, 4)
     raise LayoutOverflow(what, f"does not fit in its {style.w:g} x {style.h:g} mm zone even at "
