@@ -72,6 +72,7 @@ def _stack(families: tuple[str, ...]) -> tuple[tuple[Ranges, ...], tuple[Ranges,
 
 
 _KNOWN: dict[tuple[str, ...], dict[int, bool]] = {}
+_GOOD: dict[tuple[str, ...], set[str]] = {}  # characters known to need no check
 
 
 def drawable(code: int, families: tuple[str, ...]) -> bool:
@@ -88,10 +89,18 @@ def drawable(code: int, families: tuple[str, ...]) -> bool:
 
 
 def missing(text: str, families: tuple[str, ...]) -> list[str]:
-    known = _KNOWN.get(families)
-    if known is not None and all(known.get(ord(ch)) for ch in text if not ch.isspace()):
+    good = _GOOD.get(families)
+    if good is None:
+        good = _GOOD[families] = set()
+    if good.issuperset(text):
         return []
-    return sorted({ch for ch in set(text) if not ch.isspace() and not drawable(ord(ch), families)})
+    gone = set()
+    for ch in set(text):
+        if ch.isspace() or drawable(ord(ch), families):
+            good.add(ch)
+        else:
+            gone.add(ch)
+    return sorted(gone)
 
 
 def require(text: str, families: tuple[str, ...], field: str, locale: str) -> None:

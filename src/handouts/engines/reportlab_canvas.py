@@ -454,7 +454,8 @@ class Document:
         c._formsinuse.append(key)
 
     def at(self, x: float, y: float, h: float) -> "Offset":
-        """A painter whose origin is the top-left corner of an area of height h at (x, y)."""
+        """A painter whose origin is the top-left corner of an area of height h at (x, y).
+        For the raw-operator methods (text, line) only: the canvas does not see the q/Q."""
         return Offset(self, x, y, h)
 
     def end_page(self) -> None:
@@ -471,13 +472,14 @@ class Offset:
         self.doc, self.x, self.y, self.h = doc, x, y, h
 
     def __enter__(self) -> Painter:
+        # Raw q/cm/Q (ReportLab's saveState + translate cost more than the card's text):
+        # the painter inside writes raw operators only, so the canvas state is untouched.
         c = self.doc.c
-        c.saveState()
-        c.translate(mm(self.x), mm(self.doc._page_h - self.y - self.h))
+        c._code.append(f"q 1 0 0 1 {mm(self.x):.3f} {mm(self.doc._page_h - self.y - self.h):.3f} cm")
         return Painter(c, self.h)
 
     def __exit__(self, *exc) -> None:
-        self.doc.c.restoreState()
+        self.doc.c._code.append("Q")
 
 
 def preload(families: Iterable[tuple[str, ...]]) -> None:
