@@ -41,3 +41,36 @@ def test_with_identifier_keeps_every_offset(compressed):
     assert r.trailer["/ID"][0].original_bytes == bytes(range(16))
     assert len(r.pages) == 1
     assert out.count(b"startxref") == 1
+
+
+def _embedded_fonts(pdf: bytes) -> set[str]:
+    r = pypdf.PdfReader(io.BytesIO(pdf))
+    out = set()
+    for page in r.pages:
+        for f in page["/Resources"]["/Font"].values():
+            out.add(str(f.get_object()["/BaseFont"]).split("+", 1)[-1])
+    return out
+
+
+FAMS = ("Noto Sans", "Noto Sans SC")
+
+
+def test_fallback_font_loaded_when_css_generates_its_characters():
+    html = '<html lang="en"><head><title>a</title></head><body><p>Li Wei</p></body></html>'
+    assert weasy._stack_for(html, FAMS, []) == FAMS[:1]
+    plain = weasy.render(html, weasy.paths.layouts_dir(), FAMS, []).pdf
+    assert _embedded_fonts(plain) == {"Noto-Sans"}
+    # The HTML is Latin, but the stylesheet adds a Chinese character (a CSS escape): the
+    # whole stack is loaded and the bundled SC face draws it.
+    css = weasy.css_string('p::before { content: "\\674E"; }')
+    assert weasy._stack_for(html, FAMS, [css]) == FAMS
+    pdf = weasy.render(html, weasy.paths.layouts_dir(), FAMS, [css]).pdf
+    assert _embedded_fonts(pdf) == {"Noto-Sans", "Noto-Sans-SC"}
+
+
+def test_chinese_text_uses_the_whole_stack():
+    html = '<html lang="en"><head><title>a</title></head><body><p>Li Wei 李伟</p></body></html>'
+    assert weasy._stack_for(html, FAMS, []) == FAMS
+    nested = '<ul><li>a<ul><li>b</li></ul></li></ul>'  # the nested bullet is not in Noto Sans
+    assert weasy._stack_for(nested, FAMS, []) == FAMS
+    assert _embedded_fonts(weasy.render(html, weasy.paths.layouts_dir(), FAMS, []).pdf) == {"Noto-Sans", "Noto-Sans-SC"}
