@@ -9,7 +9,6 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from .. import paths
@@ -39,6 +38,7 @@ def css_string(value: str) -> Markup:
 
 @cache
 def _environment() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined  # only documents from templates
     env = Environment(loader=FileSystemLoader(str(paths.layouts_dir())), autoescape=True,
                       undefined=StrictUndefined, extensions=["jinja2.ext.i18n"],
                       trim_blocks=False, lstrip_blocks=False)

@@ -177,6 +177,43 @@ def _fit_zones(side: str, card: CardLayout, texts: dict[str, list[Block]], fams:
     return out
 
 
+class _Memo:
+    """A localizer whose date formatting and plain messages are remembered for the run
+    (babel formatted the same dates and looked up the same labels once per card)."""
+
+    def __init__(self, L: Localizer):
+        self._L = L
+        self._dates: dict[tuple[dt.date, str], str] = {}
+        self._texts: dict[str, str] = {}
+
+    def date(self, value: dt.date, style: str = "full") -> str:
+        key = (value, style)
+        out = self._dates.get(key)
+        if out is None:
+            out = self._dates[key] = self._L.date(value, style)
+        return out
+
+    def gettext(self, message: str, **values) -> str:
+        if values:
+            return self._L.gettext(message, **values)
+        out = self._texts.get(message)
+        if out is None:
+            out = self._texts[message] = self._L.gettext(message)
+        return out
+
+    _ = gettext
+
+    def __getattr__(self, name):
+        return getattr(self._L, name)
+
+
+# Personal fields laid out by check() (the CLI's pre-check), kept for the render that
+# follows so that each card is laid out once: (model, layout) by (id(model), format,
+# side, locale, patient). The model is kept too, so its id cannot be reused meanwhile.
+_LAID: dict[tuple, tuple[ContentModel, list[Laid]]] = {}
+LAID_MAX = 40_000  # card sides; beyond that a render lays out again
+
+
 class CardRenderer:
     """Draws cards into one Document; static parts become forms on first use."""
 
@@ -188,6 +225,8 @@ class CardRenderer:
         self.fmt = fmt
         self.when = when
         self.E = get_localizer(PROVIDER_LOCALE, model)
+        self._memo: dict[str, _Memo] = {}
+        self._last: tuple[tuple, list[Laid]] | None = None
         self.code = qr.make(model.meta.nci_url)
         cardlayout.check_card(self.card, fmt, self.code.size_modules, geo.safe_margin)
 
@@ -249,13 +288,39 @@ class CardRenderer:
         return self.doc.form(key, self._bbox((0, 0, 0, 0)), card.height, draw)
 
     # -- one side of one card ------------------------------------------------------------
-    def personal(self, side: str, item: Card) -> list[Laid]:
+    def _localizer(self, code: str) -> _Memo:
+        m = self._memo.get(code)
+        if m is None:
+            m = self._memo[code] = _Memo(get_localizer(code, self.model))
+        return m
+
+    def lay_out(self, side: str, item: Card) -> list[Laid]:
+        """A card side's personal fields, laid out (LayoutOverflow if one does not fit)."""
         if side == "front":
-            L = get_localizer(item.locale, self.model)
+            L = self._localizer(item.locale)
             return _fit_zones("front", self.card, front_fields(L, item.patient), families(item.locale),
                               item.locale, item.where)
-        return _fit_zones("back", self.card, back_fields(self.E, item.patient, item.locale),
+        return _fit_zones("back", self.card, back_fields(self._localizer(PROVIDER_LOCALE), item.patient,
+                                                         item.locale),
                           families(PROVIDER_LOCALE), item.locale, item.where)
+
+    def _key(self, side: str, item: Card) -> tuple:
+        return (id(self.model), self.fmt, side, item.locale, item.patient)
+
+    def remember(self, side: str, item: Card) -> None:
+        """Lay out now (check) and keep the result for this card's render."""
+        laid = self.lay_out(side, item)
+        if len(_LAID) < LAID_MAX:
+            _LAID[self._key(side, item)] = (self.model, laid)
+
+    def personal(self, side: str, item: Card) -> list[Laid]:
+        key = self._key(side, item)
+        if self._last is not None and self._last[0] == key:  # copies of one card
+            return self._last[1]
+        kept = _LAID.pop(key, None)
+        laid = kept[1] if kept is not None and kept[0] is self.model else self.lay_out(side, item)
+        self._last = (key, laid)
+        return laid
 
     def draw(self, side: str, item: Card, x: float, y: float,
              bleed: tuple[float, float, float, float] = (0, 0, 0, 0)) -> None:
@@ -323,7 +388,7 @@ def check(locale: str, patient: Patient | None, model: ContentModel, where: str 
     is written or anything printed (the CLI calls this first)."""
     r = _probe_renderer(model, fmt)
     for side in ("front", "back"):
-        r.personal(side, Card(locale, patient, where))
+        r.remember(side, Card(locale, patient, where))
 
 
 _PROBES: dict[tuple[int, str], CardRenderer] = {}

@@ -2,8 +2,9 @@
 
 - Fonts: only the bundled TrueType files in assets/fonts, registered once per process.
   Text is drawn run by run with per-character fallback through a locale's font stack
-  (glyph coverage is read from each font's cmap), so a Traditional-Chinese name on a
-  Simplified card still prints, and a character no bundled font has is an error.
+  (glyph coverage: each font's cmap, and the precomputed coverage of fonts not yet
+  registered), so a Traditional-Chinese name on a Simplified card still prints, and a
+  character no bundled font has is an error.
 - Text is never markup: strings go to `drawString`, never to a Paragraph parser.
 - Lines are broken by handouts.linebreak (kinsoku for Chinese; Latin tokens and numbers
   never split), and a zone's text is set at the largest size, down to its minimum, at
@@ -34,6 +35,7 @@ from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 
 from .. import paths  # noqa: E402
 from ..errors import HandoutsError, LayoutOverflow  # noqa: E402
+from ..fonts import has_glyph  # noqa: E402
 from ..linebreak import TooWide, break_lines, is_cjk  # noqa: E402
 from ..locales import font_families  # noqa: E402
 
@@ -60,30 +62,54 @@ class MissingGlyph(HandoutsError):
 @cache
 def _registered(family: str, weight: str) -> TTFont:
     filename = getattr(font_families()[family], weight)
-    name = f"{family.replace(' ', '')}-{weight}"
-    font = TTFont(name, str(paths.fonts_dir() / filename))
+    font = TTFont(_font_name(family, weight), str(paths.fonts_dir() / filename))
     pdfmetrics.registerFont(font)
     return font
 
 
+def _font_name(family: str, weight: str) -> str:
+    return f"{family.replace(' ', '')}-{weight}"
+
+
 class FontStack:
-    """Fonts tried in order for each character; widths in points per point of size."""
+    """Fonts tried in order for each character; widths in points per point of size.
+
+    The first font is registered at once; a fallback only when a character needs it
+    (the bundled fonts' precomputed coverage says whether it has the character), since
+    ReportLab parses a whole font on registration: 0.15 s for each 10 MB CJK font, which
+    an English card with Latin names never uses."""
 
     def __init__(self, families: tuple[str, ...], bold: bool):
         weight = "bold" if bold else "regular"
         self.families = families
-        self.fonts = [_registered(f, weight) for f in families]
-        self.names = [f.fontName for f in self.fonts]
+        self.weight = weight
+        self.files = [getattr(font_families()[f], weight) for f in families]
+        self.names = [_font_name(f, weight) for f in families]
+        self._fonts: list[TTFont | None] = [None] * len(families)
         self._glyph: dict[str, tuple[int, float]] = {}
         self._width: dict[str, float] = {}
-        self._font_of_name = dict(zip(self.names, self.fonts))
+        self._font_of_name: dict[str, TTFont] = {}
+        self.font(0)
+
+    def font(self, i: int) -> TTFont:
+        f = self._fonts[i]
+        if f is None:
+            f = self._fonts[i] = _registered(self.families[i], self.weight)
+            self._font_of_name[self.names[i]] = f
+        return f
+
+    @property
+    def fonts(self) -> list[TTFont]:
+        return [self.font(i) for i in range(len(self.families))]
 
     def glyph(self, ch: str) -> tuple[int, float]:
         g = self._glyph.get(ch)
         if g is None:
             code = ord(ch)
-            for i, font in enumerate(self.fonts):
-                face = font.face
+            for i in range(len(self.families)):
+                if self._fonts[i] is None and not has_glyph(self.files[i], code):
+                    continue  # not registered yet, and it would not have the character
+                face = self.font(i).face
                 if code in face.charToGlyph:
                     g = (i, face.charWidths.get(code, face.defaultWidth) / 1000.0)
                     break
@@ -248,12 +274,25 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
     return laid
 
 
+_FITTED: dict[tuple, Laid] = {}
+FITTED_MAX = 20_000
+
+
 def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: str) -> Laid:
-    """Set blocks in the zone at the largest size that fits; LayoutOverflow otherwise."""
+    """Set blocks in the zone at the largest size that fits; LayoutOverflow otherwise.
+    A result is shared by every zone with the same style and text (many cards print the
+    same oncologist, centre or date): treat a Laid as read-only."""
+    key = (style, tuple(blocks), families)
+    laid = _FITTED.get(key)
+    if laid is not None:
+        return laid
     size = style.size
     while size >= style.min_size - 1e-9:
         laid = _layout(style, blocks, families, size)
         if laid is not None:
+            if len(_FITTED) >= FITTED_MAX:
+                _FITTED.clear()
+            _FITTED[key] = laid
             return laid
         size = round(size - SIZE_STEP, 4)
     raise LayoutOverflow(what, f"does not fit in its {style.w:g} x {style.h:g} mm zone even at "
@@ -262,18 +301,23 @@ def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: 
 
 # --------------------------------------------------------------------------- drawing
 
+_COLORS: dict[str, HexColor] = {}
+_RGB: dict[str, str] = {}
+
+
 class Painter:
     """Draws in millimetres, top-left origin, inside a page or a form of height `h`."""
 
     def __init__(self, canvas: Canvas, h: float):
         self.c = canvas
         self.h = h
-        self._colors: dict[str, HexColor] = {}
 
-    def _color(self, hexstr: str) -> HexColor:
-        col = self._colors.get(hexstr)
+    @staticmethod
+    def _color(hexstr: str) -> HexColor:
+        """Colours parsed once per process (a painter is made per card)."""
+        col = _COLORS.get(hexstr)
         if col is None:
-            col = self._colors[hexstr] = HexColor(hexstr)
+            col = _COLORS[hexstr] = HexColor(hexstr)
         return col
 
     def fill_rect(self, x: float, y: float, w: float, h: float, color: str) -> None:
@@ -319,8 +363,11 @@ class Painter:
         c.drawPath(path, stroke=0, fill=1)
 
     def _rgb(self, hexstr: str) -> str:
-        col = self._color(hexstr)
-        return f"{col.red:.4g} {col.green:.4g} {col.blue:.4g}"
+        out = _RGB.get(hexstr)
+        if out is None:
+            col = self._color(hexstr)
+            out = _RGB[hexstr] = f"{col.red:.4g} {col.green:.4g} {col.blue:.4g}"
+        return out
 
     def text(self, laid: Laid) -> None:
         """Text as PDF operators, written directly (ReportLab's text objects cost more
@@ -329,17 +376,28 @@ class Painter:
         c = self.c
         doc = c._doc
         esc = c._escape
+        # Show-text operators per (fonts, text, size), once per document: labels repeat on
+        # every card. Subset assignment is per document and stable once made.
+        shown = getattr(c, "_handouts_shown", None)
+        if shown is None:
+            shown = c._handouts_shown = {}
         ops = ["q"]
         color = None
         for x, y, t, stack, size, col in laid.lines:
             if col != color:
                 ops.append(self._rgb(col) + " rg")
                 color = col
+            key = (id(stack), t, size)
+            tj = shown.get(key)
+            if tj is None:
+                parts = []
+                for name, run in stack.runs(t):
+                    font = stack._font_of_name[name]
+                    for subset, chunk in font.splitString(run, doc):
+                        parts.append(f"{font.getSubsetInternalName(subset, doc)} {size:.2f} Tf ({esc(chunk)}) Tj")
+                tj = shown[key] = "\n".join(parts)
             ops.append(f"BT 1 0 0 1 {mm(x):.2f} {mm(self.h - y):.2f} Tm")
-            for name, run in stack.runs(t):
-                font = stack._font_of_name[name]
-                for subset, chunk in font.splitString(run, doc):
-                    ops.append(f"{font.getSubsetInternalName(subset, doc)} {size:.2f} Tf ({esc(chunk)}) Tj")
+            ops.append(tj)
             ops.append("ET")
         for x1, x2, y, col in laid.rules:
             yy = mm(self.h - y)
@@ -396,7 +454,8 @@ class Document:
         c._formsinuse.append(key)
 
     def at(self, x: float, y: float, h: float) -> "Offset":
-        """A painter whose origin is the top-left corner of an area of height h at (x, y)."""
+        """A painter whose origin is the top-left corner of an area of height h at (x, y).
+        For the raw-operator methods (text, line) only: the canvas does not see the q/Q."""
         return Offset(self, x, y, h)
 
     def end_page(self) -> None:
@@ -413,13 +472,14 @@ class Offset:
         self.doc, self.x, self.y, self.h = doc, x, y, h
 
     def __enter__(self) -> Painter:
+        # Raw q/cm/Q (ReportLab's saveState + translate cost more than the card's text):
+        # the painter inside writes raw operators only, so the canvas state is untouched.
         c = self.doc.c
-        c.saveState()
-        c.translate(mm(self.x), mm(self.doc._page_h - self.y - self.h))
+        c._code.append(f"q 1 0 0 1 {mm(self.x):.3f} {mm(self.doc._page_h - self.y - self.h):.3f} cm")
         return Painter(c, self.h)
 
     def __exit__(self, *exc) -> None:
-        self.doc.c.restoreState()
+        self.doc.c._code.append("Q")
 
 
 def preload(families: Iterable[tuple[str, ...]]) -> None:
