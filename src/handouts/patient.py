@@ -53,7 +53,16 @@ def _describe(ch: str) -> str:
     return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
 
 
+# Code point ranges whose characters are all drawable (Latin, Greek, Cyrillic, CJK,
+# kana, Hangul syllables, full-width forms): most names never need the script table.
+_FAST_DRAWABLE = ((0x20, 0x24F), (0x370, 0x4FF), (0x3000, 0x30FF), (0x3400, 0x9FFF), (0xAC00, 0xD7A3),
+                  (0xF900, 0xFAFF), (0xFF00, 0xFFEF), (0x20000, 0x3134F))
+
+
 def _script(ch: str) -> str:
+    code = ord(ch)
+    if any(lo <= code <= hi for lo, hi in _FAST_DRAWABLE):
+        return "Zyyy"
     from fontTools import unicodedata as fu  # Unicode Script property (stdlib lacks it)
     return fu.script(ch)
 
