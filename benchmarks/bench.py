@@ -179,6 +179,7 @@ def targets(tmp: Path, repeat: int, quick: bool) -> dict:
         entry = {"warm_s": round(w, 4), "warm_cpu_s": round(c, 4), "target_s": goal}
         if typ:
             entry["ratio_to_typst_en_wall"] = round(w / typ["warm_s"], 1)
+            entry["ratio_to_typst_en_cpu"] = round(c / typ["warm_cpu_s"], 1)
         out[f"handout_personal_warm/{code}"] = entry
     out["typst_anchor_en"] = typ or "typst not installed: pip install -r benchmarks/requirements.txt"
     toml = tmp / "p.toml"
@@ -188,6 +189,8 @@ def targets(tmp: Path, repeat: int, quick: bool) -> dict:
     if typ:
         out["cold_build_handout_patient"]["ratio_to_typst_cold_wall"] = round(
             out["cold_build_handout_patient"]["s"] / typ["cold_process_s"], 1)
+        out["cold_build_handout_patient"]["ratio_to_typst_cold_cpu"] = round(
+            out["cold_build_handout_patient"]["cpu_s"] / typ["cold_process_cpu_s"], 1)
     out["cold_build_wallet_card_patient"] = {
         **run_cold(["build", "wallet-card", "--patient", str(toml), "--out", str(tmp / "c")], tmp), "target_s": 0.3}
     out["cold_list"] = run_cold(["list"], tmp)
