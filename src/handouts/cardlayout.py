@@ -22,6 +22,7 @@ from .errors import HandoutsError
 from .models import Strict as _Strict
 from .qr import MIN_MODULE_MM as MIN_QR_MODULE_MM
 
+MAX_COPIES = 10_000  # --copies: cards per patient on imposed sheets
 MIN_TEXT_PT = 6.0  # nothing on a card is printed smaller
 EPS = 1e-6
 

@@ -10,7 +10,22 @@ import click
 from . import __version__, content, locales, output, registry
 from .build import build, checked_rows, review_warnings, validate, warn
 from .errors import EXIT_USAGE, HandoutsError
+from .cardlayout import MAX_COPIES
 from .patient import load_toml
+
+
+class _OffsetMM(click.ParamType):
+    """X,Y in millimetres, each -10 to 10 (a printer's duplex drift)."""
+    name = "X,Y"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        parts = str(value).split(",")
+        if len(parts) != 2:
+            self.fail(f"{value!r}: give X,Y in millimetres, e.g. 0.5,-1", param, ctx)
+        mm = click.FloatRange(-10, 10)
+        return tuple(mm.convert(p.strip(), param, ctx) for p in parts)
 
 
 def _not_empty(ctx, param, value):
@@ -52,10 +67,11 @@ def list_cmd() -> None:
               help="output folder (default: out/<locale>)")
 @click.option("--strict", is_flag=True, help="fail when a source is past its review date")
 @click.option("--sheet", default=None, callback=_not_empty, help="impose cards on a sheet (wallet-card): letter-8up, a4-10up, avery-8371")
-@click.option("--bleed", type=float, default=None, help="with --sheet: mm of background past the cut, e.g. 3")
-@click.option("--duplex-offset", "duplex_offset", default=None, metavar="X,Y",
+@click.option("--bleed", type=click.FloatRange(0, 5), default=None,
+              help="with --sheet: mm of background past the cut, 0 to 5, e.g. 3")
+@click.option("--duplex-offset", "duplex_offset", type=_OffsetMM(), default=None, metavar="X,Y",
               help="with --sheet: shift the backs X mm right and Y mm down (negative: left, up)")
-@click.option("--copies", type=int, default=None,
+@click.option("--copies", type=click.IntRange(1, MAX_COPIES), default=None,
               help="with --sheet: cards per patient (default: a full sheet of one card, 1 per CSV row)")
 @click.option("--patients", "patients_file", type=click.Path(path_type=Path), default=None,
               help="with --sheet: CSV with the patient file's fields, one personalized card per row")
@@ -111,8 +127,7 @@ def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
         raise HandoutsError("--paper", "the sheet preset sets the paper; leave --paper out")
     if patients_file and (patient_file or sample):
         raise HandoutsError("--patients", "give either --patients or --patient/--sample, not both")
-    offset = cards.parse_offset(duplex_offset)
-    cards.check_copies(copies)
+    offset = tuple(duplex_offset) if duplex_offset else (0.0, 0.0)
     bleed = bleed or 0.0
     imp = imposition(sheet, bleed, offset)
     model = content.default()
