@@ -46,7 +46,7 @@ SECURITY_HEADERS = [
      b"default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
      b"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),   # no-referrer would make the browser send "Origin: null"
     (b"x-frame-options", b"DENY"),
     (b"cache-control", b"no-store"),
 ]
@@ -441,6 +441,7 @@ def create_app(workers_count: int = 0, warm: bool = True,
 
     routes = [
         Route("/", home),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
         Route("/{ui}/", form_page),
         Route("/{ui}/preview", preview, methods=["POST"]),
