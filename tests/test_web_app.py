@@ -120,6 +120,13 @@ def test_page_loads_nothing_from_elsewhere(client):
     assert "default-src 'none'" in csp and "script-src 'self'" in csp
 
 
+def test_bundled_fonts_are_served_and_nothing_else(client):
+    r = client.get("/fonts/NotoSansTC_400Regular.ttf")
+    assert r.status_code == 200 and r.content[:4] == b"\x00\x01\x00\x00"
+    for bad in ("/fonts/fonts.toml", "/fonts/OFL-NotoSans.txt", "/fonts/..%2F..%2Fpyproject.toml"):
+        assert client.get(bad).status_code == 404, bad
+
+
 def test_unknown_page_language_is_404_and_bad_host_is_refused(client):
     assert client.get("/fr/").status_code == 404
     assert client.get("/en/", headers={"host": "evil.example:8000"}).status_code == 400
@@ -208,6 +215,13 @@ def test_errors_sit_beside_their_field_in_plain_words(client, field, value, word
     assert words in page.errors[field]
     assert f'aria-describedby="{field}-error"' in r.text or f'{field}-hint {field}-error' in r.text
     assert "Traceback" not in r.text
+
+
+def test_every_wrong_field_is_shown_at_once(client):
+    r = client.post("/en/download", data=form(first_dose="2020-01-15", phone="call me", name="x" * 121))
+    assert r.status_code == 422
+    assert set(parse(r.text).errors) == {"first_dose", "phone", "name"}
+    assert r.text.count('<li><a href="#') == 3          # the summary links to each field
 
 
 def test_the_page_refuses_exactly_what_the_cli_refuses(client, model):

@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -43,13 +43,13 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 SECURITY_HEADERS = [
     (b"content-security-policy",
-     b"default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
+     b"default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; font-src 'self'; "
      b"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),   # no-referrer would make the browser send "Origin: null"
     (b"x-frame-options", b"DENY"),
-    (b"cache-control", b"no-store"),
 ]
+NO_STORE = (b"cache-control", b"no-store")   # unless a response says otherwise (bundled fonts)
 
 
 class Refused(Exception):
@@ -88,7 +88,10 @@ class Guard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message = {**message, "headers": list(message.get("headers", [])) + SECURITY_HEADERS}
+                headers = list(message.get("headers", [])) + SECURITY_HEADERS
+                if not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append(NO_STORE)
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
@@ -103,7 +106,7 @@ async def _plain(send, status: int, text: str) -> None:
     body = text.encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"text/plain; charset=utf-8"),
-                            (b"content-length", str(len(body)).encode())] + SECURITY_HEADERS})
+                            (b"content-length", str(len(body)).encode())] + SECURITY_HEADERS + [NO_STORE]})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -418,6 +421,18 @@ async def batch_zip(request: Request, job_id: str | None = None):
 
 # ------------------------------------------------------------------------ app
 
+async def font(request: Request):
+    """The bundled fonts (assets/fonts), so Chinese shows on a machine without CJK fonts;
+    only files that fonts.toml names are served."""
+    from handouts import locales, paths
+    files = {f for fam in locales.font_families().values() for f in (fam.regular, fam.bold)}
+    name = request.path_params["name"]
+    if name not in files:
+        raise HTTPException(404)
+    return FileResponse(paths.fonts_dir() / name, media_type="font/ttf",
+                        headers={"cache-control": "public, max-age=86400"})
+
+
 async def not_found(request: Request, exc: HTTPException):
     return Response("Not found", status_code=exc.status_code, media_type="text/plain")
 
@@ -442,6 +457,7 @@ def create_app(workers_count: int = 0, warm: bool = True,
     routes = [
         Route("/", home),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
+        Route("/fonts/{name}", font),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
         Route("/{ui}/", form_page),
         Route("/{ui}/preview", preview, methods=["POST"]),

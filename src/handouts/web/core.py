@@ -94,29 +94,55 @@ def make_patient(data: dict, where: str = WHERE) -> Patient | None:
     return from_mapping(values, where)
 
 
+class Problems(HandoutsError):
+    """Several fields are wrong at once: the page shows each beside its field."""
+
+    def __init__(self, errors: list[HandoutsError]):
+        super().__init__(errors[0].field, errors[0].message)
+        self.errors = errors
+
+
 def check_order(order: Order, patient: Patient | None = None, where: str = WHERE) -> Patient | None:
-    """Every check the CLI makes, raising the core's HandoutsError. The patient comes
-    from the order's fields, or is given (a CSV row already validated by the core)."""
+    """Every check the CLI makes, raising the core's HandoutsError (or Problems, one per
+    wrong field). The patient comes from the order's fields, or is given (a CSV row that
+    the core already validated)."""
     locales.get(order.locale, f"{WHERE}: locale")
     if order.documents not in DOCUMENT_CHOICES:
         raise HandoutsError(f"{WHERE}: documents", f"choose one of {', '.join(DOCUMENT_CHOICES)}")
-    if patient is None:
-        patient = make_patient(order.patient)
     m = model()
+    card_fmt = None
     if order.documents in ("handout", "both"):
         if order.paper not in handout_papers():
             raise HandoutsError(f"{WHERE}: paper", f"choose one of {', '.join(handout_papers())}")
         build.resolve_paper(registry.get("handout"), order.locale, order.paper)
-    build.check_patient(patient, order.locale, m, where)
     if order.documents in ("wallet-card", "both"):
         if order.card not in card_formats():
             raise HandoutsError(f"{WHERE}: card", f"choose one of {', '.join(card_formats())}")
-        if order.card == CARD_SINGLE:
-            wallet_card.check(order.locale, patient, m, where)
-        else:
+        card_fmt = "id1"
+        if order.card != CARD_SINGLE:
             from handouts.cardlayout import imposition
-            fmt = imposition(order.card, 0.0, (0.0, 0.0)).preset.card_format
-            wallet_card.check(order.locale, patient, m, where, fmt=fmt)
+            card_fmt = imposition(order.card, 0.0, (0.0, 0.0)).preset.card_format
+
+    def check(p: Patient | None) -> None:
+        build.check_patient(p, order.locale, m, where)
+        if card_fmt is not None:
+            wallet_card.check(order.locale, p, m, where, fmt=card_fmt)
+
+    if patient is None:
+        # The core stops at the first wrong field; the page runs the same checks one
+        # field at a time so that every wrong field is shown at once.
+        errors = []
+        for name, value in order.patient.items():
+            if value in (None, ""):
+                continue
+            try:
+                check(make_patient({name: value}))
+            except HandoutsError as err:
+                errors.append(err)
+        if errors:
+            raise Problems(errors)
+        patient = make_patient(order.patient)
+    check(patient)
     return patient
 
 

@@ -42,7 +42,7 @@ def produce(order: core.Order, preview: bool = False) -> Outcome:
         patient = core.check_order(order)
         files = core.render_order(order, patient)
     except HandoutsError as err:
-        return Outcome(problems=(core.problem(err),))
+        return Outcome(problems=tuple(core.problem(e) for e in getattr(err, "errors", [err])))
     if preview:
         return Outcome(files=tuple(files), previews=tuple((name, page_images(pdf)) for name, pdf in files))
     return Outcome(files=tuple(files))
