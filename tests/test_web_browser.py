@@ -142,6 +142,9 @@ def test_switch_the_page_to_chinese(page, server, tmp_path):
     page.wait_for_url("**/zh-Hans/")
     assert page.get_attribute("html", "lang") == "zh-Hans"
     assert page.inner_text("label[for=name]") == "患者姓名"
+    faces = page.evaluate("document.fonts.ready.then(() => [...document.fonts].filter(f => f.status === 'loaded')"
+                          ".map(f => f.family))")
+    assert "Bundled Noto Sans SC" in faces                    # bundled, served by the page: no tofu
     assert page.input_value("#locale") == "zh-Hans"            # patient's language follows the page
     page.fill("#phone", "call me")
     page.click("#download")

@@ -33,7 +33,7 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     button.disabled = true;
-    list.textContent = ""; bar.hidden = true; text.textContent = "";
+    list.textContent = ""; bar.hidden = true; text.textContent = form.dataset.working || "";
     fetch(form.action, { method: "POST", body: new FormData(form), headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json(); })
       .then(function (data) {
