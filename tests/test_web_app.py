@@ -31,7 +31,22 @@ PATIENT = {"name": "Ada Quill", "first_dose": "2026-12-01", "oncologist": "Dr. M
 
 
 @pytest.fixture(scope="module")
-def client():
+def private_tmp(tmp_path_factory):
+    """The app and its worker processes get a temp folder of their own (TMPDIR is
+    inherited by the spawned workers), so the privacy test can see anything written."""
+    root = tmp_path_factory.mktemp("web-tmp")
+    old_env, old_dir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = str(root), str(root)
+    yield root
+    tempfile.tempdir = old_dir
+    if old_env is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = old_env
+
+
+@pytest.fixture(scope="module")
+def client(private_tmp):
     from starlette.testclient import TestClient
 
     from handouts.web.app import create_app
@@ -373,29 +388,31 @@ def test_eight_concurrent_requests_return_correct_distinct_pdfs(client, tmp_path
 
 # ----------------------------------------------------------------------- privacy
 
-def _tree(root: str) -> set[str]:
-    out = set()
-    for dirpath, dirnames, filenames in os.walk(root):
-        for n in dirnames + filenames:
-            out.add(os.path.join(dirpath, n))
-    return out
-
-
-def test_nothing_about_a_patient_is_logged_or_written(client, caplog):
+def test_nothing_about_a_patient_is_logged_or_written(client, private_tmp, caplog):
     secret = "Zebulon Quartermaine"
-    before = _tree(tempfile.gettempdir())
+    assert tempfile.gettempdir() == str(private_tmp)
+    before = sorted(private_tmp.rglob("*"))
     caplog.set_level(logging.DEBUG)
     client.post("/en/download", data=form(name=secret))
     client.post("/en/preview", data=form(name=secret, documents="both"))
     client.post("/en/download", data=form(name=secret, first_dose="1999-01-01"))
-    job = upload(client, f"name,phone\n{secret},555 0100\n".encode()).json()
+    client.post("/en/download", data=form(name=secret + " \U0001F600"))
+    job = upload(client, f"name,phone\n{secret},555 0100\n{secret} 2,not a phone\n".encode()).json()
     wait_zip(client, f"/en/batch/{job['job']}")
     client.get(f"/en/batch/{job['job']}/zip")
-    after = _tree(tempfile.gettempdir())
+    client.post("/en/batch", files={"patients": ("t.csv", f"name\n{secret}\n".encode() * 10, "text/csv")},
+                data={"locale": "en"})
     assert secret not in caplog.text and "Quartermaine" not in caplog.text
-    new = after - before
-    mine = [p for p in new if str(os.getpid()) in p or "Zebulon" in p]
-    assert not mine and not any("Quartermaine" in p for p in after)
+    # The only thing any process wrote: WeasyPrint's per-process copies of the bundled
+    # fonts (one folder per cached font configuration), never anything about a patient.
+    new = [p for p in sorted(private_tmp.rglob("*")) if p not in before]
+    for p in new:
+        assert p.relative_to(private_tmp).parts[0].startswith("weasyprint-"), p
+        if p.is_file():
+            data = p.read_bytes()
+            for enc in ("utf-8", "utf-16-be"):
+                assert "Quartermaine".encode(enc) not in data, p
+    assert before == []
 
 
 def test_unexpected_error_is_a_plain_page_and_logs_only_its_type(caplog):

@@ -7,6 +7,7 @@ scripts/install-system-deps.sh installs it as part of `make test`."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 import socket
 import threading
@@ -88,7 +89,8 @@ def _qr(path: Path) -> list[str]:
     return [t for p in range(pages) for t in decode_qr(path, p)]
 
 
-def test_fill_see_error_fix_preview_download(page, server, tmp_path):
+def test_fill_see_error_fix_preview_download(page, server, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
     page.goto(server + "/")
     assert page.url.endswith("/en/")
     page.select_option("#documents", "wallet-card")
@@ -116,6 +118,10 @@ def test_fill_see_error_fix_preview_download(page, server, tmp_path):
     with page.expect_download() as info:
         page.click("#download")
     path = _pdf(info.value, tmp_path)
+    # the server's log (uvicorn's access log included) saw the requests, not the patient
+    server_log = caplog.text                       # before this test reads the PDF itself
+    assert "POST /en/download" in server_log
+    assert "Ada" not in server_log and "Gonzalez" not in server_log and "010-2030" not in server_log
     assert path.name == "wallet-card-en-id1-Ada-Quill.pdf"
     text = extract(path)
     assert "Ada Quill" in text and "Dr. Maria Gonzalez" in text

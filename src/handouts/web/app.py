@@ -39,6 +39,7 @@ MAX_FIELD_CHARS = 500               # refused before the core (which allows 120 
 MAX_ROWS = 200
 MAX_JOBS = 2                        # patient lists rendering at once
 JOB_TTL = 600.0                     # seconds a finished list's ZIP is kept (in memory)
+MAX_KEPT = 4                        # finished lists kept at most (the oldest is dropped)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 SECURITY_HEADERS = [
@@ -271,8 +272,10 @@ class Job:
 def _jobs(request: Request) -> dict[str, Job]:
     jobs = request.app.state.jobs
     now = time.monotonic()
-    for jid in [j.id for j in jobs.values() if j.state != "running" and now - j.created > JOB_TTL]:
-        jobs.pop(jid, None)
+    finished = sorted((j for j in jobs.values() if j.state != "running"), key=lambda j: j.created)
+    for i, job in enumerate(finished):
+        if now - job.created > JOB_TTL or i < len(finished) - MAX_KEPT:
+            jobs.pop(job.id, None)
     return jobs
 
 

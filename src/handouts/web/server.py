@@ -42,7 +42,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, allow_remote: bool = False,
     remote = check_host(host, allow_remote)
     import uvicorn
 
+    from . import core, i18n
     from .app import LOOPBACK_HOSTS, create_app
+    for code in core.locale_codes():     # a bad catalog stops here, with one line naming it
+        i18n.translations(code)
     if remote:
         print(f"handouts: WARNING: serving on {host}: anyone who can reach this machine on port {port} "
               "can use the page and see what it renders; there is no login and no encryption (HTTP). "
