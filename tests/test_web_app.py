@@ -265,6 +265,7 @@ def test_error_in_chinese_on_a_chinese_page(client):
     assert "此日期早于该药在美国获批的日期" in err and "2024年5月16日" in err
     r = client.post("/zh-Hant/download", data=form(locale="zh-Hant", phone="abc"))
     assert "電話號碼只能包含數字" in parse(r.text).errors["phone"]
+    assert "醫療團隊電話（全天候）：電話號碼只能包含數字" in r.text      # the summary, with a full-width colon
 
 
 def test_unknown_choices_are_field_errors(client):

@@ -152,10 +152,12 @@ def _page(request: Request, ui: str, values: dict | None = None, problems: list[
             errors[p.field] = text
         elif not p.field:
             general.append(text)
+    errors_listed = [(name, i18n.tr(ui, i18n.FIELD_PROBLEM) % {"field": _field_labels(ui).get(name, name),
+                                                                "problem": text}) for name, text in errors.items()]
     env = i18n.environment(ui)
     html = env.get_template("page.html").render(
         ui=ui, lang=core.html_lang(ui), locales=[(c, core.locale_name(c)) for c in core.locale_codes()],
-        values=values, errors=errors, general=general, labels=_field_labels(ui),
+        values=values, errors=errors, errors_listed=errors_listed, general=general, labels=_field_labels(ui),
         papers=core.handout_papers(), card_formats=core.card_formats(), previews=previews,
         max_rows=MAX_ROWS, notice=notice, today=core.today().isoformat())
     return HTMLResponse(html, status_code=status)
@@ -282,7 +284,8 @@ def _jobs(request: Request) -> dict[str, Job]:
 def _row_text(ui: str, row: int, p: core.Problem) -> str:
     label = _field_labels(ui).get(p.field, "")
     where = i18n.tr(ui, i18n.W_("Row %(row)s")) % {"row": row}
-    return f"{where} · {label}: {i18n.problem_text(ui, p)}" if label else f"{where}: {i18n.problem_text(ui, p)}"
+    field = f"{where} · {label}" if label else where
+    return i18n.tr(ui, i18n.FIELD_PROBLEM) % {"field": field, "problem": i18n.problem_text(ui, p)}
 
 
 def _json_refusal(ui: str, r: Refused) -> JSONResponse:

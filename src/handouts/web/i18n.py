@@ -34,6 +34,9 @@ FIELD_LABELS = {
     "treatment_center": W_("Treatment center"),
 }
 
+# A field's name and what is wrong with it (Chinese uses a full-width colon).
+FIELD_PROBLEM = W_("%(field)s: %(problem)s")
+
 # What the page says for each kind of core error (web.core.problem): plain words.
 PROBLEM_TEXT = {
     "date_before": W_("This date is before the drug was approved in the United States (%(date)s). "
