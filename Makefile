@@ -23,10 +23,12 @@ render: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto -q
 
-## Re-extract messages into locales/handouts.pot and merge them into every catalog
+## Re-extract messages into locales/handouts.pot (documents) and locales/web.pot (the web page) and merge them into every catalog
 catalogs: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --omit-header --sort-output -o locales/handouts.pot .
 	$(BIN)/pybabel update -i locales/handouts.pot -d locales -D handouts --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
+	$(BIN)/pybabel extract -F src/handouts/web/babel.cfg -k W_ --no-location --omit-header --sort-output -o locales/web.pot .
+	$(BIN)/pybabel update -i locales/web.pot -d locales -D web --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
 
 check: $(STAMP)
 	$(BIN)/handouts check

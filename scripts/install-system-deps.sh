@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
-# libharfbuzz-subset0 makes WeasyPrint subset fonts with HarfBuzz: 5-8x faster than
-# the fontTools fallback. The tool works without it, so a machine where we cannot
-# install it (no root, no apt) only gets a notice.
+# System packages the project uses, installed from Debian when we are root with apt:
+# - libharfbuzz-subset0: WeasyPrint subsets fonts with HarfBuzz, 5-8x faster than the
+#   fontTools fallback. Optional: without it everything works, more slowly.
+# - chromium: Debian's browser, driven by Playwright in the web page's end-to-end tests
+#   (tests/test_web_browser.py; Playwright never downloads a browser of its own). Needed
+#   only for the tests: under CI they fail, loudly, when /usr/bin/chromium is missing.
 set -u
-if ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so\.0'; then
-  exit 0
-fi
+need=()
+ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so\.0' || need+=(libharfbuzz-subset0)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ "${#need[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-  echo "installing libharfbuzz-subset0 (faster font subsetting)" >&2
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libharfbuzz-subset0) >/dev/null 2>&1 \
-    || echo "notice: could not install libharfbuzz-subset0; rendering falls back to fontTools (slower)" >&2
+  echo "installing ${need[*]} (Debian packages)" >&2
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}") >/dev/null 2>&1 \
+    || echo "notice: could not install ${need[*]}: font subsetting falls back to fontTools (slower); browser tests need /usr/bin/chromium" >&2
 else
-  echo "notice: libharfbuzz-subset0 not found; install it (apt-get install libharfbuzz-subset0) for 5-8x faster rendering" >&2
+  echo "notice: missing ${need[*]}; install with: apt-get install --no-install-recommends ${need[*]}" >&2
+  echo "        (libharfbuzz-subset0: 5-8x faster rendering; chromium: the web page's browser tests)" >&2
 fi
 exit 0

@@ -59,8 +59,14 @@ NOT_NUMBERS: dict[str, str | None] = {
 }
 
 
-def template_path() -> Path:
-    return paths.locales_dir() / "handouts.pot"
+def template_path(domain: str = "handouts") -> Path:
+    return paths.locales_dir() / f"{domain}.pot"
+
+
+def catalog_path(code: str, domain: str = "handouts") -> Path | None:
+    """A locale's catalog for a gettext domain (`handouts`: documents; `web`: the page)."""
+    spec = locales.get(code)
+    return spec.directory / "LC_MESSAGES" / f"{domain}.po" if spec.catalog else None
 
 
 def _read(path: Path, locale: str | None = None) -> Catalog:
@@ -126,21 +132,21 @@ def problems(po_path: Path, template: Path | None = None) -> list[str]:
 
 
 @cache
-def translations(code: str) -> gettext.NullTranslations:
+def translations(code: str, domain: str = "handouts") -> gettext.NullTranslations:
     spec = locales.get(code)
     if not spec.catalog:
         return gettext.NullTranslations()
-    po_path = spec.po_path
+    po_path = catalog_path(code, domain)
     if not po_path.is_file():
         raise CatalogError(str(po_path), "catalog missing")
-    bad = problems(po_path)
+    bad = problems(po_path, template_path(domain))
     if bad:
         more = f" (and {len(bad) - 1} more; run `handouts check`)" if len(bad) > 1 else ""
         raise CatalogError(f"catalog {code}", bad[0] + more)
     buf = io.BytesIO()
     write_mo(buf, _read(po_path, locale=spec.babel))
     buf.seek(0)
-    return Translations(fp=buf, domain="handouts")
+    return Translations(fp=buf, domain=domain)
 
 
 def all_text(code: str) -> str:

@@ -1,0 +1,477 @@
+"""The pharmacy counter page: an ASGI app (Starlette) in front of warm render workers.
+
+Personal data arrives only in POST bodies, is validated by the CLI's own code (web.core)
+in a worker process, and leaves as a PDF, page images or a ZIP built in memory. Nothing
+about a patient is written to disk or logged: errors are logged by their type only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import csv
+import io
+import logging
+import secrets
+import time
+import zipfile
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from . import core, i18n, workers
+
+log = logging.getLogger("handouts.web")
+
+STATIC = Path(__file__).parent / "static"
+MAX_FORM_BYTES = 16 * 1024          # the form: a few short fields
+MAX_UPLOAD_BYTES = 256 * 1024       # a patient list
+MAX_FIELD_CHARS = 500               # refused before the core (which allows 120 / 40)
+MAX_ROWS = 200
+MAX_JOBS = 2                        # patient lists rendering at once
+JOB_TTL = 600.0                     # seconds a finished list's ZIP is kept (in memory)
+MAX_KEPT = 4                        # finished lists kept at most (the oldest is dropped)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+SECURITY_HEADERS = [
+    (b"content-security-policy",
+     b"default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; font-src 'self'; "
+     b"connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),   # no-referrer would make the browser send "Origin: null"
+    (b"x-frame-options", b"DENY"),
+]
+NO_STORE = (b"cache-control", b"no-store")   # unless a response says otherwise (bundled fonts)
+
+
+class Refused(Exception):
+    """A request the page turns down with a clear message (never a traceback)."""
+
+    def __init__(self, status: int, kind: str, **params):
+        super().__init__(kind)
+        self.status, self.kind, self.params = status, kind, params
+
+
+# ------------------------------------------------------------------------ middleware
+
+class Guard:
+    """Outermost ASGI layer: checks the Host (DNS rebinding) and, for POST, the Origin
+    (another site's form), adds security headers, and turns any unexpected exception into
+    a plain error page while logging only the exception's type (never its message,
+    which could quote a patient's data)."""
+
+    def __init__(self, app, allowed_hosts: tuple[str, ...] | None):
+        self.app, self.allowed_hosts = app, allowed_hosts
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        host = headers.get(b"host", b"").decode("latin-1")
+        hostname = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:].split("]")[0]
+        if self.allowed_hosts is not None and hostname not in self.allowed_hosts:
+            return await _plain(send, 400, "Bad Host header")
+        origin = headers.get(b"origin")
+        if scope["method"] == "POST" and origin and origin.decode("latin-1").split("://", 1)[-1] != host:
+            return await _plain(send, 403, "Cross-site request refused")
+        started = False
+
+        async def send_with_headers(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", [])) + SECURITY_HEADERS
+                if not any(k.lower() == b"cache-control" for k, _ in headers):
+                    headers.append(NO_STORE)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            log.error("request failed: %s", type(exc).__name__)
+            if not started:
+                await _plain(send, 500, "Something went wrong. Nothing was saved. Go back and try again.")
+
+
+async def _plain(send, status: int, text: str) -> None:
+    body = text.encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())] + SECURITY_HEADERS + [NO_STORE]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class AccessLogFilter(logging.Filter):
+    """uvicorn's access log prints the request line: drop any query string from it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = args[:2] + (args[2].split("?", 1)[0],) + args[3:]
+        return True
+
+
+# ------------------------------------------------------------------------ page
+
+def _ui(request: Request) -> str:
+    ui = request.path_params.get("ui", "en")
+    if ui not in core.locale_codes():
+        raise HTTPException(404)
+    return ui
+
+
+def _field_labels(ui: str) -> dict[str, str]:
+    return {k: i18n.tr(ui, v) for k, v in i18n.FIELD_LABELS.items()}
+
+
+def _page(request: Request, ui: str, values: dict | None = None, problems: list[core.Problem] = (),
+          previews=(), status: int = 200, notice: str = "") -> HTMLResponse:
+    values = dict(values or {})
+    values.setdefault("locale", ui)
+    values.setdefault("documents", "both")
+    values.setdefault("paper", core.default_paper(values["locale"]) if values["locale"] in core.locale_codes()
+                      else core.default_paper(ui))
+    values.setdefault("card", core.CARD_SINGLE)
+    for name in core.PERSONAL_FIELDS:
+        values.setdefault(name, "")
+    errors: dict[str, str] = {}
+    general: list[str] = []
+    for p in problems:
+        text = i18n.problem_text(ui, p)
+        if p.field and p.field not in errors:
+            errors[p.field] = text
+        elif not p.field:
+            general.append(text)
+    errors_listed = [(name, i18n.tr(ui, i18n.FIELD_PROBLEM) % {"field": _field_labels(ui).get(name, name),
+                                                                "problem": text}) for name, text in errors.items()]
+    env = i18n.environment(ui)
+    html = env.get_template("page.html").render(
+        ui=ui, lang=core.html_lang(ui), locales=[(c, core.locale_name(c)) for c in core.locale_codes()],
+        values=values, errors=errors, errors_listed=errors_listed, general=general, labels=_field_labels(ui),
+        papers=core.handout_papers(), card_formats=core.card_formats(), previews=previews,
+        max_rows=MAX_ROWS, notice=notice, today=core.today().isoformat())
+    return HTMLResponse(html, status_code=status)
+
+
+async def home(request: Request):
+    wanted = request.headers.get("accept-language", "").lower()
+    ui = "en"
+    for part in wanted.split(","):
+        tag = part.split(";")[0].strip()
+        if tag.startswith("zh"):
+            ui = "zh-Hant" if any(t in tag for t in ("hant", "tw", "hk", "mo")) else "zh-Hans"
+            break
+        if tag.startswith("en"):
+            break
+    return RedirectResponse(f"/{ui}/", status_code=303)
+
+
+async def form_page(request: Request):
+    return _page(request, _ui(request))
+
+
+async def _read_form(request: Request, limit: int):
+    length = request.headers.get("content-length")
+    if length is None or not length.isdigit():
+        raise Refused(411, "too_large", kib=limit // 1024)
+    if int(length) > limit:
+        raise Refused(413, "too_large", kib=limit // 1024)
+    try:
+        return await request.form(max_files=1, max_fields=20, max_part_size=limit)
+    except HTTPException:
+        raise Refused(400, "not_csv") from None
+
+
+def _order(form) -> tuple[core.Order, dict, list[core.Problem]]:
+    values = {k: (v if isinstance(v, str) else "") for k, v in form.items() if k != "patients"}
+    problems = [core.Problem(k, "too long", "too_long", (MAX_FIELD_CHARS,))
+                for k, v in values.items() if len(v) > MAX_FIELD_CHARS]
+    locale = values.get("locale") or "en"
+    order = core.Order(locale=locale, documents=values.get("documents") or "both",
+                       paper=values.get("paper") or (core.default_paper(locale)
+                                                     if locale in core.locale_codes() else "letter"),
+                       card=values.get("card") or core.CARD_SINGLE,
+                       patient={f: values.get(f, "").strip() for f in core.PERSONAL_FIELDS})
+    return order, values, problems
+
+
+async def _produce(request: Request, order: core.Order, preview: bool) -> workers.Outcome:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(request.app.state.pool, workers.produce, order, preview)
+
+
+def _attachment(name: str) -> str:
+    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+async def submit(request: Request, preview: bool):
+    ui = _ui(request)
+    try:
+        form = await _read_form(request, MAX_FORM_BYTES)
+    except Refused as r:
+        return _page(request, ui, problems=[core.Problem("", "", r.kind)], status=r.status,
+                     notice=i18n.message(ui, r.kind, **r.params))
+    order, values, problems = _order(form)
+    if problems:
+        return _page(request, ui, values, problems, status=422)
+    try:
+        outcome = await _produce(request, order, preview)
+    except Exception as exc:  # noqa: BLE001 - a worker died or a bug: say so, log the type only
+        log.error("render failed: %s", type(exc).__name__)
+        return _page(request, ui, values, status=500, notice=i18n.message(ui, "failed"))
+    if outcome.problems:
+        return _page(request, ui, values, list(outcome.problems), status=422)
+    if preview:
+        images = [(name, [base64.b64encode(png).decode("ascii") for png in pages])
+                  for name, pages in outcome.previews]
+        return _page(request, ui, values, previews=images)
+    if len(outcome.files) == 1:
+        name, pdf = outcome.files[0]
+        return Response(pdf, media_type="application/pdf",
+                        headers={"content-disposition": _attachment(name)})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, pdf in outcome.files:
+            z.writestr(name, pdf)
+    zip_name = outcome.files[-1][0].replace("handout-", "handouts-", 1).rsplit(".", 1)[0] + ".zip"
+    return Response(buf.getvalue(), media_type="application/zip",
+                    headers={"content-disposition": _attachment(zip_name)})
+
+
+async def preview(request: Request):
+    return await submit(request, preview=True)
+
+
+async def download(request: Request):
+    return await submit(request, preview=False)
+
+
+# ------------------------------------------------------------------------ patient lists
+
+@dataclass
+class Job:
+    id: str
+    total: int
+    done: int = 0
+    state: str = "running"          # running | done | failed
+    problems: list[str] = field(default_factory=list)
+    data: bytes | None = None
+    created: float = field(default_factory=time.monotonic)
+    task: asyncio.Task | None = None
+
+
+def _jobs(request: Request) -> dict[str, Job]:
+    jobs = request.app.state.jobs
+    now = time.monotonic()
+    finished = sorted((j for j in jobs.values() if j.state != "running"), key=lambda j: j.created)
+    for i, job in enumerate(finished):
+        if now - job.created > JOB_TTL or i < len(finished) - MAX_KEPT:
+            jobs.pop(job.id, None)
+    return jobs
+
+
+def _row_text(ui: str, row: int, p: core.Problem) -> str:
+    label = _field_labels(ui).get(p.field, "")
+    where = i18n.tr(ui, i18n.W_("Row %(row)s")) % {"row": row}
+    field = f"{where} · {label}" if label else where
+    return i18n.tr(ui, i18n.FIELD_PROBLEM) % {"field": field, "problem": i18n.problem_text(ui, p)}
+
+
+def _json_refusal(ui: str, r: Refused) -> JSONResponse:
+    return JSONResponse({"error": i18n.message(ui, r.kind, **r.params)}, status_code=r.status)
+
+
+async def batch(request: Request):
+    ui = _ui(request)
+    wants_json = "application/json" in request.headers.get("accept", "")
+    try:
+        job = await _start_batch(request, ui)
+    except Refused as r:
+        if wants_json:
+            return _json_refusal(ui, r)
+        return _page(request, ui, status=r.status, notice=i18n.message(ui, r.kind, **r.params))
+    if wants_json:
+        return JSONResponse(_status(ui, job), status_code=202)
+    await asyncio.shield(job.task)       # without script: wait, then send the ZIP
+    return await batch_zip(request, job.id)
+
+
+async def _start_batch(request: Request, ui: str) -> Job:
+    form = await _read_form(request, MAX_UPLOAD_BYTES)
+    upload = form.get("patients")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise Refused(400, "no_file")
+    raw = await upload.read(MAX_UPLOAD_BYTES + 1)
+    await upload.close()
+    if len(raw) > MAX_UPLOAD_BYTES:
+        raise Refused(413, "too_large", kib=MAX_UPLOAD_BYTES // 1024)
+    try:
+        text = raw.decode("utf-8-sig")
+        rows = sum(1 for _ in csv.reader(io.StringIO(text, newline=""))) - 1
+    except (UnicodeDecodeError, csv.Error):
+        raise Refused(400, "not_csv") from None
+    if "\x00" in text or rows < 0:
+        raise Refused(400, "not_csv")
+    if rows > MAX_ROWS:
+        raise Refused(413, "too_many_rows", max=MAX_ROWS)
+    locale = form.get("locale") if form.get("locale") in core.locale_codes() else ui
+    paper = form.get("paper") if form.get("paper") in core.handout_papers() else core.default_paper(locale)
+    sheet = form.get("card") if form.get("card") in core.card_formats()[1:] else core.card_formats()[1]
+    jobs = _jobs(request)
+    if sum(j.state == "running" for j in jobs.values()) >= MAX_JOBS:
+        raise Refused(503, "busy")
+    loop = asyncio.get_running_loop()
+    pool = request.app.state.pool
+    checked = await loop.run_in_executor(pool, workers.check_csv, text, locale)
+    if checked and checked[0][0] == 0:          # the file as a whole (header)
+        p = checked[0][1]
+        raise Refused(400, "other", detail=p.message)
+    good = [(row, item) for row, item in checked if not isinstance(item, core.Problem)]
+    bad = [_row_text(ui, row, item) for row, item in checked if isinstance(item, core.Problem)]
+    if not checked:
+        raise Refused(400, "no_rows")
+    groups: dict[str, list] = {}
+    for _, p in good:
+        groups.setdefault(p.locale or locale, []).append(p)
+    job = Job(secrets.token_urlsafe(16), total=len(good) + len(groups), problems=bad)
+    jobs[job.id] = job
+    job.task = asyncio.create_task(_run_batch(job, pool, ui, good, groups, locale, paper, sheet))
+    return job
+
+
+def _folders(rows) -> dict[int, str]:
+    used: dict[str, int] = {}
+    out = {}
+    for row, p in rows:
+        base = core.safe_name(p.name, f"row-{row}")
+        n = used[base.lower()] = used.get(base.lower(), 0) + 1
+        out[row] = base if n == 1 else f"{base}-{n}"
+    return out
+
+
+async def _run_batch(job: Job, pool, ui, good, groups, locale, paper, sheet) -> None:
+    loop = asyncio.get_running_loop()
+    folders = _folders(good)
+    files: list[tuple[str, bytes]] = []
+
+    async def one(row, p):
+        code = p.locale or locale
+        outcome = await loop.run_in_executor(pool, workers.render_patient, code, paper, p)
+        if outcome.problems:
+            job.problems.append(_row_text(ui, row, outcome.problems[0]))
+        for name, pdf in outcome.files:
+            files.append((f"{folders[row]}/{name}", pdf))
+        job.done += 1
+
+    async def sheet_of(code, patients):
+        outcome = await loop.run_in_executor(pool, workers.render_sheet, code, sheet, patients)
+        files.extend(outcome.files)
+        job.done += 1
+
+    try:
+        await asyncio.gather(*[one(row, p) for row, p in good],
+                             *[sheet_of(code, ps) for code, ps in sorted(groups.items())])
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for name, pdf in sorted(files):
+                z.writestr(name, pdf)
+            if job.problems:
+                z.writestr("rows-not-printed.txt", "\n".join(job.problems) + "\n")
+        job.data = buf.getvalue()
+        job.state = "done"
+    except Exception as exc:  # noqa: BLE001
+        log.error("patient list failed: %s", type(exc).__name__)
+        job.state = "failed"
+    job.created = time.monotonic()
+
+
+def _status(ui: str, job: Job) -> dict:
+    return {"job": job.id, "state": job.state, "done": job.done, "total": job.total,
+            "problems": job.problems,
+            "progress": i18n.tr(ui, i18n.W_("%(done)s of %(total)s files made")) % {
+                "done": job.done, "total": job.total},
+            "zip": f"/{ui}/batch/{job.id}/zip" if job.state == "done" else None,
+            "error": i18n.message(ui, "failed") if job.state == "failed" else None}
+
+
+async def batch_status(request: Request):
+    ui = _ui(request)
+    job = _jobs(request).get(request.path_params["job"])
+    if job is None:
+        return JSONResponse({"error": i18n.message(ui, "expired")}, status_code=404)
+    return JSONResponse(_status(ui, job))
+
+
+async def batch_zip(request: Request, job_id: str | None = None):
+    ui = _ui(request)
+    jobs = _jobs(request)
+    job = jobs.get(job_id or request.path_params["job"])
+    if job is None or job.state != "done":
+        return _page(request, ui, status=404 if job is None else 409,
+                     notice=i18n.message(ui, "expired" if job is None else "failed"))
+    jobs.pop(job.id, None)               # handed over once, then forgotten
+    return Response(job.data, media_type="application/zip",
+                    headers={"content-disposition": _attachment("handouts-patients.zip")})
+
+
+# ------------------------------------------------------------------------ app
+
+async def font(request: Request):
+    """The bundled fonts (assets/fonts), so Chinese shows on a machine without CJK fonts;
+    only files that fonts.toml names are served."""
+    from handouts import locales, paths
+    files = {f for fam in locales.font_families().values() for f in (fam.regular, fam.bold)}
+    name = request.path_params["name"]
+    if name not in files:
+        raise HTTPException(404)
+    return FileResponse(paths.fonts_dir() / name, media_type="font/ttf",
+                        headers={"cache-control": "public, max-age=86400"})
+
+
+async def not_found(request: Request, exc: HTTPException):
+    return Response("Not found", status_code=exc.status_code, media_type="text/plain")
+
+
+def create_app(workers_count: int = 0, warm: bool = True,
+               allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS):
+    """The ASGI app. `allowed_hosts=None` accepts any Host header (--allow-remote)."""
+
+    @asynccontextmanager
+    async def lifespan(app):
+        app.state.jobs = {}
+        app.state.pool = await asyncio.to_thread(workers.pool, workers_count, warm)
+        try:
+            yield
+        finally:
+            for job in app.state.jobs.values():
+                if job.task:
+                    job.task.cancel()
+            app.state.jobs.clear()
+            app.state.pool.shutdown(wait=True, cancel_futures=True)
+
+    routes = [
+        Route("/", home),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
+        Route("/fonts/{name}", font),
+        Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
+        Route("/{ui}/", form_page),
+        Route("/{ui}/preview", preview, methods=["POST"]),
+        Route("/{ui}/download", download, methods=["POST"]),
+        Route("/{ui}/batch", batch, methods=["POST"]),
+        Route("/{ui}/batch/{job}", batch_status),
+        Route("/{ui}/batch/{job}/zip", batch_zip),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan,
+                    exception_handlers={HTTPException: not_found})
+    return Guard(app, allowed_hosts)

@@ -1,0 +1,98 @@
+"""The page's own words: gettext domain `web` (locales/web.pot, <dir>/LC_MESSAGES/web.po),
+gated by the same checks as the documents' catalogs (handouts.catalogs)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import jinja2
+
+from handouts import catalogs
+
+from . import core
+
+DOMAIN = "web"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def W_(message: str) -> str:
+    """Mark a message for the web catalog (pybabel -k W_); translated where shown."""
+    return message
+
+
+# Form fields, as the page labels them (also used to name a field in a CSV row's error).
+FIELD_LABELS = {
+    "locale": W_("Patient's language"),
+    "documents": W_("Documents"),
+    "paper": W_("Paper for the handout"),
+    "card": W_("Wallet card printing"),
+    "name": W_("Patient's name"),
+    "first_dose": W_("Date of the first dose"),
+    "oncologist": W_("Oncologist (cancer doctor)"),
+    "phone": W_("Care team phone, day and night"),
+    "treatment_center": W_("Treatment center"),
+}
+
+# A field's name and what is wrong with it (Chinese uses a full-width colon).
+FIELD_PROBLEM = W_("%(field)s: %(problem)s")
+
+# What the page says for each kind of core error (web.core.problem): plain words.
+PROBLEM_TEXT = {
+    "date_before": W_("This date is before the drug was approved in the United States (%(date)s). "
+                      "Check the year."),
+    "date_ahead": W_("This date is more than a year from today. Check the year."),
+    "date_invalid": W_("This is not a real date. Use the date picker or type year-month-day."),
+    "phone_chars": W_("A phone number may only have digits, spaces and + ( ) - . / x."),
+    "too_long": W_("This is too long: at most %(max)s characters."),
+    "too_short": W_("This is too short."),
+    "glyph": W_("The printing fonts cannot draw these characters: %(chars)s"),
+    "overflow": W_("This does not fit on the wallet card. Shorten it or use an abbreviation."),
+    "choice": W_("Choose one of the options shown."),
+    "other": W_("This cannot be used: %(detail)s"),
+    "too_large": W_("What was sent is too large for this page (at most %(kib)s KiB)."),
+    "not_csv": W_("This file is not a patient list: save it as CSV (UTF-8) with a header row."),
+    "too_many_rows": W_("This list has more than %(max)s patients. Split it into smaller files."),
+    "no_rows": W_("This list has no patient rows."),
+    "no_file": W_("Choose a CSV file first."),
+    "busy": W_("The page is busy with other lists. Try again in a minute."),
+    "failed": W_("Something went wrong while making the PDF. Nothing was saved. Try again."),
+    "expired": W_("This list is no longer available. Upload it again."),
+}
+
+
+@cache
+def translations(code: str):
+    return catalogs.translations(code, DOMAIN)
+
+
+def tr(code: str, message: str) -> str:
+    return translations(code).gettext(message)
+
+
+@cache
+def environment(code: str) -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             autoescape=True, extensions=["jinja2.ext.i18n"],
+                             undefined=jinja2.StrictUndefined)
+    env.install_gettext_translations(translations(code), newstyle=True)
+    return env
+
+
+def problem_text(code: str, p: core.Problem) -> str:
+    from babel.dates import format_date
+    text = tr(code, PROBLEM_TEXT.get(p.kind, PROBLEM_TEXT["other"]))
+    if p.kind == "date_before":
+        return text % {"date": format_date(p.params[0], "long", locale=core.babel_locale(code))}
+    if p.kind == "too_long":
+        return text % {"max": p.params[0]}
+    if p.kind == "glyph":
+        return text % {"chars": p.params[0]}
+    if p.kind == "other" or p.kind not in PROBLEM_TEXT:
+        return tr(code, PROBLEM_TEXT["other"]) % {"detail": p.message}
+    return text
+
+
+def message(code: str, kind: str, **params) -> str:
+    text = tr(code, PROBLEM_TEXT[kind])
+    return text % params if params else text

@@ -1,0 +1,461 @@
+"""`handouts serve`: the counter page through Starlette's TestClient, with real worker
+processes. Validation is the CLI's, errors sit beside their fields, limits hold, and no
+patient data reaches a log or the disk."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import io
+import logging
+import os
+import re
+import tempfile
+import time
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+
+from conftest import NCI_URL  # noqa: E402
+from pdfcheck import decode_qr  # noqa: E402
+
+from handouts.pdftext import extract  # noqa: E402
+
+BASE = "http://127.0.0.1"
+PATIENT = {"name": "Ada Quill", "first_dose": "2026-12-01", "oncologist": "Dr. Maria Gonzalez",
+           "phone": "+1 (555) 010-2030", "treatment_center": "Riverside Cancer Center"}
+
+
+@pytest.fixture(scope="module")
+def private_tmp(tmp_path_factory):
+    """The app and its worker processes get a temp folder of their own (TMPDIR is
+    inherited by the spawned workers), so the privacy test can see anything written."""
+    root = tmp_path_factory.mktemp("web-tmp")
+    old_env, old_dir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"], tempfile.tempdir = str(root), str(root)
+    yield root
+    tempfile.tempdir = old_dir
+    if old_env is None:
+        os.environ.pop("TMPDIR", None)
+    else:
+        os.environ["TMPDIR"] = old_env
+
+
+@pytest.fixture(scope="module")
+def client(private_tmp):
+    from starlette.testclient import TestClient
+
+    from handouts.web.app import create_app
+    with TestClient(create_app(workers_count=2, warm=False), base_url=BASE) as c:
+        yield c
+
+
+def form(**over) -> dict:
+    data = {"locale": "en", "documents": "wallet-card", "paper": "letter", "card": "card", **PATIENT}
+    data.update(over)
+    return data
+
+
+def pdf_text(data: bytes, tmp_path: Path, name: str = "out.pdf") -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return extract(path)
+
+
+class Fields(HTMLParser):
+    """Inputs and selects with their labels, and the error paragraphs of a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.controls: list[dict] = []
+        self.labels: set[str] = set()
+        self.errors: dict[str, str] = {}
+        self._error: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag in ("input", "select", "textarea") and a.get("type") != "hidden":
+            self.controls.append(a)
+        if tag == "label" and a.get("for"):
+            self.labels.add(a["for"])
+        if tag == "p" and "error" in (a.get("class") or "").split():
+            self._error = a["id"].removesuffix("-error")
+            self.errors[self._error] = ""
+
+    def handle_endtag(self, tag):
+        if tag == "p":
+            self._error = None
+
+    def handle_data(self, data):
+        if self._error:
+            self.errors[self._error] += data
+
+
+def parse(html: str) -> Fields:
+    f = Fields()
+    f.feed(html)
+    return f
+
+
+# ----------------------------------------------------------------------- page
+
+def test_home_redirects_by_accept_language(client):
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/en/"
+    r = client.get("/", headers={"accept-language": "zh-TW,zh;q=0.9"}, follow_redirects=False)
+    assert r.headers["location"] == "/zh-Hant/"
+    r = client.get("/", headers={"accept-language": "zh-CN"}, follow_redirects=False)
+    assert r.headers["location"] == "/zh-Hans/"
+
+
+@pytest.mark.parametrize("ui,lang,word", [("en", "en-US", "Download PDF"), ("zh-Hans", "zh-Hans", "下载 PDF"),
+                                          ("zh-Hant", "zh-Hant", "下載 PDF")])
+def test_page_in_each_language_every_control_labelled(client, ui, lang, word):
+    r = client.get(f"/{ui}/")
+    assert r.status_code == 200
+    assert f'<html lang="{lang}"' in r.text and word in r.text
+    page = parse(r.text)
+    assert len(page.controls) >= 10
+    for control in page.controls:
+        assert control.get("id") in page.labels, f"no <label for> for {control}"
+
+
+def test_page_loads_nothing_from_elsewhere(client):
+    html = client.get("/en/").text
+    urls = re.findall(r'(?:src|href|action)="([^"]+)"', html)
+    assert urls and all(u.startswith(("/", "#")) for u in urls), urls
+    for u in ("/static/page.css", "/static/page.js"):
+        body = client.get(u).text
+        assert "http://" not in body and "https://" not in body and "@import" not in body
+    csp = client.get("/en/").headers["content-security-policy"]
+    assert "default-src 'none'" in csp and "script-src 'self'" in csp
+
+
+def test_bundled_fonts_are_served_and_nothing_else(client):
+    r = client.get("/fonts/NotoSansTC_400Regular.ttf")
+    assert r.status_code == 200 and r.content[:4] == b"\x00\x01\x00\x00"
+    for bad in ("/fonts/fonts.toml", "/fonts/OFL-NotoSans.txt", "/fonts/..%2F..%2Fpyproject.toml"):
+        assert client.get(bad).status_code == 404, bad
+
+
+def test_unknown_page_language_is_404_and_bad_host_is_refused(client):
+    assert client.get("/fr/").status_code == 404
+    assert client.get("/en/", headers={"host": "evil.example:8000"}).status_code == 400
+
+
+def test_post_from_another_site_is_refused(client):
+    r = client.post("/en/download", data=form(), headers={"origin": "https://evil.example"})
+    assert r.status_code == 403
+
+
+# ----------------------------------------------------------------------- download
+
+def test_download_card_pdf_has_the_patient_and_a_sensible_name(client, tmp_path):
+    r = client.post("/en/download", data=form())
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    cd = r.headers["content-disposition"]
+    assert cd.startswith("attachment;") and "wallet-card-en-id1-Ada-Quill.pdf" in cd
+    text = pdf_text(r.content, tmp_path)
+    assert "Ada Quill" in text and "Dr. Maria Gonzalez" in text and "(555) 010-2030" in text
+    path = tmp_path / "card.pdf"
+    path.write_bytes(r.content)
+    assert qr_codes(path) == [NCI_URL]
+
+
+def test_download_handout_is_the_cli_render(client, tmp_path, model):
+    from handouts.build import build
+    from handouts.patient import from_mapping
+    r = client.post("/en/download", data=form(documents="handout", paper="a4"))
+    assert r.status_code == 200
+    assert "handout-en-a4-Ada-Quill.pdf" in r.headers["content-disposition"]
+    cli = build("handout", "en", "a4", from_mapping(PATIENT, "p"), tmp_path / "cli", model)
+    assert pdf_text(r.content, tmp_path) == extract(cli.path)
+    path = tmp_path / "web.pdf"
+    path.write_bytes(r.content)
+    assert qr_codes(path) == [NCI_URL]
+
+
+def qr_codes(path: Path) -> list[str]:
+    from pypdf import PdfReader
+    return [t for p in range(len(PdfReader(path).pages)) for t in decode_qr(path, p)]
+
+
+def test_both_documents_come_as_one_zip(client, tmp_path):
+    r = client.post("/zh-Hant/download", data=form(locale="zh-Hant", documents="both", paper="a4",
+                                                   name="林美玲"))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        names = sorted(z.namelist())
+        assert names == ["handout-zh-Hant-a4-林美玲.pdf", "wallet-card-zh-Hant-id1-林美玲.pdf"]
+        for n in names:
+            assert "林美玲" in pdf_text(z.read(n), tmp_path, "x.pdf")
+
+
+def test_card_on_a_sheet(client, tmp_path):
+    r = client.post("/en/download", data=form(card="a4-10up"))
+    assert r.status_code == 200
+    assert "wallet-card-en-a4-10up-Ada-Quill.pdf" in r.headers["content-disposition"]
+    assert "Ada Quill" in pdf_text(r.content, tmp_path)
+
+
+def test_preview_shows_every_page_as_an_image(client):
+    r = client.post("/en/preview", data=form(documents="both"))
+    assert r.status_code == 200
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]+)"', r.text)
+    assert len(images) >= 4                       # card front + back, handout pages
+    assert all("page" in alt for _, alt in images)
+    assert 'value="Ada Quill"' in r.text          # the form keeps what was typed
+
+
+# ----------------------------------------------------------------------- validation
+
+@pytest.mark.parametrize("field,value,words", [
+    ("first_dose", "2020-01-15", "before the drug was approved"),
+    ("first_dose", "2031-01-15", "more than a year"),
+    ("first_dose", "2026-02-30", "not a real date"),
+    ("phone", "call me", "only have digits"),
+    ("name", "x" * 121, "too long: at most 120 characters"),
+    ("name", "Ada \U0001F600", "cannot draw these characters"),
+    ("oncologist", "W" * 118, "does not fit on the wallet card"),
+])
+def test_errors_sit_beside_their_field_in_plain_words(client, field, value, words):
+    r = client.post("/en/download", data=form(**{field: value}))
+    assert r.status_code == 422
+    page = parse(r.text)
+    assert list(page.errors) == [field], page.errors
+    assert words in page.errors[field]
+    assert f'aria-describedby="{field}-error"' in r.text or f'{field}-hint {field}-error' in r.text
+    assert "Traceback" not in r.text
+
+
+def test_every_wrong_field_is_shown_at_once(client):
+    r = client.post("/en/download", data=form(first_dose="2020-01-15", phone="call me", name="x" * 121))
+    assert r.status_code == 422
+    assert set(parse(r.text).errors) == {"first_dose", "phone", "name"}
+    assert r.text.count('<li><a href="#') == 3          # the summary links to each field
+
+
+def test_the_page_refuses_exactly_what_the_cli_refuses(client, model):
+    """Same code: a value the core accepts renders; one it refuses is an error here."""
+    from handouts.build import check_patient
+    from handouts.documents import wallet_card
+    from handouts.errors import HandoutsError
+    from handouts.patient import from_mapping
+    for name in ("W" * 60, "W" * 118, "李" * 40, "Ada \u0646"):
+        try:
+            p = from_mapping({"name": name}, "p")
+            check_patient(p, "en", model, "p")
+            wallet_card.check("en", p, model, "p")
+            cli_ok = True
+        except HandoutsError:
+            cli_ok = False
+        r = client.post("/en/download", data={"locale": "en", "documents": "wallet-card", "card": "card",
+                                              "name": name})
+        assert (r.status_code == 200) == cli_ok, name
+
+
+def test_error_in_chinese_on_a_chinese_page(client):
+    r = client.post("/zh-Hans/download", data=form(locale="zh-Hans", first_dose="2020-01-15"))
+    assert r.status_code == 422
+    err = parse(r.text).errors["first_dose"]
+    assert "此日期早于该药在美国获批的日期" in err and "2024年5月16日" in err
+    r = client.post("/zh-Hant/download", data=form(locale="zh-Hant", phone="abc"))
+    assert "電話號碼只能包含數字" in parse(r.text).errors["phone"]
+    assert "醫療團隊電話（全天候）：電話號碼只能包含數字" in r.text      # the summary, with a full-width colon
+
+
+def test_unknown_choices_are_field_errors(client):
+    r = client.post("/en/download", data=form(locale="fr", documents="poster"))
+    assert r.status_code == 422
+    assert set(parse(r.text).errors) <= {"locale", "documents"} and parse(r.text).errors
+
+
+# ----------------------------------------------------------------------- limits
+
+def test_oversized_form_is_refused_with_a_clear_page(client):
+    r = client.post("/en/download", data=form(name="x" * 20_000))
+    assert r.status_code == 413
+    assert "too large" in r.text and "Traceback" not in r.text
+
+
+def test_field_longer_than_the_page_allows(client):
+    r = client.post("/en/download", data=form(treatment_center="y" * 600))
+    assert r.status_code == 422 and "at most 500 characters" in parse(r.text).errors["treatment_center"]
+
+
+def test_request_without_length_is_refused(client):
+    def chunks():
+        yield b"name=Ada"
+    r = client.post("/en/download", content=chunks(),
+                    headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 411 and "Traceback" not in r.text
+
+
+# ----------------------------------------------------------------------- patient lists
+
+def upload(client, data: bytes, name: str = "today.csv", ui: str = "en", **fields):
+    return client.post(f"/{ui}/batch", files={"patients": (name, data, "text/csv")},
+                       data={"locale": "en", "paper": "letter", "card": "letter-8up", **fields},
+                       headers={"accept": "application/json"})
+
+
+def wait_zip(client, job_url: str) -> dict:
+    for _ in range(600):
+        status = client.get(job_url).json()
+        if status["state"] != "running":
+            return status
+        time.sleep(0.1)
+    raise AssertionError("patient list did not finish")
+
+
+CSV = ("name,first_dose,phone,locale\n"
+       "Ada Quill,2026-12-01,+1 555 010 2030,en\n"
+       "王小明,2026-12-02,+86 10 1234 5678,zh-Hans\n"
+       "Bad Date,2026-02-30,,en\n").encode()
+
+
+def test_csv_upload_gives_a_zip_with_progress(client, tmp_path):
+    r = upload(client, CSV)
+    assert r.status_code == 202
+    job = r.json()
+    assert job["total"] == 4 and job["done"] <= 4      # 2 patients + a card sheet per locale
+    assert len(job["problems"]) == 1 and job["problems"][0].startswith("Row 4")
+    status = wait_zip(client, f"/en/batch/{job['job']}")
+    assert status["state"] == "done" and status["done"] == 4 and status["zip"]
+    z = client.get(status["zip"])
+    assert z.status_code == 200 and "handouts-patients.zip" in z.headers["content-disposition"]
+    with zipfile.ZipFile(io.BytesIO(z.content)) as zf:
+        names = set(zf.namelist())
+        assert {"Ada-Quill/handout-en-letter-Ada-Quill.pdf", "Ada-Quill/wallet-card-en-id1-Ada-Quill.pdf",
+                "王小明/handout-zh-Hans-letter-王小明.pdf", "wallet-cards-en-letter-8up.pdf",
+                "wallet-cards-zh-Hans-letter-8up.pdf", "rows-not-printed.txt"} <= names
+        assert "王小明" in pdf_text(zf.read("王小明/wallet-card-zh-Hans-id1-王小明.pdf"), tmp_path)
+    assert client.get(status["zip"]).status_code == 404     # handed over once, then forgotten
+
+
+def test_csv_upload_without_script_returns_the_zip(client):
+    r = client.post("/en/batch", files={"patients": ("t.csv", CSV, "text/csv")}, data={"locale": "en"})
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+
+
+@pytest.mark.parametrize("data,status,words", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00garbage\xff\xfe", 400, "not a patient list"),
+    (b"name,shoe_size\nAda,9\n", 400, "unknown column"),
+    (b"name\n" + b"Ada\n" * 201, 413, "more than 200 patients"),
+    (b"name\n", 400, "no patient rows"),
+    (b"name\n" + b"A" * 300_000 + b"\n", 413, "too large"),
+])
+def test_malformed_upload_gets_a_clear_error(client, data, status, words):
+    r = upload(client, data)
+    assert r.status_code == status
+    assert words in r.json()["error"]
+
+
+def test_upload_error_in_chinese(client):
+    r = upload(client, b"\xff\xfe\x00bad", ui="zh-Hant")
+    assert "不是病人名單" in r.json()["error"]
+
+
+def test_missing_file_is_an_error_not_a_traceback(client):
+    r = client.post("/en/batch", data={"locale": "en"}, headers={"accept": "application/json"})
+    assert r.status_code in (400, 411) and "error" in r.json()
+
+
+# ----------------------------------------------------------------------- concurrency
+
+def test_eight_concurrent_requests_return_correct_distinct_pdfs(client, tmp_path):
+    names = [f"Patient {chr(65 + i)}{chr(97 + i) * 3}" for i in range(8)]
+
+    def one(i):
+        doc = "handout" if i % 2 else "wallet-card"
+        r = client.post("/en/download", data=form(name=names[i], documents=doc))
+        return i, r.status_code, r.content
+
+    with concurrent.futures.ThreadPoolExecutor(8) as ex:
+        results = list(ex.map(one, range(8)))
+    digests = set()
+    for i, status, content in results:
+        assert status == 200
+        text = pdf_text(content, tmp_path, f"{i}.pdf")
+        assert names[i] in text
+        assert not any(n in text for j, n in enumerate(names) if j != i)
+        digests.add(hashlib.sha256(content).hexdigest())
+    assert len(digests) == 8
+
+
+# ----------------------------------------------------------------------- privacy
+
+def test_nothing_about_a_patient_is_logged_or_written(client, private_tmp, caplog):
+    secret = "Zebulon Quartermaine"
+    assert tempfile.gettempdir() == str(private_tmp)
+    caplog.set_level(logging.DEBUG)
+    client.post("/en/download", data=form(name=secret))
+    client.post("/en/preview", data=form(name=secret, documents="both"))
+    client.post("/en/download", data=form(name=secret, first_dose="1999-01-01"))
+    client.post("/en/download", data=form(name=secret + " \U0001F600"))
+    job = upload(client, f"name,phone\n{secret},555 0100\n{secret} 2,not a phone\n".encode()).json()
+    wait_zip(client, f"/en/batch/{job['job']}")
+    client.get(f"/en/batch/{job['job']}/zip")
+    client.post("/en/batch", files={"patients": ("t.csv", f"name\n{secret}\n".encode() * 10, "text/csv")},
+                data={"locale": "en"})
+    assert secret not in caplog.text and "Quartermaine" not in caplog.text
+    # The only thing any process wrote: WeasyPrint's per-process copies of the bundled
+    # fonts (one folder per cached font configuration), never anything about a patient.
+    for p in sorted(private_tmp.rglob("*")):
+        assert p.relative_to(private_tmp).parts[0].startswith("weasyprint-"), p
+        if p.is_file():
+            data = p.read_bytes()
+            for enc in ("utf-8", "utf-16-be"):
+                assert "Quartermaine".encode(enc) not in data, p
+
+
+def test_unexpected_error_is_a_plain_page_and_logs_only_its_type(caplog):
+    from starlette.testclient import TestClient
+
+    from handouts.web.app import Guard
+
+    async def broken(scope, receive, send):
+        raise ValueError("Zebulon Quartermaine's phone is 555")
+
+    caplog.set_level(logging.DEBUG)
+    r = TestClient(Guard(broken, None), raise_server_exceptions=False).get("/")
+    assert r.status_code == 500 and "Traceback" not in r.text and "Zebulon" not in r.text
+    assert "ValueError" in caplog.text and "Zebulon" not in caplog.text
+
+
+def test_access_log_drops_query_strings():
+    from handouts.web.app import AccessLogFilter
+    rec = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
+                            ("127.0.0.1:5", "GET", "/en/?name=Zebulon", "1.1", 200), None)
+    AccessLogFilter().filter(rec)
+    assert "Zebulon" not in rec.getMessage() and "/en/" in rec.getMessage()
+
+
+# ----------------------------------------------------------------------- serve
+
+def test_serve_refuses_a_non_loopback_host_without_the_flag(capsys):
+    from handouts.cli import main
+    assert main(["serve", "--host", "0.0.0.0"]) == 2
+    assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_serve_with_allow_remote_warns_and_accepts_any_host(monkeypatch, capsys):
+    import uvicorn
+
+    from handouts.web import server
+    seen = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
+    server.serve("0.0.0.0", 8123, allow_remote=True, workers=1)
+    err = capsys.readouterr().err
+    assert "WARNING" in err and "0.0.0.0" in err
+    assert seen["host"] == "0.0.0.0" and seen["app"].allowed_hosts is None
+    seen.clear()
+    server.serve("127.0.0.1", 8123)
+    assert "WARNING" not in capsys.readouterr().err
+    assert seen["app"].allowed_hosts and "127.0.0.1" in seen["app"].allowed_hosts
+    access = seen["log_config"]["handlers"]["access"]
+    assert access["filters"] == ["no_query"]

@@ -1,0 +1,227 @@
+"""The counter page in a real browser: Debian's chromium driven by Playwright (never a
+downloaded browser), against `handouts serve`'s app on a free loopback port.
+
+Under CI (env CI set) a missing /usr/bin/chromium is a failure, not a skip:
+scripts/install-system-deps.sh installs it as part of `make test`."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import socket
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import NCI_URL
+from pdfcheck import decode_qr
+
+from handouts.pdftext import extract
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    import uvicorn
+
+    from handouts.web.app import create_app
+    from handouts.web.server import log_config
+    port = _free_port()
+    config = uvicorn.Config(create_app(workers_count=2, warm=False), host="127.0.0.1", port=port,
+                            log_config=log_config(), lifespan="on")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not srv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the web server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=60)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        message = (f"{CHROMIUM} is missing: install Debian's chromium "
+                   "(scripts/install-system-deps.sh does, as root with apt)")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(accept_downloads=True, locale="en-US")
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    yield pg
+    context.close()
+
+
+def _pdf(download, tmp_path: Path) -> Path:
+    path = tmp_path / download.suggested_filename
+    download.save_as(path)
+    return path
+
+
+def _qr(path: Path) -> list[str]:
+    pages = extract(path).count("=== page")
+    return [t for p in range(pages) for t in decode_qr(path, p)]
+
+
+def test_fill_see_error_fix_preview_download(page, server, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    page.goto(server + "/")
+    assert page.url.endswith("/en/")
+    page.select_option("#documents", "wallet-card")
+    page.fill("#name", "Ada Quill")
+    page.fill("#first_dose", "2020-01-15")          # before approval: the CLI refuses it too
+    page.fill("#oncologist", "Dr. Maria Gonzalez")
+    page.fill("#phone", "+1 (555) 010-2030")
+    page.fill("#treatment_center", "Riverside Cancer Center")
+    page.screenshot(path=str(tmp_path / "1-filled.png"), full_page=True)
+    page.click("#download")
+    error = page.locator("#first_dose-error")
+    error.wait_for()
+    assert "before the drug was approved" in error.inner_text()
+    assert page.get_attribute("#first_dose", "aria-invalid") == "true"
+    assert page.input_value("#name") == "Ada Quill"           # what was typed is kept
+    page.screenshot(path=str(tmp_path / "2-error.png"), full_page=True)
+
+    page.fill("#first_dose", "2026-12-01")
+    page.click("#preview")
+    page.locator("#previews img").first.wait_for()
+    assert page.locator("#previews img").count() == 2          # card front and back
+    assert page.locator("#first_dose-error").count() == 0
+    page.screenshot(path=str(tmp_path / "3-preview.png"), full_page=True)
+
+    with page.expect_download() as info:
+        page.click("#download")
+    path = _pdf(info.value, tmp_path)
+    # the server's log (uvicorn's access log included) saw the requests, not the patient
+    server_log = caplog.text                       # before this test reads the PDF itself
+    assert "POST /en/download" in server_log
+    assert "Ada" not in server_log and "Gonzalez" not in server_log and "010-2030" not in server_log
+    assert path.name == "wallet-card-en-id1-Ada-Quill.pdf"
+    text = extract(path)
+    assert "Ada Quill" in text and "Dr. Maria Gonzalez" in text
+    assert _qr(path) == [NCI_URL]
+
+
+def test_download_a_handout(page, server, tmp_path):
+    page.goto(server + "/en/")
+    page.select_option("#documents", "handout")
+    page.select_option("#paper", "a4")
+    page.fill("#name", "Ben Okafor")
+    page.fill("#first_dose", "2026-12-01")
+    with page.expect_download() as info:
+        page.click("#download")
+    path = _pdf(info.value, tmp_path)
+    assert path.name == "handout-en-a4-Ben-Okafor.pdf"
+    assert "Ben Okafor" in extract(path)
+    assert _qr(path) == [NCI_URL]
+
+
+def test_switch_the_page_to_chinese(page, server, tmp_path):
+    page.goto(server + "/en/")
+    page.click("text=简体中文")
+    page.wait_for_url("**/zh-Hans/")
+    assert page.get_attribute("html", "lang") == "zh-Hans"
+    assert page.inner_text("label[for=name]") == "患者姓名"
+    faces = page.evaluate("document.fonts.ready.then(() => [...document.fonts].filter(f => f.status === 'loaded')"
+                          ".map(f => f.family))")
+    assert "Bundled Noto Sans SC" in faces                    # bundled, served by the page: no tofu
+    assert page.input_value("#locale") == "zh-Hans"            # patient's language follows the page
+    page.fill("#phone", "call me")
+    page.click("#download")
+    page.locator("#phone-error").wait_for()
+    assert "电话号码只能包含数字" in page.inner_text("#phone-error")
+    page.screenshot(path=str(tmp_path / "4-zh-Hans-error.png"), full_page=True)
+    page.click("text=繁體中文")
+    page.wait_for_url("**/zh-Hant/")
+    assert page.inner_text("#download") == "下載 PDF"
+
+
+def test_upload_a_small_csv(page, server, tmp_path):
+    csv = ("name,first_dose,phone,locale\n"
+           "Ada Quill,2026-12-01,+1 555 010 2030,en\n"
+           "林美玲,2026-12-03,+886 2 2345 6789,zh-Hant\n"
+           "Bad Phone,2026-12-01,call me,en\n").encode()
+    page.goto(server + "/en/")
+    page.set_input_files("#patients", files=[{"name": "today.csv", "mimeType": "text/csv", "buffer": csv}])
+    with page.expect_download() as info:
+        page.click("#upload")
+    download = info.value
+    assert download.suggested_filename == "handouts-patients.zip"
+    data = Path(download.path()).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        names = set(z.namelist())
+    assert {"Ada-Quill/handout-en-letter-Ada-Quill.pdf", "林美玲/wallet-card-zh-Hant-id1-林美玲.pdf",
+            "wallet-cards-zh-Hant-letter-8up.pdf", "rows-not-printed.txt"} <= names
+    assert page.locator("#batch-progress").get_attribute("value") == "4"
+    assert "4 of 4 files made" in page.inner_text("#batch-progress-text")
+    assert "Row 4" in page.inner_text("#batch-problems")
+    page.screenshot(path=str(tmp_path / "5-csv.png"), full_page=True)
+
+
+def test_keyboard_only_labels_focus_and_tab_order(page, server):
+    page.goto(server + "/en/")
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea, button')]
+        .filter(el => el.type !== 'hidden')
+        .filter(el => el.tagName === 'BUTTON' ? !el.textContent.trim() : el.labels.length === 0)
+        .map(el => el.id || el.name)""")
+    assert unlabelled == []
+    reached = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        info = page.evaluate("""() => { const el = document.activeElement; const s = getComputedStyle(el);
+            return {id: el.id, outline: s.outlineStyle, width: parseFloat(s.outlineWidth)}; }""")
+        if info["id"]:
+            reached.append(info["id"])
+            assert info["outline"] != "none" and info["width"] >= 2, f"no visible focus on {info['id']}"
+    for control in ("name", "first_dose", "phone", "preview", "download", "patients", "upload"):
+        assert control in reached, f"Tab never reaches #{control}: {reached}"
+    assert reached.index("preview") < reached.index("download") < reached.index("patients")
+
+
+def test_keyboard_only_fill_and_download(page, server, tmp_path):
+    page.goto(server + "/en/")
+    page.focus("#documents")
+    page.keyboard.press("ArrowDown")                 # "Wallet card and handout" -> "Wallet card only"
+    assert page.input_value("#documents") == "wallet-card"
+    page.focus("#name")
+    page.keyboard.type("Cy Keys")
+    page.keyboard.press("Tab")                       # first_dose: a date field, typed as the locale shows it
+    page.keyboard.type("12012026")
+    for _ in range(3):
+        page.keyboard.press("Tab")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("document.activeElement.id") == "first_dose"
+    page.focus("#download")
+    with page.expect_download() as info:
+        page.keyboard.press("Enter")
+    path = _pdf(info.value, tmp_path)
+    assert path.name == "wallet-card-en-id1-Cy-Keys.pdf"
+    assert "Cy Keys" in extract(path)
