@@ -72,19 +72,34 @@ def test_front_in_patient_language_back_in_english(renders, locale, model):
     # The front: the drug, CRS and ICANS, when (from the content model), the signs, what to do.
     assert "IMDELLTRA" in front and "ICANS" in front
     assert re.sub(r"\s+", "", L.q("crs_onset_latest")) in flat_front
-    for sign in L.items("crs_signs", card=True):
+    for sign in L.items("crs_signs", card=True) + L.items("card_nervous_signs"):
         assert re.sub(r"\s+", "", sign) in flat_front, sign
     assert "+1 (555) 010-2030" in front and "Li Wei 李伟" in front
+    # Issue 10: carry the card; the one danger rule shared with the handout and poster.
+    from handouts.documents.common import danger_call, danger_emergency
+    for needle in (L._("Always carry this card. Show it to any doctor, nurse or emergency room."),
+                   danger_call(L), danger_emergency(L)):
+        assert re.sub(r"\s+", "", needle) in flat_front, needle
     # The back: English for providers, with the clinic label and the versions.
     flat_back = " ".join(back.split())
-    for needle in ("For healthcare providers", "Before treating, contact the treating oncologist",
-                   "Dr. Maria Gonzalez", "Riverside Cancer Center", "First dose: Dec 1, 2026", "Last dose:",
+    assert "Last dose" not in flat_back  # the handout uses "last dose" for the final dose
+    for needle in ("For healthcare providers", "Treat without delay; also contact:",
+                   "Dr. Maria Gonzalez", "Riverside Cancer Center", "First dose: Dec 1, 2026",
+                   "Date of most recent dose:",
                    "Clinic-made card, not from Amgen", model.meta.content_version, "November 2025",
                    "16 hours", "15 days"):
         assert needle in flat_back, needle
     if locale != "en":
         assert L._("For healthcare providers") in back  # the patient's language where it fits
         assert L._("Translation not yet checked by a medical translator.") in front
+        # The patient's-language line carries what the English body says: neurologic
+        # toxicity and the timing, not CRS alone.
+        flat = re.sub(r"\s+", "", back)
+        for msg in ("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
+                    "syndrome (CRS) and neurologic toxicity, including ICANS.",):
+            assert re.sub(r"\s+", "", L._(msg)) in flat
+        assert re.sub(r"\s+", "", L._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
+                                        median=L.q("crs_onset_median"), latest=L.q("crs_onset_latest"))) in flat
 
 
 def test_blank_card_has_lines_to_write_on(renders):

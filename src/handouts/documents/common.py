@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from babel.lists import format_list
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
@@ -102,6 +103,27 @@ def monitoring_text(L: Localizer, row: ScheduleRow) -> str:
     return L._("Stay %(hours)s after the infusion so your care team can watch you.", hours=hours)
 
 
+def danger_call(L: Localizer) -> str:
+    """The one rule for warning signs, the same words on card, handout and poster."""
+    return L._("If you have any of these signs, call your care team right away.")
+
+
+def danger_emergency(L: Localizer) -> str:
+    """The one rule for when to go to emergency care (card, handout, poster)."""
+    return L._("If you cannot reach them, or the signs are severe, call your local emergency "
+               "number or go to an emergency room.")
+
+
+def approval_statement(L: Localizer) -> str:
+    """For readers outside the United States (locale data names their regions): the
+    drug is approved in the United States only. Empty for a locale that names none."""
+    regions = L.spec.regional.get("not_approved_in") or []
+    if not regions:
+        return ""
+    return L._("Approved in the United States only. This document does not mean that it is "
+               "approved in %(regions)s.", regions=format_list(list(regions), style="or", locale=L.babel))
+
+
 def provenance(L: Localizer, model: ContentModel, when: dt.date) -> dict:
     return {
         "meta": model.meta,
@@ -110,6 +132,9 @@ def provenance(L: Localizer, model: ContentModel, when: dt.date) -> dict:
         "print_date_iso": when.isoformat(),
         "unreviewed": not L.spec.medical_review.reviewed,
         "author": AUTHOR,
+        "approval_statement": approval_statement(L),
+        "danger_call": danger_call(L),
+        "danger_emergency": danger_emergency(L),
     }
 
 
