@@ -325,3 +325,32 @@ def test_metadata(renders):
     meta = pdfcheck.metadata(renders.get("wallet-card", "zh-Hans", "id1", personal=True))
     assert "IMDELLTRA" in meta["/Title"] and meta["/Author"]
     assert str(pdfcheck.catalog(renders.get("wallet-card", "zh-Hans", "id1"))["/Lang"]) == "zh-Hans"
+
+
+# ------------------------------------------------------------------ issue 10: 7 pt
+
+MIN_BODY_PT = 7.0
+
+
+def test_geometry_never_below_seven_points():
+    from handouts import cardlayout
+    geo = cardlayout.geometry("wallet-card")
+    for fmt in geo.formats:
+        card = geo.card(fmt)
+        for side in ("front", "back"):
+            for name, zone in getattr(card, side).zones.items():
+                assert zone.min_size >= MIN_BODY_PT, (fmt, side, name, zone.min_size)
+
+
+@pytest.mark.parametrize("sheet", ["letter-8up", "a4-10up", "avery-8371"])
+def test_smallest_text_on_every_sheet_is_seven_points(model, sheet):
+    """Every character drawn on every sheet preset, in every locale and with the longest
+    realistic personal values, is at least 7 pt (words were cut, not sizes)."""
+    import io
+    import pdfplumber
+    from handouts.build import render_sheet
+    people = [patient(locale=loc, **LONG[loc]) for loc in LOCALES] + [patient(locale=loc) for loc in LOCALES]
+    rendered = render_sheet("wallet-card", "en", sheet, people, model)
+    with pdfplumber.open(io.BytesIO(rendered.pdf)) as pdf:
+        sizes = [c["size"] for page in pdf.pages for c in page.chars]
+    assert sizes and min(sizes) >= MIN_BODY_PT - 0.01, min(sizes)
