@@ -287,3 +287,19 @@ def poster_request(locale, paper, model):
     from handouts import papers, registry
     from handouts.documents.common import BuildRequest
     return BuildRequest("poster", locale, papers.get(paper, registry.get("poster").papers), None, model)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_one_danger_rule_on_poster_and_handout(renders, locale, model):
+    """The words for what to do at the moment of danger are the same on the poster, the
+    handout (inside the page-1 warning box) and the card (tests/test_wallet_card.py)."""
+    from handouts.documents.common import danger_call, danger_emergency
+    L = get_localizer(locale, model)
+    rule = [squeeze(danger_call(L)), squeeze(danger_emergency(L))]
+    poster_text = stream_text(renders.get("poster", locale, "letter"))
+    handout_pages = pdfcheck.text(renders.get("handout", locale, "a4", personal=True)).split("=== page ")
+    page_one = squeeze(handout_pages[1])
+    for sentence in rule:
+        assert sentence in poster_text, sentence
+        assert sentence in page_one, sentence
+    assert squeeze("+1 (555) 010-2030") in page_one  # the care-team phone is in the box
