@@ -78,12 +78,14 @@ def checked_rows(path: Path, default_locale: str, model: content.ContentModel
 
 
 def render_document(document: str, locale: str, paper: papers.Paper, patient: Patient | None,
-                    model: content.ContentModel):
+                    model: content.ContentModel, large_print: bool = False):
     spec = registry.get(document)
     check_patient(patient, locale, model)
     renderer = importlib.import_module(f".documents.{spec.renderer}", __package__)
-    rendered = renderer.render(BuildRequest(document, locale, paper, patient, model))
-    low, high = spec.page_budget
+    if large_print and not hasattr(renderer, "LARGE_PRINT_PAGE_BUDGET"):
+        raise HandoutsError("--large-print", f"{document} has no large-print layout; the handout has")
+    rendered = renderer.render(BuildRequest(document, locale, paper, patient, model, large_print))
+    low, high = renderer.LARGE_PRINT_PAGE_BUDGET if large_print else spec.page_budget
     if not low <= rendered.pages <= high:
         raise LayoutOverflow(f"{document} {locale} {paper.name}",
                              f"{rendered.pages} pages, outside the budget of {low} to {high}")
@@ -102,11 +104,12 @@ def validate(document: str, locale: str, paper: str | None, patient: Patient | N
 
 
 def build(document: str, locale: str, paper: str | None, patient: Patient | None,
-          out_dir: Path, model: content.ContentModel | None = None) -> Built:
+          out_dir: Path, model: content.ContentModel | None = None, large_print: bool = False) -> Built:
     model = model or content.default()
     paper_obj = validate(document, locale, paper, patient, out_dir, model)
-    rendered = render_document(document, locale, paper_obj, patient, model)
-    path = output.write_atomic(out_dir / output_name(document, locale, paper_obj.name, patient),
+    rendered = render_document(document, locale, paper_obj, patient, model, large_print)
+    path = output.write_atomic(out_dir / output_name(document, locale, paper_obj.name, patient,
+                                                     "-large-print" if large_print else ""),
                                rendered.pdf)
     return Built(path, document, locale, paper_obj.name, rendered.pages)
 

@@ -37,6 +37,7 @@ class BuildRequest:
     paper: Paper
     patient: Patient | None
     model: ContentModel
+    large_print: bool = False  # handout only: body >= 18 pt (layouts/handout/large-print.css)
 
 
 def css_string(value: str) -> Markup:

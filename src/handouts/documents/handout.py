@@ -19,6 +19,10 @@ from .common import (BuildRequest, css_string, footer_line, monitoring_text, pri
 LAYOUT = "handout"
 QR_MODULE_MM = 0.6
 STYLESHEETS = ("style.css", "safety.css")
+LARGE_PRINT_STYLESHEET = "large-print.css"
+# --large-print: every text at least 18 pt, so the page budget (2 to 4) is raised to
+# 4 to 12 pages (three times the regular maximum).
+LARGE_PRINT_PAGE_BUDGET = (4, 12)
 _COUNTER = re.compile(r"%\((page|pages)\)s")
 
 
@@ -112,4 +116,5 @@ def render(req: BuildRequest) -> weasy.Rendered:
     L = get_localizer(req.locale, req.model)
     layout = paths.layouts_dir() / LAYOUT
     return weasy.render(text, layout, tuple(L.spec.fonts),
-                        [weasy.stylesheet(layout / name) for name in STYLESHEETS])
+                        [weasy.stylesheet(layout / name) for name in STYLESHEETS
+                         + ((LARGE_PRINT_STYLESHEET,) if req.large_print else ())])
