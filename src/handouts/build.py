@@ -78,14 +78,20 @@ def checked_rows(path: Path, default_locale: str, model: content.ContentModel
 
 
 def render_document(document: str, locale: str, paper: papers.Paper, patient: Patient | None,
-                    model: content.ContentModel, large_print: bool = False):
+                    model: content.ContentModel, large_print: bool = False, also: str | None = None):
     spec = registry.get(document)
     check_patient(patient, locale, model)
     renderer = importlib.import_module(f".documents.{spec.renderer}", __package__)
-    if large_print and not hasattr(renderer, "LARGE_PRINT_PAGE_BUDGET"):
-        raise HandoutsError("--large-print", f"{document} has no large-print layout; the handout has")
-    rendered = renderer.render(BuildRequest(document, locale, paper, patient, model, large_print))
+    for flag, on, attr in (("--large-print", large_print, "LARGE_PRINT_PAGE_BUDGET"),
+                           ("--also", also, "BILINGUAL_BUDGET_FACTOR")):
+        if on and not hasattr(renderer, attr):
+            raise HandoutsError(flag, f"{document} does not support {flag}; the handout does")
+    if also:
+        locales.get(also, "--also")
+    rendered = renderer.render(BuildRequest(document, locale, paper, patient, model, large_print, also))
     low, high = renderer.LARGE_PRINT_PAGE_BUDGET if large_print else spec.page_budget
+    if also and also != locale:
+        high *= renderer.BILINGUAL_BUDGET_FACTOR
     if not low <= rendered.pages <= high:
         raise LayoutOverflow(f"{document} {locale} {paper.name}",
                              f"{rendered.pages} pages, outside the budget of {low} to {high}")
@@ -104,12 +110,13 @@ def validate(document: str, locale: str, paper: str | None, patient: Patient | N
 
 
 def build(document: str, locale: str, paper: str | None, patient: Patient | None,
-          out_dir: Path, model: content.ContentModel | None = None, large_print: bool = False) -> Built:
+          out_dir: Path, model: content.ContentModel | None = None, large_print: bool = False,
+          also: str | None = None) -> Built:
     model = model or content.default()
     paper_obj = validate(document, locale, paper, patient, out_dir, model)
-    rendered = render_document(document, locale, paper_obj, patient, model, large_print)
-    path = output.write_atomic(out_dir / output_name(document, locale, paper_obj.name, patient,
-                                                     "-large-print" if large_print else ""),
+    rendered = render_document(document, locale, paper_obj, patient, model, large_print, also)
+    suffix = (f"+{also}" if also and also != locale else "") + ("-large-print" if large_print else "")
+    path = output.write_atomic(out_dir / output_name(document, locale, paper_obj.name, patient, suffix),
                                rendered.pdf)
     return Built(path, document, locale, paper_obj.name, rendered.pages)
 

@@ -38,6 +38,7 @@ class BuildRequest:
     patient: Patient | None
     model: ContentModel
     large_print: bool = False  # handout only: body >= 18 pt (layouts/handout/large-print.css)
+    also: str | None = None  # handout only: a second locale on the same sheets (bilingual)
 
 
 def css_string(value: str) -> Markup:

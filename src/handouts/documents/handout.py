@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
 from babel.lists import format_list
 from markupsafe import Markup
 
-from .. import paths, qr, registry
+from .. import locales, paths, qr, registry
 from ..engines import weasy
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
@@ -23,6 +24,8 @@ LARGE_PRINT_STYLESHEET = "large-print.css"
 # --large-print: every text at least 18 pt, so the page budget (2 to 4) is raised to
 # 4 to 12 pages (three times the regular maximum).
 LARGE_PRINT_PAGE_BUDGET = (4, 12)
+# --also LOCALE: the handout twice, so twice the regular budget (large print: twice that).
+BILINGUAL_BUDGET_FACTOR = 2
 _COUNTER = re.compile(r"%\((page|pages)\)s")
 
 
@@ -111,10 +114,31 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
     )
 
 
+_BODY = re.compile(r"<body>(.*)</body>", re.S)
+
+
+def bilingual_html(req: BuildRequest) -> str:
+    """The patient's language, then the `also` language after a page break: the same
+    handout twice on one set of sheets, each part in an element with its own lang."""
+    first = html(req)
+    second = html(dataclasses.replace(req, locale=req.also, also=None))
+    lang = locales.get(req.also).html_lang
+    # Element ids (the QR code's path) must stay unique in one document.
+    part = re.sub(r'\bid="([^"]+)"', r'id="also-\1"', _BODY.search(second).group(1))
+    part = re.sub(r'(href="|url\()#', r'\1#also-', part)
+    own = locales.get(req.locale).html_lang
+    body = _BODY.search(first).group(1)
+    return _BODY.sub(lambda _: f'<body><div class="part" lang="{own}">{body}</div>'
+                               f'<div class="part also" lang="{lang}">{part}</div></body>', first, count=1)
+
+
 def render(req: BuildRequest) -> weasy.Rendered:
-    text = html(req)
+    text = bilingual_html(req) if req.also and req.also != req.locale else html(req)
     L = get_localizer(req.locale, req.model)
     layout = paths.layouts_dir() / LAYOUT
-    return weasy.render(text, layout, tuple(L.spec.fonts),
+    families = tuple(L.spec.fonts)
+    if req.also:
+        families = tuple(dict.fromkeys([*families, *locales.get(req.also).fonts]))
+    return weasy.render(text, layout, families,
                         [weasy.stylesheet(layout / name) for name in STYLESHEETS
                          + ((LARGE_PRINT_STYLESHEET,) if req.large_print else ())])
