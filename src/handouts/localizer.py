@@ -111,8 +111,9 @@ class Localizer:
             return str(v)
         if isinstance(v, tuple):
             low, high = v
+            # A range never breaks across lines ("22 to 24 hours", "22 至 24 小時").
             return self.gettext("%(low)s to %(high)s", low=self.number(low),
-                                high=self.quantity(high, unit))
+                                high=self.quantity(high, unit)).replace(" ", NBSP)
         return self.quantity(v, unit)
 
     # -- content model through the locale ------------------------------------------

@@ -77,7 +77,19 @@ _SPACE_BETWEEN_HAN = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
 _SPACE_AFTER_FULLWIDTH = re.compile(r"([。！？；：，、）」』](?:</\w+>)*)[ \t\r\n]+(?=[^\s<])")
 
 
+_NUMBER_SPACE = re.compile(r"(?<=\d) (?=\S)|(?<=[^\s,，、]) (?=\d)")
+
+
+def glue_numbers(text: str) -> str:
+    """No line break between a number and the word next to it ("Day 8", "第 1 天")."""
+    return _NUMBER_SPACE.sub("\u00a0", text)
+
+
 def when_label(L: Localizer, row: ScheduleRow) -> str:
+    return glue_numbers(_when_label(L, row))
+
+
+def _when_label(L: Localizer, row: ScheduleRow) -> str:
     first, last = row.cycles
     days = row.days
     if len(days) == 1:
@@ -92,7 +104,7 @@ def when_label(L: Localizer, row: ScheduleRow) -> str:
 
 
 def visit_label(L: Localizer, cycle: int, day: int) -> str:
-    return L._("Cycle %(cycle)s, Day %(day)s", cycle=L.number(cycle), day=L.number(day))
+    return glue_numbers(L._("Cycle %(cycle)s, Day %(day)s", cycle=L.number(cycle), day=L.number(day)))
 
 
 def monitoring_text(L: Localizer, row: ScheduleRow) -> str:
