@@ -300,7 +300,7 @@ def test_cli_patients_csv_one_card_per_row_in_its_locale(capsys, tmp_path):
     path = Path(out.strip())
     assert re.fullmatch(r"wallet-card-letter-8up-today-[0-9a-f]{8}\.pdf", path.name), path.name
     text = pdfcheck.text(path)
-    assert "I receive" in text and "我正在接受塔拉妥单抗" in text and "我正在接受塔拉妥單抗" in text
+    assert "I receive" in text and "我正在接受塔拉妥单抗" in text and "我正在使用 tarlatamab-dlle（塔拉妥單抗" in text
     assert len(cardpdf.card_origins(path, 0, "front", ID1_H)) == 3
 
 

@@ -82,3 +82,96 @@ def test_overdue_sources_are_reported(model):
     overdue = dict(model.overdue_sources(dt.date(2026, 11, 23)))
     assert "S16" in overdue  # NCI page last reviewed 2025-12-30, quarterly
     assert "S1" not in overdue
+
+
+# ------------------------------------------------------------------- issue 10
+
+def test_medical_structure_lives_in_the_model(model):
+    """Restart rows, the timeline split, the cycles a schedule shows, the stay-near doses
+    and the NCI source come from the data file, not from document code."""
+    assert [(r.cycle, r.day, r.or_later) for r in model.restart] == [(1, 1, False), (1, 8, False), (1, 15, True)]
+    assert model.restart[2].rule is None and not model.is_printable(model.restart[2].threshold)
+    assert model.presentation.schedule_cycles_shown >= 1
+    assert [(r.cycles, r.days) for r in model.stay_near_rows()] == [((1, 1), [1]), ((1, 1), [8])]
+    assert model.sources[model.meta.nci_source].url.rstrip("/").endswith("tarlatamab-dlle")
+    src = "\n".join(p.read_text(encoding="utf-8") for p in (paths.resource_root() / "src/handouts/documents").glob("*.py"))
+    for hard_coded in ('"S16"', "RESTART_ROWS", "restart_after_step_up_days", "dailymed.nlm.nih.gov",
+                       "through_cycle=3", "first two"):
+        assert hard_coded not in src, hard_coded
+
+
+def test_model_rejects_unknown_restart_reference(model):
+    data = model.model_dump()
+    data["restart"][0]["threshold"] = "no_such_fact"
+    with pytest.raises(Exception, match="no_such_fact"):
+        content.ContentModel.model_validate(data)
+
+
+def test_localizer_records_what_it_hands_out(model):
+    from handouts.localizer import get
+    L = get("en", model)
+    with L.tracking() as printed:
+        L.q("dose_target")
+        L.items("storage")
+        with L.tracking() as inner:
+            L.q("fever_f")
+        L.schedule()
+    assert inner == {"fever_f"}
+    assert {"dose_target", "storage", "storage_fridge_c", "fever_f", "schedule"} <= printed
+    L.q("cycle_length")  # outside a tracking block: not recorded anywhere
+    assert "cycle_length" not in printed
+
+
+@pytest.mark.parametrize("document", ["handout", "poster"])
+def test_citations_come_from_the_printed_facts(model, document):
+    """Every source of every record the render handed out is cited on the page."""
+    from handouts import papers, registry
+    from handouts.documents import handout, poster
+    from handouts.documents.common import BuildRequest
+    from handouts.localizer import get
+    spec = registry.get(document)
+    module = {"handout": handout, "poster": poster}[document]
+    req = BuildRequest(document, "en", papers.get(spec.papers[0], spec.papers),
+                       spec.sample_patient() if document == "handout" else None, model)
+    L = get("en", model)
+    with L.tracking() as printed:
+        html = module.html(req)
+    assert len(printed) >= 15, printed
+    for source in model.sources_for(sorted(printed)):
+        assert source.citation in html, (source.citation, document)
+    assert model.sources[model.meta.nci_source].citation in html
+    # A source none of the printed facts rests on is not cited.
+    assert model.sources["SEC"].citation not in html
+
+
+@pytest.mark.parametrize("code", ["zh-Hans", "zh-Hant"])
+def test_regional_terms_are_locale_data_and_the_catalog_follows_them(code):
+    """locales/<dir>/locale.toml [regional] names the terms; the catalog uses each and
+    none of the words it must avoid (zh-Hant: Taiwan usage, not converted mainland text)."""
+    from handouts import catalogs, locales
+    spec = locales.get(code)
+    regional = spec.regional
+    text = catalogs.all_text(code)
+    for key in ("prescribing_information", "crs", "icans", "drug"):
+        assert regional[key] in text, (key, regional[key])
+    for word in regional["avoid"]:
+        assert word not in text, word
+    assert len(regional["not_approved_in"]) == 3
+    assert spec.medical_review.reviewed is False  # a person's sign-off, not ours
+
+
+def test_taiwan_terms_differ_from_the_character_conversion():
+    from handouts import locales
+    hant = locales.get("zh-Hant").regional
+    assert hant["crs"] == "細胞激素釋放症候群" and hant["prescribing_information"] == "仿單"
+    assert hant["drug"].startswith("tarlatamab")  # English generic name first, Chinese as gloss
+    assert locales.get("zh-Hans").regional["prescribing_information"] == "说明书"
+
+
+@pytest.mark.parametrize("code", ["zh-Hans", "zh-Hant"])
+def test_one_unit_style_per_locale(model, code):
+    from handouts.localizer import get
+    L = get(code, model)
+    doses = [L.q(f) for f in ("dose_target", "infusion_volume", "infusion_rate")]
+    latin = [any(u in d for u in ("mg", "mL")) for d in doses]
+    assert all(latin) or not any(latin), doses

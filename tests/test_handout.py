@@ -98,3 +98,31 @@ def test_byte_identical_across_runs(model, tmp_path):
     a = build("handout", "zh-Hant", "letter", None, tmp_path / "a", model)
     b = build("handout", "zh-Hant", "letter", None, tmp_path / "b", model)
     assert hashlib.sha256(a.path.read_bytes()).digest() == hashlib.sha256(b.path.read_bytes()).digest()
+
+
+# ---------------------------------------------------------- issue 13: page counter
+
+def test_page_counter_comes_from_css_counters_and_the_catalog(model):
+    from handouts import locales, papers, registry
+    from handouts.documents import handout
+    from handouts.documents.common import BuildRequest
+    from handouts.localizer import get
+    for code in locales.available():
+        css = handout.page_counter_css(get(code, model))
+        assert css.count("counter(page)") == 1 and css.count("counter(pages)") == 1, css
+    assert str(handout.page_counter_css(get("en", model))) == '"Page " counter(page) " of " counter(pages)'
+    # Personal text cannot make counter markup: it never reaches the CSS string.
+    spec = registry.get("handout")
+    p = spec.sample_patient().model_copy(update={"name": '\x00P" counter(pages) "\x00N'})
+    html = handout.html(BuildRequest("handout", "en", papers.get("letter", spec.papers), p, model))
+    style = html.split("</style>")[0]
+    assert style.count("counter(") == 2, style
+    assert "\x00" not in style
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_page_counter_prints_page_of_pages(renders, locale):
+    text = pdfcheck.text(renders.get("handout", locale, "a4", personal=True))
+    pages = text.count("=== page ")
+    marker = {"en": f"Page 1 of {pages}", "zh-Hans": f"第1页，共{pages}页", "zh-Hant": f"第 1 頁，共 {pages} 頁"}[locale]
+    assert marker in text.replace("\u00a0", " ")

@@ -137,7 +137,11 @@ def test_every_section_and_figure_is_on_the_page(renders, locale, paper, model):
     expected += L.items("labs_before_each_dose") + L.items("crs_signs_staff") + L.items("storage")
     expected += L.items("restart_rule_c1d1") + L.items("restart_rule_c1d8")
     expected += [NCI_URL, model.meta.content_version, L.month_year(model.meta.label_revised)]
-    for s in model.sources_for(poster.RECORDS):
+    # Citations come from what the render printed: every record the localizer handed out.
+    with L.tracking() as printed:
+        poster.html(poster_request(locale, paper, model))
+    assert {"schedule", "crs_signs_staff", "storage", "restart_rule_c1d1", "amgen_phone"} <= printed
+    for s in poster.cited_sources(model, printed):
         expected.append(s.citation)
     missing = [e for e in expected if squeeze(e) not in text]
     assert not missing, missing
@@ -208,7 +212,13 @@ def test_chinese_says_us_fda_approval_only(renders, locale):
     marker = {"en": "ApprovedbytheU.S.FDA", "zh-Hans": "本药已获美国食品药品监督管理局（FDA）批准",
               "zh-Hant": "本藥已獲美國食品藥物管理局（FDA）核准"}[locale]
     assert marker in text
-    for elsewhere in ("中国", "中國", "NMPA", "国家药品监督管理局", "臺灣", "台湾", "衛福部"):
+    # Chinese posters say the approval is U.S. only and name the regions where it is not
+    # (issue 10); no other regulator is named.
+    if locale != "en":
+        assert {"zh-Hans": "本药仅在美国获批", "zh-Hant": "本藥僅在美國核准上市"}[locale] in text
+        for region in {"zh-Hans": ("中国大陆", "台湾", "香港"), "zh-Hant": ("中國大陸", "臺灣", "香港")}[locale]:
+            assert region in text
+    for elsewhere in ("NMPA", "国家药品监督管理局", "衛福部"):
         assert elsewhere not in text
 
 
@@ -271,3 +281,25 @@ def test_byte_identical_across_runs(model, tmp_path):
     a = build("poster", "zh-Hans", "tabloid", None, tmp_path / "a", model)
     b = build("poster", "zh-Hans", "tabloid", None, tmp_path / "b", model)
     assert hashlib.sha256(a.path.read_bytes()).digest() == hashlib.sha256(b.path.read_bytes()).digest()
+
+
+def poster_request(locale, paper, model):
+    from handouts import papers, registry
+    from handouts.documents.common import BuildRequest
+    return BuildRequest("poster", locale, papers.get(paper, registry.get("poster").papers), None, model)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_one_danger_rule_on_poster_and_handout(renders, locale, model):
+    """The words for what to do at the moment of danger are the same on the poster, the
+    handout (inside the page-1 warning box) and the card (tests/test_wallet_card.py)."""
+    from handouts.documents.common import danger_call, danger_emergency
+    L = get_localizer(locale, model)
+    rule = [squeeze(danger_call(L)), squeeze(danger_emergency(L))]
+    poster_text = stream_text(renders.get("poster", locale, "letter"))
+    handout_pages = pdfcheck.text(renders.get("handout", locale, "a4", personal=True)).split("=== page ")
+    page_one = squeeze(handout_pages[1])
+    for sentence in rule:
+        assert sentence in poster_text, sentence
+        assert sentence in page_one, sentence
+    assert squeeze("+1 (555) 010-2030") in page_one  # the care-team phone is in the box

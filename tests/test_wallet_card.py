@@ -72,19 +72,34 @@ def test_front_in_patient_language_back_in_english(renders, locale, model):
     # The front: the drug, CRS and ICANS, when (from the content model), the signs, what to do.
     assert "IMDELLTRA" in front and "ICANS" in front
     assert re.sub(r"\s+", "", L.q("crs_onset_latest")) in flat_front
-    for sign in L.items("crs_signs", card=True):
+    for sign in L.items("crs_signs", card=True) + L.items("card_nervous_signs"):
         assert re.sub(r"\s+", "", sign) in flat_front, sign
     assert "+1 (555) 010-2030" in front and "Li Wei 李伟" in front
+    # Issue 10: carry the card; the one danger rule shared with the handout and poster.
+    from handouts.documents.common import danger_call, danger_emergency
+    for needle in (L._("Always carry this card. Show it to any doctor, nurse or emergency room."),
+                   danger_call(L), danger_emergency(L)):
+        assert re.sub(r"\s+", "", needle) in flat_front, needle
     # The back: English for providers, with the clinic label and the versions.
     flat_back = " ".join(back.split())
-    for needle in ("For healthcare providers", "Before treating, contact the treating oncologist",
-                   "Dr. Maria Gonzalez", "Riverside Cancer Center", "First dose: Dec 1, 2026", "Last dose:",
+    assert "Last dose" not in flat_back  # the handout uses "last dose" for the final dose
+    for needle in ("For healthcare providers", "Treat without delay; also contact:",
+                   "Dr. Maria Gonzalez", "Riverside Cancer Center", "First dose: Dec 1, 2026",
+                   "Date of most recent dose:",
                    "Clinic-made card, not from Amgen", model.meta.content_version, "November 2025",
                    "16 hours", "15 days"):
         assert needle in flat_back, needle
     if locale != "en":
         assert L._("For healthcare providers") in back  # the patient's language where it fits
         assert L._("Translation not yet checked by a medical translator.") in front
+        # The patient's-language line carries what the English body says: neurologic
+        # toxicity and the timing, not CRS alone.
+        flat = re.sub(r"\s+", "", back)
+        for msg in ("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
+                    "syndrome (CRS) and neurologic toxicity, including ICANS.",):
+            assert re.sub(r"\s+", "", L._(msg)) in flat
+        assert re.sub(r"\s+", "", L._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
+                                        median=L.q("crs_onset_median"), latest=L.q("crs_onset_latest"))) in flat
 
 
 def test_blank_card_has_lines_to_write_on(renders):
@@ -310,3 +325,32 @@ def test_metadata(renders):
     meta = pdfcheck.metadata(renders.get("wallet-card", "zh-Hans", "id1", personal=True))
     assert "IMDELLTRA" in meta["/Title"] and meta["/Author"]
     assert str(pdfcheck.catalog(renders.get("wallet-card", "zh-Hans", "id1"))["/Lang"]) == "zh-Hans"
+
+
+# ------------------------------------------------------------------ issue 10: 7 pt
+
+MIN_BODY_PT = 7.0
+
+
+def test_geometry_never_below_seven_points():
+    from handouts import cardlayout
+    geo = cardlayout.geometry("wallet-card")
+    for fmt in geo.formats:
+        card = geo.card(fmt)
+        for side in ("front", "back"):
+            for name, zone in getattr(card, side).zones.items():
+                assert zone.min_size >= MIN_BODY_PT, (fmt, side, name, zone.min_size)
+
+
+@pytest.mark.parametrize("sheet", ["letter-8up", "a4-10up", "avery-8371"])
+def test_smallest_text_on_every_sheet_is_seven_points(model, sheet):
+    """Every character drawn on every sheet preset, in every locale and with the longest
+    realistic personal values, is at least 7 pt (words were cut, not sizes)."""
+    import io
+    import pdfplumber
+    from handouts.build import render_sheet
+    people = [patient(locale=loc, **LONG[loc]) for loc in LOCALES] + [patient(locale=loc) for loc in LOCALES]
+    rendered = render_sheet("wallet-card", "en", sheet, people, model)
+    with pdfplumber.open(io.BytesIO(rendered.pdf)) as pdf:
+        sizes = [c["size"] for page in pdf.pages for c in page.chars]
+    assert sizes and min(sizes) >= MIN_BODY_PT - 0.01, min(sizes)

@@ -108,15 +108,24 @@ def precheck(patient: Patient | None, locale: str, model: content.ContentModel, 
 
 
 def render_document(document: str, locale: str, paper: papers.Paper, patient: Patient | None,
-                    model: content.ContentModel):
+                    model: content.ContentModel, large_print: bool = False, also: str | None = None):
     spec = registry.get(document)
     check_patient(patient, locale, model)
     renderer = importlib.import_module(f".documents.{spec.renderer}", __package__)
+    for flag, on, attr in (("--large-print", large_print, "LARGE_PRINT_PAGE_BUDGET"),
+                           ("--also", also, "BILINGUAL_BUDGET_FACTOR")):
+        if on and not hasattr(renderer, attr):
+            raise HandoutsError(flag, f"{document} does not support {flag}; the handout does")
+    if also:
+        locales.get(also, "--also")
     what = f"{document} {locale} {paper.name}"
-    rendered = _engine(what, renderer.render, BuildRequest(document, locale, paper, patient, model))
-    low, high = spec.page_budget
+    req = BuildRequest(document, locale, paper, patient, model, large_print, also)
+    rendered = _engine(what, renderer.render, req)
+    low, high = renderer.LARGE_PRINT_PAGE_BUDGET if large_print else spec.page_budget
+    if also and also != locale:
+        high *= renderer.BILINGUAL_BUDGET_FACTOR
     if not low <= rendered.pages <= high:
-        field = _overflowing_field(renderer, spec, BuildRequest(document, locale, paper, patient, model))
+        field = _overflowing_field(renderer, req, (low, high))
         raise LayoutOverflow(field or what,
                              f"{rendered.pages} pages, outside the {what} budget of {low} to {high}"
                              + (" (this value is too long for the page; shorten it)" if field else ""))
@@ -137,17 +146,17 @@ def _engine(what: str, fn, *args):
         raise EngineError(what, f"the engine failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from None
 
 
-def _overflowing_field(renderer, spec: registry.DocumentSpec, req: BuildRequest) -> str | None:
+def _overflowing_field(renderer, req: BuildRequest, budget: tuple[int, int]) -> str | None:
     """Which personal value pushes a document past its page budget: the first field
     whose removal brings it back (only run when the budget is already exceeded)."""
+    import dataclasses
     if req.patient is None:
         return None
-    low, high = spec.page_budget
+    low, high = budget
     for name in PERSONAL_TEXT:
         if getattr(req.patient, name):
-            trial = req.patient.model_copy(update={name: None})
-            pages = renderer.render(BuildRequest(req.document, req.locale, req.paper, trial, req.model)).pages
-            if low <= pages <= high:
+            trial = dataclasses.replace(req, patient=req.patient.model_copy(update={name: None}))
+            if low <= renderer.render(trial).pages <= high:
                 return f"patient: {name}"
     return None
 
@@ -164,11 +173,13 @@ def validate(document: str, locale: str, paper: str | None, patient: Patient | N
 
 
 def build(document: str, locale: str, paper: str | None, patient: Patient | None,
-          out_dir: Path, model: content.ContentModel | None = None) -> Built:
+          out_dir: Path, model: content.ContentModel | None = None, large_print: bool = False,
+          also: str | None = None) -> Built:
     model = model or content.default()
     paper_obj = validate(document, locale, paper, patient, out_dir, model)
-    rendered = render_document(document, locale, paper_obj, patient, model)
-    path = output.write_atomic(out_dir / output_name(document, locale, paper_obj.name, patient),
+    rendered = render_document(document, locale, paper_obj, patient, model, large_print, also)
+    suffix = (f"+{also}" if also and also != locale else "") + ("-large-print" if large_print else "")
+    path = output.write_atomic(out_dir / output_name(document, locale, paper_obj.name, patient, suffix),
                                rendered.pdf)
     return Built(path, document, locale, paper_obj.name, rendered.pages)
 

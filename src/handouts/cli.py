@@ -75,8 +75,10 @@ def list_cmd() -> None:
               help="with --sheet: cards per patient (default: a full sheet of one card, 1 per CSV row)")
 @click.option("--patients", "patients_file", type=click.Path(path_type=Path), default=None,
               help="with --sheet: CSV with the patient file's fields, one personalized card per row")
+@click.option("--large-print", "large_print", is_flag=True, help="handout: all text at least 18 pt")
+@click.option("--also", default=None, help="handout: a second locale on the same sheets, e.g. en")
 def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
-              sheet, bleed, duplex_offset, copies, patients_file) -> None:
+              sheet, bleed, duplex_offset, copies, patients_file, large_print=False, also=None) -> None:
     """Render DOCUMENT and print the path of every file written."""
     spec = registry.get(document)
     if sheet or bleed is not None or duplex_offset or copies is not None or patients_file:
@@ -92,7 +94,7 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     validate(document, locale, paper, patient, out_dir, model)
     _precheck(spec, [(locale, patient, "")], model)
     warn(freshness)
-    built = build(document, locale, paper, patient, out_dir, model)
+    built = build(document, locale, paper, patient, out_dir, model, large_print=large_print, also=also)
     click.echo(str(built.path))
 
 

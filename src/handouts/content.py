@@ -130,6 +130,23 @@ class Meta(_Strict):
     label_check_frequency: Literal["monthly", "quarterly", "semiannual", "annual"]
     nci_url: str
     dailymed_url: str
+    dailymed_site: str
+    nci_source: str
+
+
+class Presentation(_Strict):
+    """How documents present the label's structure (kept with the facts, not in code)."""
+    schedule_cycles_shown: int = Field(ge=1)
+    timeline_single_cycles: int = Field(ge=1)
+
+
+class RestartRow(_Strict):
+    """One row of Table 4 (restarting after a dose delay)."""
+    cycle: int
+    day: int
+    or_later: bool = False
+    threshold: str
+    rule: str | None = None
 
 
 class ContentModel(_Strict):
@@ -139,6 +156,8 @@ class ContentModel(_Strict):
     schedule: list[ScheduleRow] = Field(min_length=1)
     schedule_provenance: Provenance
     lists: dict[str, TextList]
+    presentation: Presentation
+    restart: list[RestartRow] = []
 
     @model_validator(mode="after")
     def _references_resolve(self):
@@ -155,6 +174,13 @@ class ContentModel(_Strict):
             for ref in (row.dose, row.monitoring):
                 if ref not in self.facts:
                     raise ValueError(f"schedule[{i}]: unknown fact {ref!r}")
+        if self.meta.nci_source not in self.sources:
+            raise ValueError(f"meta.nci_source: unknown source {self.meta.nci_source!r}")
+        for i, rr in enumerate(self.restart):
+            if rr.threshold not in self.facts:
+                raise ValueError(f"restart[{i}]: unknown fact {rr.threshold!r}")
+            if rr.rule is not None and rr.rule not in self.lists:
+                raise ValueError(f"restart[{i}]: unknown list {rr.rule!r}")
         for name, lst in self.lists.items():
             for item in lst.items:
                 for ref in PLACEHOLDER.findall(item):
@@ -199,12 +225,17 @@ class ContentModel(_Strict):
                 return row
         raise KeyError(f"no schedule row for cycle {cycle} day {day}")
 
-    def sources_for(self, record_ids: list[str]) -> list[Source]:
-        seen: dict[str, Source] = {}
+    def stay_near_rows(self) -> list[ScheduleRow]:
+        """The doses after which the patient stays near care with a caregiver (Cycle 1
+        Days 1 and 8 in Table 1: "the first two doses")."""
+        return [r for r in self.printable_schedule() if r.stay_near]
+
+    def sources_for(self, record_ids) -> list[Source]:
+        """Sources of the given records, in a stable order (the order of [sources])."""
+        wanted: set[str] = set()
         for rid in record_ids:
-            for sid in self._record(rid).sources:
-                seen.setdefault(sid, self.sources[sid])
-        return list(seen.values())
+            wanted.update(self._record(rid).sources)
+        return [s for sid, s in self.sources.items() if sid in wanted]
 
     def label_check_due(self) -> dt.date:
         return self.meta.label_checked + dt.timedelta(days=REVIEW_DAYS[self.meta.label_check_frequency])

@@ -37,6 +37,7 @@ class LocaleSpec(BaseModel):
     fonts: list[str] = Field(min_length=1)
     catalog: bool
     space_between_sentences: bool = True
+    regional: dict[str, str | list[str]] = {}  # regional word choices (locale.toml [regional])
     medical_review: MedicalReview
     directory: Path = Path()
 

@@ -4,6 +4,7 @@ dates, numbers and units, and the content model for every medical figure."""
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
@@ -36,6 +37,29 @@ class Localizer:
         self.babel = self.spec.babel
         self.model = model
         self.translations = catalogs.translations(self.code)
+        self._printed: set[str] | None = None
+
+    # -- what a render printed (its citations come from this) ---------------------
+    @contextmanager
+    def tracking(self):
+        """Collect the ids of the facts and lists handed out while the block runs."""
+        outer, self._printed = self._printed, set()
+        try:
+            yield self._printed
+        finally:
+            if outer is not None:
+                outer |= self._printed
+            self._printed = outer
+
+    def _handed_out(self, record_id: str) -> None:
+        if self._printed is not None:
+            self._printed.add(record_id)
+
+    def schedule(self):
+        """The printable step-up schedule (Table 1), recorded as printed."""
+        rows = self.model.printable_schedule()
+        self._handed_out("schedule")
+        return rows
 
     # -- words ----------------------------------------------------------------------
     def gettext(self, message: str, **values) -> str:
@@ -68,6 +92,9 @@ class Localizer:
             return self.gettext("%(volume)s per hour", volume=self.quantity(value, "mL"))
         if unit == "grade":
             return self.gettext("Grade %(grade)s", grade=self.number(value))
+        if unit in self.spec.regional.get("latin_units", ()):
+            # One unit style per locale (locale.toml [regional]): a symbol, as labels print it.
+            return f"{self.number(value)}{NBSP}{unit}"
         cldr, length = _CLDR_UNIT[unit]
         text = format_unit(value, cldr, length=length, locale=self.babel)
         if cldr in text:
@@ -84,14 +111,17 @@ class Localizer:
             return str(v)
         if isinstance(v, tuple):
             low, high = v
+            # A range never breaks across lines ("22 to 24 hours", "22 至 24 小時").
             return self.gettext("%(low)s to %(high)s", low=self.number(low),
-                                high=self.quantity(high, unit))
+                                high=self.quantity(high, unit)).replace(" ", NBSP)
         return self.quantity(v, unit)
 
     # -- content model through the locale ------------------------------------------
     def q(self, fact_id: str) -> str:
         """A printable fact, formatted; raises UnverifiedFact for any other."""
-        return self.fact(self.model.fact(fact_id))
+        text = self.fact(self.model.fact(fact_id))
+        self._handed_out(fact_id)
+        return text
 
     def interpolate(self, message: str) -> str:
         """Translate a content-model string and fill its %(fact)s placeholders."""
@@ -100,6 +130,7 @@ class Localizer:
 
     def items(self, list_id: str, card: bool = False) -> list[str]:
         lst = self.model.text_list(list_id)
+        self._handed_out(list_id)
         return [self.interpolate(m) for m in (lst.card_items if card else lst.items)]
 
 _LOCALIZERS: dict[tuple[str, int], Localizer] = {}

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from babel.lists import format_list
 from markupsafe import Markup
 
 from .. import paths
@@ -28,6 +29,8 @@ class BuildRequest:
     paper: Paper
     patient: Patient | None
     model: ContentModel
+    large_print: bool = False  # handout only: body >= 18 pt (layouts/handout/large-print.css)
+    also: str | None = None  # handout only: a second locale on the same sheets (bilingual)
 
 
 def css_string(value: str) -> Markup:
@@ -67,7 +70,19 @@ _SPACE_BETWEEN_HAN = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
 _SPACE_AFTER_FULLWIDTH = re.compile(r"([。！？；：，、）」』](?:</\w+>)*)[ \t\r\n]+(?=[^\s<])")
 
 
+_NUMBER_SPACE = re.compile(r"(?<=\d) (?=\S)|(?<=[^\s,，、]) (?=\d)")
+
+
+def glue_numbers(text: str) -> str:
+    """No line break between a number and the word next to it ("Day 8", "第 1 天")."""
+    return _NUMBER_SPACE.sub("\u00a0", text)
+
+
 def when_label(L: Localizer, row: ScheduleRow) -> str:
+    return glue_numbers(_when_label(L, row))
+
+
+def _when_label(L: Localizer, row: ScheduleRow) -> str:
     first, last = row.cycles
     days = row.days
     if len(days) == 1:
@@ -82,7 +97,7 @@ def when_label(L: Localizer, row: ScheduleRow) -> str:
 
 
 def visit_label(L: Localizer, cycle: int, day: int) -> str:
-    return L._("Cycle %(cycle)s, Day %(day)s", cycle=L.number(cycle), day=L.number(day))
+    return glue_numbers(L._("Cycle %(cycle)s, Day %(day)s", cycle=L.number(cycle), day=L.number(day)))
 
 
 def monitoring_text(L: Localizer, row: ScheduleRow) -> str:
@@ -95,6 +110,27 @@ def monitoring_text(L: Localizer, row: ScheduleRow) -> str:
     return L._("Stay %(hours)s after the infusion so your care team can watch you.", hours=hours)
 
 
+def danger_call(L: Localizer) -> str:
+    """The one rule for warning signs, the same words on card, handout and poster."""
+    return L._("If you have any of these signs, call your care team right away.")
+
+
+def danger_emergency(L: Localizer) -> str:
+    """The one rule for when to go to emergency care (card, handout, poster)."""
+    return L._("If you cannot reach them, or the signs are severe, call your local emergency "
+               "number or go to an emergency room.")
+
+
+def approval_statement(L: Localizer) -> str:
+    """For readers outside the United States (locale data names their regions): the
+    drug is approved in the United States only. Empty for a locale that names none."""
+    regions = L.spec.regional.get("not_approved_in") or []
+    if not regions:
+        return ""
+    return L._("Approved in the United States only. This document does not mean that it is "
+               "approved in %(regions)s.", regions=format_list(list(regions), style="or", locale=L.babel))
+
+
 def provenance(L: Localizer, model: ContentModel, when: dt.date) -> dict:
     return {
         "meta": model.meta,
@@ -103,6 +139,9 @@ def provenance(L: Localizer, model: ContentModel, when: dt.date) -> dict:
         "print_date_iso": when.isoformat(),
         "unreviewed": not L.spec.medical_review.reviewed,
         "author": AUTHOR,
+        "approval_statement": approval_statement(L),
+        "danger_call": danger_call(L),
+        "danger_emergency": danger_emergency(L),
     }
 
 

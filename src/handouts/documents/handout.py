@@ -2,56 +2,143 @@
 
 from __future__ import annotations
 
-from .. import paths, qr, registry
+import dataclasses
+import datetime as dt
+import re
+
+from babel.lists import format_list
+from markupsafe import Markup
+
+from .. import locales, paths, qr, registry
 from ..engines import weasy
+from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..schedule import planned_visits
-from .common import (BuildRequest, footer_line, monitoring_text, print_date, provenance,
-                     render_template, visit_label, when_label)
+from .common import (BuildRequest, css_string, footer_line, monitoring_text, print_date,
+                     provenance, render_template, visit_label, when_label)
 
 LAYOUT = "handout"
 QR_MODULE_MM = 0.6
-RECORDS = ["schedule", "crs_signs", "crs_onset_median", "approval_full",
-           "breastfeeding_after", "common_side_effects", "labs_before_each_dose"]
+STYLESHEETS = ("style.css", "safety.css")
+LARGE_PRINT_STYLESHEET = "large-print.css"
+# --large-print: every text at least 18 pt, so the page budget (2 to 4) is raised to
+# 4 to 12 pages (three times the regular maximum).
+LARGE_PRINT_PAGE_BUDGET = (4, 12)
+# --also LOCALE: the handout twice, so twice the regular budget (large print: twice that).
+BILINGUAL_BUDGET_FACTOR = 2
+_COUNTER = re.compile(r"%\((page|pages)\)s")
+
+
+def page_counter_css(L: Localizer) -> Markup:
+    """The running "Page N of M" as a CSS content value: the catalog's words as quoted
+    strings around counter(page) and counter(pages). Only catalog text and the two
+    counters can appear, each piece escaped as a CSS string."""
+    text = L._("Page %(page)s of %(pages)s")  # no values: the catalog's text as it is
+    parts: list[str] = []
+    pos = 0
+    for m in _COUNTER.finditer(text):
+        if m.start() > pos:
+            parts.append(f'"{css_string(text[pos:m.start()])}"')
+        parts.append(f"counter({m.group(1)})")
+        pos = m.end()
+    if pos < len(text):
+        parts.append(f'"{css_string(text[pos:])}"')
+    return Markup(" ".join(parts))
+
+
+def stay_near_until(L: Localizer, day: dt.date) -> str:
+    """When the stay-near period after a dose given on `day` ends: the date, at the time
+    of day the infusion started (the content model gives the period in hours)."""
+    hours = float(L.model.fact("stay_near_total").value)
+    end = day + dt.timedelta(hours=hours)
+    return L._("Stay near care, with a caregiver, until %(date)s at the time of day your "
+               "infusion started.", date=L.date(end, "long"))
 
 
 def html(req: BuildRequest) -> str:
     model = req.model
     L = get_localizer(req.locale, model)
+    with L.tracking() as printed:
+        return _html(req, L, printed)
+
+
+def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
+    model = req.model
     when = print_date()
-    rows = model.printable_schedule()
-    schedule_rows = [{"when": when_label(L, r), "dose": L.q(r.dose),
-                      "monitoring": monitoring_text(L, r)} for r in rows]
+    rows = L.schedule()
+    schedule_rows: list[dict] = []
+    for r in rows:  # rows with the same dose and monitoring share one table row
+        entry = {"when": [when_label(L, r)], "dose": L.q(r.dose), "monitoring": monitoring_text(L, r)}
+        last = schedule_rows[-1] if schedule_rows else None
+        if last and (last["dose"], last["monitoring"]) == (entry["dose"], entry["monitoring"]):
+            last["when"] += entry["when"]
+        else:
+            schedule_rows.append(entry)
     premed_days = [L.number(d) for r in rows if r.premedication for d in r.days]
+    stay_near = format_list([visit_label(L, r.cycles[0], d) for r in model.stay_near_rows() for d in r.days],
+                            locale=L.babel)
 
     patient = req.patient
     visits = []
     if patient and patient.first_dose:
+        shown = model.presentation.schedule_cycles_shown
         visits = [{"date": L.date(v.date, "long"), "weekday": L.weekday(v.date), "when": visit_label(L, v.cycle, v.day),
-                   "dose": L.q(v.row.dose), "monitoring": monitoring_text(L, v.row)}
-                  for v in planned_visits(model, patient.first_dose)]
+                   "dose": L.q(v.row.dose), "monitoring": monitoring_text(L, v.row),
+                   "until": stay_near_until(L, v.date) if v.row.stay_near else ""}
+                  for v in planned_visits(model, patient.first_dose, shown)]
     spec = registry.get(req.document)
     contacts = [(L._(var.label), var.evaluate(patient))
                 for var in map(spec.variable, registry.CONTACT_VARIABLES)]
+    phone_label = L._(spec.variable("patient.phone").label)
     title = L._("Tarlatamab-dlle (IMDELLTRA): a guide for patients and caregivers")
     code = qr.make(model.meta.nci_url)
+    nci = model.meta.nci_source
+
+    def sources():
+        # Called by the template's footer, after everything above it has been printed.
+        cited = model.sources_for(sorted(printed))
+        return cited + [model.sources[nci]] if model.sources[nci] not in cited else cited
+
     return render_template(
         f"{LAYOUT}/template.html", L,
         title=title, paper=req.paper, patient=patient, visits=visits,
-        schedule_rows=schedule_rows, premed_days=premed_days, contacts=contacts,
+        schedule_rows=schedule_rows, premed_days=premed_days, stay_near_visits=stay_near,
+        contacts=contacts, phone_label=phone_label, first_day=L.number(1),
+        phone=patient.phone if patient else None,
         printable=model.is_printable,
         qr_svg=code.svg(QR_MODULE_MM, L._("QR code: %(url)s", url=model.meta.nci_url)),
-        sources=model.sources_for(RECORDS + ["approval_accelerated"]) + [model.sources["S16"]],
+        sources=sources,
         footer_left=footer_line(L, model, when),
-        page_of=L._("Page %(page)s of %(pages)s", page="\x00P", pages="\x00N"),
+        page_counter=page_counter_css(L),
         **provenance(L, model, when),
     )
 
 
+_BODY = re.compile(r"<body>(.*)</body>", re.S)
+
+
+def bilingual_html(req: BuildRequest) -> str:
+    """The patient's language, then the `also` language after a page break: the same
+    handout twice on one set of sheets, each part in an element with its own lang."""
+    first = html(req)
+    second = html(dataclasses.replace(req, locale=req.also, also=None))
+    lang = locales.get(req.also).html_lang
+    # Element ids (the QR code's path) must stay unique in one document.
+    part = re.sub(r'\bid="([^"]+)"', r'id="also-\1"', _BODY.search(second).group(1))
+    part = re.sub(r'(href="|url\()#', r'\1#also-', part)
+    own = locales.get(req.locale).html_lang
+    body = _BODY.search(first).group(1)
+    return _BODY.sub(lambda _: f'<body><div class="part" lang="{own}">{body}</div>'
+                               f'<div class="part also" lang="{lang}">{part}</div></body>', first, count=1)
+
+
 def render(req: BuildRequest) -> weasy.Rendered:
-    text = html(req)
-    # Page counters cannot be gettext placeholders; splice them into the CSS string.
-    text = text.replace("\x00P", '" counter(page) "').replace("\x00N", '" counter(pages) "')
+    text = bilingual_html(req) if req.also and req.also != req.locale else html(req)
     L = get_localizer(req.locale, req.model)
-    return weasy.render(text, paths.layouts_dir() / LAYOUT, tuple(L.spec.fonts),
-                        [weasy.stylesheet(paths.layouts_dir() / LAYOUT / "style.css")])
+    layout = paths.layouts_dir() / LAYOUT
+    families = tuple(L.spec.fonts)
+    if req.also:
+        families = tuple(dict.fromkeys([*families, *locales.get(req.also).fonts]))
+    return weasy.render(text, layout, families,
+                        [weasy.stylesheet(layout / name) for name in STYLESHEETS
+                         + ((LARGE_PRINT_STYLESHEET,) if req.large_print else ())])

@@ -28,23 +28,6 @@ from .common import (BuildRequest, footer_line, print_date, provenance, render_t
 
 LAYOUT = "poster"
 
-# Table 4 of the label, row by row: the visit of the last dose given, whether the row
-# also covers every later dose, the fact that holds the row's time threshold, and the
-# content-model list with its two actions (within the threshold, beyond it). A row is
-# printed only when both are printable; otherwise it points to the prescribing information.
-RESTART_ROWS: tuple[tuple[int, int, bool, str, str | None], ...] = (
-    (1, 1, False, "restart_after_step_up_days", "restart_rule_c1d1"),
-    (1, 8, False, "restart_after_c1d8_days", "restart_rule_c1d8"),
-    (1, 15, True, "restart_after_c1d15_on", None),
-)
-
-RECORDS = ["approval_full", "schedule", "dose_interval", "infusion_duration", "infusion_volume",
-           "infusion_rate", "monitor_step_up", "stay_near_total", "stay_near_distance",
-           "extended_monitoring_grade",
-           "labs_before_each_dose", "crs_signs_staff", "crs_onset_median", "crs_onset_latest",
-           "restart_rule_c1d1", "restart_rule_c1d8", "storage", "amgen_phone", "fda_phone"]
-
-
 @dataclass(frozen=True)
 class PaperStyle:
     root_pt: float
@@ -110,14 +93,16 @@ def monitoring_groups(L: Localizer, rows: list[ScheduleRow]) -> list[dict]:
 
 
 def timeline(L: Localizer, rows: list[ScheduleRow]) -> list[dict]:
-    """The step-up doses of Cycle 1 one by one, then the later cycles as one repeating
-    step when they share a dose and days (they do in Table 1)."""
+    """The doses of the first cycles one by one (how many: the content model's
+    presentation.timeline_single_cycles), then the later cycles as one repeating step
+    when they share a dose and days (they do in Table 1)."""
     def node(row: ScheduleRow, repeat: bool = False) -> dict:
         return {"when": when_label(L, row), "dose": L.q(row.dose),
                 "step_up": row.dose == "dose_step_up", "repeat": repeat}
 
-    first = [r for r in rows if r.cycles == (1, 1)]
-    later = [r for r in rows if r.cycles[0] > 1]
+    single = L.model.presentation.timeline_single_cycles
+    first = [r for r in rows if r.cycles[1] != 0 and r.cycles[1] <= single]
+    later = [r for r in rows if r not in first]
     nodes = [node(r) for r in first]
     if later and later[-1].open_ended and len({r.dose for r in later}) == 1 \
             and len({tuple(r.days) for r in later}) == 1:
@@ -129,7 +114,8 @@ def timeline(L: Localizer, rows: list[ScheduleRow]) -> list[dict]:
 
 def restart_rows(L: Localizer, model: ContentModel) -> list[dict]:
     out = []
-    for cycle, day, or_later, threshold, rule in RESTART_ROWS:
+    for rr in model.restart:
+        cycle, day, or_later, threshold, rule = rr.cycle, rr.day, rr.or_later, rr.threshold, rr.rule
         dose = L.q(model.schedule_row_for(cycle, day).dose)
         visit = visit_label(L, cycle, day)
         last = (L._("Last dose: %(dose)s on %(visit)s or later", dose=dose, visit=visit) if or_later
@@ -157,12 +143,17 @@ def revision_label(L: Localizer, revision: str) -> str:
 
 
 def html(req: BuildRequest) -> str:
+    L = get_localizer(req.locale, req.model)
+    with L.tracking() as printed:
+        return _html(req, L, printed)
+
+
+def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
     model = req.model
-    L = get_localizer(req.locale, model)
     when = print_date()
     style = paper_style(req.paper)
-    rows = model.printable_schedule()
-    rules = [r[4] for r in RESTART_ROWS if r[4] and model.is_printable(r[4])]
+    rows = L.schedule()
+    rules = [r.rule for r in model.restart if r.rule and model.is_printable(r.rule)]
     restart_revisions = sorted({model.lists[r].label_revision for r in rules})
     premed_visits = [visit_label(L, r.cycles[0], d) for r in rows if r.premedication for d in r.days]
     title = L._("Tarlatamab-dlle (IMDELLTRA): dosing and monitoring")
@@ -178,10 +169,17 @@ def html(req: BuildRequest) -> str:
         premed_visits=format_list(premed_visits, locale=L.babel) if premed_visits else "",
         printable=model.is_printable, keep=keep_together,
         qr_svg=code.svg(style.qr_module_mm, L._("QR code: %(url)s", url=model.meta.nci_url)),
-        sources=model.sources_for(RECORDS) + [model.sources["S16"]],
+        sources=lambda: cited_sources(model, printed),
         footer_line=footer_line(L, model, when),
         **provenance(L, model, when),
     )
+
+
+def cited_sources(model: ContentModel, printed: set[str]) -> list:
+    """The sources of what this render printed, and the NCI page the QR code opens."""
+    cited = model.sources_for(sorted(printed))
+    nci = model.sources[model.meta.nci_source]
+    return cited if nci in cited else cited + [nci]
 
 
 def render(req: BuildRequest) -> weasy.Rendered:

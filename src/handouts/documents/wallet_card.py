@@ -29,12 +29,12 @@ from ..linebreak import is_cjk
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..patient import Patient
-from .common import AUTHOR, BuildRequest, print_date
+from .common import AUTHOR, BuildRequest, danger_call, danger_emergency, print_date
 
 LAYOUT = "wallet-card"
 PROVIDER_LOCALE = "en"  # the back speaks to any healthcare provider in English
 # Content-model records this card prints (for provenance and tests).
-RECORDS = ["crs_signs", "crs_onset_latest", "crs_onset_median"]
+RECORDS = ["crs_signs", "card_nervous_signs", "crs_onset_latest", "crs_onset_median"]
 FRONT_FIELDS = ("name", "phone")
 BACK_FIELDS = ("oncologist", "phone", "center", "first_dose", "last_dose")
 
@@ -66,22 +66,22 @@ def value_families(side_locale: str, patient_locale: str) -> tuple[str, ...]:
 
 def front_static(L: Localizer) -> dict[str, list[Block]]:
     """Front zones that do not depend on the patient, in the patient's language."""
-    signs = [Block(s, bullet="•") for s in L.items("crs_signs", card=True)]
+    signs = [Block(s, bullet="•") for s in (*L.items("crs_signs", card=True), *L.items("card_nervous_signs"))]
     # A catalog no qualified medical translator has reviewed says so on the card.
     notice = [] if L.spec.medical_review.reviewed else [
         Block(L._("Translation not yet checked by a medical translator."), bold=False)]
     return {
         "title": [Block(L._("I receive tarlatamab-dlle (IMDELLTRA)"))],
-        "intro": [Block(L._(
+        "intro": [Block(join_sentences(
+            L._("Always carry this card. Show it to any doctor, nurse or emergency room."),
             # Only CRS timing is verified (fact sheet 3.2); ICANS timing is not, so the
-            # sentence about when must name CRS alone.
-            "This cancer medicine can cause cytokine release syndrome (CRS) and nervous system "
-            "problems, including ICANS. These can be life-threatening. CRS can start hours to "
-            "days after a dose, up to %(latest)s later.", latest=L.q("crs_onset_latest")))],
+            # sentence about when names CRS alone.
+            L._("This cancer medicine can cause CRS (cytokine release syndrome) and ICANS (a "
+                "brain and nerve reaction). Both can be life-threatening. CRS can start up to "
+                "%(latest)s after a dose.", latest=L.q("crs_onset_latest"))))],
         "signs": [Block(L._("Warning signs:"), bold=True), *signs],
-        "call": [Block(L._("If you have any of these signs, call your care team right away:"))],
-        "severe": [Block(L._("If the signs are severe, go to an emergency room or call your "
-                             "local emergency number.")), *notice],
+        "call": [Block(danger_call(L))],
+        "severe": [Block(danger_emergency(L)), *notice],
     }
 
 
@@ -101,24 +101,25 @@ def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) 
     local_fams = families(L.code)
     notes = []
     if L.code != E.code:
-        notes.append(Block(L._("The holder of this card receives tarlatamab-dlle (IMDELLTRA) and may "
-                               "develop cytokine release syndrome (CRS) or ICANS. Before treating, "
-                               "contact the oncologist named on this card."), families=local_fams))
+        # The same content as the English body, in the patient's language.
+        notes.append(Block(join_sentences(
+            L._("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
+                "syndrome (CRS) and neurologic toxicity, including ICANS."),
+            L._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
+                median=L.q("crs_onset_median"), latest=L.q("crs_onset_latest"))), families=local_fams))
     notes.append(Block(join_sentences(
         E._("Clinic-made card, not from Amgen."),
-        E._("Content %(version)s · U.S. prescribing information revised %(revised)s · Printed %(date)s",
+        E._("Content %(version)s · U.S. PI revised %(revised)s · Printed %(date)s",
             version=model.meta.content_version, revised=E.month_year(model.meta.label_revised),
             date=E.date(when, "medium")))))
     zones = {
         "title": [Block(E._("For healthcare providers"))],
         "body": [Block(join_sentences(
-            E._("This patient receives tarlatamab-dlle (IMDELLTRA), a bispecific T-cell engager. "
-                "It can cause cytokine release syndrome (CRS) and neurologic toxicity, including "
-                "ICANS."),
-            E._("CRS started a median of %(median)s after a dose, and up to %(latest)s after it. "
-                "ICANS: see the prescribing information.",
+            E._("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
+                "syndrome (CRS) and neurologic toxicity, including ICANS."),
+            E._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
                 median=E.q("crs_onset_median"), latest=E.q("crs_onset_latest"))))],
-        "contact": [Block(E._("Before treating, contact the treating oncologist:"))],
+        "contact": [Block(E._("Treat without delay; also contact:"))],
         "qr_caption": [Block(E._("NCI drug page"))],
         "notes": notes,
     }
@@ -150,10 +151,10 @@ def back_fields(E: Localizer, patient: Patient | None, patient_locale: str) -> d
     first = E.date(p.first_dose, "medium") if p and p.first_dose else None
     return {
         "oncologist": [_field(E._("Oncologist:"), p.oncologist if p else None, fams)],
-        "phone": [_field(E._("Phone, day and night:"), p.phone if p else None, fams, keep_together=True)],
+        "phone": [_field(E._("Phone, any time:"), p.phone if p else None, fams, keep_together=True)],
         "center": [_field(E._("Treatment center:"), p.treatment_center if p else None, fams)],
         "first_dose": [_field(E._("First dose:"), first, fams)],
-        "last_dose": [_field(E._("Last dose:"), None, fams)],
+        "last_dose": [_field(E._("Date of most recent dose:"), None, fams)],
     }
 
 

@@ -1,0 +1,56 @@
+"""--large-print (issue 10): every character of the handout at least 18 pt, headings
+larger, Letter and A4, every locale, within the raised page budget."""
+
+from __future__ import annotations
+
+import pdfplumber
+import pytest
+
+from conftest import HANDOUT_PAPERS, LOCALES
+
+MIN_PT = 18.0
+
+
+def sizes(path) -> list[float]:
+    with pdfplumber.open(str(path)) as pdf:
+        return [c["size"] for page in pdf.pages for c in page.chars]
+
+
+@pytest.fixture(scope="module")
+def large(model, sample_patient, tmp_path_factory):
+    from handouts.build import build
+    out = tmp_path_factory.mktemp("large")
+    return {(loc, paper): build("handout", loc, paper, sample_patient, out / f"{loc}-{paper}", model,
+                                large_print=True)
+            for loc in LOCALES for paper in HANDOUT_PAPERS}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("paper", HANDOUT_PAPERS)
+def test_smallest_text_is_eighteen_points_and_headings_larger(large, locale, paper):
+    from handouts.documents import handout
+    built = large[(locale, paper)]
+    found = sizes(built.path)
+    assert min(found) >= MIN_PT - 0.01, min(found)
+    assert max(found) >= MIN_PT + 6  # the title and section headings stand out
+    low, high = handout.LARGE_PRINT_PAGE_BUDGET
+    assert low <= built.pages <= high
+    assert built.path.name.endswith("-large-print.pdf")
+
+
+def test_regular_print_is_smaller(renders):
+    """The check can fail: the regular handout has text below 18 pt."""
+    assert min(sizes(renders.get("handout", "en", "letter"))) < MIN_PT
+
+
+def test_cli_flag(tmp_path, capsys):
+    from handouts.cli import main
+    code = main(["build", "handout", "--locale", "zh-Hant", "--paper", "a4", "--large-print", "--out", str(tmp_path)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    path = tmp_path / "handout-zh-Hant-a4-large-print.pdf"
+    assert out.strip() == str(path) and min(sizes(path)) >= MIN_PT - 0.01
+    code = main(["build", "poster", "--large-print", "--out", str(tmp_path / "p")])
+    _, err = capsys.readouterr()
+    assert code == 2 and "--large-print" in err
+    assert not (tmp_path / "p").exists() or not any((tmp_path / "p").iterdir())
