@@ -351,13 +351,9 @@ async def _start_batch(request: Request, ui: str) -> Job:
 
 
 def _folders(rows) -> dict[int, str]:
-    used: dict[str, int] = {}
-    out = {}
-    for row, p in rows:
-        base = core.safe_name(p.name, f"row-{row}")
-        n = used[base.lower()] = used.get(base.lower(), 0) + 1
-        out[row] = base if n == 1 else f"{base}-{n}"
-    return out
+    """The batch's own folder names (name + record digest): namesakes never collide."""
+    from ..batch import patient_folders
+    return patient_folders(rows)
 
 
 async def _run_batch(job: Job, pool, ui, good, groups, locale, paper, sheet) -> None:

@@ -191,7 +191,9 @@ class _MemoryCSV:
     def __init__(self, name: str, text: str):
         self.name, self._text = name, text
 
-    def open(self, *args, **kwargs):
+    def open(self, mode: str = "r", *args, **kwargs):
+        if "b" in mode:  # the core reads bytes, bounded, and decodes them itself
+            return io.BytesIO(self._text.encode("utf-8"))
         return io.StringIO(self._text, newline="")
 
     def is_file(self) -> bool:
