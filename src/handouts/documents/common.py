@@ -135,6 +135,9 @@ def provenance(L: Localizer, model: ContentModel, when: dt.date) -> dict:
     return {
         "meta": model.meta,
         "label_revised": L.month_year(model.meta.label_revised),
+        # When a person last compared the facts with the current label (see SECURITY.md).
+        "label_checked": L._("Facts checked against the label on %(date)s.",
+                             date=L.date(model.meta.label_checked, "long")),
         "print_date": L.date(when, "long"),
         "print_date_iso": when.isoformat(),
         "unreviewed": not L.spec.medical_review.reviewed,
