@@ -15,10 +15,11 @@ from functools import cache
 from pathlib import Path
 from typing import Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from . import paths
 from .errors import HandoutsError
+from .models import Strict as _Strict  # one definition for every data file
 
 Confidence = Literal["label-verbatim", "label-derived", "secondary", "unverified"]
 PRINTABLE: frozenset[str] = frozenset({"label-verbatim", "label-derived"})
@@ -30,10 +31,6 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 class UnverifiedFact(HandoutsError):
     """A layout asked for a fact that must not be printed."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class Source(_Strict):

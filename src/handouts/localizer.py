@@ -66,10 +66,6 @@ class Localizer:
         text = self.translations.gettext(message)
         return text % values if values else text
 
-    def ngettext(self, singular: str, plural: str, n: int, **values) -> str:
-        text = self.translations.ngettext(singular, plural, n)
-        return text % {"num": n, **values}
-
     _ = gettext
 
     # -- numbers, dates, units ----------------------------------------------------

@@ -35,8 +35,6 @@ LAYOUT = "wallet-card"
 PROVIDER_LOCALE = "en"  # the back speaks to any healthcare provider in English
 # Content-model records this card prints (for provenance and tests).
 RECORDS = ["crs_signs", "card_nervous_signs", "crs_onset_latest", "crs_onset_median"]
-FRONT_FIELDS = ("name", "phone")
-BACK_FIELDS = ("oncologist", "phone", "center", "first_dose", "last_dose")
 
 
 @dataclass(frozen=True)

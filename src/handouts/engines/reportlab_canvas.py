@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Callable, Iterable
+from typing import Callable
 
 import reportlab.rl_config as rl_config
 
@@ -480,10 +480,3 @@ class Offset:
 
     def __exit__(self, *exc) -> None:
         self.doc.c._code.append("Q")
-
-
-def preload(families: Iterable[tuple[str, ...]]) -> None:
-    """Register fonts up front (a batch or benchmark loads them once)."""
-    for fams in families:
-        font_stack(tuple(fams), False)
-        font_stack(tuple(fams), True)
