@@ -22,7 +22,7 @@ NCI_URL = "https://www.cancer.gov/about-cancer/treatment/drugs/tarlatamab-dlle"
 def run(capsys, *args):
     """Run the command line in-process: (exit code, stdout, stderr)."""
     from handouts.cli import main
-    code = main(list(args))
+    code = main([str(a) for a in args])  # Paths welcome
     out, err = capsys.readouterr()
     return code, out, err
 

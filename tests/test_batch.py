@@ -18,14 +18,10 @@ from handouts import batch
 from handouts.cli import main
 from handouts.output import safe_name
 from handouts.patient import Patient
+from conftest import run
 
 CSV_HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
 
-
-def run(capsys, *args):
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def manifest(folder: Path) -> dict:

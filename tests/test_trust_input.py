@@ -15,15 +15,11 @@ from hypothesis import strategies as st
 from handouts import patient as patient_mod
 from handouts.cli import main
 from handouts.errors import HandoutsError
+from conftest import run
 
 FIELDS = ("name", "oncologist", "phone", "treatment_center")
 HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
 
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def assert_one_line_error(code, out, err, field, out_dir: Path | None = None):

@@ -19,14 +19,10 @@ from handouts.cli import main
 from handouts.errors import HandoutsError
 from handouts.patient import Patient
 from handouts.pdftext import extract
+from conftest import run
 
 HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
 
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_same_names_each_get_their_own_files(capsys, tmp_path):

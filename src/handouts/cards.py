@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cardlayout, content, output
-from .cardlayout import MAX_COPIES  # noqa: F401 - part of this module's interface
 from .build import checked_rows
 from .documents import wallet_card
 from .documents.wallet_card import Card

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__, content, locales, output, registry
-from .build import build, checked_rows, review_warnings, validate, warn
+from .build import build, checked_rows, precheck, review_warnings, validate, warn
 from .errors import EXIT_USAGE, HandoutsError
 from .cardlayout import MAX_COPIES
 from .patient import load_toml
@@ -92,21 +92,10 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     out_dir = out_dir or Path("out") / locale
     freshness = review_warnings(model, strict)  # --strict refuses before anything is created
     validate(document, locale, paper, patient, out_dir, model)
-    _precheck(spec, [(locale, patient, "")], model)
+    precheck(patient, locale, model, "", documents=(spec.name,))
     warn(freshness)
     built = build(document, locale, paper, patient, out_dir, model, large_print=large_print, also=also)
     click.echo(str(built.path))
-
-
-def _precheck(spec, items, model, **options) -> None:
-    """A document may check its personal fields before anything is printed or written
-    (the wallet card lays them out: a name that does not fit is an error, not a cut)."""
-    import importlib
-    module = importlib.import_module(f".documents.{spec.renderer}", __package__)
-    check = getattr(module, "check", None)
-    if check is not None:
-        for locale, patient, where in items:
-            check(locale, patient, model, where, **options)
 
 
 def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
@@ -153,8 +142,9 @@ def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
         name = cards.sheet_file_name(sheet, locale, patient, None)
     freshness = review_warnings(model, strict)
     output.ensure_writable_dir(out_dir)
-    _precheck(spec, list(dict.fromkeys((c.locale, c.patient, c.where) for c in items)), model,
-              fmt=imp.preset.card_format)
+    for card_locale, card_patient, where in dict.fromkeys((c.locale, c.patient, c.where) for c in items):
+        precheck(card_patient, card_locale, model, where, documents=(spec.name,),
+                 fmt=imp.preset.card_format)
     warn(freshness + cards.bleed_warnings(sheet, bleed))
     built = cards.build_sheets(items, sheet, bleed, offset, out_dir / name, model)
     click.echo(str(built.path))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
 import io
 import re
 import tomllib
@@ -146,7 +147,6 @@ class Patient(BaseModel):
 
     def identity(self) -> str:
         """A stable key for this patient's record: the same row gives the same key."""
-        import hashlib
         return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
 
 
@@ -162,8 +162,8 @@ def _validation_error(where: str, exc: ValidationError) -> HandoutsError:
         msg = "not a locale code such as en, zh-Hans or zh-Hant"
     elif err["type"] == "string_too_long":
         msg = f"too long: at most {err['ctx']['max_length']} characters"
-    elif err["type"] in ("string_type", "date_type") or err["type"].endswith("_type"):
-        msg = "must be text" if field != "first_dose" else msg
+    elif err["type"].endswith("_type") and field != "first_dose":
+        msg = "must be text"
     return HandoutsError(f"{where}: {field}", msg)
 
 
