@@ -30,7 +30,7 @@ FIELDS = ("name", "first_dose", "oncologist", "phone", "treatment_center", "loca
 # Bounds on input: a patient file is a few lines, a day's list a few hundred rows.
 MAX_TOML_BYTES = 16 * 1024
 MAX_CSV_BYTES = 2 * 1024 * 1024
-MAX_CSV_ROWS = 2000
+MAX_CSV_ROWS = 10_000  # as many rows as cards in one sheet build (cards.MAX_CARDS)
 
 # Scripts whose characters are drawn one by one, without shaping, in both engines.
 # "Common" covers digits, punctuation and symbols shared by all scripts.
