@@ -26,10 +26,10 @@ ACCEPTED = {
     # Paper documents: the NCI and MedWatch addresses are printed for reading and as a QR
     # code, not as clickable links.
     "LNK-010": "printed web address is not a link annotation",
-    # Blocks that WeasyPrint paints out of source order (the page-1 warning box, table
-    # cell backgrounds); the tag tree itself is in reading order (test_structure).
+    # Some boxes are painted in another order than the tag tree lists them (WeasyPrint
+    # paints by stacking order); the tag tree itself is in reading order (test_structure).
     "ORD-001": "paint order differs from tag order",
-    # An empty inline element: the handout's write-in lines, the poster's layout spans.
+    # An empty inline element, e.g. the blank handout's write-in lines.
     "TAG-020": "empty /Span",
 }
 

@@ -280,6 +280,98 @@ def test_unknown_choices_are_field_errors(client):
     assert set(parse(r.text).errors) <= {"locale", "documents"} and parse(r.text).errors
 
 
+# ----------------------------------------------------------------------- second language
+
+def test_also_english_puts_both_languages_in_the_handout_as_the_cli_does(client, tmp_path, model):
+    from handouts.build import build
+    from handouts.patient import from_mapping
+    r = client.post("/zh-Hant/download", data=form(locale="zh-Hant", documents="handout", paper="a4",
+                                                   also="en", name="林美玲"))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
+    assert _file_name(r) == "handout-zh-Hant-a4-林美玲+en.pdf"
+    text = pdf_text(r.content, tmp_path)
+    assert "林美玲" in text and "What is this medicine?" in text and "這是什麼藥？" in text
+    cli = build("handout", "zh-Hant", "a4", from_mapping({**PATIENT, "name": "林美玲"}, "p"), tmp_path / "cli",
+                model, also="en")
+    assert cli.path.name.endswith("+en.pdf")
+    assert text == extract(cli.path)
+
+
+def test_without_a_second_language_the_handout_is_in_one_language(client, tmp_path):
+    r = client.post("/zh-Hant/download", data=form(locale="zh-Hant", documents="handout", paper="a4", also=""))
+    assert r.status_code == 200 and _file_name(r) == "handout-zh-Hant-a4-Ada-Quill.pdf"
+    assert "What is this medicine?" not in pdf_text(r.content, tmp_path)
+
+
+def test_both_documents_with_a_second_language(client, tmp_path):
+    """Each document gets the second language only if the core can print it that way."""
+    from handouts.web import core
+    r = client.post("/en/download", data=form(documents="both", also="zh-Hans"))
+    assert r.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(r.content)) as z:
+        names = [re.sub(r"-[0-9a-f]{8}(?=[.+])", "", n) for n in sorted(z.namelist())]
+    card_suffix = "+zh-Hans" if core.supports_also("wallet-card") else ""
+    assert names == ["handout-en-letter-Ada-Quill+zh-Hans.pdf", f"wallet-card-en-id1-Ada-Quill{card_suffix}.pdf"]
+
+
+def _file_name(r) -> str:
+    """The download's UTF-8 file name, without the record digest."""
+    from urllib.parse import unquote
+    name = unquote(r.headers["content-disposition"].split("filename*=UTF-8''", 1)[1])
+    return re.sub(r"-[0-9a-f]{8}(?=[.+])", "", name)
+
+
+@pytest.mark.parametrize("ui,words", [("en", "available only for the handout"),
+                                      ("zh-Hans", "只有患者指南可以加印第二种语言"),
+                                      ("zh-Hant", "只有衛教單張可以加印第二種語言")])
+def test_second_language_for_a_document_without_one_is_an_error_beside_the_field(client, ui, words):
+    from handouts.web import core
+    if core.supports_also("wallet-card"):
+        pytest.skip("the wallet card has a bilingual version: nothing to refuse")
+    r = client.post(f"/{ui}/download", data=form(documents="wallet-card", also="en"))
+    assert r.status_code == 422
+    page = parse(r.text)
+    assert list(page.errors) == ["also"] and words in page.errors["also"], page.errors
+    assert 'aria-describedby="also-hint also-error"' in r.text and '<li><a href="#also">' in r.text
+    assert '<option value="en" lang="en" selected>' in r.text          # the choice is kept
+
+
+def test_unknown_second_language_is_an_error_beside_the_field(client):
+    r = client.post("/en/download", data=form(documents="handout", also="fr"))
+    assert r.status_code == 422
+    assert parse(r.text).errors == {"also": "Choose one of the options shown."}
+
+
+@pytest.mark.parametrize("ui,label,none", [("en", "Also in a second language", "No second language"),
+                                           ("zh-Hans", "同时加印第二种语言", "不加印第二种语言"),
+                                           ("zh-Hant", "同時加印第二種語言", "不加印第二種語言")])
+def test_second_language_field_is_labelled_and_offered_only_for_documents_that_have_it(
+        client, monkeypatch, ui, label, none):
+    from handouts.web import core
+    html = client.get(f"/{ui}/").text
+    assert f'<label for="also">{label}</label>' in html and f'<option value="" selected>{none}</option>' in html
+    assert 'aria-describedby="also-hint"' in html
+    monkeypatch.setattr(core, "bilingual_documents", lambda: ())
+    assert 'id="also"' not in client.get(f"/{ui}/").text
+
+
+def test_second_language_follows_what_the_core_supports(monkeypatch, model):
+    """In-process: the same order is refused or rendered according to the renderer's own
+    bilingual support (the attribute build.render_document checks)."""
+    from handouts.documents import wallet_card
+    from handouts.errors import HandoutsError
+    from handouts.web import core
+    order = core.Order("en", "wallet-card", "letter", core.CARD_SINGLE, also="zh-Hant")
+    monkeypatch.delattr(wallet_card, "BILINGUAL_BUDGET_FACTOR", raising=False)
+    with pytest.raises(HandoutsError, match="does not support --also") as err:
+        core.check_order(order)
+    assert core.problem(err.value).field == "also" and core.problem(err.value).kind == "also_unsupported"
+    assert core.bilingual_documents() == ("handout",)
+    both = core.Order("en", "both", "letter", core.CARD_SINGLE, also="zh-Hant")
+    core.check_order(both)                                   # the handout takes it
+    assert [core._also_for(both, d) for d in ("handout", "wallet-card")] == ["zh-Hant", None]
+
+
 # ----------------------------------------------------------------------- limits
 
 def test_oversized_form_is_refused_with_a_clear_page(client):

@@ -142,6 +142,7 @@ def _page(request: Request, ui: str, values: dict | None = None, problems: list[
     values.setdefault("paper", core.default_paper(values["locale"]) if values["locale"] in core.locale_codes()
                       else core.default_paper(ui))
     values.setdefault("card", core.CARD_SINGLE)
+    values.setdefault("also", "")
     for name in core.PERSONAL_FIELDS:
         values.setdefault(name, "")
     errors: dict[str, str] = {}
@@ -159,6 +160,7 @@ def _page(request: Request, ui: str, values: dict | None = None, problems: list[
         ui=ui, lang=core.html_lang(ui), locales=[(c, core.locale_name(c)) for c in core.locale_codes()],
         values=values, errors=errors, errors_listed=errors_listed, general=general, labels=_field_labels(ui),
         papers=core.handout_papers(), card_formats=core.card_formats(), previews=previews,
+        bilingual=i18n.bilingual_names(ui),
         max_rows=MAX_ROWS, notice=notice, today=core.today().isoformat())
     return HTMLResponse(html, status_code=status)
 
@@ -200,7 +202,7 @@ def _order(form) -> tuple[core.Order, dict, list[core.Problem]]:
     order = core.Order(locale=locale, documents=values.get("documents") or "both",
                        paper=values.get("paper") or (core.default_paper(locale)
                                                      if locale in core.locale_codes() else "letter"),
-                       card=values.get("card") or core.CARD_SINGLE,
+                       card=values.get("card") or core.CARD_SINGLE, also=values.get("also") or "",
                        patient={f: values.get(f, "").strip() for f in core.PERSONAL_FIELDS})
     return order, values, problems
 

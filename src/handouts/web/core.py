@@ -9,6 +9,8 @@ never re-implements a rule: a form is validated by the same code as `handouts bu
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import inspect
 import io
 import re
 from dataclasses import dataclass, field
@@ -50,6 +52,37 @@ def card_formats() -> tuple[str, ...]:
     return (CARD_SINGLE,) + registry.get("wallet-card").sheets
 
 
+def supports_also(document: str, card: str | None = None) -> bool:
+    """Whether the core can print `document` in two languages (`--also`), asked the way
+    build.render_document asks it (the renderer's bilingual page budget), and for an
+    imposed card sheet also whether build.render_sheet takes `also`."""
+    spec = registry.get(document)
+    renderer = importlib.import_module(f"handouts.documents.{spec.renderer}")
+    if not hasattr(renderer, "BILINGUAL_BUDGET_FACTOR"):
+        return False
+    return card in (None, CARD_SINGLE) or _takes(build.render_sheet, "also")
+
+
+def bilingual_documents() -> tuple[str, ...]:
+    """The documents of the form that can carry a second language."""
+    return tuple(d for d in ("handout", "wallet-card") if supports_also(d))
+
+
+def _takes(fn, name: str) -> bool:
+    return name in inspect.signature(fn).parameters
+
+
+def _ordered(order: "Order") -> tuple[str, ...]:
+    return {"both": ("wallet-card", "handout")}.get(order.documents, (order.documents,))
+
+
+def _also_for(order: "Order", document: str) -> str | None:
+    """The second language for one document of the order (None: that document has none)."""
+    if not order.also or not supports_also(document, order.card if document == "wallet-card" else None):
+        return None
+    return order.also
+
+
 def default_paper(locale: str) -> str:
     return build.resolve_paper(registry.get("handout"), locale, None).name
 
@@ -76,6 +109,7 @@ class Order:
     paper: str                        # handout paper
     card: str                         # "card" or a sheet preset
     patient: dict = field(default_factory=dict)  # personal fields as typed (non-empty only)
+    also: str = ""                    # a second language on the same sheets ("" = none)
 
 
 @dataclass(frozen=True)
@@ -122,11 +156,19 @@ def check_order(order: Order, patient: Patient | None = None, where: str = WHERE
         if order.card != CARD_SINGLE:
             from handouts.cardlayout import imposition
             card_fmt = imposition(order.card, 0.0, (0.0, 0.0)).preset.card_format
+    if order.also:
+        locales.get(order.also, f"{WHERE}: also")
+        if not any(_also_for(order, d) for d in _ordered(order)):
+            raise HandoutsError(f"{WHERE}: also", f"{order.documents} does not support --also; "
+                                f"only {', '.join(bilingual_documents()) or 'no document'} does")
+    card_also = {"also": _also_for(order, "wallet-card")} if _also_for(order, "wallet-card") else {}
+    if card_also and not _takes(wallet_card.check, "also"):
+        card_also = {}
 
     def check(p: Patient | None) -> None:
         build.check_patient(p, order.locale, m, where)
         if card_fmt is not None:
-            wallet_card.check(order.locale, p, m, where, fmt=card_fmt)
+            wallet_card.check(order.locale, p, m, where, fmt=card_fmt, **card_also)
 
     if patient is None:
         # The core stops at the first wrong field; the page runs the same checks one
@@ -151,25 +193,34 @@ def render_order(order: Order, patient: Patient | None) -> list[tuple[str, bytes
     m = model()
     files: list[tuple[str, bytes]] = []
     if order.documents in ("wallet-card", "both"):
-        files.append(render_card(order.locale, order.card, patient))
+        files.append(render_card(order.locale, order.card, patient, _also_for(order, "wallet-card")))
     if order.documents in ("handout", "both"):
         spec = registry.get("handout")
         paper = build.resolve_paper(spec, order.locale, order.paper)
-        rendered = build.render_document("handout", order.locale, paper, patient, m)
-        files.append((build.output_name("handout", order.locale, paper.name, patient), rendered.pdf))
+        also = _also_for(order, "handout")
+        rendered = build.render_document("handout", order.locale, paper, patient, m, also=also)
+        files.append((build.output_name("handout", order.locale, paper.name, patient, _suffix(order.locale, also)),
+                      rendered.pdf))
     return files
 
 
-def render_card(locale: str, card: str, patient: Patient | None) -> tuple[str, bytes]:
+def _suffix(locale: str, also: str | None) -> str:
+    """As `handouts build --also` names its file."""
+    return f"+{also}" if also and also != locale else ""
+
+
+def render_card(locale: str, card: str, patient: Patient | None, also: str | None = None) -> tuple[str, bytes]:
     m = model()
     if card == CARD_SINGLE:
         spec = registry.get("wallet-card")
         paper = build.resolve_paper(spec, locale, None)
-        rendered = build.render_document("wallet-card", locale, paper, patient, m)
-        return build.output_name("wallet-card", locale, paper.name, patient), rendered.pdf
+        rendered = build.render_document("wallet-card", locale, paper, patient, m, also=also)
+        return build.output_name("wallet-card", locale, paper.name, patient, _suffix(locale, also)), rendered.pdf
     from handouts import cards
-    rendered = build.render_sheet("wallet-card", locale, card, [patient] if patient else [], m)
-    return cards.sheet_file_name(card, locale, patient, None), rendered.pdf
+    extra = {"also": also} if also else {}
+    rendered = build.render_sheet("wallet-card", locale, card, [patient] if patient else [], m, **extra)
+    name = cards.sheet_file_name(card, locale, patient, None)
+    return (name.removesuffix(".pdf") + _suffix(locale, also) + ".pdf") if also else name, rendered.pdf
 
 
 def render_sheet_of(locale: str, sheet: str, patients: list[Patient]) -> tuple[str, bytes]:
@@ -225,7 +276,9 @@ def problem(err: HandoutsError) -> Problem:
         m = re.search(r"wallet card (?:front|back) (\w+)", err.field)
         fld = _ZONE_FIELD.get(m.group(1), "") if m else ""
         return Problem(fld, msg, "overflow")
-    fld = where if where in PERSONAL_FIELDS or where in ("locale", "documents", "paper", "card") else ""
+    fld = where if where in PERSONAL_FIELDS or where in ("locale", "documents", "paper", "card", "also") else ""
+    if fld == "also":
+        return Problem(fld, msg, "also_unsupported" if "does not support" in msg else "choice")
     if fld in ("locale", "documents", "paper", "card"):
         return Problem(fld, msg, "choice")
     if fld == "first_dose":

@@ -24,6 +24,7 @@ def W_(message: str) -> str:
 # Form fields, as the page labels them (also used to name a field in a CSV row's error).
 FIELD_LABELS = {
     "locale": W_("Patient's language"),
+    "also": W_("Also in a second language"),
     "documents": W_("Documents"),
     "paper": W_("Paper for the handout"),
     "card": W_("Wallet card printing"),
@@ -33,6 +34,14 @@ FIELD_LABELS = {
     "phone": W_("Care team phone, day and night"),
     "treatment_center": W_("Treatment center"),
 }
+
+# The documents, as the "second language" hint and error name them.
+DOCUMENT_NAMES = {
+    "handout": W_("the handout"),
+    "wallet-card": W_("the wallet card"),
+}
+# Between two names in a list ("the handout, the wallet card").
+LIST_SEPARATOR = W_(", ")
 
 # A field's name and what is wrong with it (Chinese uses a full-width colon).
 FIELD_PROBLEM = W_("%(field)s: %(problem)s")
@@ -49,6 +58,8 @@ PROBLEM_TEXT = {
     "glyph": W_("The printing fonts cannot draw these characters: %(chars)s"),
     "overflow": W_("This does not fit on the wallet card. Shorten it or use an abbreviation."),
     "choice": W_("Choose one of the options shown."),
+    "also_unsupported": W_("A second language is available only for %(documents)s. Choose \u201cNo second "
+                           "language\u201d, or make one of these documents too."),
     "other": W_("This cannot be used: %(detail)s"),
     "too_large": W_("What was sent is too large for this page (at most %(kib)s KiB)."),
     "not_csv": W_("This file is not a patient list: save it as CSV (UTF-8) with a header row."),
@@ -88,9 +99,16 @@ def problem_text(code: str, p: core.Problem) -> str:
         return text % {"max": p.params[0]}
     if p.kind == "glyph":
         return text % {"chars": p.params[0]}
+    if p.kind == "also_unsupported":
+        return text % {"documents": bilingual_names(code)}
     if p.kind == "other" or p.kind not in PROBLEM_TEXT:
         return tr(code, PROBLEM_TEXT["other"]) % {"detail": p.message}
     return text
+
+
+def bilingual_names(code: str) -> str:
+    """The documents that can carry a second language, named in the page's language."""
+    return tr(code, LIST_SEPARATOR).join(tr(code, DOCUMENT_NAMES[d]) for d in core.bilingual_documents())
 
 
 def message(code: str, kind: str, **params) -> str:
