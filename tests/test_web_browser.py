@@ -229,6 +229,40 @@ def test_keyboard_only_fill_and_download(page, server, tmp_path):
     assert "Cy Keys" in extract(path)
 
 
+def test_also_english_by_keyboard(page, server, tmp_path):
+    """Issue 10: a zh-Hant handout with English on the same sheets, chosen by keyboard; a
+    document without a bilingual version gets the error beside the field, in Chinese."""
+    from handouts.web import core
+    page.goto(server + "/zh-Hant/")
+    assert page.inner_text("label[for=also]") == "同時加印第二種語言"
+    page.focus("#also")
+    page.keyboard.press("ArrowDown")                 # "No second language" -> English
+    assert page.input_value("#also") == "en"
+    page.focus("#documents")
+    page.keyboard.press("ArrowDown")                 # -> "Wallet card only"
+    page.focus("#name")
+    page.keyboard.type("林美玲")
+    if not core.supports_also("wallet-card"):
+        page.focus("#download")
+        page.keyboard.press("Enter")
+        page.locator("#also-error").wait_for()
+        assert "只有衛教單張可以加印第二種語言" in page.inner_text("#also-error")
+        assert page.get_attribute("#also", "aria-invalid") == "true"
+        assert page.input_value("#also") == "en" and page.input_value("#name") == "林美玲"
+        page.screenshot(path=str(tmp_path / "6-also-error.png"), full_page=True)
+    assert page.input_value("#documents") == "wallet-card"
+    page.focus("#documents")
+    page.keyboard.press("ArrowDown")                 # -> "Handout only"
+    assert page.input_value("#documents") == "handout"
+    page.focus("#download")
+    with page.expect_download() as info:
+        page.keyboard.press("Enter")
+    path = _pdf(info.value, tmp_path)
+    assert re.sub(r"-[0-9a-f]{8}(?=\+)", "", path.name) == "handout-zh-Hant-a4-林美玲+en.pdf"
+    text = extract(path)
+    assert "這是什麼藥？" in text and "What is this medicine?" in text
+
+
 def _undigest(name: str) -> str:
     """File and folder names carry a digest of the patient's record; compare without it."""
     return re.sub(r"-[0-9a-f]{8}(?=\.pdf|/|$)", "", name)
