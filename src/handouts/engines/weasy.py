@@ -70,6 +70,64 @@ from .. import paths  # noqa: E402
 from ..errors import HandoutsError  # noqa: E402
 from ..locales import font_families  # noqa: E402
 
+# cffi turns every C type string it has not seen into a type by running pycparser over
+# the string plus a typedef line for each of WeasyPrint's ~70 type names: 3-10 ms each.
+# WeasyPrint asks for about ten fixed types on a process's first document, and for a
+# new `hb_codepoint_t[N]` (N = glyphs in a font subset) on nearly every document: 0.05-
+# 0.1 s of a cold build and about 15 ms of each document in a batch. The types below
+# are parsed in one pass, and fixed-length arrays are built from their item type, as
+# cffi itself builds them after parsing. Both use cffi internals; should those change,
+# `_fast_cffi_types` leaves cffi as it is (same types, the slower way).
+FIRST_DOCUMENT_TYPES = ("PangoFcFontMap *", "FcChar8 **", "char[]", "PangoRectangle *", "PangoLogAttr[]",
+                        "unsigned int *", "hb_tag_t[100]", "char[4]", "FcResult *", "int *")
+_ARRAY = re.compile(r"([A-Za-z_][A-Za-z0-9_ ]*?)\s*\[(\d+)\]")
+
+
+class _ParsedTypes(dict):
+    """cffi's cache of parsed type strings, which builds `T[N]` without the parser."""
+
+    def __init__(self, ffi, items):
+        super().__init__(items)
+        self._ffi = ffi
+        self._items: dict[str, object] = {}
+
+    def __missing__(self, key):
+        m = _ARRAY.fullmatch(key) if isinstance(key, str) else None
+        if m is None:
+            raise KeyError(key)
+        from cffi import model
+        ffi = self._ffi
+        with ffi._lock:
+            item = self._items.get(m.group(1))
+            if item is None:
+                item = self._items[m.group(1)] = ffi._parser.parse_type(m.group(1))
+            result = (ffi._get_cached_btype(model.ArrayType(item, int(m.group(2)))), False)
+            return self.setdefault(key, result)
+
+
+def _fast_cffi_types() -> None:
+    try:
+        from weasyprint.text.ffi import ffi
+        if isinstance(ffi._parsed_types, _ParsedTypes):
+            return
+        todo = [t for t in FIRST_DOCUMENT_TYPES if t not in ffi._parsed_types]
+        with ffi._lock:
+            if todo:
+                parser = ffi._parser
+                ast = parser._parse("void __dummy(%s);" % ", ".join(todo))[0]
+                for decl, param in zip(todo, ast.ext[-1].type.args.params, strict=True):
+                    tp = parser._get_type_and_quals(param.type)[0]
+                    really_a_function_type = tp.is_raw_function
+                    if really_a_function_type:
+                        tp = tp.as_function_pointer()
+                    ffi._parsed_types[decl] = (ffi._get_cached_btype(tp), really_a_function_type)
+            ffi._parsed_types = _ParsedTypes(ffi, ffi._parsed_types)
+    except Exception:  # noqa: BLE001 - cffi changed: it parses as before, only slower
+        pass
+
+
+_fast_cffi_types()
+
 
 class EngineWarning(HandoutsError):
     """WeasyPrint warned that it dropped or replaced something: the PDF is not faithful."""
