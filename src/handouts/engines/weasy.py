@@ -86,22 +86,22 @@ _ARRAY = re.compile(r"([A-Za-z_][A-Za-z0-9_ ]*?)\s*\[(\d+)\]")
 class _ParsedTypes(dict):
     """cffi's cache of parsed type strings, which builds `T[N]` without the parser."""
 
-    def __init__(self, ffi, items):
+    def __init__(self, ffi, items, array_type):
         super().__init__(items)
         self._ffi = ffi
+        self._array_type = array_type  # cffi.model.ArrayType, as its parser made one
         self._items: dict[str, object] = {}
 
     def __missing__(self, key):
         m = _ARRAY.fullmatch(key) if isinstance(key, str) else None
         if m is None:
             raise KeyError(key)
-        from cffi import model
         ffi = self._ffi
         with ffi._lock:
             item = self._items.get(m.group(1))
             if item is None:
                 item = self._items[m.group(1)] = ffi._parser.parse_type(m.group(1))
-            result = (ffi._get_cached_btype(model.ArrayType(item, int(m.group(2)))), False)
+            result = (ffi._get_cached_btype(self._array_type(item, int(m.group(2)))), False)
             return self.setdefault(key, result)
 
 
@@ -111,17 +111,22 @@ def _fast_cffi_types() -> None:
         if isinstance(ffi._parsed_types, _ParsedTypes):
             return
         todo = [t for t in FIRST_DOCUMENT_TYPES if t not in ffi._parsed_types]
+        parser = ffi._parser
+        array_type = None
         with ffi._lock:
             if todo:
-                parser = ffi._parser
                 ast = parser._parse("void __dummy(%s);" % ", ".join(todo))[0]
                 for decl, param in zip(todo, ast.ext[-1].type.args.params, strict=True):
                     tp = parser._get_type_and_quals(param.type)[0]
+                    if tp.is_array_type:
+                        array_type = type(tp)
                     really_a_function_type = tp.is_raw_function
                     if really_a_function_type:
                         tp = tp.as_function_pointer()
                     ffi._parsed_types[decl] = (ffi._get_cached_btype(tp), really_a_function_type)
-            ffi._parsed_types = _ParsedTypes(ffi, ffi._parsed_types)
+            if array_type is None:
+                array_type = type(parser.parse_type("char[1]"))
+            ffi._parsed_types = _ParsedTypes(ffi, ffi._parsed_types, array_type)
     except Exception:  # noqa: BLE001 - cffi changed: it parses as before, only slower
         pass
 
