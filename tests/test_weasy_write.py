@@ -74,3 +74,24 @@ def test_chinese_text_uses_the_whole_stack():
     nested = '<ul><li>a<ul><li>b</li></ul></li></ul>'  # the nested bullet is not in Noto Sans
     assert weasy._stack_for(nested, FAMS, []) == FAMS
     assert _embedded_fonts(weasy.render(html, weasy.paths.layouts_dir(), FAMS, []).pdf) == {"Noto-Sans", "Noto-Sans-SC"}
+
+
+def test_c_types_prepared_without_the_parser_are_cffis_own():
+    """The engine gives cffi the types WeasyPrint asks for (ten on the first document, a
+    fixed-length glyph array on nearly every one) without a pycparser run each: they
+    must be the very objects cffi's parser makes."""
+    from weasyprint.text.ffi import ffi
+    assert isinstance(ffi._parsed_types, weasy._ParsedTypes), "the fast path is off (cffi changed?)"
+    decls = [*weasy.FIRST_DOCUMENT_TYPES, "hb_codepoint_t[57]", "hb_codepoint_t[30440]", "char[7]"]
+    fast = {d: ffi.typeof(d) for d in decls}
+    saved = ffi._parsed_types
+    ffi._parsed_types = {}  # a plain cache: cffi parses every string itself
+    try:
+        parsed = {d: ffi.typeof(d) for d in decls}
+    finally:
+        ffi._parsed_types = saved
+    for d in decls:
+        assert fast[d] is parsed[d], d
+    assert len(ffi.new("hb_codepoint_t[3]", [7, 8, 9])) == 3
+    with pytest.raises(KeyError):
+        saved["no such type"]

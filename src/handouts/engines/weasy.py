@@ -27,14 +27,111 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import pydyf
-from weasyprint import CSS, HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher
+# WeasyPrint opens its libraries by trying a list of names, Windows and macOS names
+# first; cffi answers each miss with ctypes.util.find_library, which on Linux runs
+# ldconfig, gcc and ld as subprocesses: 200 processes and 0.2-0.3 s CPU (more wall) of
+# every cold build. When the Linux sonames it also tries open directly, the misses are
+# answered at once instead. Otherwise the real lookup runs, as before.
+LINUX_SONAMES = ("libgobject-2.0.so.0", "libpango-1.0.so.0", "libharfbuzz.so.0",
+                 "libfontconfig.so.1", "libpangoft2-1.0.so.0")
 
-from .. import paths
-from ..errors import HandoutsError
-from ..locales import font_families
+
+def _sonames_open() -> bool:
+    import ctypes
+    try:
+        for name in LINUX_SONAMES:
+            ctypes.CDLL(name)
+    except OSError:
+        return False
+    return True
+
+
+def _import_weasyprint() -> None:
+    if "weasyprint.text.ffi" in sys.modules or not sys.platform.startswith("linux") or not _sonames_open():
+        import weasyprint  # noqa: F401
+        return
+    import ctypes.util
+    real = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:
+        import weasyprint  # noqa: F401
+    finally:
+        ctypes.util.find_library = real
+
+
+_import_weasyprint()
+
+import pydyf  # noqa: E402
+from weasyprint import CSS, HTML  # noqa: E402
+from weasyprint.text.fonts import FontConfiguration  # noqa: E402
+from weasyprint.urls import URLFetcher  # noqa: E402
+
+from .. import paths  # noqa: E402
+from ..errors import HandoutsError  # noqa: E402
+from ..locales import font_families  # noqa: E402
+
+# cffi turns every C type string it has not seen into a type by running pycparser over
+# the string plus a typedef line for each of WeasyPrint's ~70 type names: 3-10 ms each.
+# WeasyPrint asks for about ten fixed types on a process's first document, and for a
+# new `hb_codepoint_t[N]` (N = glyphs in a font subset) on nearly every document: 0.05-
+# 0.1 s of a cold build and about 15 ms of each document in a batch. The types below
+# are parsed in one pass, and fixed-length arrays are built from their item type, as
+# cffi itself builds them after parsing. Both use cffi internals; should those change,
+# `_fast_cffi_types` leaves cffi as it is (same types, the slower way).
+FIRST_DOCUMENT_TYPES = ("PangoFcFontMap *", "FcChar8 **", "char[]", "PangoRectangle *", "PangoLogAttr[]",
+                        "unsigned int *", "hb_tag_t[100]", "char[4]", "FcResult *", "int *")
+_ARRAY = re.compile(r"([A-Za-z_][A-Za-z0-9_ ]*?)\s*\[(\d+)\]")
+
+
+class _ParsedTypes(dict):
+    """cffi's cache of parsed type strings, which builds `T[N]` without the parser."""
+
+    def __init__(self, ffi, items, array_type):
+        super().__init__(items)
+        self._ffi = ffi
+        self._array_type = array_type  # cffi.model.ArrayType, as its parser made one
+        self._items: dict[str, object] = {}
+
+    def __missing__(self, key):
+        m = _ARRAY.fullmatch(key) if isinstance(key, str) else None
+        if m is None:
+            raise KeyError(key)
+        ffi = self._ffi
+        with ffi._lock:
+            item = self._items.get(m.group(1))
+            if item is None:
+                item = self._items[m.group(1)] = ffi._parser.parse_type(m.group(1))
+            result = (ffi._get_cached_btype(self._array_type(item, int(m.group(2)))), False)
+            return self.setdefault(key, result)
+
+
+def _fast_cffi_types() -> None:
+    try:
+        from weasyprint.text.ffi import ffi
+        if isinstance(ffi._parsed_types, _ParsedTypes):
+            return
+        todo = [t for t in FIRST_DOCUMENT_TYPES if t not in ffi._parsed_types]
+        parser = ffi._parser
+        array_type = None
+        with ffi._lock:
+            if todo:
+                ast = parser._parse("void __dummy(%s);" % ", ".join(todo))[0]
+                for decl, param in zip(todo, ast.ext[-1].type.args.params, strict=True):
+                    tp = parser._get_type_and_quals(param.type)[0]
+                    if tp.is_array_type:
+                        array_type = type(tp)
+                    really_a_function_type = tp.is_raw_function
+                    if really_a_function_type:
+                        tp = tp.as_function_pointer()
+                    ffi._parsed_types[decl] = (ffi._get_cached_btype(tp), really_a_function_type)
+            if array_type is None:
+                array_type = type(parser.parse_type("char[1]"))
+            ffi._parsed_types = _ParsedTypes(ffi, ffi._parsed_types, array_type)
+    except Exception:  # noqa: BLE001 - cffi changed: it parses as before, only slower
+        pass
+
+
+_fast_cffi_types()
 
 
 class EngineWarning(HandoutsError):
