@@ -20,12 +20,7 @@ from .common import (BuildRequest, css_string, footer_line, monitoring_text, pri
 LAYOUT = "handout"
 QR_MODULE_MM = 0.6
 STYLESHEETS = ("style.css", "safety.css")
-LARGE_PRINT_STYLESHEET = "large-print.css"
-# --large-print: every text at least 18 pt, so the page budget (2 to 4) is raised to
-# 4 to 12 pages (three times the regular maximum).
-LARGE_PRINT_PAGE_BUDGET = (4, 12)
-# --also LOCALE: the handout twice, so twice the regular budget (large print: twice that).
-BILINGUAL_BUDGET_FACTOR = 2
+LARGE_PRINT_STYLESHEET = "large-print.css"  # page budgets: the registry's handout spec
 _COUNTER = re.compile(r"%\((page|pages)\)s")
 
 
