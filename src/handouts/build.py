@@ -16,8 +16,6 @@ from .patient import Patient
 if TYPE_CHECKING:
     from .documents.wallet_card import Card
 
-PERSONAL_TEXT = ("name", "oncologist", "phone", "treatment_center")
-
 
 @dataclass(frozen=True)
 class Built:
@@ -68,10 +66,10 @@ def check_patient(patient: Patient | None, locale: str, model: content.ContentMo
         approved = model.fact("approval_accelerated").value
         patient.check_first_dose(approved, print_date(), where)
         families = tuple(locales.get(locale).fonts)
-        for name in PERSONAL_TEXT:
-            value = getattr(patient, name)
+        for var in registry.TEXT_VARIABLES:
+            value = var.evaluate(patient)
             if value:
-                fonts.require(value, families, f"{where}: {name}", locale)
+                fonts.require(value, families, f"{where}: {var.field}", locale)
 
 
 def checked_rows(path: Path, default_locale: str, model: content.ContentModel
@@ -159,11 +157,11 @@ def _overflowing_field(spec: registry.DocumentSpec, req: BuildRequest, budget: t
     if req.patient is None:
         return None
     low, high = budget
-    for name in PERSONAL_TEXT:
-        if getattr(req.patient, name):
-            trial = dataclasses.replace(req, patient=req.patient.model_copy(update={name: None}))
+    for var in registry.TEXT_VARIABLES:
+        if var.evaluate(req.patient):
+            trial = dataclasses.replace(req, patient=req.patient.model_copy(update={var.field: None}))
             if low <= spec.render(trial).pages <= high:
-                return f"patient: {name}"
+                return f"patient: {var.field}"
     return None
 
 

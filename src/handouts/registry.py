@@ -15,15 +15,19 @@ from .patient import Patient
 
 @dataclass(frozen=True)
 class Variable:
+    """A personal value a document prints: every document reads it through `evaluate`."""
     name: str
     label: str
     sample: Any
     evaluate: Callable[[Patient | None], Any]
+    field: str  # the patient record's field, named in error messages
+    text: bool = True  # free text, checked for glyphs and for fitting the page
 
 
 def _patient_field(name: str, label: str, sample: Any) -> Variable:
     return Variable(f"patient.{name}", label, sample,
-                    lambda p, _n=name: getattr(p, _n) if p is not None else None)
+                    lambda p, _n=name: getattr(p, _n) if p is not None else None,
+                    field=name, text=isinstance(sample, str))
 
 
 def N_(message: str) -> str:
@@ -39,6 +43,7 @@ PATIENT_VARIABLES = (
     _patient_field("treatment_center", N_("Treatment center"), "Riverside Cancer Center"),
 )
 CONTACT_VARIABLES = ("patient.name", "patient.oncologist", "patient.phone", "patient.treatment_center")
+TEXT_VARIABLES = tuple(v for v in PATIENT_VARIABLES if v.text)
 
 
 @dataclass(frozen=True)
@@ -87,9 +92,12 @@ class DocumentSpec:
     def variable(self, name: str) -> Variable:
         return next(v for v in self.variables if v.name == name)
 
+    def value(self, name: str, patient: Patient | None) -> Any:
+        """The one way a document reads a personal value."""
+        return self.variable(name).evaluate(patient)
+
     def sample_patient(self) -> Patient:
-        values = {v.name.split(".", 1)[1]: v.sample for v in self.variables if v.name.startswith("patient.")}
-        return Patient.model_validate(values)
+        return Patient.model_validate({v.field: v.sample for v in self.variables})
 
 
 DOCUMENTS: dict[str, DocumentSpec] = {}

@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
-from .. import cardlayout, locales, qr
+from .. import cardlayout, locales, qr, registry
 from ..cardlayout import CardLayout, Imposition, Zone
 from ..content import ContentModel
 from ..engines import reportlab_canvas as rl
@@ -134,10 +134,10 @@ def _field(label: str, value: str | None, fams: tuple[str, ...], keep_together: 
 
 def front_fields(L: Localizer, patient: Patient | None) -> dict[str, list[Block]]:
     fams = families(L.code)
-    p = patient
-    phone = p.phone if p else None
+    spec = registry.get(LAYOUT)
+    phone = spec.value("patient.phone", patient)
     return {
-        "name": [_field(L._("Name:"), p.name if p else None, fams)],
+        "name": [_field(L._("Name:"), spec.value("patient.name", patient), fams)],
         "phone": [Block(phone, families=fams, keep_together=True) if phone
                   else Block("", blank=True, families=fams)],
     }
@@ -145,12 +145,13 @@ def front_fields(L: Localizer, patient: Patient | None) -> dict[str, list[Block]
 
 def back_fields(E: Localizer, patient: Patient | None, patient_locale: str) -> dict[str, list[Block]]:
     fams = value_families(E.code, patient_locale)
-    p = patient
-    first = E.date(p.first_dose, "medium") if p and p.first_dose else None
+    spec = registry.get(LAYOUT)
+    first_dose = spec.value("patient.first_dose", patient)
+    first = E.date(first_dose, "medium") if first_dose else None
     return {
-        "oncologist": [_field(E._("Oncologist:"), p.oncologist if p else None, fams)],
-        "phone": [_field(E._("Phone, any time:"), p.phone if p else None, fams, keep_together=True)],
-        "center": [_field(E._("Treatment center:"), p.treatment_center if p else None, fams)],
+        "oncologist": [_field(E._("Oncologist:"), spec.value("patient.oncologist", patient), fams)],
+        "phone": [_field(E._("Phone, any time:"), spec.value("patient.phone", patient), fams, keep_together=True)],
+        "center": [_field(E._("Treatment center:"), spec.value("patient.treatment_center", patient), fams)],
         "first_dose": [_field(E._("First dose:"), first, fams)],
         "last_dose": [_field(E._("Date of most recent dose:"), None, fams)],
     }
