@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from . import __version__, content, locales, output, paths, registry
 from .clock import print_date
 from .errors import HandoutsError
+from .models import validation_error
 from .patient import Patient
 
 MANIFEST = "manifest.json"
@@ -176,10 +177,10 @@ def read_manifest(out: output.OutputDir, folder: str,
         return {}
     try:
         data = _Manifest.model_validate_json(raw)
-    except (ValidationError, ValueError) as exc:
+    except ValidationError as exc:  # bad JSON too
         if warn:
             where = "a patient folder" if folder.startswith(PATIENTS_DIR + "/") else (folder or ".")
-            first = str(exc).splitlines()[0][:80]
+            first = validation_error("", exc).one_line().removeprefix(": ")[:80]
             warn(f"{MANIFEST} in {where} is malformed ({first}); treating it as absent and rebuilding")
         return {}
     return {e.file: e.model_dump() for e in data.files}

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Literal, Union
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from . import paths
 from .errors import HandoutsError
 from .models import Strict as _Strict  # one definition for every data file
+from .models import load_toml
 
 Confidence = Literal["label-verbatim", "label-derived", "secondary", "unverified"]
 PRINTABLE: frozenset[str] = frozenset({"label-verbatim", "label-derived"})
@@ -258,16 +258,7 @@ class ContentModel(_Strict):
 
 
 def load(path: Path | None = None) -> ContentModel:
-    path = path or paths.content_file()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return ContentModel.model_validate(data)
-    except tomllib.TOMLDecodeError as exc:
-        raise HandoutsError(str(path), f"not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise HandoutsError(f"{path.name}: {field}", err["msg"]) from None
+    return load_toml(path or paths.content_file(), ContentModel)
 
 
 @cache

@@ -4,31 +4,32 @@ plus, for translated locales, LC_MESSAGES/handouts.po next to it."""
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, RootModel
 
 from . import paths
 from .errors import HandoutsError
+from .models import Strict, load_toml
 
 
-class MedicalReview(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class MedicalReview(Strict):
     reviewed: bool
     reviewer: str = ""
     date: dt.date | None = None
 
 
-class FontFamily(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class FontFamily(Strict):
     regular: str
     bold: str
 
 
-class LocaleSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class FontFamilies(RootModel[dict[str, FontFamily]]):
+    """assets/fonts/fonts.toml: each family's regular and bold file."""
+
+
+class LocaleSpec(Strict):
     code: str
     name: str
     babel: str
@@ -48,8 +49,7 @@ class LocaleSpec(BaseModel):
 
 @cache
 def font_families() -> dict[str, FontFamily]:
-    data = tomllib.loads((paths.fonts_dir() / "fonts.toml").read_text(encoding="utf-8"))
-    return {name: FontFamily.model_validate(v) for name, v in data.items()}
+    return load_toml(paths.fonts_dir() / "fonts.toml", FontFamilies).root
 
 
 def font_files(spec: LocaleSpec, weight: str = "regular") -> list[Path]:
@@ -61,8 +61,7 @@ def font_files(spec: LocaleSpec, weight: str = "regular") -> list[Path]:
 def available() -> dict[str, LocaleSpec]:
     found: dict[str, LocaleSpec] = {}
     for toml in sorted(paths.locales_dir().glob("*/locale.toml")):
-        data = tomllib.loads(toml.read_text(encoding="utf-8"))
-        spec = LocaleSpec.model_validate({**data, "directory": toml.parent})
+        spec = load_toml(toml, LocaleSpec, f"{toml.parent.name}/{toml.name}", directory=toml.parent)
         unknown = [f for f in spec.fonts if f not in font_families()]
         if unknown:
             raise HandoutsError(f"{toml}: fonts", f"unknown font families {unknown}")
