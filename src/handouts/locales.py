@@ -4,6 +4,7 @@ plus, for translated locales, LC_MESSAGES/handouts.po next to it."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from functools import cache
 from pathlib import Path
 
@@ -75,3 +76,20 @@ def get(code: str, field: str = "--locale") -> LocaleSpec:
     if code not in specs:
         raise HandoutsError(field, f"unknown locale {code!r}; available: {', '.join(specs)}")
     return specs[code]
+
+
+# Chinese puts no space between sentences, after full-width punctuation, nor between two
+# Han characters where text was joined or a placeholder set spaces ("16 小時 內").
+_SPACE_BETWEEN_HAN = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
+_SPACE_AFTER_FULLWIDTH = re.compile(r"([。！？；：，、）」』](?:</\w+>)*)[ \t\r\n]+(?=[^\s<])")
+
+
+def sentence_spacing(text: str, spec: LocaleSpec) -> str:
+    """The one rule for the space between sentences, driven by the locale's
+    `space_between_sentences` flag: text as it is for a locale that spaces them,
+    otherwise the spaces that joining put after full-width punctuation or between Han
+    characters removed. Both engines use it: on a rendered HTML page (closing tags
+    between the punctuation and the space are allowed) and on a card's paragraph."""
+    if spec.space_between_sentences:
+        return text
+    return _SPACE_BETWEEN_HAN.sub("", _SPACE_AFTER_FULLWIDTH.sub(r"\1", text))

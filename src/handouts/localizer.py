@@ -69,6 +69,10 @@ class Localizer:
     _ = gettext
 
     # -- numbers, dates, units ----------------------------------------------------
+    def join_sentences(self, *texts: str) -> str:
+        """Sentences of one paragraph, spaced as this locale spaces them."""
+        return locales.sentence_spacing(" ".join(texts), self.spec)
+
     def number(self, value) -> str:
         return format_decimal(value, locale=self.babel)
 

@@ -25,7 +25,6 @@ from ..content import ContentModel
 from ..engines import reportlab_canvas as rl
 from ..engines.reportlab_canvas import Block, Document, Laid, Rendered, ZoneStyle
 from ..errors import HandoutsError, LayoutOverflow
-from ..linebreak import is_cjk
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..patient import Patient
@@ -70,7 +69,7 @@ def front_static(L: Localizer) -> dict[str, list[Block]]:
         Block(L._("Translation not yet checked by a medical translator."), bold=False)]
     return {
         "title": [Block(L._("I receive tarlatamab-dlle (IMDELLTRA)"))],
-        "intro": [Block(join_sentences(
+        "intro": [Block(L.join_sentences(
             L._("Always carry this card. Show it to any doctor, nurse or emergency room."),
             # Only CRS timing is verified (fact sheet 3.2); ICANS timing is not, so the
             # sentence about when names CRS alone.
@@ -83,16 +82,6 @@ def front_static(L: Localizer) -> dict[str, list[Block]]:
     }
 
 
-def join_sentences(*texts: str) -> str:
-    """Sentences of one paragraph: a space after Latin text, none after Chinese."""
-    out = ""
-    for t in texts:
-        if out and not is_cjk(out[-1]):
-            out += " "
-        out += t
-    return out
-
-
 def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) -> dict[str, list[Block]]:
     """Back zones that do not depend on the patient: English (E), with the patient's
     language (L) where the layout has room for it."""
@@ -100,19 +89,19 @@ def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) 
     notes = []
     if L.code != E.code:
         # The same content as the English body, in the patient's language.
-        notes.append(Block(join_sentences(
+        notes.append(Block(L.join_sentences(
             L._("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
                 "syndrome (CRS) and neurologic toxicity, including ICANS."),
             L._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
                 median=L.q("crs_onset_median"), latest=L.q("crs_onset_latest"))), families=local_fams))
-    notes.append(Block(join_sentences(
+    notes.append(Block(E.join_sentences(
         E._("Clinic-made card, not from Amgen."),
         E._("Content %(version)s · U.S. PI revised %(revised)s · Printed %(date)s",
             version=model.meta.content_version, revised=E.month_year(model.meta.label_revised),
             date=E.date(when, "medium")))))
     zones = {
         "title": [Block(E._("For healthcare providers"))],
-        "body": [Block(join_sentences(
+        "body": [Block(E.join_sentences(
             E._("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
                 "syndrome (CRS) and neurologic toxicity, including ICANS."),
             E._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
