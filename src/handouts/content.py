@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from functools import cache
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal, NamedTuple, Union
 
 from pydantic import Field, field_validator, model_validator
 
@@ -100,21 +100,43 @@ class TextList(Provenance):
         return self
 
 
+class Cycles(NamedTuple):
+    """The cycles a schedule row covers: `first` to `last`, or every cycle from `first`
+    on when `last` is None (the data file writes that as [first, 0])."""
+    first: int
+    last: int | None
+
+
 class ScheduleRow(_Strict):
-    cycles: tuple[int, int]  # (first, last); last == 0: this and every later cycle
+    cycles: Cycles
     days: list[int] = Field(min_length=1)
     dose: str
     monitoring: str
     stay_near: bool = False
     premedication: bool = False
 
+    @field_validator("cycles", mode="before")
+    @classmethod
+    def _zero_is_open_ended(cls, v):
+        if isinstance(v, (list, tuple)) and len(v) == 2 and v[1] == 0:
+            return (v[0], None)
+        return v
+
+    @field_validator("cycles")
+    @classmethod
+    def _ordered(cls, v: Cycles) -> Cycles:
+        if v.first < 1 or (v.last is not None and v.last < v.first):
+            raise ValueError("cycles are [first, last] with 1 <= first <= last, or [first, 0] for "
+                             "this and every later cycle")
+        return v
+
     @property
     def open_ended(self) -> bool:
-        return self.cycles[1] == 0
+        return self.cycles.last is None
 
     def covers(self, cycle: int) -> bool:
         first, last = self.cycles
-        return cycle >= first and (last == 0 or cycle <= last)
+        return cycle >= first and (last is None or cycle <= last)
 
 
 class Meta(_Strict):

@@ -70,7 +70,7 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
         else:
             schedule_rows.append(entry)
     premed_days = [L.number(d) for r in rows if r.premedication for d in r.days]
-    stay_near = format_list([visit_label(L, r.cycles[0], d) for r in model.stay_near_rows() for d in r.days],
+    stay_near = format_list([visit_label(L, r.cycles.first, d) for r in model.stay_near_rows() for d in r.days],
                             locale=L.babel)
 
     patient = req.patient

@@ -18,7 +18,7 @@ from markupsafe import Markup
 from pydantic import Field, model_validator
 
 from .. import paths, qr
-from ..content import ContentModel, ScheduleRow
+from ..content import ContentModel, Cycles, ScheduleRow
 from ..errors import HandoutsError
 from ..models import Strict, load_toml
 from ..qr import MIN_MODULE_MM
@@ -126,12 +126,12 @@ def timeline(L: Localizer, rows: list[ScheduleRow]) -> list[dict]:
                 "step_up": row.dose == "dose_step_up", "repeat": repeat}
 
     single = L.model.presentation.timeline_single_cycles
-    first = [r for r in rows if r.cycles[1] != 0 and r.cycles[1] <= single]
+    first = [r for r in rows if not r.open_ended and r.cycles.last <= single]
     later = [r for r in rows if r not in first]
     nodes = [node(r) for r in first]
     if later and later[-1].open_ended and len({r.dose for r in later}) == 1 \
             and len({tuple(r.days) for r in later}) == 1:
-        nodes.append(node(later[0].model_copy(update={"cycles": (later[0].cycles[0], 0)}), True))
+        nodes.append(node(later[0].model_copy(update={"cycles": Cycles(later[0].cycles.first, None)}), True))
     else:
         nodes += [node(r, r.open_ended) for r in later]
     return nodes
@@ -180,7 +180,7 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
     rows = L.schedule()
     rules = [r.rule for r in model.restart if r.rule and model.is_printable(r.rule)]
     restart_revisions = sorted({model.lists[r].label_revision for r in rules})
-    premed_visits = [visit_label(L, r.cycles[0], d) for r in rows if r.premedication for d in r.days]
+    premed_visits = [visit_label(L, r.cycles.first, d) for r in rows if r.premedication for d in r.days]
     title = L._("Tarlatamab-dlle (IMDELLTRA): dosing and monitoring")
     code = qr.make(model.meta.nci_url)
     return render_template(
