@@ -15,7 +15,6 @@ import pytest
 from pypdf import PdfReader
 
 from handouts import batch
-from handouts.cli import main
 from handouts.output import safe_name
 from handouts.patient import Patient
 from conftest import run

@@ -190,3 +190,12 @@ def test_schedule_cycles_out_of_order_are_one_error_naming_the_row(tmp_path, cyc
         content.load(bad)
     assert exc.value.field == "model.toml: schedule.4.cycles", exc.value.one_line()
     assert exc.value.message.startswith("cycles are [first, last]")
+
+
+@pytest.mark.parametrize("item", ["Fever over {38} degrees", "Fever over %s degrees"])
+def test_model_rejects_a_number_hidden_in_another_placeholder_form(model, item):
+    """Only %(fact)s names a fact: a number in {38} or a bare %s would be printed as it is."""
+    data = model.model_dump()
+    data["lists"]["crs_signs"]["items"].append(item)
+    with pytest.raises(Exception, match="not %s or"):
+        content.ContentModel.model_validate(data)

@@ -15,7 +15,6 @@ import pytest
 from pypdf import PdfReader
 
 from handouts import batch, output
-from handouts.cli import main
 from handouts.errors import HandoutsError
 from handouts.patient import Patient
 from handouts.pdftext import extract

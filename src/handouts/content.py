@@ -26,7 +26,19 @@ PRINTABLE: frozenset[str] = frozenset({"label-verbatim", "label-derived"})
 
 REVIEW_DAYS = {"monthly": 31, "quarterly": 92, "semiannual": 183, "annual": 366}
 
-PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+# Every placeholder form a message may hold: %(name)s (group "name"; content-model
+# strings name a fact with it), %s and {name}. Content and catalogs check against it.
+PLACEHOLDER = re.compile(r"%\((?P<name>\w+)\)s|%s|\{\w*\}")
+
+
+def placeholders(text: str) -> set[str]:
+    """Every placeholder in `text`, as written (a translation must keep the same set)."""
+    return {m.group(0) for m in PLACEHOLDER.finditer(text)}
+
+
+def fact_refs(text: str) -> list[str]:
+    """The facts a content-model string refers to (its %(name)s placeholders)."""
+    return [m["name"] for m in PLACEHOLDER.finditer(text) if m["name"]]
 
 
 class UnverifiedFact(HandoutsError):
@@ -40,6 +52,8 @@ class Source(_Strict):
     source_type: str
     audience_level: str
     language: str
+    # Recorded with the source (DESIGN: its front matter). The documents quote no source's
+    # sentences, they restate facts in their own catalog words, so nothing checks it.
     license: Literal["public_domain", "facts_only"]
     citation: str
     last_reviewed: dt.date
@@ -49,11 +63,6 @@ class Source(_Strict):
 
     def review_due(self) -> dt.date:
         return self.last_reviewed + dt.timedelta(days=REVIEW_DAYS[self.review_frequency])
-
-    @property
-    def quotable(self) -> bool:
-        """Only public-domain text may be quoted; other sources lend facts, not words."""
-        return self.license == "public_domain"
 
 
 class Provenance(_Strict):
@@ -202,7 +211,9 @@ class ContentModel(_Strict):
                 raise ValueError(f"restart[{i}]: unknown list {rr.rule!r}")
         for name, lst in self.lists.items():
             for item in lst.items:
-                for ref in PLACEHOLDER.findall(item):
+                if len(fact_refs(item)) != len(PLACEHOLDER.findall(item)):
+                    raise ValueError(f"list {name}: a fact is named as %(fact)s, not %s or {{}}: {item!r}")
+                for ref in fact_refs(item):
                     if ref not in self.facts:
                         raise ValueError(f"list {name}: unknown fact {ref!r} in {item!r}")
                 if re.search(r"\d", PLACEHOLDER.sub("", item)):
@@ -227,7 +238,7 @@ class ContentModel(_Strict):
             raise KeyError(f"no list {list_id!r} in the content model")
         self._require_printable(list_id, lst)
         for item in lst.items:
-            for ref in PLACEHOLDER.findall(item):
+            for ref in fact_refs(item):
                 self.fact(ref)
         return lst
 

@@ -4,10 +4,10 @@ template environment, print date."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from babel.lists import format_list
 from markupsafe import Markup
@@ -19,6 +19,9 @@ from ..locales import sentence_spacing
 from ..localizer import Localizer
 from ..papers import Paper
 from ..patient import Patient
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 AUTHOR = "handouts (clinic-made patient material)"
 
