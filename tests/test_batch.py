@@ -45,17 +45,20 @@ def test_locale_batch_writes_manifest_and_skips_when_unchanged(capsys, tmp_path)
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
 
 
-def test_only_dependents_rebuild(tmp_path, monkeypatch):
+def test_only_dependents_rebuild(tmp_path, monkeypatch, stub_render):
     plan = batch.Plan(tmp_path, batch.plan_locale("en", tmp_path) + batch.plan_locale("zh-Hant", tmp_path))
     first = batch.run(plan, jobs=1)
-    assert {r.status for r in first} == {"built"}
+    assert {r.status for r in first} == {"built"} and len(stub_render) == len(plan.jobs)
     # Pretend the zh-Hant catalog changed: only zh-Hant documents depend on it.
     real = batch._locale_digest
     monkeypatch.setattr(batch, "_locale_digest", lambda code: "changed" if code == "zh-Hant" else real(code))
+    stub_render.clear()
     second = batch.run(plan, jobs=1)
-    status = {(r.job.locale, r.job.paper): r.status for r in second}
-    assert all(s == "built" for (loc, _), s in status.items() if loc == "zh-Hant")
-    assert all(s == "unchanged" for (loc, _), s in status.items() if loc == "en")
+    status = {r.job.rel: r.status for r in second}
+    assert len(status) == len(plan.jobs)
+    assert all(s == "built" for rel, s in status.items() if rel.startswith("zh-Hant/"))
+    assert all(s == "unchanged" for rel, s in status.items() if rel.startswith("en/"))
+    assert {locale for _, locale, _ in stub_render} == {"zh-Hant"}
 
 
 def test_patient_csv_batch(capsys, tmp_path):
