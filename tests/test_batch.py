@@ -136,3 +136,31 @@ def test_check_reports_unreviewed_catalogs(capsys):
     assert code == 1
     assert "zh-Hans: not yet reviewed" in out and "zh-Hant: not yet reviewed" in out
     assert "untranslated" not in out and "fuzzy" not in out
+
+
+FORK_AFTER_RENDER = """
+import sys
+from pathlib import Path
+from handouts import batch, content, papers
+from handouts.build import render_document
+model = content.default()
+render_document("poster", "en", papers.get("tabloid", ("tabloid",)), None, model)  # Latin faces only
+root = Path(sys.argv[1])
+root.mkdir()
+jobs = [j for j in batch.plan_locale("zh-Hant", root) if j.document == "poster"][:2]
+assert [r.status for r in batch.run(batch.Plan(root, jobs), jobs=2)] == ["built", "built"]
+Path(sys.argv[2]).write_bytes(render_document("poster", "zh-Hant", papers.get("a4", ("a4",)), None, model).pdf)
+"""
+
+
+def test_forked_workers_leave_the_parents_fonts_alone(tmp_path):
+    """A process that rendered, then ran a batch in forked workers (which loaded the
+    Chinese faces), still prints with the bundled Chinese font afterwards. It did not
+    when the workers copied fonts into the parent's WeasyPrint folder."""
+    import pdfcheck
+    out = tmp_path / "after.pdf"
+    res = subprocess.run([sys.executable, "-c", FORK_AFTER_RENDER, str(tmp_path / "o"), str(out)],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    pdfcheck.assert_fonts_bundled(out)
+    assert any("NotoSansTC" in name.replace("-", "") for name in pdfcheck.fonts(out))
