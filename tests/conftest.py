@@ -88,3 +88,25 @@ class Renders:
 @pytest.fixture(scope="session")
 def renders(model, sample_patient, tmp_path_factory) -> Renders:
     return Renders(model, sample_patient, tmp_path_factory.mktemp("renders"))
+
+
+@pytest.fixture
+def stub_render(monkeypatch):
+    """For tests of bookkeeping (manifests, names, rebuild decisions), not of pages:
+    build.render_document and build.render_sheet return a small fake PDF naming what was
+    asked, in this process (run the batch with --jobs 1). Returns the calls made."""
+    from types import SimpleNamespace
+
+    from handouts import build
+    calls: list[tuple] = []
+
+    def fake(*args):
+        calls.append(args[:3])
+        names = ",".join(str(getattr(a, "name", a)) for a in args[:3])
+        return SimpleNamespace(pdf=f"%PDF-1.7 stub {names}\n%%EOF\n".encode(), pages=1)
+
+    monkeypatch.setattr(build, "render_document", lambda document, locale, paper, *rest, **kw:
+                        fake(document, locale, paper))
+    monkeypatch.setattr(build, "render_sheet", lambda document, locale, sheet, *rest, **kw:
+                        fake(document, locale, sheet))
+    return calls

@@ -15,7 +15,6 @@ import pytest
 from pypdf import PdfReader
 
 from handouts import batch
-from handouts.cli import main
 from handouts.output import safe_name
 from handouts.patient import Patient
 from conftest import run
@@ -46,17 +45,20 @@ def test_locale_batch_writes_manifest_and_skips_when_unchanged(capsys, tmp_path)
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
 
 
-def test_only_dependents_rebuild(tmp_path, monkeypatch):
+def test_only_dependents_rebuild(tmp_path, monkeypatch, stub_render):
     plan = batch.Plan(tmp_path, batch.plan_locale("en", tmp_path) + batch.plan_locale("zh-Hant", tmp_path))
     first = batch.run(plan, jobs=1)
-    assert {r.status for r in first} == {"built"}
+    assert {r.status for r in first} == {"built"} and len(stub_render) == len(plan.jobs)
     # Pretend the zh-Hant catalog changed: only zh-Hant documents depend on it.
     real = batch._locale_digest
     monkeypatch.setattr(batch, "_locale_digest", lambda code: "changed" if code == "zh-Hant" else real(code))
+    stub_render.clear()
     second = batch.run(plan, jobs=1)
-    status = {(r.job.locale, r.job.paper): r.status for r in second}
-    assert all(s == "built" for (loc, _), s in status.items() if loc == "zh-Hant")
-    assert all(s == "unchanged" for (loc, _), s in status.items() if loc == "en")
+    status = {r.job.rel: r.status for r in second}
+    assert len(status) == len(plan.jobs)
+    assert all(s == "built" for rel, s in status.items() if rel.startswith("zh-Hant/"))
+    assert all(s == "unchanged" for rel, s in status.items() if rel.startswith("en/"))
+    assert {locale for _, locale, _ in stub_render} == {"zh-Hant"}
 
 
 def test_patient_csv_batch(capsys, tmp_path):
@@ -134,3 +136,31 @@ def test_check_reports_unreviewed_catalogs(capsys):
     assert code == 1
     assert "zh-Hans: not yet reviewed" in out and "zh-Hant: not yet reviewed" in out
     assert "untranslated" not in out and "fuzzy" not in out
+
+
+FORK_AFTER_RENDER = """
+import sys
+from pathlib import Path
+from handouts import batch, content, papers
+from handouts.build import render_document
+model = content.default()
+render_document("poster", "en", papers.get("tabloid", ("tabloid",)), None, model)  # Latin faces only
+root = Path(sys.argv[1])
+root.mkdir()
+jobs = [j for j in batch.plan_locale("zh-Hant", root) if j.document == "poster"][:2]
+assert [r.status for r in batch.run(batch.Plan(root, jobs), jobs=2)] == ["built", "built"]
+Path(sys.argv[2]).write_bytes(render_document("poster", "zh-Hant", papers.get("a4", ("a4",)), None, model).pdf)
+"""
+
+
+def test_forked_workers_leave_the_parents_fonts_alone(tmp_path):
+    """A process that rendered, then ran a batch in forked workers (which loaded the
+    Chinese faces), still prints with the bundled Chinese font afterwards. It did not
+    when the workers copied fonts into the parent's WeasyPrint folder."""
+    import pdfcheck
+    out = tmp_path / "after.pdf"
+    res = subprocess.run([sys.executable, "-c", FORK_AFTER_RENDER, str(tmp_path / "o"), str(out)],
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    pdfcheck.assert_fonts_bundled(out)
+    assert any("NotoSansTC" in name.replace("-", "") for name in pdfcheck.fonts(out))

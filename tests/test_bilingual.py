@@ -37,13 +37,13 @@ def test_each_part_has_its_own_language(model, sample_patient, locale, also):
 @pytest.mark.parametrize("locale,also", [("zh-Hant", "en"), ("en", "zh-Hans")])
 def test_build_puts_both_languages_on_the_sheets(model, sample_patient, tmp_path, locale, also):
     from handouts.build import build
-    from handouts.documents import handout
+    from handouts import registry
     from handouts.localizer import get
     built = build("handout", locale, "a4", sample_patient, tmp_path, model, also=also)
     assert built.path.name.endswith(f"+{also}.pdf")
     text = pdfcheck.text(built.path)
     pages = text.split("=== page ")[1:]
-    assert 2 <= built.pages <= 4 * handout.BILINGUAL_BUDGET_FACTOR
+    assert 2 <= built.pages <= 4 * registry.get("handout").bilingual_factor
     heading = get(also, model)._("Tarlatamab-dlle (IMDELLTRA)")
     starts = [i for i, p in enumerate(pages) if heading in p.split("\n", 2)[1]]
     assert starts and starts[0] > 0, "the second language starts on a page of its own"

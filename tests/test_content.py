@@ -36,24 +36,18 @@ def test_every_fact_names_known_sources(model):
 
 
 
-def test_model_rejects_unknown_source(model):
+@pytest.mark.parametrize("match, edit", [
+    ("unknown source", lambda d: d["facts"]["dose_target"].update(sources=["NOPE"])),
+    ("must be a placeholder", lambda d: d["lists"]["crs_signs"]["items"].append("Fever over 38 degrees")),
+    # Only %(fact)s names a fact: a number in {38} or beside a bare %s would print as it is.
+    ("not %s or", lambda d: d["lists"]["crs_signs"]["items"].append("Fever over {38} degrees")),
+    ("not %s or", lambda d: d["lists"]["crs_signs"]["items"].append("Fever over %s degrees")),
+    ("dose_target.confidence", lambda d: d["facts"]["dose_target"].update(confidence="probably")),
+])
+def test_model_rejects_bad_data(model, match, edit):
     data = model.model_dump()
-    data["facts"]["dose_target"]["sources"] = ["NOPE"]
-    with pytest.raises(Exception, match="unknown source"):
-        content.ContentModel.model_validate(data)
-
-
-def test_model_rejects_a_number_spelled_in_a_list(model):
-    data = model.model_dump()
-    data["lists"]["crs_signs"]["items"].append("Fever over 38 degrees")
-    with pytest.raises(Exception, match="must be a placeholder"):
-        content.ContentModel.model_validate(data)
-
-
-def test_model_rejects_bad_confidence(model):
-    data = model.model_dump()
-    data["facts"]["dose_target"]["confidence"] = "probably"
-    with pytest.raises(Exception):
+    edit(data)
+    with pytest.raises(Exception, match=re.escape(match)):
         content.ContentModel.model_validate(data)
 
 
@@ -62,7 +56,7 @@ def test_schedule_rows_match_label_table_1(model):
             for r in model.printable_schedule()]
     assert rows == [
         ((1, 1), [1], 1, (22, 24)), ((1, 1), [8], 10, (22, 24)), ((1, 1), [15], 10, (6, 8)),
-        ((2, 2), [1, 15], 10, (6, 8)), ((3, 4), [1, 15], 10, (3, 4)), ((5, 0), [1, 15], 10, 2),
+        ((2, 2), [1, 15], 10, (6, 8)), ((3, 4), [1, 15], 10, (3, 4)), ((5, None), [1, 15], 10, 2),
     ]
 
 
@@ -175,3 +169,19 @@ def test_one_unit_style_per_locale(model, code):
     doses = [L.q(f) for f in ("dose_target", "infusion_volume", "infusion_rate")]
     latin = [any(u in d for u in ("mg", "mL")) for d in doses]
     assert all(latin) or not any(latin), doses
+
+
+@pytest.mark.parametrize("cycles", ["[4, 3]", "[0, 1]"])
+def test_schedule_cycles_out_of_order_are_one_error_naming_the_row(tmp_path, cycles):
+    """[first, last] with first <= last, or [first, 0] for every later cycle; anything
+    else is refused with the row's key, as one line."""
+    from handouts.errors import HandoutsError
+    text = paths.content_file().read_text(encoding="utf-8")
+    assert text.count("cycles = [3, 4]") == 1
+    bad = tmp_path / "model.toml"
+    bad.write_text(text.replace("cycles = [3, 4]", f"cycles = {cycles}"), encoding="utf-8")
+    with pytest.raises(HandoutsError) as exc:
+        content.load(bad)
+    assert exc.value.field == "model.toml: schedule.4.cycles", exc.value.one_line()
+    assert exc.value.message.startswith("cycles are [first, last]")
+

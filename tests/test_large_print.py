@@ -28,12 +28,12 @@ def large(model, sample_patient, tmp_path_factory):
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("paper", HANDOUT_PAPERS)
 def test_smallest_text_is_eighteen_points_and_headings_larger(large, locale, paper):
-    from handouts.documents import handout
+    from handouts import registry
     built = large[(locale, paper)]
     found = sizes(built.path)
     assert min(found) >= MIN_PT - 0.01, min(found)
     assert max(found) >= MIN_PT + 6  # the title and section headings stand out
-    low, high = handout.LARGE_PRINT_PAGE_BUDGET
+    low, high = registry.get("handout").large_print_budget
     assert low <= built.pages <= high
     assert built.path.name.endswith("-large-print.pdf")
 
@@ -54,3 +54,14 @@ def test_cli_flag(tmp_path, capsys):
     _, err = capsys.readouterr()
     assert code == 2 and "--large-print" in err
     assert not (tmp_path / "p").exists() or not any((tmp_path / "p").iterdir())
+
+
+@pytest.mark.parametrize("document, flag", [("poster", ["--large-print"]), ("wallet-card", ["--large-print"]),
+                                            ("poster", ["--also", "en"])])
+def test_flag_refused_by_a_document_without_the_capability(capsys, tmp_path, document, flag):
+    """The registry says which documents take --large-print and --also; the others refuse."""
+    from conftest import run
+    code, out, err = run(capsys, "build", document, *flag, "--out", tmp_path)
+    assert code == 2 and out == "" and not any(tmp_path.iterdir())
+    assert err.splitlines()[-1] == (f"handouts: error: {flag[0]}: {document} does not support {flag[0]}; "
+                                    "the handout does")

@@ -303,3 +303,27 @@ def test_one_danger_rule_on_poster_and_handout(renders, locale, model):
         assert sentence in poster_text, sentence
         assert sentence in page_one, sentence
     assert squeeze("+1 (555) 010-2030") in page_one  # the care-team phone is in the box
+
+
+@pytest.mark.parametrize("edit, key", [
+    (("qr_module_mm = 0.45", "qr_module_mm = 0.3"), "papers.toml: paper.letter.qr_module_mm"),
+    (("scale = 0.647", "scale = 0.5"), "papers.toml: paper.letter: base_pt x scale"),  # 7 pt < min_pt
+    (("margin_mm = 8\n", "margin = 8\n"), "papers.toml: paper.tabloid.margin"),
+    (("base_pt = 14", "base_pt = [14"), "papers.toml: not valid TOML"),
+])
+def test_bad_papers_toml_is_one_error_naming_the_key(tmp_path, monkeypatch, edit, key):
+    """papers.toml is validated on load; a bad value names its key, not a KeyError later."""
+    from handouts.errors import HandoutsError
+    layouts = tmp_path / "layouts"
+    (layouts / "poster").mkdir(parents=True)
+    text = (LAYOUT / "papers.toml").read_text(encoding="utf-8")
+    assert edit[0] in text
+    (layouts / "poster" / "papers.toml").write_text(text.replace(edit[0], edit[1], 1), encoding="utf-8")
+    monkeypatch.setattr(paths, "layouts_dir", lambda: layouts)
+    poster._paper_data.cache_clear()
+    try:
+        with pytest.raises(HandoutsError) as exc:
+            poster.paper_style(PAPERS["letter"])
+    finally:
+        poster._paper_data.cache_clear()
+    assert key in exc.value.one_line(), exc.value.one_line()

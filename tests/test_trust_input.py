@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from handouts import patient as patient_mod
-from handouts.cli import main
 from handouts.errors import HandoutsError
 from conftest import run
 

@@ -55,14 +55,16 @@ def _embedded_fonts(pdf: bytes) -> set[str]:
 FAMS = ("Noto Sans", "Noto Sans SC")
 
 
-def test_fallback_font_loaded_when_css_generates_its_characters():
+def test_fallback_font_loaded_when_css_generates_its_characters(tmp_path):
     html = '<html lang="en"><head><title>a</title></head><body><p>Li Wei</p></body></html>'
     assert weasy._stack_for(html, FAMS, []) == FAMS[:1]
     plain = weasy.render(html, weasy.paths.layouts_dir(), FAMS, []).pdf
     assert _embedded_fonts(plain) == {"Noto-Sans"}
     # The HTML is Latin, but the stylesheet adds a Chinese character (a CSS escape): the
     # whole stack is loaded and the bundled SC face draws it.
-    css = weasy.css_string('p::before { content: "\\674E"; }')
+    sheet = tmp_path / "generated.css"
+    sheet.write_text('p::before { content: "\\674E"; }', encoding="utf-8")
+    css = weasy.stylesheet(sheet)
     assert weasy._stack_for(html, FAMS, [css]) == FAMS
     pdf = weasy.render(html, weasy.paths.layouts_dir(), FAMS, [css]).pdf
     assert _embedded_fonts(pdf) == {"Noto-Sans", "Noto-Sans-SC"}

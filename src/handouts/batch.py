@@ -25,6 +25,7 @@ import json
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -37,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from . import __version__, content, locales, output, paths, registry
 from .clock import print_date
 from .errors import HandoutsError
+from .models import validation_error
 from .patient import Patient
 
 MANIFEST = "manifest.json"
@@ -176,10 +178,10 @@ def read_manifest(out: output.OutputDir, folder: str,
         return {}
     try:
         data = _Manifest.model_validate_json(raw)
-    except (ValidationError, ValueError) as exc:
+    except ValidationError as exc:  # bad JSON too
         if warn:
             where = "a patient folder" if folder.startswith(PATIENTS_DIR + "/") else (folder or ".")
-            first = str(exc).splitlines()[0][:80]
+            first = validation_error("", exc).one_line().removeprefix(": ")[:80]
             warn(f"{MANIFEST} in {where} is malformed ({first}); treating it as absent and rebuilding")
         return {}
     return {e.file: e.model_dump() for e in data.files}
@@ -239,10 +241,24 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def _own_font_folder() -> None:
+    """A forked worker copies fonts into a folder of its own. WeasyPrint copies each
+    bundled face into its font configuration's temp folder and skips a face whose copy
+    is already there; a worker writing into the parent's folder would make the parent
+    skip that face later, and print with a system font (a process that renders and then
+    runs batches, such as the test suite)."""
+    weasy = sys.modules.get(f"{__package__}.engines.weasy")
+    if weasy is not None and weasy._font_config.cache_info().currsize:
+        config = weasy._font_config()
+        if getattr(config, "_folder", None) is not None:
+            config._folder = None  # the next face goes to a new folder
+
+
 def _worker_init(parent: int) -> None:
     # Ctrl-C goes to the whole process group; only the parent acts on it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent)
+    _own_font_folder()
     content.default()  # parse and validate the model once per process
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
 
 from . import content, fonts, locales, output, papers, registry
 from .clock import print_date
@@ -13,7 +13,8 @@ from .documents.common import BuildRequest
 from .errors import EngineError, HandoutsError, LayoutOverflow
 from .patient import Patient
 
-PERSONAL_TEXT = ("name", "oncologist", "phone", "treatment_center")
+if TYPE_CHECKING:
+    from .documents.wallet_card import Card
 
 
 @dataclass(frozen=True)
@@ -65,10 +66,10 @@ def check_patient(patient: Patient | None, locale: str, model: content.ContentMo
         approved = model.fact("approval_accelerated").value
         patient.check_first_dose(approved, print_date(), where)
         families = tuple(locales.get(locale).fonts)
-        for name in PERSONAL_TEXT:
-            value = getattr(patient, name)
+        for var in registry.TEXT_VARIABLES:
+            value = var.evaluate(patient)
             if value:
-                fonts.require(value, families, f"{where}: {name}", locale)
+                fonts.require(value, families, f"{where}: {var.field}", locale)
 
 
 def checked_rows(path: Path, default_locale: str, model: content.ContentModel
@@ -100,44 +101,47 @@ def precheck(patient: Patient | None, locale: str, model: content.ContentModel, 
     error, naming the field, not a failed sheet)."""
     for name in documents or tuple(registry.DOCUMENTS):
         spec = registry.get(name)
-        if spec.variables:
-            module = importlib.import_module(f".documents.{spec.renderer}", __package__)
-            check = getattr(module, "check", None)
-            if check is not None:
-                check(locale, patient, model, where, **options)
+        if spec.variables and spec.check is not None:
+            spec.check(locale, patient, model, where, **options)
+
+
+def _supported(flag: str, document: str, capability: str) -> None:
+    """A flag only some documents have: refused, naming those that have it."""
+    if getattr(registry.get(document), capability) is None:
+        have = [s.name for s in registry.DOCUMENTS.values() if getattr(s, capability) is not None]
+        raise HandoutsError(flag, f"{document} does not support {flag}; the {' and the '.join(have)} "
+                                  + ("does" if len(have) == 1 else "do"))
 
 
 def render_document(document: str, locale: str, paper: papers.Paper, patient: Patient | None,
                     model: content.ContentModel, large_print: bool = False, also: str | None = None):
     spec = registry.get(document)
     check_patient(patient, locale, model)
-    renderer = importlib.import_module(f".documents.{spec.renderer}", __package__)
-    for flag, on, attr in (("--large-print", large_print, "LARGE_PRINT_PAGE_BUDGET"),
-                           ("--also", also, "BILINGUAL_BUDGET_FACTOR")):
-        if on and not hasattr(renderer, attr):
-            raise HandoutsError(flag, f"{document} does not support {flag}; the handout does")
+    if large_print:
+        _supported("--large-print", document, "large_print_budget")
     if also:
+        _supported("--also", document, "bilingual_factor")
         locales.get(also, "--also")
     what = f"{document} {locale} {paper.name}"
     req = BuildRequest(document, locale, paper, patient, model, large_print, also)
-    rendered = _engine(what, renderer.render, req)
-    low, high = renderer.LARGE_PRINT_PAGE_BUDGET if large_print else spec.page_budget
+    rendered = _engine(spec, what, spec.render, req)
+    low, high = spec.large_print_budget if large_print else spec.page_budget
     if also and also != locale:
-        high *= renderer.BILINGUAL_BUDGET_FACTOR
+        high *= spec.bilingual_factor
     if not low <= rendered.pages <= high:
-        field = _overflowing_field(renderer, req, (low, high))
+        field = _overflowing_field(spec, req, (low, high))
         raise LayoutOverflow(field or what,
                              f"{rendered.pages} pages, outside the {what} budget of {low} to {high}"
                              + (" (this value is too long for the page; shorten it)" if field else ""))
     return rendered
 
 
-def _engine(what: str, fn, *args):
+def _engine(spec: registry.DocumentSpec, what: str, fn, *args):
     """Run an engine: its failures become one line naming the document, never a traceback."""
     try:
         return fn(*args)
     except HandoutsError as err:
-        if err.field in ("WeasyPrint", "ReportLab"):
+        if err.field == spec.engine_label:
             raise EngineError(f"{what}: {err.field}", err.message) from None
         raise
     except (KeyboardInterrupt, SystemExit, MemoryError):
@@ -146,18 +150,18 @@ def _engine(what: str, fn, *args):
         raise EngineError(what, f"the engine failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from None
 
 
-def _overflowing_field(renderer, req: BuildRequest, budget: tuple[int, int]) -> str | None:
+def _overflowing_field(spec: registry.DocumentSpec, req: BuildRequest, budget: tuple[int, int]) -> str | None:
     """Which personal value pushes a document past its page budget: the first field
     whose removal brings it back (only run when the budget is already exceeded)."""
     import dataclasses
     if req.patient is None:
         return None
     low, high = budget
-    for name in PERSONAL_TEXT:
-        if getattr(req.patient, name):
-            trial = dataclasses.replace(req, patient=req.patient.model_copy(update={name: None}))
-            if low <= renderer.render(trial).pages <= high:
-                return f"patient: {name}"
+    for var in registry.TEXT_VARIABLES:
+        if var.evaluate(req.patient):
+            trial = dataclasses.replace(req, patient=req.patient.model_copy(update={var.field: None}))
+            if low <= spec.render(trial).pages <= high:
+                return f"patient: {var.field}"
     return None
 
 
@@ -189,15 +193,21 @@ def warn(lines: list[str]) -> None:
         print(f"handouts: warning: {line}", file=sys.stderr)
 
 
-def render_sheet(document: str, locale: str, sheet: str, patients: list[Patient],
-                 model: content.ContentModel):
-    """An imposed sheet of cards: one per patient (each in its own locale), or one
-    unpersonalized card repeated when `patients` is empty."""
+def render_sheet(document: str, locale: str, sheet: str, patients: Sequence[Patient | Card],
+                 model: content.ContentModel, bleed: float = 0.0,
+                 offset: tuple[float, float] = (0.0, 0.0)):
+    """Cards imposed on a sheet preset, the one way every command prints sheets: each
+    patient's card in the patient's own locale (else `locale`), or Cards as given
+    (locale, patient, where); none: one sheet of unpersonalized cards in `locale`."""
+    from .cardlayout import imposition
+    from .documents.wallet_card import Card
     spec = registry.get(document)
     if sheet not in spec.sheets:
         raise HandoutsError("--sheet", f"unknown sheet {sheet!r} for {document}; choose one of: "
                             f"{', '.join(spec.sheets) or 'none'}")
-    for p in patients:
-        check_patient(p, p.locale or locale, model)
-    renderer = importlib.import_module(f".documents.{spec.renderer}", __package__)
-    return _engine(f"{document} {locale} {sheet}", renderer.render_sheet, locale, sheet, patients, model)
+    imp = imposition(sheet, bleed, offset)
+    cards = [p if isinstance(p, Card) else Card(p.locale or locale, p) for p in patients] \
+        or [Card(locale)] * imp.per_sheet
+    for card in dict.fromkeys((c.locale, c.patient, c.where) for c in cards):
+        check_patient(card[1], card[0], model, card[2] or "patient")
+    return _engine(spec, f"{document} {locale} {sheet}", spec.render_sheet, cards, imp, model)

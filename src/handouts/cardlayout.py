@@ -9,17 +9,16 @@ a card's zones from the card's top-left trim corner, a sheet's cells from the pa
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from . import papers, paths
 from .errors import HandoutsError
 from .models import Strict as _Strict
+from .models import load_toml as _load_toml
 from .qr import MIN_MODULE_MM as MIN_QR_MODULE_MM
 
 MAX_COPIES = 10_000  # --copies: cards per patient on imposed sheets
@@ -397,18 +396,6 @@ def _check_preset(name: str, preset: SheetPreset, geo: Geometry) -> None:
                             f"{preset.min_margin} mm")
     if preset.crop_marks and room < preset.mark_offset + preset.mark_length - EPS:
         raise HandoutsError(f"sheets.toml: {name}", f"no room for crop marks ({room:.2f} mm margin)")
-
-
-def _load_toml(path: Path, model):
-    try:
-        return model.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
-    except tomllib.TOMLDecodeError as exc:
-        raise HandoutsError(str(path), f"not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        where = f"{path.name}: {field}" if field else path.name
-        raise HandoutsError(where, err["msg"]) from None
 
 
 @cache

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import cardlayout, content, output
-from .build import checked_rows
-from .documents import wallet_card
+from .build import checked_rows, render_sheet
 from .documents.wallet_card import Card
 from .errors import HandoutsError
 from .patient import Patient
@@ -63,11 +62,14 @@ def sheet_file_name(sheet: str, locale: str | None, patient: Patient | None, csv
 
 def build_sheets(cards: list[Card], sheet: str, bleed: float, offset: tuple[float, float],
                  out_path: Path, model: content.ContentModel) -> SheetBuilt:
-    imp = cardlayout.imposition(sheet, bleed, offset)
+    """Render the cards on sheets (build.render_sheet, as batch and the web page do) and
+    write the PDF atomically."""
+    if not cards:
+        raise HandoutsError("cards", "nothing to print")
     output.ensure_writable_dir(out_path.parent)
-    rendered = wallet_card.render_sheets(cards, imp, model)
+    rendered = render_sheet("wallet-card", cards[0].locale, sheet, cards, model, bleed, offset)
     path = output.write_atomic(out_path, rendered.pdf)
-    n_sheets = -(-len(cards) // imp.per_sheet)
+    n_sheets = -(-len(cards) // cardlayout.imposition(sheet, bleed, offset).per_sheet)
     return SheetBuilt(path, sheet, len(cards), n_sheets, rendered.pages)
 
 

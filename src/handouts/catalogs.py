@@ -24,9 +24,9 @@ from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from . import locales, paths
+from .content import PLACEHOLDER, placeholders
 from .errors import CatalogError
 
-PLACEHOLDER = re.compile(r"%\(\w+\)s|%s|\{\w*\}")
 TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 # Numerals that the Unicode database gives no numeric value (unicodedata.numeric is None):
 # 两 俩 倆 two, 半 half, 双 雙 a pair / double ("双倍剂量" is a double dose).
@@ -122,10 +122,10 @@ def problems(po_path: Path, template: Path | None = None) -> list[str]:
             out.append(f"fuzzy: {label!r}")
             continue
         sources = _texts(msg.id)
-        want_ph = set().union(*(PLACEHOLDER.findall(s) for s in sources))
+        want_ph = set().union(*map(placeholders, sources))
         want_tags = sorted(TAG.findall(sources[0]))
         for text in _texts(msg.string):
-            if set(PLACEHOLDER.findall(text)) != want_ph:
+            if placeholders(text) != want_ph:
                 out.append(f"placeholders differ: {label!r} -> {text!r}")
             if sorted(TAG.findall(text)) != want_tags:
                 out.append(f"markup tags differ: {label!r} -> {text!r}")

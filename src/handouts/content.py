@@ -10,23 +10,35 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from functools import cache
 from pathlib import Path
-from typing import Literal, Union
+from typing import Literal, NamedTuple, Union
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from . import paths
 from .errors import HandoutsError
 from .models import Strict as _Strict  # one definition for every data file
+from .models import load_toml
 
 Confidence = Literal["label-verbatim", "label-derived", "secondary", "unverified"]
 PRINTABLE: frozenset[str] = frozenset({"label-verbatim", "label-derived"})
 
 REVIEW_DAYS = {"monthly": 31, "quarterly": 92, "semiannual": 183, "annual": 366}
 
-PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+# Every placeholder form a message may hold: %(name)s (group "name"; content-model
+# strings name a fact with it), %s and {name}. Content and catalogs check against it.
+PLACEHOLDER = re.compile(r"%\((?P<name>\w+)\)s|%s|\{\w*\}")
+
+
+def placeholders(text: str) -> set[str]:
+    """Every placeholder in `text`, as written (a translation must keep the same set)."""
+    return {m.group(0) for m in PLACEHOLDER.finditer(text)}
+
+
+def fact_refs(text: str) -> list[str]:
+    """The facts a content-model string refers to (its %(name)s placeholders)."""
+    return [m["name"] for m in PLACEHOLDER.finditer(text) if m["name"]]
 
 
 class UnverifiedFact(HandoutsError):
@@ -40,6 +52,8 @@ class Source(_Strict):
     source_type: str
     audience_level: str
     language: str
+    # Recorded with the source (DESIGN: its front matter). The documents quote no source's
+    # sentences, they restate facts in their own catalog words, so nothing checks it.
     license: Literal["public_domain", "facts_only"]
     citation: str
     last_reviewed: dt.date
@@ -49,11 +63,6 @@ class Source(_Strict):
 
     def review_due(self) -> dt.date:
         return self.last_reviewed + dt.timedelta(days=REVIEW_DAYS[self.review_frequency])
-
-    @property
-    def quotable(self) -> bool:
-        """Only public-domain text may be quoted; other sources lend facts, not words."""
-        return self.license == "public_domain"
 
 
 class Provenance(_Strict):
@@ -100,21 +109,43 @@ class TextList(Provenance):
         return self
 
 
+class Cycles(NamedTuple):
+    """The cycles a schedule row covers: `first` to `last`, or every cycle from `first`
+    on when `last` is None (the data file writes that as [first, 0])."""
+    first: int
+    last: int | None
+
+
 class ScheduleRow(_Strict):
-    cycles: tuple[int, int]  # (first, last); last == 0: this and every later cycle
+    cycles: Cycles
     days: list[int] = Field(min_length=1)
     dose: str
     monitoring: str
     stay_near: bool = False
     premedication: bool = False
 
+    @field_validator("cycles", mode="before")
+    @classmethod
+    def _zero_is_open_ended(cls, v):
+        if isinstance(v, (list, tuple)) and len(v) == 2 and v[1] == 0:
+            return (v[0], None)
+        return v
+
+    @field_validator("cycles")
+    @classmethod
+    def _ordered(cls, v: Cycles) -> Cycles:
+        if v.first < 1 or (v.last is not None and v.last < v.first):
+            raise ValueError("cycles are [first, last] with 1 <= first <= last, or [first, 0] for "
+                             "this and every later cycle")
+        return v
+
     @property
     def open_ended(self) -> bool:
-        return self.cycles[1] == 0
+        return self.cycles.last is None
 
     def covers(self, cycle: int) -> bool:
         first, last = self.cycles
-        return cycle >= first and (last == 0 or cycle <= last)
+        return cycle >= first and (last is None or cycle <= last)
 
 
 class Meta(_Strict):
@@ -180,7 +211,9 @@ class ContentModel(_Strict):
                 raise ValueError(f"restart[{i}]: unknown list {rr.rule!r}")
         for name, lst in self.lists.items():
             for item in lst.items:
-                for ref in PLACEHOLDER.findall(item):
+                if len(fact_refs(item)) != len(PLACEHOLDER.findall(item)):
+                    raise ValueError(f"list {name}: a fact is named as %(fact)s, not %s or {{}}: {item!r}")
+                for ref in fact_refs(item):
                     if ref not in self.facts:
                         raise ValueError(f"list {name}: unknown fact {ref!r} in {item!r}")
                 if re.search(r"\d", PLACEHOLDER.sub("", item)):
@@ -205,7 +238,7 @@ class ContentModel(_Strict):
             raise KeyError(f"no list {list_id!r} in the content model")
         self._require_printable(list_id, lst)
         for item in lst.items:
-            for ref in PLACEHOLDER.findall(item):
+            for ref in fact_refs(item):
                 self.fact(ref)
         return lst
 
@@ -258,16 +291,7 @@ class ContentModel(_Strict):
 
 
 def load(path: Path | None = None) -> ContentModel:
-    path = path or paths.content_file()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        return ContentModel.model_validate(data)
-    except tomllib.TOMLDecodeError as exc:
-        raise HandoutsError(str(path), f"not valid TOML: {exc}") from None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise HandoutsError(f"{path.name}: {field}", err["msg"]) from None
+    return load_toml(path or paths.content_file(), ContentModel)
 
 
 @cache

@@ -4,31 +4,33 @@ plus, for translated locales, LC_MESSAGES/handouts.po next to it."""
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
+import re
 from functools import cache
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, RootModel
 
 from . import paths
 from .errors import HandoutsError
+from .models import Strict, load_toml
 
 
-class MedicalReview(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class MedicalReview(Strict):
     reviewed: bool
     reviewer: str = ""
     date: dt.date | None = None
 
 
-class FontFamily(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class FontFamily(Strict):
     regular: str
     bold: str
 
 
-class LocaleSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class FontFamilies(RootModel[dict[str, FontFamily]]):
+    """assets/fonts/fonts.toml: each family's regular and bold file."""
+
+
+class LocaleSpec(Strict):
     code: str
     name: str
     babel: str
@@ -48,8 +50,7 @@ class LocaleSpec(BaseModel):
 
 @cache
 def font_families() -> dict[str, FontFamily]:
-    data = tomllib.loads((paths.fonts_dir() / "fonts.toml").read_text(encoding="utf-8"))
-    return {name: FontFamily.model_validate(v) for name, v in data.items()}
+    return load_toml(paths.fonts_dir() / "fonts.toml", FontFamilies).root
 
 
 def font_files(spec: LocaleSpec, weight: str = "regular") -> list[Path]:
@@ -61,8 +62,7 @@ def font_files(spec: LocaleSpec, weight: str = "regular") -> list[Path]:
 def available() -> dict[str, LocaleSpec]:
     found: dict[str, LocaleSpec] = {}
     for toml in sorted(paths.locales_dir().glob("*/locale.toml")):
-        data = tomllib.loads(toml.read_text(encoding="utf-8"))
-        spec = LocaleSpec.model_validate({**data, "directory": toml.parent})
+        spec = load_toml(toml, LocaleSpec, f"{toml.parent.name}/{toml.name}", directory=toml.parent)
         unknown = [f for f in spec.fonts if f not in font_families()]
         if unknown:
             raise HandoutsError(f"{toml}: fonts", f"unknown font families {unknown}")
@@ -76,3 +76,20 @@ def get(code: str, field: str = "--locale") -> LocaleSpec:
     if code not in specs:
         raise HandoutsError(field, f"unknown locale {code!r}; available: {', '.join(specs)}")
     return specs[code]
+
+
+# Chinese puts no space between sentences, after full-width punctuation, nor between two
+# Han characters where text was joined or a placeholder set spaces ("16 小時 內").
+_SPACE_BETWEEN_HAN = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
+_SPACE_AFTER_FULLWIDTH = re.compile(r"([。！？；：，、）」』](?:</\w+>)*)[ \t\r\n]+(?=[^\s<])")
+
+
+def sentence_spacing(text: str, spec: LocaleSpec) -> str:
+    """The one rule for the space between sentences, driven by the locale's
+    `space_between_sentences` flag: text as it is for a locale that spaces them,
+    otherwise the spaces that joining put after full-width punctuation or between Han
+    characters removed. Both engines use it: on a rendered HTML page (closing tags
+    between the punctuation and the space are allowed) and on a card's paragraph."""
+    if spec.space_between_sentences:
+        return text
+    return _SPACE_BETWEEN_HAN.sub("", _SPACE_AFTER_FULLWIDTH.sub(r"\1", text))

@@ -11,7 +11,7 @@ from babel.numbers import format_decimal, format_percent
 from babel.units import format_unit
 
 from . import catalogs, locales
-from .content import PLACEHOLDER, ContentModel, Fact
+from .content import ContentModel, Fact, fact_refs
 
 NBSP = "\u00a0"
 
@@ -69,6 +69,10 @@ class Localizer:
     _ = gettext
 
     # -- numbers, dates, units ----------------------------------------------------
+    def join_sentences(self, *texts: str) -> str:
+        """Sentences of one paragraph, spaced as this locale spaces them."""
+        return locales.sentence_spacing(" ".join(texts), self.spec)
+
     def number(self, value) -> str:
         return format_decimal(value, locale=self.babel)
 
@@ -121,7 +125,7 @@ class Localizer:
 
     def interpolate(self, message: str) -> str:
         """Translate a content-model string and fill its %(fact)s placeholders."""
-        refs = PLACEHOLDER.findall(message)
+        refs = fact_refs(message)
         return self.gettext(message, **{r: self.q(r) for r in refs})
 
     def items(self, list_id: str, card: bool = False) -> list[str]:

@@ -24,6 +24,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
 from .errors import HandoutsError
+from .models import validation_error
 
 FIELDS = ("name", "first_dose", "oncologist", "phone", "treatment_center", "locale")
 
@@ -150,21 +151,19 @@ class Patient(BaseModel):
         return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
 
 
-def _validation_error(where: str, exc: ValidationError) -> HandoutsError:
-    err = exc.errors()[0]
-    field = ".".join(str(p) for p in err["loc"]) or "file"
-    msg = err["msg"].removeprefix("Value error, ")
+def _message(err: dict, field: str) -> str | None:
+    """Words for a patient's field where pydantic's would puzzle a nurse."""
     if err["type"] == "extra_forbidden":
-        msg = f"unknown field; allowed: {', '.join(FIELDS)}"
-    elif err["type"] == "string_pattern_mismatch" and field == "phone":
-        msg = "a phone number has only digits, spaces and + ( ) - . / x"
-    elif err["type"] == "string_pattern_mismatch" and field == "locale":
-        msg = "not a locale code such as en, zh-Hans or zh-Hant"
-    elif err["type"] == "string_too_long":
-        msg = f"too long: at most {err['ctx']['max_length']} characters"
-    elif err["type"].endswith("_type") and field != "first_dose":
-        msg = "must be text"
-    return HandoutsError(f"{where}: {field}", msg)
+        return f"unknown field; allowed: {', '.join(FIELDS)}"
+    if err["type"] == "string_pattern_mismatch" and field == "phone":
+        return "a phone number has only digits, spaces and + ( ) - . / x"
+    if err["type"] == "string_pattern_mismatch" and field == "locale":
+        return "not a locale code such as en, zh-Hans or zh-Hant"
+    if err["type"] == "string_too_long":
+        return f"too long: at most {err['ctx']['max_length']} characters"
+    if err["type"].endswith("_type") and field != "first_dose":
+        return "must be text"
+    return None
 
 
 def from_mapping(data: dict, where: str) -> Patient:
@@ -173,7 +172,7 @@ def from_mapping(data: dict, where: str) -> Patient:
     try:
         return Patient.model_validate(data)
     except ValidationError as exc:
-        raise _validation_error(where, exc) from None
+        raise validation_error(where, exc, _message) from None
     except TextRefused as exc:  # raised outside a field validator (should not happen)
         raise HandoutsError(where, str(exc)) from None
 

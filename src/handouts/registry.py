@@ -5,8 +5,9 @@ The same registry drives the CLI, previews (`--sample`) and the tests."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from .errors import HandoutsError
 from .patient import Patient
@@ -14,15 +15,19 @@ from .patient import Patient
 
 @dataclass(frozen=True)
 class Variable:
+    """A personal value a document prints: every document reads it through `evaluate`."""
     name: str
     label: str
     sample: Any
     evaluate: Callable[[Patient | None], Any]
+    field: str  # the patient record's field, named in error messages
+    text: bool = True  # free text, checked for glyphs and for fitting the page
 
 
 def _patient_field(name: str, label: str, sample: Any) -> Variable:
     return Variable(f"patient.{name}", label, sample,
-                    lambda p, _n=name: getattr(p, _n) if p is not None else None)
+                    lambda p, _n=name: getattr(p, _n) if p is not None else None,
+                    field=name, text=isinstance(sample, str))
 
 
 def N_(message: str) -> str:
@@ -38,6 +43,26 @@ PATIENT_VARIABLES = (
     _patient_field("treatment_center", N_("Treatment center"), "Riverside Cancer Center"),
 )
 CONTACT_VARIABLES = ("patient.name", "patient.oncologist", "patient.phone", "patient.treatment_center")
+TEXT_VARIABLES = tuple(v for v in PATIENT_VARIABLES if v.text)
+
+
+@dataclass(frozen=True)
+class Hook:
+    """A document's function, named "module:function" and imported on its first call:
+    `handouts list` and a card build never import WeasyPrint."""
+    ref: str
+
+    def __call__(self, *args, **kwargs):
+        module, _, attr = self.ref.partition(":")  # looked up on each call: tests may patch it
+        return getattr(importlib.import_module(module), attr)(*args, **kwargs)
+
+
+def _documents(ref: str) -> Hook:
+    return Hook(f"{__package__}.documents.{ref}")
+
+
+# The engines, and the field name under which each adapter reports its own failures.
+ENGINES = {"weasyprint": "WeasyPrint", "reportlab": "ReportLab"}
 
 
 @dataclass(frozen=True)
@@ -45,20 +70,34 @@ class DocumentSpec:
     name: str
     description: str
     layout: str
-    engine: str
+    engine: Literal["weasyprint", "reportlab"]
     papers: tuple[str, ...]
     page_budget: tuple[int, int]
     variables: tuple[Variable, ...]
-    renderer: str  # module in handouts.documents with render(BuildRequest)
+    render: Hook  # render(BuildRequest) -> Rendered
+    # check(locale, patient, model, where, **options): lays out the personal fields
+    # before anything is written (a value that does not fit is that field's error).
+    check: Hook | None = None
+    # render_sheet(cards, imposition, model) -> Rendered: cards imposed on `sheets`.
+    render_sheet: Hook | None = None
     paper_default: str | None = None  # None: the locale's default paper
     sheets: tuple[str, ...] = field(default=())
+    large_print_budget: tuple[int, int] | None = None  # --large-print, and its page budget
+    bilingual_factor: int | None = None  # --also LOCALE: the page budget times this
+
+    @property
+    def engine_label(self) -> str:
+        return ENGINES[self.engine]
 
     def variable(self, name: str) -> Variable:
         return next(v for v in self.variables if v.name == name)
 
+    def value(self, name: str, patient: Patient | None) -> Any:
+        """The one way a document reads a personal value."""
+        return self.variable(name).evaluate(patient)
+
     def sample_patient(self) -> Patient:
-        values = {v.name.split(".", 1)[1]: v.sample for v in self.variables if v.name.startswith("patient.")}
-        return Patient.model_validate(values)
+        return Patient.model_validate({v.field: v.sample for v in self.variables})
 
 
 DOCUMENTS: dict[str, DocumentSpec] = {}
@@ -73,14 +112,19 @@ register(DocumentSpec(
     name="handout",
     description="Patient handout: what the drug is, CRS/ICANS warning signs, step-up dosing, personal schedule",
     layout="handout", engine="weasyprint", papers=("letter", "a4"), page_budget=(2, 4),
-    variables=PATIENT_VARIABLES, renderer="handout",
+    variables=PATIENT_VARIABLES, render=_documents("handout:render"),
+    # Every text at least 18 pt: three times the regular maximum.
+    large_print_budget=(4, 12),
+    # The handout twice on one set of sheets (large print: twice that budget too).
+    bilingual_factor=2,
 ))
 
 register(DocumentSpec(
     name="wallet-card",
     description="CRS warning wallet card: ID-1 front (patient's language) and back (for providers)",
     layout="wallet-card", engine="reportlab", papers=("id1",), page_budget=(2, 2),
-    variables=PATIENT_VARIABLES, renderer="wallet_card",
+    variables=PATIENT_VARIABLES, render=_documents("wallet_card:render"),
+    check=_documents("wallet_card:check"), render_sheet=_documents("wallet_card:render_sheets"),
     sheets=("letter-8up", "a4-10up", "avery-8371"),
 ))
 
@@ -88,7 +132,7 @@ register(DocumentSpec(
     name="poster",
     description="Clinic dosing poster for staff: step-up timeline, monitoring, restart rules, red flags, storage",
     layout="poster", engine="weasyprint", papers=("tabloid", "a3", "letter", "a4"), page_budget=(1, 1),
-    variables=(), renderer="poster", paper_default="tabloid",
+    variables=(), render=_documents("poster:render"), paper_default="tabloid",
 ))
 
 

@@ -4,10 +4,10 @@ template environment, print date."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from babel.lists import format_list
 from markupsafe import Markup
@@ -15,9 +15,13 @@ from markupsafe import Markup
 from .. import paths
 from ..clock import print_date  # noqa: F401 - documents import it from here
 from ..content import ContentModel, ScheduleRow
+from ..locales import sentence_spacing
 from ..localizer import Localizer
 from ..papers import Paper
 from ..patient import Patient
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
 
 AUTHOR = "handouts (clinic-made patient material)"
 
@@ -55,19 +59,8 @@ def render_template(name: str, L: Localizer, **context) -> str:
     env = _environment()
     # Bind this locale's catalog for this render (one locale at a time per process).
     env.install_gettext_callables(L.translations.gettext, L.translations.ngettext, newstyle=True)
-    html = env.get_template(name).render(L=L, locale=L.spec, **context)
-    if not L.spec.space_between_sentences:
-        # Separate strings are joined by template whitespace; Chinese puts none after
-        # full-width punctuation.
-        html = _SPACE_AFTER_FULLWIDTH.sub(r"\1", html)
-        html = _SPACE_BETWEEN_HAN.sub("", html)
-    return html
-
-
-# Spaces set around a placeholder suit a number ("約需 1 小時") but not a unit that
-# ends in a Han character ("16 小時 內"): no space between two Han characters.
-_SPACE_BETWEEN_HAN = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
-_SPACE_AFTER_FULLWIDTH = re.compile(r"([。！？；：，、）」』](?:</\w+>)*)[ \t\r\n]+(?=[^\s<])")
+    # Separate strings are joined by template whitespace: the locale's sentence spacing.
+    return sentence_spacing(env.get_template(name).render(L=L, locale=L.spec, **context), L.spec)
 
 
 _NUMBER_SPACE = re.compile(r"(?<=\d) (?=\S)|(?<=[^\s,，、]) (?=\d)")

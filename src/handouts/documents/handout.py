@@ -20,12 +20,7 @@ from .common import (BuildRequest, css_string, footer_line, monitoring_text, pri
 LAYOUT = "handout"
 QR_MODULE_MM = 0.6
 STYLESHEETS = ("style.css", "safety.css")
-LARGE_PRINT_STYLESHEET = "large-print.css"
-# --large-print: every text at least 18 pt, so the page budget (2 to 4) is raised to
-# 4 to 12 pages (three times the regular maximum).
-LARGE_PRINT_PAGE_BUDGET = (4, 12)
-# --also LOCALE: the handout twice, so twice the regular budget (large print: twice that).
-BILINGUAL_BUDGET_FACTOR = 2
+LARGE_PRINT_STYLESHEET = "large-print.css"  # page budgets: the registry's handout spec
 _COUNTER = re.compile(r"%\((page|pages)\)s")
 
 
@@ -75,20 +70,20 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
         else:
             schedule_rows.append(entry)
     premed_days = [L.number(d) for r in rows if r.premedication for d in r.days]
-    stay_near = format_list([visit_label(L, r.cycles[0], d) for r in model.stay_near_rows() for d in r.days],
+    stay_near = format_list([visit_label(L, r.cycles.first, d) for r in model.stay_near_rows() for d in r.days],
                             locale=L.babel)
 
     patient = req.patient
+    spec = registry.get(req.document)
+    first_dose = spec.value("patient.first_dose", patient)
     visits = []
-    if patient and patient.first_dose:
+    if first_dose:
         shown = model.presentation.schedule_cycles_shown
         visits = [{"date": L.date(v.date, "long"), "weekday": L.weekday(v.date), "when": visit_label(L, v.cycle, v.day),
                    "dose": L.q(v.row.dose), "monitoring": monitoring_text(L, v.row),
                    "until": stay_near_until(L, v.date) if v.row.stay_near else ""}
-                  for v in planned_visits(model, patient.first_dose, shown)]
-    spec = registry.get(req.document)
-    contacts = [(L._(var.label), var.evaluate(patient))
-                for var in map(spec.variable, registry.CONTACT_VARIABLES)]
+                  for v in planned_visits(model, first_dose, shown)]
+    contacts = [(L._(spec.variable(name).label), spec.value(name, patient)) for name in registry.CONTACT_VARIABLES]
     phone_label = L._(spec.variable("patient.phone").label)
     title = L._("Tarlatamab-dlle (IMDELLTRA): a guide for patients and caregivers")
     code = qr.make(model.meta.nci_url)
@@ -101,10 +96,10 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
 
     return render_template(
         f"{LAYOUT}/template.html", L,
-        title=title, paper=req.paper, patient=patient, visits=visits,
+        title=title, paper=req.paper, patient_name=spec.value("patient.name", patient), visits=visits,
         schedule_rows=schedule_rows, premed_days=premed_days, stay_near_visits=stay_near,
         contacts=contacts, phone_label=phone_label, first_day=L.number(1),
-        phone=patient.phone if patient else None,
+        phone=spec.value("patient.phone", patient),
         printable=model.is_printable,
         qr_svg=code.svg(QR_MODULE_MM, L._("QR code: %(url)s", url=model.meta.nci_url)),
         sources=sources,

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 
 from babel.lists import format_list
 from markupsafe import Markup
+from pydantic import Field, model_validator
 
 from .. import paths, qr
-from ..content import ContentModel, ScheduleRow
+from ..content import ContentModel, Cycles, ScheduleRow
+from ..errors import HandoutsError
+from ..models import Strict, load_toml
+from ..qr import MIN_MODULE_MM
 from ..engines import weasy
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
@@ -28,6 +31,26 @@ from .common import (BuildRequest, footer_line, print_date, provenance, render_t
 
 LAYOUT = "poster"
 
+class PosterPaper(Strict):
+    scale: float = Field(gt=0, le=1)  # never more room than on tabloid, the design size
+    margin_mm: float = Field(ge=0)
+    qr_module_mm: float = Field(ge=MIN_MODULE_MM)
+
+
+class PosterPapers(Strict):
+    """layouts/poster/papers.toml, validated on load (an error names the key)."""
+    base_pt: float = Field(gt=0)
+    min_pt: float = Field(gt=0)
+    paper: dict[str, PosterPaper]
+
+    @model_validator(mode="after")
+    def _smallest_text_readable(self):
+        for name, p in self.paper.items():
+            if self.base_pt * p.scale < self.min_pt:
+                raise ValueError(f"paper.{name}: base_pt x scale is below min_pt ({self.min_pt} pt)")
+        return self
+
+
 @dataclass(frozen=True)
 class PaperStyle:
     root_pt: float
@@ -36,15 +59,17 @@ class PaperStyle:
 
 
 @cache
-def _paper_data() -> dict:
-    return tomllib.loads((paths.layouts_dir() / LAYOUT / "papers.toml").read_text(encoding="utf-8"))
+def _paper_data() -> PosterPapers:
+    return load_toml(paths.layouts_dir() / LAYOUT / "papers.toml", PosterPapers)
 
 
 def paper_style(paper: Paper) -> PaperStyle:
     data = _paper_data()
-    p = data["paper"][paper.name]
-    return PaperStyle(root_pt=round(data["base_pt"] * p["scale"], 3), margin_mm=p["margin_mm"],
-                      qr_module_mm=p["qr_module_mm"])
+    p = data.paper.get(paper.name)
+    if p is None:
+        raise HandoutsError(f"papers.toml: paper.{paper.name}", "no entry for this paper")
+    return PaperStyle(root_pt=round(data.base_pt * p.scale, 3), margin_mm=p.margin_mm,
+                      qr_module_mm=p.qr_module_mm)
 
 
 def headings(L: Localizer) -> dict[str, str]:
@@ -101,12 +126,12 @@ def timeline(L: Localizer, rows: list[ScheduleRow]) -> list[dict]:
                 "step_up": row.dose == "dose_step_up", "repeat": repeat}
 
     single = L.model.presentation.timeline_single_cycles
-    first = [r for r in rows if r.cycles[1] != 0 and r.cycles[1] <= single]
+    first = [r for r in rows if not r.open_ended and r.cycles.last <= single]
     later = [r for r in rows if r not in first]
     nodes = [node(r) for r in first]
     if later and later[-1].open_ended and len({r.dose for r in later}) == 1 \
             and len({tuple(r.days) for r in later}) == 1:
-        nodes.append(node(later[0].model_copy(update={"cycles": (later[0].cycles[0], 0)}), True))
+        nodes.append(node(later[0].model_copy(update={"cycles": Cycles(later[0].cycles.first, None)}), True))
     else:
         nodes += [node(r, r.open_ended) for r in later]
     return nodes
@@ -155,7 +180,7 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
     rows = L.schedule()
     rules = [r.rule for r in model.restart if r.rule and model.is_printable(r.rule)]
     restart_revisions = sorted({model.lists[r].label_revision for r in rules})
-    premed_visits = [visit_label(L, r.cycles[0], d) for r in rows if r.premedication for d in r.days]
+    premed_visits = [visit_label(L, r.cycles.first, d) for r in rows if r.premedication for d in r.days]
     title = L._("Tarlatamab-dlle (IMDELLTRA): dosing and monitoring")
     code = qr.make(model.meta.nci_url)
     return render_template(

@@ -19,13 +19,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Iterable
 
-from .. import cardlayout, locales, qr
+from .. import cardlayout, locales, qr, registry
 from ..cardlayout import CardLayout, Imposition, Zone
 from ..content import ContentModel
 from ..engines import reportlab_canvas as rl
 from ..engines.reportlab_canvas import Block, Document, Laid, Rendered, ZoneStyle
 from ..errors import HandoutsError, LayoutOverflow
-from ..linebreak import is_cjk
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..patient import Patient
@@ -70,7 +69,7 @@ def front_static(L: Localizer) -> dict[str, list[Block]]:
         Block(L._("Translation not yet checked by a medical translator."), bold=False)]
     return {
         "title": [Block(L._("I receive tarlatamab-dlle (IMDELLTRA)"))],
-        "intro": [Block(join_sentences(
+        "intro": [Block(L.join_sentences(
             L._("Always carry this card. Show it to any doctor, nurse or emergency room."),
             # Only CRS timing is verified (fact sheet 3.2); ICANS timing is not, so the
             # sentence about when names CRS alone.
@@ -83,16 +82,6 @@ def front_static(L: Localizer) -> dict[str, list[Block]]:
     }
 
 
-def join_sentences(*texts: str) -> str:
-    """Sentences of one paragraph: a space after Latin text, none after Chinese."""
-    out = ""
-    for t in texts:
-        if out and not is_cjk(out[-1]):
-            out += " "
-        out += t
-    return out
-
-
 def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) -> dict[str, list[Block]]:
     """Back zones that do not depend on the patient: English (E), with the patient's
     language (L) where the layout has room for it."""
@@ -100,19 +89,19 @@ def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) 
     notes = []
     if L.code != E.code:
         # The same content as the English body, in the patient's language.
-        notes.append(Block(join_sentences(
+        notes.append(Block(L.join_sentences(
             L._("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
                 "syndrome (CRS) and neurologic toxicity, including ICANS."),
             L._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
                 median=L.q("crs_onset_median"), latest=L.q("crs_onset_latest"))), families=local_fams))
-    notes.append(Block(join_sentences(
+    notes.append(Block(E.join_sentences(
         E._("Clinic-made card, not from Amgen."),
         E._("Content %(version)s · U.S. PI revised %(revised)s · Printed %(date)s",
             version=model.meta.content_version, revised=E.month_year(model.meta.label_revised),
             date=E.date(when, "medium")))))
     zones = {
         "title": [Block(E._("For healthcare providers"))],
-        "body": [Block(join_sentences(
+        "body": [Block(E.join_sentences(
             E._("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
                 "syndrome (CRS) and neurologic toxicity, including ICANS."),
             E._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
@@ -134,10 +123,10 @@ def _field(label: str, value: str | None, fams: tuple[str, ...], keep_together: 
 
 def front_fields(L: Localizer, patient: Patient | None) -> dict[str, list[Block]]:
     fams = families(L.code)
-    p = patient
-    phone = p.phone if p else None
+    spec = registry.get(LAYOUT)
+    phone = spec.value("patient.phone", patient)
     return {
-        "name": [_field(L._("Name:"), p.name if p else None, fams)],
+        "name": [_field(L._("Name:"), spec.value("patient.name", patient), fams)],
         "phone": [Block(phone, families=fams, keep_together=True) if phone
                   else Block("", blank=True, families=fams)],
     }
@@ -145,12 +134,13 @@ def front_fields(L: Localizer, patient: Patient | None) -> dict[str, list[Block]
 
 def back_fields(E: Localizer, patient: Patient | None, patient_locale: str) -> dict[str, list[Block]]:
     fams = value_families(E.code, patient_locale)
-    p = patient
-    first = E.date(p.first_dose, "medium") if p and p.first_dose else None
+    spec = registry.get(LAYOUT)
+    first_dose = spec.value("patient.first_dose", patient)
+    first = E.date(first_dose, "medium") if first_dose else None
     return {
-        "oncologist": [_field(E._("Oncologist:"), p.oncologist if p else None, fams)],
-        "phone": [_field(E._("Phone, any time:"), p.phone if p else None, fams, keep_together=True)],
-        "center": [_field(E._("Treatment center:"), p.treatment_center if p else None, fams)],
+        "oncologist": [_field(E._("Oncologist:"), spec.value("patient.oncologist", patient), fams)],
+        "phone": [_field(E._("Phone, any time:"), spec.value("patient.phone", patient), fams, keep_together=True)],
+        "center": [_field(E._("Treatment center:"), spec.value("patient.treatment_center", patient), fams)],
         "first_dose": [_field(E._("First dose:"), first, fams)],
         "last_dose": [_field(E._("Date of most recent dose:"), None, fams)],
     }

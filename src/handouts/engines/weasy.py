@@ -275,12 +275,6 @@ def stylesheet(path: Path) -> CSS:
     return css
 
 
-def css_string(text: str) -> CSS:
-    css = CSS(string=text, font_config=_font_config(), url_fetcher=_fetcher())
-    _SOURCES[css] = text
-    return css
-
-
 _SOURCES: "weakref.WeakKeyDictionary[CSS, str]" = weakref.WeakKeyDictionary()  # stylesheets made here
 _CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})\s?")
 _LIST_TAG = re.compile(r"<(/?)(?:ul|ol)\b", re.I)

@@ -21,7 +21,7 @@ from handouts.documents import wallet_card
 from handouts.errors import HandoutsError, LayoutOverflow
 from handouts.patient import FIELDS, Patient, from_mapping
 
-PERSONAL_FIELDS = ("name", "first_dose", "oncologist", "phone", "treatment_center")
+PERSONAL_FIELDS = tuple(v.field for v in registry.PATIENT_VARIABLES)
 DOCUMENT_CHOICES = ("wallet-card", "handout", "both")
 CARD_SINGLE = "card"
 WHERE = "form"
