@@ -9,7 +9,6 @@ never re-implements a rule: a form is validated by the same code as `handouts bu
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import inspect
 import io
 import re
@@ -54,11 +53,9 @@ def card_formats() -> tuple[str, ...]:
 
 def supports_also(document: str, card: str | None = None) -> bool:
     """Whether the core can print `document` in two languages (`--also`), asked the way
-    build.render_document asks it (the renderer's bilingual page budget), and for an
+    build.render_document asks it (the registry's bilingual page budget), and for an
     imposed card sheet also whether build.render_sheet takes `also`."""
-    spec = registry.get(document)
-    renderer = importlib.import_module(f"handouts.documents.{spec.renderer}")
-    if not hasattr(renderer, "BILINGUAL_BUDGET_FACTOR"):
+    if registry.get(document).bilingual_factor is None:
         return False
     return card in (None, CARD_SINGLE) or _takes(build.render_sheet, "also")
 
@@ -88,7 +85,7 @@ def default_paper(locale: str) -> str:
 
 
 def today() -> dt.date:
-    from handouts.documents.common import print_date
+    from handouts.clock import print_date
     return print_date()
 
 
