@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .. import cardlayout, locales, qr
-from ..cardlayout import CardLayout, Imposition, Zone
+from ..cardlayout import NO_BLEED, Bleed, CardLayout, Imposition, Zone
 from ..content import ContentModel
 from ..engines import reportlab_canvas as rl
 from ..engines.reportlab_canvas import Block, Document, Laid, Rendered, ZoneStyle
@@ -230,22 +230,20 @@ class CardRenderer:
         cardlayout.check_card(self.card, fmt, self.code.size_modules, geo.safe_margin)
 
     # -- static parts ----------------------------------------------------------------
-    def _bbox(self, bleed: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-        l, r, t, b = bleed
-        return (-l, -t, self.card.width + r, self.card.height + b)
+    def _bbox(self, bleed: Bleed) -> tuple[float, float, float, float]:
+        return (-bleed.left, -bleed.top, self.card.width + bleed.right, self.card.height + bleed.bottom)
 
-    def _fills_form(self, side: str, bleed: tuple[float, float, float, float]) -> str:
+    def _fills_form(self, side: str, bleed: Bleed) -> str:
         key = f"Fills_{side}_{self.fmt}_" + "_".join(f"{v:g}" for v in bleed).replace(".", "p")
         card = self.card
         W, H = card.width, card.height
-        l, r, t, b = bleed
 
         def draw(p: rl.Painter) -> None:
-            for f in getattr(card, side).fills:
-                x0 = f.x - (l if f.x <= 1e-6 else 0)
-                y0 = f.y - (t if f.y <= 1e-6 else 0)
-                x1 = f.x + f.w + (r if f.x + f.w >= W - 1e-6 else 0)
-                y1 = f.y + f.h + (b if f.y + f.h >= H - 1e-6 else 0)
+            for f in getattr(card, side).fills:  # a fill that touches an edge runs into the bleed
+                x0 = f.x - (bleed.left if f.x <= 1e-6 else 0)
+                y0 = f.y - (bleed.top if f.y <= 1e-6 else 0)
+                x1 = f.x + f.w + (bleed.right if f.x + f.w >= W - 1e-6 else 0)
+                y1 = f.y + f.h + (bleed.bottom if f.y + f.h >= H - 1e-6 else 0)
                 p.fill_rect(x0, y0, x1 - x0, y1 - y0, card.colors[f.color])
 
         return self.doc.form(key, self._bbox(bleed), H, draw)
@@ -284,7 +282,7 @@ class CardRenderer:
             g = card.corner_guide
             p.corner_guides(card.width, card.height, card.format.corner_radius, g.color, g.width_pt)
 
-        return self.doc.form(key, self._bbox((0, 0, 0, 0)), card.height, draw)
+        return self.doc.form(key, self._bbox(NO_BLEED), card.height, draw)
 
     # -- one side of one card ------------------------------------------------------------
     def _localizer(self, code: str) -> _Memo:
@@ -321,8 +319,7 @@ class CardRenderer:
         self._last = (key, laid)
         return laid
 
-    def draw(self, side: str, item: Card, x: float, y: float,
-             bleed: tuple[float, float, float, float] = (0, 0, 0, 0)) -> None:
+    def draw(self, side: str, item: Card, x: float, y: float, bleed: Bleed = NO_BLEED) -> None:
         personal = self.personal(side, item)  # first: an overflow stops before drawing
         H = self.card.height
         self.doc.place(self._fills_form(side, bleed), x, y, H)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import reportlab.rl_config as rl_config
 
@@ -184,15 +184,59 @@ class ZoneStyle:
     paragraph_gap: float
 
 
+class Line(NamedTuple):
+    """One run of text to draw at one size and colour: a line of a paragraph, a field's
+    label or a bullet. (x, y) is where its baseline starts, in mm from the top-left."""
+    x: float
+    y: float
+    text: str
+    fonts: FontStack
+    size: float  # pt
+    color: str
+
+
+class Rule(NamedTuple):
+    """A horizontal line to write on, in mm from the top-left."""
+    x1: float
+    x2: float
+    y: float
+    color: str
+
+
 @dataclass
 class Laid:
     """Text set in a zone: drawing instructions in millimetres (top-left origin)."""
     size: float
-    lines: list[tuple[float, float, str, FontStack, float, str]] = field(default_factory=list)
-    rules: list[tuple[float, float, float, str]] = field(default_factory=list)  # x1, x2, y, colour
+    lines: list[Line] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
 
     def text(self) -> list[str]:
-        return [ln[2] for ln in self.lines]
+        return [ln.text for ln in self.lines]
+
+
+class _Entry(NamedTuple):
+    """A Line while its block is being laid out: points from the block's top-left."""
+    x: float
+    dy: float
+    text: str
+    fonts: FontStack
+    size: float
+    color: str
+
+
+class _Span(NamedTuple):
+    """Where a write-on rule runs inside a block: points from the zone's left edge."""
+    start: float
+    end: float
+
+
+class _BlockRow(NamedTuple):
+    """One block laid out at one size, before the zone's vertical alignment is known."""
+    top: float  # pt from the top of the zone's text
+    entries: list[_Entry]
+    line_height: float  # pt
+    rule: _Span | None  # a line to write on (a blank field)
+    size: float  # pt
 
 
 def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], size: float) -> Laid | None:
@@ -200,7 +244,7 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
     laid = Laid(size)
     width_pt = mm(style.w)
     y = 0.0
-    block_rows: list[tuple[float, list, float, tuple[float, float] | None, float]] = []
+    block_rows: list[_BlockRow] = []
     for bi, blk in enumerate(blocks):
         fams = blk.families or families
         bold = style.bold if blk.bold is None else blk.bold
@@ -208,8 +252,7 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
         bsize = size * blk.scale
         line_h = bsize * style.leading
         measure = lambda t, s=stack, z=bsize: s.width(t, z)  # noqa: E731
-        # (x pt, y pt from the block's top, text, fonts, size, colour)
-        entries: list[tuple[float, float, str, FontStack, float, str]] = []
+        entries: list[_Entry] = []
         indent = 0.0
         first_width = None
         if blk.label is not None:
@@ -221,15 +264,15 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
             if label_w > width_pt:
                 return None
             # The space is drawn too, so that extracted text reads "Name: Li Wei".
-            entries.append((0.0, 0.0, label + gap, lstack, bsize, style.label_color))
+            entries.append(_Entry(0.0, 0.0, label + gap, lstack, bsize, style.label_color))
             indent = label_w
             first_width = width_pt - label_w
         if blk.bullet is not None:
             indent = stack.width(blk.bullet + " ", bsize)
-            entries.append((0.0, 0.0, blk.bullet + " ", stack, bsize, style.color))
+            entries.append(_Entry(0.0, 0.0, blk.bullet + " ", stack, bsize, style.color))
         if blk.blank:
             # One line to write on, from after the label to the zone's right edge.
-            laid_rule = (indent, width_pt)
+            laid_rule = _Span(indent, width_pt)
             n_lines = 1
             texts: list[str] = []
         else:
@@ -248,10 +291,10 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
             # A field's value wraps under its label; a bullet item hangs under its text.
             x = indent if (blk.label is None or li == 0) else 0.0
             if t:
-                entries.append((x, li * line_h, t, stack, bsize, style.color))
+                entries.append(_Entry(x, li * line_h, t, stack, bsize, style.color))
         gap = (style.paragraph_gap * size * style.leading) if bi else 0.0
         y += gap
-        block_rows.append((y, entries, line_h, laid_rule, bsize))
+        block_rows.append(_BlockRow(y, entries, line_h, laid_rule, bsize))
         y += n_lines * line_h
     total_h = y
     if total_h > mm(style.h) + 1e-6:
@@ -265,12 +308,11 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
             if style.align != "left":
                 w = stack.width(t, s)
                 x = (width_pt - w) if style.align == "right" else (width_pt - w) / 2
-            laid.lines.append((style.x + x / PT_PER_MM, style.y + (y0 + top + dy + base) / PT_PER_MM,
-                               t, stack, s, color))
+            laid.lines.append(Line(style.x + x / PT_PER_MM, style.y + (y0 + top + dy + base) / PT_PER_MM,
+                                   t, stack, s, color))
         if rule is not None:
-            x1, x2 = rule
-            laid.rules.append((style.x + (x1 + mm(0.3)) / PT_PER_MM, style.x + x2 / PT_PER_MM,
-                               style.y + (y0 + top + base + 0.15 * bsize) / PT_PER_MM, style.rule_color))
+            laid.rules.append(Rule(style.x + (rule.start + mm(0.3)) / PT_PER_MM, style.x + rule.end / PT_PER_MM,
+                                   style.y + (y0 + top + base + 0.15 * bsize) / PT_PER_MM, style.rule_color))
     return laid
 
 
