@@ -269,16 +269,10 @@ class CardRenderer:
             qr_key = self._qr_form()
 
         def draw(p: rl.Painter) -> None:
-            for lz in laid:
-                p.text(lz)
+            p.text(*laid)
             if side == "back":
                 qrp = card.back.qr
-                n = self.code.size_modules * qrp.module_mm
-                c = p.c
-                c.saveState()
-                c.translate(rl.mm(qrp.x), rl.mm(card.height - qrp.y - n))
-                c.doForm(qr_key)
-                c.restoreState()
+                p.place(qr_key, qrp.x, qrp.y, self.code.size_modules * qrp.module_mm)
             g = card.corner_guide
             p.corner_guides(card.width, card.height, card.format.corner_radius, g.color, g.width_pt)
 
@@ -321,12 +315,11 @@ class CardRenderer:
 
     def draw(self, side: str, item: Card, x: float, y: float, bleed: Bleed = NO_BLEED) -> None:
         personal = self.personal(side, item)  # first: an overflow stops before drawing
-        H = self.card.height
-        self.doc.place(self._fills_form(side, bleed), x, y, H)
-        self.doc.place(self._static_form(side, item.locale), x, y, H)
-        with self.doc.at(x, y, H) as p:
-            for lz in personal:
-                p.text(lz)
+        fills, static = self._fills_form(side, bleed), self._static_form(side, item.locale)
+        with self.doc.at(x, y, self.card.height) as p:  # the card's top-left trim corner
+            p.place(fills)
+            p.place(static)
+            self.doc.zones(p, personal, self.card.width, saved=True)
 
 
 def _document(title_locale: str, model: ContentModel, lang: str) -> Document:
@@ -370,8 +363,10 @@ def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Re
         chunk = cards[start:start + per]
         for side, cells, marks in (("front", fronts, front_marks), ("back", backs, back_marks)):
             p = doc.begin_page(W, H)
-            for m in marks:
-                p.line(m.x1, m.y1, m.x2, m.y2, "#000000", mark_w)
+            if marks:  # the same on every sheet of a side: one form
+                p.place(doc.form(f"Marks_{side}", (0.0, 0.0, W, H), H,
+                                 lambda q, ms=marks: q.lines([(m.x1, m.y1, m.x2, m.y2) for m in ms],
+                                                             "#000000", mark_w)))
             for cell, item in zip(cells, chunk):
                 r.draw(side, item, cell.x, cell.y, cell.bleed)
             doc.end_page()
