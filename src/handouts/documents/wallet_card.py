@@ -29,7 +29,7 @@ from ..linebreak import is_cjk
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..patient import Patient
-from .common import AUTHOR, BuildRequest, danger_call, danger_emergency, print_date
+from .common import AUTHOR, BuildRequest, approval_statement, danger_call, danger_emergency, print_date
 
 LAYOUT = "wallet-card"
 PROVIDER_LOCALE = "en"  # the back speaks to any healthcare provider in English
@@ -68,15 +68,21 @@ def front_static(L: Localizer) -> dict[str, list[Block]]:
     # A catalog no qualified medical translator has reviewed says so on the card.
     notice = [] if L.spec.medical_review.reviewed else [
         Block(L._("Translation not yet checked by a medical translator."), bold=False)]
+    intro = [
+        L._("Always carry this card. Show it to any doctor, nurse or emergency room."),
+        # Only CRS timing is verified (fact sheet 3.2); ICANS timing is not, so the
+        # sentence about when names CRS alone.
+        L._("This cancer medicine can cause CRS (cytokine release syndrome) and ICANS (a "
+            "brain and nerve reaction). Both can be life-threatening. CRS can start up to "
+            "%(latest)s after a dose.", latest=L.q("crs_onset_latest")),
+        # Issue 10: a locale whose readers may live where the drug is not approved (its
+        # locale data names the regions) says it is approved in the United States only,
+        # in the handout's and poster's words.
+        approval_statement(L),
+    ]
     return {
         "title": [Block(L._("I receive tarlatamab-dlle (IMDELLTRA)"))],
-        "intro": [Block(join_sentences(
-            L._("Always carry this card. Show it to any doctor, nurse or emergency room."),
-            # Only CRS timing is verified (fact sheet 3.2); ICANS timing is not, so the
-            # sentence about when names CRS alone.
-            L._("This cancer medicine can cause CRS (cytokine release syndrome) and ICANS (a "
-                "brain and nerve reaction). Both can be life-threatening. CRS can start up to "
-                "%(latest)s after a dose.", latest=L.q("crs_onset_latest"))))],
+        "intro": [Block(join_sentences(*filter(None, intro)))],
         "signs": [Block(L._("Warning signs:"), bold=True), *signs],
         "call": [Block(danger_call(L))],
         "severe": [Block(danger_emergency(L)), *notice],
