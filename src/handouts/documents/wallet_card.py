@@ -37,12 +37,25 @@ PROVIDER_LOCALE = "en"  # the back speaks to any healthcare provider in English
 RECORDS = ["crs_signs", "card_nervous_signs", "crs_onset_latest", "crs_onset_median"]
 
 
+# `--also`: the card is already bilingual (front in the patient's language, back for any
+# provider); --also names the back's language instead of English. build.render_document
+# multiplies the page budget by this: a bilingual card is still two pages.
+BILINGUAL_BUDGET_FACTOR = 1
+
+
 @dataclass(frozen=True)
 class Card:
-    """One card to print: the patient's locale and the patient (None: blank fields)."""
+    """One card to print: the patient's locale and the patient (None: blank fields);
+    `also`: the back's language (None: English, for any healthcare provider)."""
     locale: str
     patient: Patient | None = None
     where: str = ""  # for error messages, e.g. "list.csv row 3"
+    also: str | None = None
+
+    @property
+    def back(self) -> str:
+        """The back's language: --also's, else English (also when --also is the locale)."""
+        return self.also if self.also and self.also != self.locale else PROVIDER_LOCALE
 
 
 def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
@@ -99,30 +112,38 @@ def join_sentences(*texts: str) -> str:
     return out
 
 
+def _for_providers(X: Localizer) -> str:
+    """What the drug is and when CRS starts: the back's body, in X's language."""
+    return join_sentences(
+        X._("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
+            "syndrome (CRS) and neurologic toxicity, including ICANS."),
+        X._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
+            median=X.q("crs_onset_median"), latest=X.q("crs_onset_latest")))
+
+
 def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) -> dict[str, list[Block]]:
-    """Back zones that do not depend on the patient: English (E), with the patient's
+    """Back zones that do not depend on the patient, for healthcare providers in E's
+    language (English unless the card is built with --also), with the patient's
     language (L) where the layout has room for it."""
     local_fams = families(L.code)
     notes = []
-    if L.code != E.code:
-        # The same content as the English body, in the patient's language.
-        notes.append(Block(join_sentences(
-            L._("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
-                "syndrome (CRS) and neurologic toxicity, including ICANS."),
-            L._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
-                median=L.q("crs_onset_median"), latest=L.q("crs_onset_latest"))), families=local_fams))
-    notes.append(Block(join_sentences(
+    approval = approval_statement(E)
+    if L.code != E.code and not approval:
+        # The same content as the body, in the patient's language. A back in a language
+        # that must say where the drug is approved (a Chinese back, --also) needs these
+        # lines for that statement: at 7 pt the notes hold five lines. The patient's front
+        # says the same facts in the patient's language.
+        notes.append(Block(_for_providers(L), families=local_fams))
+    notes.append(Block(join_sentences(*filter(None, (
         E._("Clinic-made card, not from Amgen."),
         E._("Content %(version)s · U.S. PI revised %(revised)s · Printed %(date)s",
             version=model.meta.content_version, revised=E.month_year(model.meta.label_revised),
-            date=E.date(when, "medium")))))
+            date=E.date(when, "medium")),
+        # A Chinese back says where the drug is approved, as the front does (issue 10).
+        approval)))))
     zones = {
         "title": [Block(E._("For healthcare providers"))],
-        "body": [Block(join_sentences(
-            E._("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
-                "syndrome (CRS) and neurologic toxicity, including ICANS."),
-            E._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
-                median=E.q("crs_onset_median"), latest=E.q("crs_onset_latest"))))],
+        "body": [Block(_for_providers(E))],
         "contact": [Block(E._("Treat without delay; also contact:"))],
         "qr_caption": [Block(E._("NCI drug page"))],
         "notes": notes,
@@ -229,7 +250,6 @@ class CardRenderer:
         self.card = geo.card(fmt)
         self.fmt = fmt
         self.when = when
-        self.E = get_localizer(PROVIDER_LOCALE, model)
         self._memo: dict[str, _Memo] = {}
         self._last: tuple[tuple, list[Laid]] | None = None
         self.code = qr.make(model.meta.nci_url)
@@ -261,8 +281,9 @@ class CardRenderer:
         return self.doc.form(key, (0, 0, side, side), side,
                              lambda p: p.qr(self.code.matrix, 0, 0, qrp.module_mm))
 
-    def _static_form(self, side: str, locale: str) -> str:
-        key = f"Card_{side}_{self.fmt}_{locale}".replace("-", "_")
+    def _static_form(self, side: str, locale: str, back: str = PROVIDER_LOCALE) -> str:
+        key = f"Card_{side}_{self.fmt}_{locale}" + (f"_{back}" if side == "back" and back != PROVIDER_LOCALE else "")
+        key = key.replace("-", "_")
         if self.doc.has_form(key):
             return key
         L = get_localizer(locale, self.model)
@@ -270,8 +291,9 @@ class CardRenderer:
         if side == "front":
             laid = _fit_zones("front", card, front_static(L), families(locale), locale)
         else:
-            laid = _fit_zones("back", card, back_static(self.E, L, self.model, self.when),
-                              families(PROVIDER_LOCALE), locale)
+            E = get_localizer(back, self.model)
+            laid = _fit_zones("back", card, back_static(E, L, self.model, self.when), families(back),
+                              _pair(locale, back))
             qr_key = self._qr_form()
 
         def draw(p: rl.Painter) -> None:
@@ -297,12 +319,11 @@ class CardRenderer:
             L = self._localizer(item.locale)
             return _fit_zones("front", self.card, front_fields(L, item.patient), families(item.locale),
                               item.locale, item.where)
-        return _fit_zones("back", self.card, back_fields(self._localizer(PROVIDER_LOCALE), item.patient,
-                                                         item.locale),
-                          families(PROVIDER_LOCALE), item.locale, item.where)
+        return _fit_zones("back", self.card, back_fields(self._localizer(item.back), item.patient, item.locale),
+                          families(item.back), _pair(item.locale, item.back), item.where)
 
     def _key(self, side: str, item: Card) -> tuple:
-        return (id(self.model), self.fmt, side, item.locale, item.patient)
+        return (id(self.model), self.fmt, side, item.locale, item.back, item.patient)
 
     def remember(self, side: str, item: Card) -> None:
         """Lay out now (check) and keep the result for this card's render."""
@@ -321,11 +342,16 @@ class CardRenderer:
 
     def draw(self, side: str, item: Card, x: float, y: float, bleed: Bleed = NO_BLEED) -> None:
         personal = self.personal(side, item)  # first: an overflow stops before drawing
-        fills, static = self._fills_form(side, bleed), self._static_form(side, item.locale)
+        fills, static = self._fills_form(side, bleed), self._static_form(side, item.locale, item.back)
         with self.doc.at(x, y, self.card.height) as p:  # the card's top-left trim corner
             p.place(fills)
             p.place(static)
             self.doc.zones(p, personal, self.card.width, saved=True)
+
+
+def _pair(locale: str, back: str) -> str:
+    """How error messages name a card's languages: "zh-Hant", or "zh-Hant+en" with --also."""
+    return locale if back == PROVIDER_LOCALE else f"{locale}+{back}"
 
 
 def _document(title_locale: str, model: ContentModel, lang: str) -> Document:
@@ -340,7 +366,9 @@ def render(req: BuildRequest) -> Rendered:
     fmt = "id1"
     doc = _document(req.locale, req.model, locales.get(req.locale).html_lang)
     r = CardRenderer(doc, req.model, fmt, print_date())
-    card = Card(req.locale, req.patient)
+    if req.also:
+        locales.get(req.also, "--also")
+    card = Card(req.locale, req.patient, also=req.also)
     for side in ("front", "back"):
         doc.begin_page(r.card.width, r.card.height)
         r.draw(side, card, 0.0, 0.0)
@@ -380,12 +408,12 @@ def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Re
 
 
 def check(locale: str, patient: Patient | None, model: ContentModel, where: str = "",
-          fmt: str = "id1") -> None:
+          fmt: str = "id1", also: str | None = None) -> None:
     """Lay out a card's personal fields without drawing: LayoutOverflow before any file
     is written or anything printed (the CLI calls this first)."""
     r = _probe_renderer(model, fmt)
     for side in ("front", "back"):
-        r.remember(side, Card(locale, patient, where))
+        r.remember(side, Card(locale, patient, where, also))
 
 
 _PROBES: dict[tuple[int, str], CardRenderer] = {}
@@ -399,14 +427,15 @@ def _probe_renderer(model: ContentModel, fmt: str) -> CardRenderer:
     return _PROBES[key]
 
 
-def static_texts(locale: str, model: ContentModel, fmt: str = "id1") -> dict[str, list[str]]:
+def static_texts(locale: str, model: ContentModel, fmt: str = "id1", also: str | None = None) -> dict[str, list[str]]:
     """Every static zone of both sides, as laid out (lines), for tests and review."""
     card = cardlayout.geometry(LAYOUT).card(fmt)
+    back = Card(locale, also=also).back
     L = get_localizer(locale, model)
-    E = get_localizer(PROVIDER_LOCALE, model)
+    E = get_localizer(back, model)
     out: dict[str, list[str]] = {}
     for side, texts, fams in (("front", front_static(L), families(locale)),
-                              ("back", back_static(E, L, model, print_date()), families(PROVIDER_LOCALE))):
+                              ("back", back_static(E, L, model, print_date()), families(back))):
         for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, locale)):
             out[f"{side}.{name}"] = laid.text()
     return out
@@ -415,10 +444,10 @@ def static_texts(locale: str, model: ContentModel, fmt: str = "id1") -> dict[str
 def personal_texts(item: Card, model: ContentModel, fmt: str = "id1") -> dict[str, list[str]]:
     card = cardlayout.geometry(LAYOUT).card(fmt)
     L = get_localizer(item.locale, model)
-    E = get_localizer(PROVIDER_LOCALE, model)
+    E = get_localizer(item.back, model)
     out: dict[str, list[str]] = {}
     for side, texts, fams in (("front", front_fields(L, item.patient), families(item.locale)),
-                              ("back", back_fields(E, item.patient, item.locale), families(PROVIDER_LOCALE))):
+                              ("back", back_fields(E, item.patient, item.locale), families(item.back))):
         for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, item.locale)):
             out[f"{side}.{name}"] = laid.text()
     return out
