@@ -6,7 +6,9 @@ neurologic problems including ICANS, when they can start, the warning signs, wha
 Back, in English for any healthcare provider (plus the patient's language where the
 layout has room): what the drug is, CRS timing, whom to call before treating, first and
 last dose, the QR code to the NCI page, content version and label revision, and that the
-card is made by the clinic, not by Amgen.
+card is made by the clinic, not by Amgen. With --also LOCALE the back is in that language
+instead (a bilingual card: the family reads the front, the clinician the back). A side in
+a Chinese locale says the drug is approved in the United States only.
 
 Every figure comes from the content model through the localizer; every string goes
 through the catalogs; personal fields are plain text. The parts of a card that do not
@@ -346,7 +348,7 @@ class CardRenderer:
         with self.doc.at(x, y, self.card.height) as p:  # the card's top-left trim corner
             p.place(fills)
             p.place(static)
-            self.doc.zones(p, personal, self.card.width, saved=True)
+            self.doc.zones(p, personal, self.card.width, x, y)
 
 
 def _pair(locale: str, back: str) -> str:

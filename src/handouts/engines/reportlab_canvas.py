@@ -435,19 +435,16 @@ class Painter:
         c.doForm(key)
         c.restoreState()
 
-    def text(self, *zones: Laid, saved: bool = False) -> None:
+    def text(self, *zones: Laid) -> None:
         """Zones of text and their write-on rules (see text_lines)."""
-        self.text_lines([ln for laid in zones for ln in laid.lines], [r for laid in zones for r in laid.rules],
-                        saved=saved)
+        self.text_lines([ln for laid in zones for ln in laid.lines], [r for laid in zones for r in laid.rules])
 
-    def text_lines(self, lines: list[Line], rules: list[Rule] = (), saved: bool = False) -> None:
+    def text_lines(self, lines: list[Line], rules: list[Rule] = ()) -> None:
         """Lines of text in one text object: a font is set when it changes, a colour when
         it changes (the layout measured the glyph widths that the text operators advance
-        by); then write-on rules. In a saved graphics state: its own, unless the caller's
-        (`saved`, e.g. inside `Document.at`) ends right after."""
+        by); then write-on rules. Inside a saved graphics state."""
         c, h = self.c, self.h
-        if not saved:
-            c.saveState()
+        c.saveState()
         if lines:
             t = c.beginText(lines[0].x * mm, (h - lines[0].y) * mm)
             color = font = None
@@ -475,8 +472,7 @@ class Painter:
             for col in dict.fromkeys(r.color for r in rules):
                 c.setStrokeColor(_color(col))
                 c.lines([(r.x1 * mm, (h - r.y) * mm, r.x2 * mm, (h - r.y) * mm) for r in rules if r.color == col])
-        if not saved:
-            c.restoreState()
+        c.restoreState()
 
 
 class Document:
@@ -502,6 +498,8 @@ class Document:
         self._zones: dict[int, tuple[Laid, str | None]] = {}
         self._lines: dict[Line, str] = {}  # lines drawn so far: "" once, else their form
         self._zone_forms = 0
+        self._page_lines: list[Line] = []  # new text of this page, drawn when it ends
+        self._page_rules: list[Rule] = []
 
     def form(self, key: str, bbox: tuple[float, float, float, float], h: float,
              draw: Callable[[Painter], None]) -> str:
@@ -516,12 +514,13 @@ class Document:
             self._forms.add(key)
         return key
 
-    def zones(self, p: Painter, zones: list[Laid], w: float, saved: bool = False) -> None:
-        """Draw laid-out zones in painter p's area (w x p.h mm). What this document has
-        drawn before becomes a form on its second use, drawn once and placed after that:
-        a whole zone (fit() shares one Laid per style and text: the same oncologist,
-        centre or blank line on many cards), else a line (a field's label); the rest,
-        text seen for the first time, is drawn as text."""
+    def zones(self, p: Painter, zones: list[Laid], w: float, x: float = 0.0, y: float = 0.0) -> None:
+        """Draw laid-out zones in painter p's area (w x p.h mm), whose top-left corner is
+        at (x, y) on the page. What this document has drawn before becomes a form on its
+        second use, drawn once and placed after that: a whole zone (fit() shares one Laid
+        per style and text: the same oncologist, centre or blank line on many cards), else
+        a line (a field's label). The rest, text seen for the first time, is drawn with
+        the page's other such text in one text object when the page ends."""
         new_lines: list[Line] = []
         rules: list[Rule] = []
         for laid in zones:
@@ -544,8 +543,11 @@ class Document:
                 key = self._new_form(w, p.h, lambda q, z=laid: q.text(z))
                 self._zones[id(laid)] = (laid, key)
             p.place(key)
-        if new_lines or rules:
-            p.text_lines(new_lines, rules, saved=saved)
+        if x or y:
+            new_lines = [ln._replace(x=ln.x + x, y=ln.y + y) for ln in new_lines]
+            rules = [r._replace(x1=r.x1 + x, x2=r.x2 + x, y=r.y + y) for r in rules]
+        self._page_lines += new_lines
+        self._page_rules += rules
 
     def _new_form(self, w: float, h: float, draw: Callable[[Painter], None]) -> str:
         self._zone_forms += 1
@@ -564,6 +566,9 @@ class Document:
         return Offset(self, x, y, h)
 
     def end_page(self) -> None:
+        if self._page_lines or self._page_rules:
+            self._page.text_lines(self._page_lines, self._page_rules)
+            self._page_lines, self._page_rules = [], []
         self.c.showPage()
         self.pages += 1
 
