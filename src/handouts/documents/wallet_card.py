@@ -8,7 +8,9 @@ layout has room): what the drug is, CRS timing, whom to call before treating, fi
 last dose, the QR code to the NCI page, content version and label revision, and that the
 card is made by the clinic, not by Amgen. With --also LOCALE the back is in that language
 instead (a bilingual card: the family reads the front, the clinician the back). A side in
-a Chinese locale says the drug is approved in the United States only.
+a Chinese locale says the drug is approved in the United States only. ReportLab cannot
+tag a PDF: the card has one /Lang (the front's), and a run of text carries no language of
+its own; each run is set in its own language's fonts.
 
 Every figure comes from the content model through the localizer; every string goes
 through the catalogs; personal fields are plain text. The parts of a card that do not
