@@ -358,11 +358,11 @@ def _pair(locale: str, back: str) -> str:
     return locale if back == PROVIDER_LOCALE else f"{locale}+{back}"
 
 
-def _document(title_locale: str, model: ContentModel, lang: str) -> Document:
+def _document(title_locale: str, model: ContentModel, lang: str, sheets: bool = False) -> Document:
     L = get_localizer(title_locale, model)
     return Document(title=L._("Tarlatamab-dlle (IMDELLTRA) wallet card"), author=AUTHOR,
                     subject=L._("Warning card about cytokine release syndrome (CRS) and ICANS"),
-                    lang=lang)
+                    lang=lang, group_text=sheets)
 
 
 def render(req: BuildRequest) -> Rendered:
@@ -390,7 +390,7 @@ def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Re
         raise HandoutsError("cards", "nothing to print")
     codes = _dedupe(c.locale for c in cards)
     lang = locales.get(codes[0]).html_lang if len(codes) == 1 else locales.get(PROVIDER_LOCALE).html_lang
-    doc = _document(codes[0], model, lang)
+    doc = _document(codes[0], model, lang, sheets=True)
     r = CardRenderer(doc, model, imp.preset.card_format, print_date())
     fronts, backs = imp.fronts(), imp.backs()
     per = imp.per_sheet

@@ -478,8 +478,10 @@ class Painter:
 class Document:
     """A PDF of pages of any size, with form XObjects defined once and placed often."""
 
-    def __init__(self, title: str, author: str, subject: str, lang: str, creator: str = "handouts"):
+    def __init__(self, title: str, author: str, subject: str, lang: str, creator: str = "handouts",
+                 group_text: bool = False):
         self._buf = io.BytesIO()
+        self.group_text = group_text
         # A bundled font as the initial font: otherwise ReportLab's default (Helvetica,
         # not embedded) would be named in every page's resources.
         initial = font_stack((next(iter(font_families())),)).names[0]
@@ -567,7 +569,13 @@ class Document:
 
     def end_page(self) -> None:
         if self._page_lines or self._page_rules:
-            self._page.text_lines(self._page_lines, self._page_rules)
+            lines = self._page_lines
+            if self.group_text:
+                # Many cards on a sheet: each font and colour set once for the page, not
+                # once a line (the page is printed; its text is read per card, from the
+                # single-card PDF, where lines keep their reading order).
+                lines = sorted(lines, key=lambda ln: (ln.fonts.names[0], ln.size, ln.color))
+            self._page.text_lines(lines, self._page_rules)
             self._page_lines, self._page_rules = [], []
         self.c.showPage()
         self.pages += 1
