@@ -56,12 +56,13 @@ def test_cli_flag(tmp_path, capsys):
     assert not (tmp_path / "p").exists() or not any((tmp_path / "p").iterdir())
 
 
-@pytest.mark.parametrize("document, flag", [("poster", ["--large-print"]), ("wallet-card", ["--large-print"]),
-                                            ("poster", ["--also", "en"])])
-def test_flag_refused_by_a_document_without_the_capability(capsys, tmp_path, document, flag):
+@pytest.mark.parametrize("document, flag, have", [
+    ("poster", ["--large-print"], "the handout does"),
+    ("wallet-card", ["--large-print"], "the handout does"),
+    ("poster", ["--also", "en"], "the handout and the wallet-card do")])
+def test_flag_refused_by_a_document_without_the_capability(capsys, tmp_path, document, flag, have):
     """The registry says which documents take --large-print and --also; the others refuse."""
     from conftest import run
     code, out, err = run(capsys, "build", document, *flag, "--out", tmp_path)
     assert code == 2 and out == "" and not any(tmp_path.iterdir())
-    assert err.splitlines()[-1] == (f"handouts: error: {flag[0]}: {document} does not support {flag[0]}; "
-                                    "the handout does")
+    assert err.splitlines()[-1] == f"handouts: error: {flag[0]}: {document} does not support {flag[0]}; {have}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import http.server
 import logging
-import os
 import subprocess
 import sys
 import threading

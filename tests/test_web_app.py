@@ -10,7 +10,6 @@ import io
 import re
 import logging
 import os
-import re
 import tempfile
 import time
 import zipfile
@@ -324,16 +323,29 @@ def _file_name(r) -> str:
 @pytest.mark.parametrize("ui,words", [("en", "available only for the handout"),
                                       ("zh-Hans", "只有患者指南可以加印第二种语言"),
                                       ("zh-Hant", "只有衛教單張可以加印第二種語言")])
-def test_second_language_for_a_document_without_one_is_an_error_beside_the_field(client, ui, words):
-    from handouts.web import core
-    if core.supports_also("wallet-card"):
-        pytest.skip("the wallet card has a bilingual version: nothing to refuse")
-    r = client.post(f"/{ui}/download", data=form(documents="wallet-card", also="en"))
-    assert r.status_code == 422
-    page = parse(r.text)
-    assert list(page.errors) == ["also"] and words in page.errors["also"], page.errors
-    assert 'aria-describedby="also-hint also-error"' in r.text and '<li><a href="#also">' in r.text
-    assert '<option value="en" lang="en" selected>' in r.text          # the choice is kept
+def test_second_language_for_a_document_without_one_is_refused_in_the_pages_language(monolingual_card, ui, words):
+    """Every document of the form prints bilingually today, so this runs in-process (the
+    page's workers are spawned and would not see the patched registry)."""
+    from handouts.errors import HandoutsError
+    from handouts.web import core, i18n
+    with pytest.raises(HandoutsError) as err:
+        core.check_order(core.Order("en", "wallet-card", "letter", core.CARD_SINGLE, also="en"))
+    problem = core.problem(err.value)
+    assert problem.field == "also" and words in i18n.problem_text(ui, problem)
+
+
+def _card_without_a_second_language(monkeypatch):
+    """The registry as it would be if the wallet card had no bilingual version."""
+    import dataclasses
+    from handouts import registry
+    spec = dataclasses.replace(registry.DOCUMENTS["wallet-card"], bilingual_factor=None)
+    monkeypatch.setitem(registry.DOCUMENTS, "wallet-card", spec)
+
+
+@pytest.fixture
+def monolingual_card(monkeypatch):
+    """The registry as it would be if the wallet card had no bilingual version."""
+    _card_without_a_second_language(monkeypatch)
 
 
 def test_unknown_second_language_is_an_error_beside_the_field(client):
@@ -356,13 +368,14 @@ def test_second_language_field_is_labelled_and_offered_only_for_documents_that_h
 
 
 def test_second_language_follows_what_the_core_supports(monkeypatch, model):
-    """In-process: the same order is refused or rendered according to the renderer's own
-    bilingual support (the attribute build.render_document checks)."""
-    from handouts.documents import wallet_card
+    """In-process: the same order is refused or rendered according to the registry's
+    bilingual support (what build.render_document checks)."""
     from handouts.errors import HandoutsError
     from handouts.web import core
     order = core.Order("en", "wallet-card", "letter", core.CARD_SINGLE, also="zh-Hant")
-    monkeypatch.delattr(wallet_card, "BILINGUAL_BUDGET_FACTOR", raising=False)
+    assert core.bilingual_documents() == ("handout", "wallet-card")
+    core.check_order(order)                                  # the card takes it today
+    _card_without_a_second_language(monkeypatch)
     with pytest.raises(HandoutsError, match="does not support --also") as err:
         core.check_order(order)
     assert core.problem(err.value).field == "also" and core.problem(err.value).kind == "also_unsupported"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,7 +154,6 @@ def _engine(spec: registry.DocumentSpec, what: str, fn, *args):
 def _overflowing_field(spec: registry.DocumentSpec, req: BuildRequest, budget: tuple[int, int]) -> str | None:
     """Which personal value pushes a document past its page budget: the first field
     whose removal brings it back (only run when the budget is already exceeded)."""
-    import dataclasses
     if req.patient is None:
         return None
     low, high = budget
@@ -195,19 +195,25 @@ def warn(lines: list[str]) -> None:
 
 def render_sheet(document: str, locale: str, sheet: str, patients: Sequence[Patient | Card],
                  model: content.ContentModel, bleed: float = 0.0,
-                 offset: tuple[float, float] = (0.0, 0.0)):
+                 offset: tuple[float, float] = (0.0, 0.0), also: str | None = None):
     """Cards imposed on a sheet preset, the one way every command prints sheets: each
     patient's card in the patient's own locale (else `locale`), or Cards as given
-    (locale, patient, where); none: one sheet of unpersonalized cards in `locale`."""
+    (locale, patient, where); none: one sheet of unpersonalized cards in `locale`.
+    `also`: every card's back in that language (--also)."""
     from .cardlayout import imposition
     from .documents.wallet_card import Card
     spec = registry.get(document)
     if sheet not in spec.sheets:
         raise HandoutsError("--sheet", f"unknown sheet {sheet!r} for {document}; choose one of: "
                             f"{', '.join(spec.sheets) or 'none'}")
+    if also:
+        _supported("--also", document, "bilingual_factor")
+        locales.get(also, "--also")
     imp = imposition(sheet, bleed, offset)
     cards = [p if isinstance(p, Card) else Card(p.locale or locale, p) for p in patients] \
         or [Card(locale)] * imp.per_sheet
+    if also:
+        cards = [dataclasses.replace(c, also=also) for c in cards]
     for card in dict.fromkeys((c.locale, c.patient, c.where) for c in cards):
         check_patient(card[1], card[0], model, card[2] or "patient")
     return _engine(spec, f"{document} {locale} {sheet}", spec.render_sheet, cards, imp, model)

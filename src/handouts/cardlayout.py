@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import Field, field_validator, model_validator
 
@@ -262,6 +262,23 @@ class Sheets(_Strict):
     presets: dict[str, SheetPreset]
 
 
+class Bleed(NamedTuple):
+    """How far (mm) a card's background runs past its trim on each side."""
+    left: float = 0.0
+    right: float = 0.0
+    top: float = 0.0
+    bottom: float = 0.0
+
+
+NO_BLEED = Bleed()
+
+
+class DuplexOffset(NamedTuple):
+    """The duplex offset (mm): how far the backs are shifted right and down."""
+    dx: float = 0.0
+    dy: float = 0.0
+
+
 @dataclass(frozen=True)
 class Cell:
     """One card's place on a sheet: trim rectangle (top-left origin, mm) and how far
@@ -273,7 +290,7 @@ class Cell:
     y: float
     w: float
     h: float
-    bleed: tuple[float, float, float, float]  # left, right, top, bottom
+    bleed: Bleed
 
 
 @dataclass(frozen=True)
@@ -291,7 +308,7 @@ class Imposition:
     paper: papers.Paper
     card: CardFormat
     bleed: float
-    offset: tuple[float, float]
+    offset: DuplexOffset
 
     @property
     def per_sheet(self) -> int:
@@ -321,15 +338,15 @@ class Imposition:
         return (left, top, left + (p.cols - 1) * p.pitch_x + self.card.width,
                 top + (p.rows - 1) * p.pitch_y + self.card.height)
 
-    def _bleed(self, col: int, row: int) -> tuple[float, float, float, float]:
+    def _bleed(self, col: int, row: int) -> Bleed:
         """Bleed stops halfway into a gutter so it never covers a neighbouring card;
         at the block's outer edges it stops before the crop marks."""
         p, b = self.preset, self.bleed
         if b == 0:
-            return (0.0, 0.0, 0.0, 0.0)
+            return NO_BLEED
         inner_x, inner_y = max(self.gutter_x, 0) / 2, max(self.gutter_y, 0) / 2
         outer = min(b, self.outer_room())
-        return (outer if col == 0 else min(b, inner_x),
+        return Bleed(outer if col == 0 else min(b, inner_x),
                 outer if col == p.cols - 1 else min(b, inner_x),
                 outer if row == 0 else min(b, inner_y),
                 outer if row == p.rows - 1 else min(b, inner_y))
@@ -352,9 +369,10 @@ class Imposition:
         W = self.paper.width_mm
         out = []
         for cell in self.fronts():
-            l, r, t, b = cell.bleed
+            b = cell.bleed
             out.append(Cell(cell.index, self.preset.cols - 1 - cell.col, cell.row,
-                            W - cell.x - cell.w + dx, cell.y + dy, cell.w, cell.h, (r, l, t, b)))
+                            W - cell.x - cell.w + dx, cell.y + dy, cell.w, cell.h,
+                            Bleed(b.right, b.left, b.top, b.bottom)))
         return out
 
     def marks(self, cells: list[Cell] | None = None) -> list[Mark]:
@@ -386,7 +404,7 @@ def _check_preset(name: str, preset: SheetPreset, geo: Geometry) -> None:
         raise HandoutsError(f"sheets.toml: {name}", f"unknown paper {preset.paper!r}")
     if preset.card_format not in geo.formats:
         raise HandoutsError(f"sheets.toml: {name}", f"unknown card format {preset.card_format!r}")
-    imp = Imposition(name, preset, papers.PAPERS[preset.paper], geo.formats[preset.card_format], 0.0, (0.0, 0.0))
+    imp = Imposition(name, preset, papers.PAPERS[preset.paper], geo.formats[preset.card_format], 0.0, DuplexOffset())
     if imp.gutter_x < -EPS or imp.gutter_y < -EPS:
         raise HandoutsError(f"sheets.toml: {name}", "the pitch is smaller than the card: cards overlap")
     room = imp.outer_room()
@@ -424,4 +442,4 @@ def imposition(sheet: str, bleed: float = 0.0, offset: tuple[float, float] = (0.
     preset = presets[sheet]
     geo = geometry(layout)
     return Imposition(sheet, preset, papers.PAPERS[preset.paper], geo.formats[preset.card_format],
-                      float(bleed), (float(offset[0]), float(offset[1])))
+                      float(bleed), DuplexOffset(float(offset[0]), float(offset[1])))

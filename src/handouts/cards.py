@@ -61,13 +61,13 @@ def sheet_file_name(sheet: str, locale: str | None, patient: Patient | None, csv
 
 
 def build_sheets(cards: list[Card], sheet: str, bleed: float, offset: tuple[float, float],
-                 out_path: Path, model: content.ContentModel) -> SheetBuilt:
+                 out_path: Path, model: content.ContentModel, also: str | None = None) -> SheetBuilt:
     """Render the cards on sheets (build.render_sheet, as batch and the web page do) and
     write the PDF atomically."""
     if not cards:
         raise HandoutsError("cards", "nothing to print")
     output.ensure_writable_dir(out_path.parent)
-    rendered = render_sheet("wallet-card", cards[0].locale, sheet, cards, model, bleed, offset)
+    rendered = render_sheet("wallet-card", cards[0].locale, sheet, cards, model, bleed, offset, also)
     path = output.write_atomic(out_path, rendered.pdf)
     n_sheets = -(-len(cards) // cardlayout.imposition(sheet, bleed, offset).per_sheet)
     return SheetBuilt(path, sheet, len(cards), n_sheets, rendered.pages)

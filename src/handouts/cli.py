@@ -76,18 +76,20 @@ def list_cmd() -> None:
 @click.option("--patients", "patients_file", type=click.Path(path_type=Path), default=None,
               help="with --sheet: CSV with the patient file's fields, one personalized card per row")
 @click.option("--large-print", "large_print", is_flag=True, help="handout: all text at least 18 pt")
-@click.option("--also", default=None, help="handout: a second locale on the same sheets, e.g. en")
+@click.option("--also", default=None, help="handout, wallet-card: a second locale on the same sheets, e.g. en")
 def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
               sheet, bleed, duplex_offset, copies, patients_file, large_print=False, also=None) -> None:
     """Render DOCUMENT and print the path of every file written."""
     spec = registry.get(document)
     if sheet or bleed is not None or duplex_offset or copies is not None or patients_file:
         _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
-                         sheet, bleed, duplex_offset, copies, patients_file)
+                         sheet, bleed, duplex_offset, copies, patients_file, also)
         return
     patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
     locale = locale or (patient.locale if patient and patient.locale else "en")
     locales.get(locale, "--locale" if not (patient and patient.locale) else "patient: locale")
+    if also:
+        locales.get(also, "--also")
     model = content.default()
     out_dir = out_dir or Path("out") / locale
     freshness = review_warnings(model, strict)  # --strict refuses before anything is created
@@ -99,7 +101,7 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
 
 
 def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
-                     sheet, bleed, duplex_offset, copies, patients_file) -> None:
+                     sheet, bleed, duplex_offset, copies, patients_file, also=None) -> None:
     """build --sheet: cards imposed on sheets for duplex printing (wallet-card)."""
     from . import cards, output
     from .build import check_patient
@@ -122,6 +124,8 @@ def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
     bleed = bleed or 0.0
     imp = imposition(sheet, bleed, offset)
     model = content.default()
+    if also:
+        locales.get(also, "--also")
     if patients_file:
         if locale:
             locales.get(locale)
@@ -142,11 +146,13 @@ def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
         name = cards.sheet_file_name(sheet, locale, patient, None)
     freshness = review_warnings(model, strict)
     output.ensure_writable_dir(out_dir)
+    if also:
+        name = name[:-len(".pdf")] + f"+{also}.pdf"
     for card_locale, card_patient, where in dict.fromkeys((c.locale, c.patient, c.where) for c in items):
         precheck(card_patient, card_locale, model, where, documents=(spec.name,),
-                 fmt=imp.preset.card_format)
+                 fmt=imp.preset.card_format, also=also)
     warn(freshness + cards.bleed_warnings(sheet, bleed))
-    built = cards.build_sheets(items, sheet, bleed, offset, out_dir / name, model)
+    built = cards.build_sheets(items, sheet, bleed, offset, out_dir / name, model, also)
     click.echo(str(built.path))
 
 

@@ -126,6 +126,8 @@ register(DocumentSpec(
     variables=PATIENT_VARIABLES, render=_documents("wallet_card:render"),
     check=_documents("wallet_card:check"), render_sheet=_documents("wallet_card:render_sheets"),
     sheets=("letter-8up", "a4-10up", "avery-8371"),
+    # --also LOCALE sets the back (for clinicians) in that language; still one card.
+    bilingual_factor=1,
 ))
 
 register(DocumentSpec(

@@ -6,7 +6,11 @@ neurologic problems including ICANS, when they can start, the warning signs, wha
 Back, in English for any healthcare provider (plus the patient's language where the
 layout has room): what the drug is, CRS timing, whom to call before treating, first and
 last dose, the QR code to the NCI page, content version and label revision, and that the
-card is made by the clinic, not by Amgen.
+card is made by the clinic, not by Amgen. With --also LOCALE the back is in that language
+instead (a bilingual card: the family reads the front, the clinician the back). A side in
+a Chinese locale says the drug is approved in the United States only. ReportLab cannot
+tag a PDF: the card has one /Lang (the front's), and a run of text carries no language of
+its own; each run is set in its own language's fonts.
 
 Every figure comes from the content model through the localizer; every string goes
 through the catalogs; personal fields are plain text. The parts of a card that do not
@@ -20,7 +24,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from .. import cardlayout, locales, qr, registry
-from ..cardlayout import CardLayout, Imposition, Zone
+from ..cardlayout import NO_BLEED, Bleed, CardLayout, Imposition, Zone
 from ..content import ContentModel
 from ..engines import reportlab_canvas as rl
 from ..engines.reportlab_canvas import Block, Document, Laid, Rendered, ZoneStyle
@@ -28,7 +32,7 @@ from ..errors import HandoutsError, LayoutOverflow
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..patient import Patient
-from .common import AUTHOR, BuildRequest, danger_call, danger_emergency, print_date
+from .common import AUTHOR, BuildRequest, approval_statement, danger_call, danger_emergency, print_date
 
 LAYOUT = "wallet-card"
 PROVIDER_LOCALE = "en"  # the back speaks to any healthcare provider in English
@@ -38,10 +42,17 @@ RECORDS = ["crs_signs", "card_nervous_signs", "crs_onset_latest", "crs_onset_med
 
 @dataclass(frozen=True)
 class Card:
-    """One card to print: the patient's locale and the patient (None: blank fields)."""
+    """One card to print: the patient's locale and the patient (None: blank fields);
+    `also`: the back's language (None: English, for any healthcare provider)."""
     locale: str
     patient: Patient | None = None
     where: str = ""  # for error messages, e.g. "list.csv row 3"
+    also: str | None = None
+
+    @property
+    def back(self) -> str:
+        """The back's language: --also's, else English (also when --also is the locale)."""
+        return self.also if self.also and self.also != self.locale else PROVIDER_LOCALE
 
 
 def _dedupe(items: Iterable[str]) -> tuple[str, ...]:
@@ -67,45 +78,59 @@ def front_static(L: Localizer) -> dict[str, list[Block]]:
     # A catalog no qualified medical translator has reviewed says so on the card.
     notice = [] if L.spec.medical_review.reviewed else [
         Block(L._("Translation not yet checked by a medical translator."), bold=False)]
+    intro = [
+        L._("Always carry this card. Show it to any doctor, nurse or emergency room."),
+        # Only CRS timing is verified (fact sheet 3.2); ICANS timing is not, so the
+        # sentence about when names CRS alone.
+        L._("This cancer medicine can cause CRS (cytokine release syndrome) and ICANS (a "
+            "brain and nerve reaction). Both can be life-threatening. CRS can start up to "
+            "%(latest)s after a dose.", latest=L.q("crs_onset_latest")),
+        # Issue 10: a locale whose readers may live where the drug is not approved (its
+        # locale data names the regions) says it is approved in the United States only,
+        # in the handout's and poster's words.
+        approval_statement(L),
+    ]
     return {
         "title": [Block(L._("I receive tarlatamab-dlle (IMDELLTRA)"))],
-        "intro": [Block(L.join_sentences(
-            L._("Always carry this card. Show it to any doctor, nurse or emergency room."),
-            # Only CRS timing is verified (fact sheet 3.2); ICANS timing is not, so the
-            # sentence about when names CRS alone.
-            L._("This cancer medicine can cause CRS (cytokine release syndrome) and ICANS (a "
-                "brain and nerve reaction). Both can be life-threatening. CRS can start up to "
-                "%(latest)s after a dose.", latest=L.q("crs_onset_latest"))))],
+        "intro": [Block(L.join_sentences(*filter(None, intro)))],
         "signs": [Block(L._("Warning signs:"), bold=True), *signs],
         "call": [Block(danger_call(L))],
         "severe": [Block(danger_emergency(L)), *notice],
     }
 
 
+def _for_providers(X: Localizer) -> str:
+    """What the drug is and when CRS starts: the back's body, in X's language."""
+    return X.join_sentences(
+        X._("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
+            "syndrome (CRS) and neurologic toxicity, including ICANS."),
+        X._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
+            median=X.q("crs_onset_median"), latest=X.q("crs_onset_latest")))
+
+
 def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) -> dict[str, list[Block]]:
-    """Back zones that do not depend on the patient: English (E), with the patient's
+    """Back zones that do not depend on the patient, for healthcare providers in E's
+    language (English unless the card is built with --also), with the patient's
     language (L) where the layout has room for it."""
     local_fams = families(L.code)
     notes = []
-    if L.code != E.code:
-        # The same content as the English body, in the patient's language.
-        notes.append(Block(L.join_sentences(
-            L._("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
-                "syndrome (CRS) and neurologic toxicity, including ICANS."),
-            L._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
-                median=L.q("crs_onset_median"), latest=L.q("crs_onset_latest"))), families=local_fams))
-    notes.append(Block(E.join_sentences(
+    approval = approval_statement(E)
+    if L.code != E.code and not approval:
+        # The same content as the body, in the patient's language. A back in a language
+        # that must say where the drug is approved (a Chinese back, --also) needs these
+        # lines for that statement: at 7 pt the notes hold five lines. The patient's front
+        # says the same facts in the patient's language.
+        notes.append(Block(_for_providers(L), families=local_fams))
+    notes.append(Block(E.join_sentences(*filter(None, (
         E._("Clinic-made card, not from Amgen."),
         E._("Content %(version)s · U.S. PI revised %(revised)s · Printed %(date)s",
             version=model.meta.content_version, revised=E.month_year(model.meta.label_revised),
-            date=E.date(when, "medium")))))
+            date=E.date(when, "medium")),
+        # A Chinese back says where the drug is approved, as the front does (issue 10).
+        approval)))))
     zones = {
         "title": [Block(E._("For healthcare providers"))],
-        "body": [Block(E.join_sentences(
-            E._("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
-                "syndrome (CRS) and neurologic toxicity, including ICANS."),
-            E._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
-                median=E.q("crs_onset_median"), latest=E.q("crs_onset_latest"))))],
+        "body": [Block(_for_providers(E))],
         "contact": [Block(E._("Treat without delay; also contact:"))],
         "qr_caption": [Block(E._("NCI drug page"))],
         "notes": notes,
@@ -213,29 +238,26 @@ class CardRenderer:
         self.card = geo.card(fmt)
         self.fmt = fmt
         self.when = when
-        self.E = get_localizer(PROVIDER_LOCALE, model)
         self._memo: dict[str, _Memo] = {}
         self._last: tuple[tuple, list[Laid]] | None = None
         self.code = qr.make(model.meta.nci_url)
         cardlayout.check_card(self.card, fmt, self.code.size_modules, geo.safe_margin)
 
     # -- static parts ----------------------------------------------------------------
-    def _bbox(self, bleed: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-        l, r, t, b = bleed
-        return (-l, -t, self.card.width + r, self.card.height + b)
+    def _bbox(self, bleed: Bleed) -> tuple[float, float, float, float]:
+        return (-bleed.left, -bleed.top, self.card.width + bleed.right, self.card.height + bleed.bottom)
 
-    def _fills_form(self, side: str, bleed: tuple[float, float, float, float]) -> str:
+    def _fills_form(self, side: str, bleed: Bleed) -> str:
         key = f"Fills_{side}_{self.fmt}_" + "_".join(f"{v:g}" for v in bleed).replace(".", "p")
         card = self.card
         W, H = card.width, card.height
-        l, r, t, b = bleed
 
         def draw(p: rl.Painter) -> None:
-            for f in getattr(card, side).fills:
-                x0 = f.x - (l if f.x <= 1e-6 else 0)
-                y0 = f.y - (t if f.y <= 1e-6 else 0)
-                x1 = f.x + f.w + (r if f.x + f.w >= W - 1e-6 else 0)
-                y1 = f.y + f.h + (b if f.y + f.h >= H - 1e-6 else 0)
+            for f in getattr(card, side).fills:  # a fill that touches an edge runs into the bleed
+                x0 = f.x - (bleed.left if f.x <= 1e-6 else 0)
+                y0 = f.y - (bleed.top if f.y <= 1e-6 else 0)
+                x1 = f.x + f.w + (bleed.right if f.x + f.w >= W - 1e-6 else 0)
+                y1 = f.y + f.h + (bleed.bottom if f.y + f.h >= H - 1e-6 else 0)
                 p.fill_rect(x0, y0, x1 - x0, y1 - y0, card.colors[f.color])
 
         return self.doc.form(key, self._bbox(bleed), H, draw)
@@ -247,8 +269,9 @@ class CardRenderer:
         return self.doc.form(key, (0, 0, side, side), side,
                              lambda p: p.qr(self.code.matrix, 0, 0, qrp.module_mm))
 
-    def _static_form(self, side: str, locale: str) -> str:
-        key = f"Card_{side}_{self.fmt}_{locale}".replace("-", "_")
+    def _static_form(self, side: str, locale: str, back: str = PROVIDER_LOCALE) -> str:
+        key = f"Card_{side}_{self.fmt}_{locale}" + (f"_{back}" if side == "back" and back != PROVIDER_LOCALE else "")
+        key = key.replace("-", "_")
         if self.doc.has_form(key):
             return key
         L = get_localizer(locale, self.model)
@@ -256,25 +279,20 @@ class CardRenderer:
         if side == "front":
             laid = _fit_zones("front", card, front_static(L), families(locale), locale)
         else:
-            laid = _fit_zones("back", card, back_static(self.E, L, self.model, self.when),
-                              families(PROVIDER_LOCALE), locale)
+            E = get_localizer(back, self.model)
+            laid = _fit_zones("back", card, back_static(E, L, self.model, self.when), families(back),
+                              _pair(locale, back))
             qr_key = self._qr_form()
 
         def draw(p: rl.Painter) -> None:
-            for lz in laid:
-                p.text(lz)
+            p.text(*laid)
             if side == "back":
                 qrp = card.back.qr
-                n = self.code.size_modules * qrp.module_mm
-                c = p.c
-                c.saveState()
-                c.translate(rl.mm(qrp.x), rl.mm(card.height - qrp.y - n))
-                c.doForm(qr_key)
-                c.restoreState()
+                p.place(qr_key, qrp.x, qrp.y, self.code.size_modules * qrp.module_mm)
             g = card.corner_guide
             p.corner_guides(card.width, card.height, card.format.corner_radius, g.color, g.width_pt)
 
-        return self.doc.form(key, self._bbox((0, 0, 0, 0)), card.height, draw)
+        return self.doc.form(key, self._bbox(NO_BLEED), card.height, draw)
 
     # -- one side of one card ------------------------------------------------------------
     def _localizer(self, code: str) -> _Memo:
@@ -289,12 +307,11 @@ class CardRenderer:
             L = self._localizer(item.locale)
             return _fit_zones("front", self.card, front_fields(L, item.patient), families(item.locale),
                               item.locale, item.where)
-        return _fit_zones("back", self.card, back_fields(self._localizer(PROVIDER_LOCALE), item.patient,
-                                                         item.locale),
-                          families(PROVIDER_LOCALE), item.locale, item.where)
+        return _fit_zones("back", self.card, back_fields(self._localizer(item.back), item.patient, item.locale),
+                          families(item.back), _pair(item.locale, item.back), item.where)
 
     def _key(self, side: str, item: Card) -> tuple:
-        return (id(self.model), self.fmt, side, item.locale, item.patient)
+        return (id(self.model), self.fmt, side, item.locale, item.back, item.patient)
 
     def remember(self, side: str, item: Card) -> None:
         """Lay out now (check) and keep the result for this card's render."""
@@ -311,22 +328,25 @@ class CardRenderer:
         self._last = (key, laid)
         return laid
 
-    def draw(self, side: str, item: Card, x: float, y: float,
-             bleed: tuple[float, float, float, float] = (0, 0, 0, 0)) -> None:
+    def draw(self, side: str, item: Card, x: float, y: float, bleed: Bleed = NO_BLEED) -> None:
         personal = self.personal(side, item)  # first: an overflow stops before drawing
-        H = self.card.height
-        self.doc.place(self._fills_form(side, bleed), x, y, H)
-        self.doc.place(self._static_form(side, item.locale), x, y, H)
-        with self.doc.at(x, y, H) as p:
-            for lz in personal:
-                p.text(lz)
+        fills, static = self._fills_form(side, bleed), self._static_form(side, item.locale, item.back)
+        with self.doc.at(x, y, self.card.height) as p:  # the card's top-left trim corner
+            p.place(fills)
+            p.place(static)
+            self.doc.zones(p, personal, self.card.width, x, y)
 
 
-def _document(title_locale: str, model: ContentModel, lang: str) -> Document:
+def _pair(locale: str, back: str) -> str:
+    """How error messages name a card's languages: "zh-Hant", or "zh-Hant+en" with --also."""
+    return locale if back == PROVIDER_LOCALE else f"{locale}+{back}"
+
+
+def _document(title_locale: str, model: ContentModel, lang: str, sheets: bool = False) -> Document:
     L = get_localizer(title_locale, model)
     return Document(title=L._("Tarlatamab-dlle (IMDELLTRA) wallet card"), author=AUTHOR,
                     subject=L._("Warning card about cytokine release syndrome (CRS) and ICANS"),
-                    lang=lang)
+                    lang=lang, group_text=sheets)
 
 
 def render(req: BuildRequest) -> Rendered:
@@ -334,7 +354,9 @@ def render(req: BuildRequest) -> Rendered:
     fmt = "id1"
     doc = _document(req.locale, req.model, locales.get(req.locale).html_lang)
     r = CardRenderer(doc, req.model, fmt, print_date())
-    card = Card(req.locale, req.patient)
+    if req.also:
+        locales.get(req.also, "--also")
+    card = Card(req.locale, req.patient, also=req.also)
     for side in ("front", "back"):
         doc.begin_page(r.card.width, r.card.height)
         r.draw(side, card, 0.0, 0.0)
@@ -352,7 +374,7 @@ def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Re
         raise HandoutsError("cards", "nothing to print")
     codes = _dedupe(c.locale for c in cards)
     lang = locales.get(codes[0]).html_lang if len(codes) == 1 else locales.get(PROVIDER_LOCALE).html_lang
-    doc = _document(codes[0], model, lang)
+    doc = _document(codes[0], model, lang, sheets=True)
     r = CardRenderer(doc, model, imp.preset.card_format, print_date())
     fronts, backs = imp.fronts(), imp.backs()
     per = imp.per_sheet
@@ -363,8 +385,10 @@ def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Re
         chunk = cards[start:start + per]
         for side, cells, marks in (("front", fronts, front_marks), ("back", backs, back_marks)):
             p = doc.begin_page(W, H)
-            for m in marks:
-                p.line(m.x1, m.y1, m.x2, m.y2, "#000000", mark_w)
+            if marks:  # the same on every sheet of a side: one form
+                p.place(doc.form(f"Marks_{side}", (0.0, 0.0, W, H), H,
+                                 lambda q, ms=marks: q.lines([(m.x1, m.y1, m.x2, m.y2) for m in ms],
+                                                             "#000000", mark_w)))
             for cell, item in zip(cells, chunk):
                 r.draw(side, item, cell.x, cell.y, cell.bleed)
             doc.end_page()
@@ -372,12 +396,12 @@ def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Re
 
 
 def check(locale: str, patient: Patient | None, model: ContentModel, where: str = "",
-          fmt: str = "id1") -> None:
+          fmt: str = "id1", also: str | None = None) -> None:
     """Lay out a card's personal fields without drawing: LayoutOverflow before any file
     is written or anything printed (the CLI calls this first)."""
     r = _probe_renderer(model, fmt)
     for side in ("front", "back"):
-        r.remember(side, Card(locale, patient, where))
+        r.remember(side, Card(locale, patient, where, also))
 
 
 _PROBES: dict[tuple[int, str], CardRenderer] = {}
@@ -391,14 +415,15 @@ def _probe_renderer(model: ContentModel, fmt: str) -> CardRenderer:
     return _PROBES[key]
 
 
-def static_texts(locale: str, model: ContentModel, fmt: str = "id1") -> dict[str, list[str]]:
+def static_texts(locale: str, model: ContentModel, fmt: str = "id1", also: str | None = None) -> dict[str, list[str]]:
     """Every static zone of both sides, as laid out (lines), for tests and review."""
     card = cardlayout.geometry(LAYOUT).card(fmt)
+    back = Card(locale, also=also).back
     L = get_localizer(locale, model)
-    E = get_localizer(PROVIDER_LOCALE, model)
+    E = get_localizer(back, model)
     out: dict[str, list[str]] = {}
     for side, texts, fams in (("front", front_static(L), families(locale)),
-                              ("back", back_static(E, L, model, print_date()), families(PROVIDER_LOCALE))):
+                              ("back", back_static(E, L, model, print_date()), families(back))):
         for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, locale)):
             out[f"{side}.{name}"] = laid.text()
     return out
@@ -407,10 +432,10 @@ def static_texts(locale: str, model: ContentModel, fmt: str = "id1") -> dict[str
 def personal_texts(item: Card, model: ContentModel, fmt: str = "id1") -> dict[str, list[str]]:
     card = cardlayout.geometry(LAYOUT).card(fmt)
     L = get_localizer(item.locale, model)
-    E = get_localizer(PROVIDER_LOCALE, model)
+    E = get_localizer(item.back, model)
     out: dict[str, list[str]] = {}
     for side, texts, fams in (("front", front_fields(L, item.patient), families(item.locale)),
-                              ("back", back_fields(E, item.patient, item.locale), families(PROVIDER_LOCALE))):
+                              ("back", back_fields(E, item.patient, item.locale), families(item.back))):
         for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, item.locale)):
             out[f"{side}.{name}"] = laid.text()
     return out

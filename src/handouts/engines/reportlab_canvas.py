@@ -9,7 +9,9 @@
 - Lines are broken by handouts.linebreak (kinsoku for Chinese; Latin tokens and numbers
   never split), and a zone's text is set at the largest size, down to its minimum, at
   which it fits; below that the caller gets LayoutOverflow. Nothing is cut silently.
-- Reusable parts are form XObjects, defined once per document and placed many times.
+- Reusable parts are form XObjects, defined once per document and placed many times;
+  so is personal text that repeats (the same oncologist on many cards, a field's label).
+- Only ReportLab's public canvas API: text objects, saveState/translate, lines, forms.
 - Output is byte-reproducible (`rl_config.invariant`).
 
 Coordinates given to this module are millimetres from a top-left origin (y down), as in
@@ -21,7 +23,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import reportlab.rl_config as rl_config
 
@@ -29,6 +31,7 @@ rl_config.invariant = 1  # byte-reproducible output (fixed dates and document id
 rl_config.useA85 = 0  # binary compressed streams: smaller and faster than ASCII85
 
 from reportlab.lib.colors import HexColor  # noqa: E402
+from reportlab.lib.units import mm  # noqa: E402 - points per millimetre
 from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
 from reportlab.pdfgen.canvas import Canvas  # noqa: E402
@@ -39,12 +42,7 @@ from ..fonts import has_glyph  # noqa: E402
 from ..linebreak import TooWide, break_lines, is_cjk  # noqa: E402
 from ..locales import font_families  # noqa: E402
 
-PT_PER_MM = 72 / 25.4
 SIZE_STEP = 0.25  # pt: how finely a zone's text size is reduced to fit
-
-
-def mm(v: float) -> float:
-    return v * PT_PER_MM
 
 
 @dataclass
@@ -88,14 +86,13 @@ class FontStack:
         self._fonts: list[TTFont | None] = [None] * len(families)
         self._glyph: dict[str, tuple[int, float]] = {}
         self._width: dict[str, float] = {}
-        self._font_of_name: dict[str, TTFont] = {}
+        self._runs: dict[str, list[tuple[str, str]]] = {}
         self.font(0)
 
     def font(self, i: int) -> TTFont:
         f = self._fonts[i]
         if f is None:
             f = self._fonts[i] = _registered(self.families[i], self.weight)
-            self._font_of_name[self.names[i]] = f
         return f
 
     @property
@@ -130,11 +127,22 @@ class FontStack:
             return sum(map(w.__getitem__, text)) * size
 
     def runs(self, text: str) -> list[tuple[str, str]]:
-        """(font name, text) runs: each character in the first font that has it."""
+        """(font name, text) runs: each character in the first font that has it.
+        Remembered per text (labels and headings repeat on every card)."""
+        out = self._runs.get(text)
+        if out is None:
+            if len(self._runs) >= RUNS_MAX:
+                self._runs.clear()
+            out = self._runs[text] = self._split(text)
+        return out
+
+    def _split(self, text: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
         cur, buf = -1, []
+        glyphs = self._glyph
         for ch in text:
-            i = self.glyph(ch)[0]
+            g = glyphs.get(ch) or self.glyph(ch)
+            i = g[0]
             if i != cur and buf:
                 out.append((self.names[cur], "".join(buf)))
                 buf = []
@@ -143,6 +151,9 @@ class FontStack:
         if buf:
             out.append((self.names[cur], "".join(buf)))
         return out
+
+
+RUNS_MAX = 20_000  # texts whose font runs a stack remembers
 
 
 @cache
@@ -184,23 +195,67 @@ class ZoneStyle:
     paragraph_gap: float
 
 
+class Line(NamedTuple):
+    """One run of text to draw at one size and colour: a line of a paragraph, a field's
+    label or a bullet. (x, y) is where its baseline starts, in mm from the top-left."""
+    x: float
+    y: float
+    text: str
+    fonts: FontStack
+    size: float  # pt
+    color: str
+
+
+class Rule(NamedTuple):
+    """A horizontal line to write on, in mm from the top-left."""
+    x1: float
+    x2: float
+    y: float
+    color: str
+
+
 @dataclass
 class Laid:
     """Text set in a zone: drawing instructions in millimetres (top-left origin)."""
     size: float
-    lines: list[tuple[float, float, str, FontStack, float, str]] = field(default_factory=list)
-    rules: list[tuple[float, float, float, str]] = field(default_factory=list)  # x1, x2, y, colour
+    lines: list[Line] = field(default_factory=list)
+    rules: list[Rule] = field(default_factory=list)
 
     def text(self) -> list[str]:
-        return [ln[2] for ln in self.lines]
+        return [ln.text for ln in self.lines]
+
+
+class _Entry(NamedTuple):
+    """A Line while its block is being laid out: points from the block's top-left."""
+    x: float
+    dy: float
+    text: str
+    fonts: FontStack
+    size: float
+    color: str
+
+
+class _Span(NamedTuple):
+    """Where a write-on rule runs inside a block: points from the zone's left edge."""
+    start: float
+    end: float
+
+
+class _BlockRow(NamedTuple):
+    """One block laid out at one size, before the zone's vertical alignment is known."""
+    top: float  # pt from the top of the zone's text
+    entries: list[_Entry]
+    line_height: float  # pt
+    rule: _Span | None  # a line to write on (a blank field)
+    size: float  # pt
 
 
 def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], size: float) -> Laid | None:
     """Lay out at one size; None when it does not fit the zone."""
     laid = Laid(size)
-    width_pt = mm(style.w)
+    width_pt = style.w * mm
     y = 0.0
-    block_rows: list[tuple[float, list, float, tuple[float, float] | None, float]] = []
+    block_rows: list[_BlockRow] = []
     for bi, blk in enumerate(blocks):
         fams = blk.families or families
         bold = style.bold if blk.bold is None else blk.bold
@@ -208,8 +263,7 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
         bsize = size * blk.scale
         line_h = bsize * style.leading
         measure = lambda t, s=stack, z=bsize: s.width(t, z)  # noqa: E731
-        # (x pt, y pt from the block's top, text, fonts, size, colour)
-        entries: list[tuple[float, float, str, FontStack, float, str]] = []
+        entries: list[_Entry] = []
         indent = 0.0
         first_width = None
         if blk.label is not None:
@@ -221,15 +275,15 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
             if label_w > width_pt:
                 return None
             # The space is drawn too, so that extracted text reads "Name: Li Wei".
-            entries.append((0.0, 0.0, label + gap, lstack, bsize, style.label_color))
+            entries.append(_Entry(0.0, 0.0, label + gap, lstack, bsize, style.label_color))
             indent = label_w
             first_width = width_pt - label_w
         if blk.bullet is not None:
             indent = stack.width(blk.bullet + " ", bsize)
-            entries.append((0.0, 0.0, blk.bullet + " ", stack, bsize, style.color))
+            entries.append(_Entry(0.0, 0.0, blk.bullet + " ", stack, bsize, style.color))
         if blk.blank:
             # One line to write on, from after the label to the zone's right edge.
-            laid_rule = (indent, width_pt)
+            laid_rule = _Span(indent, width_pt)
             n_lines = 1
             texts: list[str] = []
         else:
@@ -248,15 +302,15 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
             # A field's value wraps under its label; a bullet item hangs under its text.
             x = indent if (blk.label is None or li == 0) else 0.0
             if t:
-                entries.append((x, li * line_h, t, stack, bsize, style.color))
+                entries.append(_Entry(x, li * line_h, t, stack, bsize, style.color))
         gap = (style.paragraph_gap * size * style.leading) if bi else 0.0
         y += gap
-        block_rows.append((y, entries, line_h, laid_rule, bsize))
+        block_rows.append(_BlockRow(y, entries, line_h, laid_rule, bsize))
         y += n_lines * line_h
     total_h = y
-    if total_h > mm(style.h) + 1e-6:
+    if total_h > style.h * mm + 1e-6:
         return None
-    free = mm(style.h) - total_h
+    free = style.h * mm - total_h
     y0 = {"top": 0.0, "middle": free / 2, "bottom": free}[style.valign]
     for top, entries, line_h, rule, bsize in block_rows:
         # Baseline inside a line box: centred ink for Latin and CJK.
@@ -265,12 +319,10 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
             if style.align != "left":
                 w = stack.width(t, s)
                 x = (width_pt - w) if style.align == "right" else (width_pt - w) / 2
-            laid.lines.append((style.x + x / PT_PER_MM, style.y + (y0 + top + dy + base) / PT_PER_MM,
-                               t, stack, s, color))
+            laid.lines.append(Line(style.x + x / mm, style.y + (y0 + top + dy + base) / mm, t, stack, s, color))
         if rule is not None:
-            x1, x2 = rule
-            laid.rules.append((style.x + (x1 + mm(0.3)) / PT_PER_MM, style.x + x2 / PT_PER_MM,
-                               style.y + (y0 + top + base + 0.15 * bsize) / PT_PER_MM, style.rule_color))
+            laid.rules.append(Rule(style.x + rule.start / mm + 0.3, style.x + rule.end / mm,
+                                   style.y + (y0 + top + base + 0.15 * bsize) / mm, style.rule_color))
     return laid
 
 
@@ -302,43 +354,51 @@ def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: 
 # --------------------------------------------------------------------------- drawing
 
 _COLORS: dict[str, HexColor] = {}
-_RGB: dict[str, str] = {}
+RULE_WIDTH_PT = 0.4  # lines to write on
+
+
+def _color(hexstr: str) -> HexColor:
+    """Colours parsed once per process (a painter is made per card)."""
+    col = _COLORS.get(hexstr)
+    if col is None:
+        col = _COLORS[hexstr] = HexColor(hexstr)
+    return col
 
 
 class Painter:
-    """Draws in millimetres, top-left origin, inside a page or a form of height `h`."""
+    """Draws in millimetres, top-left origin, inside a page or a form of height `h`,
+    through ReportLab's public canvas API only."""
 
     def __init__(self, canvas: Canvas, h: float):
         self.c = canvas
         self.h = h
 
-    @staticmethod
-    def _color(hexstr: str) -> HexColor:
-        """Colours parsed once per process (a painter is made per card)."""
-        col = _COLORS.get(hexstr)
-        if col is None:
-            col = _COLORS[hexstr] = HexColor(hexstr)
-        return col
-
     def fill_rect(self, x: float, y: float, w: float, h: float, color: str) -> None:
-        self.c.setFillColor(self._color(color))
-        self.c.rect(mm(x), mm(self.h - y - h), mm(w), mm(h), stroke=0, fill=1)
+        self.c.setFillColor(_color(color))
+        self.c.rect(x * mm, (self.h - y - h) * mm, w * mm, h * mm, stroke=0, fill=1)
 
-    def line(self, x1: float, y1: float, x2: float, y2: float, color: str, width_pt: float) -> None:
-        self.c._code.append(f"q {self._rgb(color)} RG {width_pt:.3g} w {mm(x1):.3f} {mm(self.h - y1):.3f} m "
-                            f"{mm(x2):.3f} {mm(self.h - y2):.3f} l S Q")
+    def lines(self, segments: list[tuple[float, float, float, float]], color: str, width_pt: float) -> None:
+        """Straight lines (x1, y1, x2, y2 in mm) in one colour and width, in one path."""
+        if not segments:
+            return
+        c, h = self.c, self.h
+        c.saveState()
+        c.setStrokeColor(_color(color))
+        c.setLineWidth(width_pt)
+        c.lines([(x1 * mm, (h - y1) * mm, x2 * mm, (h - y2) * mm) for x1, y1, x2, y2 in segments])
+        c.restoreState()
 
     def corner_guides(self, w: float, h: float, r: float, color: str, width_pt: float) -> None:
         """Quarter circles at the four corners of a w x h card (a corner rounder's guide)."""
         if r <= 0:
             return
         c = self.c
-        c.setStrokeColor(self._color(color))
+        c.setStrokeColor(_color(color))
         c.setLineWidth(width_pt)
         for cx, cy, start in ((r, r, 90), (w - r, r, 0), (w - r, h - r, 270), (r, h - r, 180)):
             # arc(x1, y1, x2, y2) takes the bounding box of the full circle.
-            x1, y1 = mm(cx - r), mm(self.h - cy - r)
-            c.arc(x1, y1, x1 + mm(2 * r), y1 + mm(2 * r), startAng=start, extent=90)
+            x1, y1 = (cx - r) * mm, (self.h - cy - r) * mm
+            c.arc(x1, y1, x1 + 2 * r * mm, y1 + 2 * r * mm, startAng=start, extent=90)
 
     def qr(self, matrix: tuple[tuple[bool, ...], ...], x: float, y: float, module: float) -> None:
         """The module matrix (quiet zone included) as rectangles: a white square for the
@@ -346,9 +406,9 @@ class Painter:
         n = len(matrix)
         self.fill_rect(x, y, n * module, n * module, "#FFFFFF")
         c = self.c
-        c.setFillColor(self._color("#000000"))
-        m = mm(module)
-        x0, top = mm(x), mm(self.h - y)
+        c.setFillColor(_color("#000000"))
+        m = module * mm
+        x0, top = x * mm, (self.h - y) * mm
         path = c.beginPath()
         for r, row in enumerate(matrix):
             col = 0
@@ -362,55 +422,66 @@ class Painter:
                     col += 1
         c.drawPath(path, stroke=0, fill=1)
 
-    def _rgb(self, hexstr: str) -> str:
-        out = _RGB.get(hexstr)
-        if out is None:
-            col = self._color(hexstr)
-            out = _RGB[hexstr] = f"{col.red:.4g} {col.green:.4g} {col.blue:.4g}"
-        return out
-
-    def text(self, laid: Laid) -> None:
-        """Text as PDF operators, written directly (ReportLab's text objects cost more
-        than the rest of a card): one BT..ET per line, one Tf/Tj per font run; Tj
-        advances by the same glyph widths the layout measured."""
+    def place(self, key: str, x: float = 0.0, y: float = 0.0, h: float | None = None) -> None:
+        """Place form `key` (made for an area of height h, default this painter's) with
+        that area's top-left corner at (x, y); at (0, 0) in this painter's own origin."""
         c = self.c
-        doc = c._doc
-        esc = c._escape
-        # Show-text operators per (fonts, text, size), once per document: labels repeat on
-        # every card. Subset assignment is per document and stable once made.
-        shown = getattr(c, "_handouts_shown", None)
-        if shown is None:
-            shown = c._handouts_shown = {}
-        ops = ["q"]
-        color = None
-        for x, y, t, stack, size, col in laid.lines:
-            if col != color:
-                ops.append(self._rgb(col) + " rg")
-                color = col
-            key = (id(stack), t, size)
-            tj = shown.get(key)
-            if tj is None:
-                parts = []
-                for name, run in stack.runs(t):
-                    font = stack._font_of_name[name]
-                    for subset, chunk in font.splitString(run, doc):
-                        parts.append(f"{font.getSubsetInternalName(subset, doc)} {size:.2f} Tf ({esc(chunk)}) Tj")
-                tj = shown[key] = "\n".join(parts)
-            ops.append(f"BT 1 0 0 1 {mm(x):.2f} {mm(self.h - y):.2f} Tm")
-            ops.append(tj)
-            ops.append("ET")
-        for x1, x2, y, col in laid.rules:
-            yy = mm(self.h - y)
-            ops.append(f"{self._rgb(col)} RG 0.4 w {mm(x1):.2f} {yy:.2f} m {mm(x2):.2f} {yy:.2f} l S")
-        ops.append("Q")
-        c._code.append("\n".join(ops))
+        dx, dy = x * mm, (self.h - y - (self.h if h is None else h)) * mm
+        if dx == 0 and dy == 0:
+            c.doForm(key)
+            return
+        c.saveState()
+        c.translate(dx, dy)
+        c.doForm(key)
+        c.restoreState()
+
+    def text(self, *zones: Laid) -> None:
+        """Zones of text and their write-on rules (see text_lines)."""
+        self.text_lines([ln for laid in zones for ln in laid.lines], [r for laid in zones for r in laid.rules])
+
+    def text_lines(self, lines: list[Line], rules: list[Rule] = ()) -> None:
+        """Lines of text in one text object: a font is set when it changes, a colour when
+        it changes (the layout measured the glyph widths that the text operators advance
+        by); then write-on rules. Inside a saved graphics state."""
+        c, h = self.c, self.h
+        c.saveState()
+        if lines:
+            t = c.beginText(lines[0].x * mm, (h - lines[0].y) * mm)
+            color = font = None
+            for i, ln in enumerate(lines):
+                if ln.color != color:
+                    t.setFillColor(_color(ln.color))
+                    color = ln.color
+                if i:
+                    t.setTextOrigin(ln.x * mm, (h - ln.y) * mm)
+                runs = ln.fonts.runs(ln.text)
+                last = len(runs) - 1
+                for j, (name, run) in enumerate(runs):
+                    if (name, ln.size) != font:
+                        t.setFont(name, ln.size)
+                        font = (name, ln.size)
+                    # textOut moves along the run (it measures it); the line's last run
+                    # needs no measuring: textLine, and the next line sets its own origin.
+                    if j < last:
+                        t.textOut(run)
+                    else:
+                        t.textLine(run)
+            c.drawText(t)
+        if rules:
+            c.setLineWidth(RULE_WIDTH_PT)
+            for col in dict.fromkeys(r.color for r in rules):
+                c.setStrokeColor(_color(col))
+                c.lines([(r.x1 * mm, (h - r.y) * mm, r.x2 * mm, (h - r.y) * mm) for r in rules if r.color == col])
+        c.restoreState()
 
 
 class Document:
     """A PDF of pages of any size, with form XObjects defined once and placed often."""
 
-    def __init__(self, title: str, author: str, subject: str, lang: str, creator: str = "handouts"):
+    def __init__(self, title: str, author: str, subject: str, lang: str, creator: str = "handouts",
+                 group_text: bool = False):
         self._buf = io.BytesIO()
+        self.group_text = group_text
         # A bundled font as the initial font: otherwise ReportLab's default (Helvetica,
         # not embedded) would be named in every page's resources.
         initial = font_stack((next(iter(font_families())),)).names[0]
@@ -422,8 +493,15 @@ class Document:
         self.c.setCreator(creator)
         self.c.setProducer(creator)
         self._forms: set[str] = set()
-        self._page_h = 0.0
+        self._page: Painter | None = None
         self.pages = 0
+        # Zones drawn so far, by identity (fit() shares one Laid per style and text):
+        # the zone and, once it repeats, the form it was made into.
+        self._zones: dict[int, tuple[Laid, str | None]] = {}
+        self._lines: dict[Line, str] = {}  # lines drawn so far: "" once, else their form
+        self._zone_forms = 0
+        self._page_lines: list[Line] = []  # new text of this page, drawn when it ends
+        self._page_rules: list[Rule] = []
 
     def form(self, key: str, bbox: tuple[float, float, float, float], h: float,
              draw: Callable[[Painter], None]) -> str:
@@ -431,34 +509,74 @@ class Document:
         the bottom-left corner of an area of height h (a card: origin at its trim)."""
         if key not in self._forms:
             left, top, right, bottom = bbox
-            self.c.beginForm(key, lowerx=mm(left), lowery=mm(h - bottom), upperx=mm(right), uppery=mm(h - top))
+            self.c.beginForm(key, lowerx=left * mm, lowery=(h - bottom) * mm, upperx=right * mm,
+                             uppery=(h - top) * mm)
             draw(Painter(self.c, h))
             self.c.endForm()
             self._forms.add(key)
         return key
 
+    def zones(self, p: Painter, zones: list[Laid], w: float, x: float = 0.0, y: float = 0.0) -> None:
+        """Draw laid-out zones in painter p's area (w x p.h mm), whose top-left corner is
+        at (x, y) on the page. What this document has drawn before becomes a form on its
+        second use, drawn once and placed after that: a whole zone (fit() shares one Laid
+        per style and text: the same oncologist, centre or blank line on many cards), else
+        a line (a field's label). The rest, text seen for the first time, is drawn with
+        the page's other such text in one text object when the page ends."""
+        new_lines: list[Line] = []
+        rules: list[Rule] = []
+        for laid in zones:
+            seen = self._zones.get(id(laid))
+            if seen is None:
+                self._zones[id(laid)] = (laid, None)  # kept, so that its id is not reused
+                rules += laid.rules
+                for ln in laid.lines:
+                    key = self._lines.get(ln)
+                    if key is None:
+                        self._lines[ln] = ""
+                        new_lines.append(ln)
+                    else:
+                        if not key:
+                            key = self._lines[ln] = self._new_form(w, p.h, lambda q, x=ln: q.text_lines([x]))
+                        p.place(key)
+                continue
+            key = seen[1]
+            if key is None:
+                key = self._new_form(w, p.h, lambda q, z=laid: q.text(z))
+                self._zones[id(laid)] = (laid, key)
+            p.place(key)
+        if x or y:
+            new_lines = [ln._replace(x=ln.x + x, y=ln.y + y) for ln in new_lines]
+            rules = [r._replace(x1=r.x1 + x, x2=r.x2 + x, y=r.y + y) for r in rules]
+        self._page_lines += new_lines
+        self._page_rules += rules
+
+    def _new_form(self, w: float, h: float, draw: Callable[[Painter], None]) -> str:
+        self._zone_forms += 1
+        return self.form(f"Zone{self._zone_forms}", (0.0, 0.0, w, h), h, draw)
+
     def has_form(self, key: str) -> bool:
         return key in self._forms
 
     def begin_page(self, w: float, h: float) -> Painter:
-        self.c.setPageSize((mm(w), mm(h)))
-        self._page_h = h
-        return Painter(self.c, h)
-
-    def place(self, key: str, x: float, y: float, h: float) -> None:
-        """Place form `key` (made for an area of height h) with that area's top-left
-        corner at (x, y) on the page."""
-        c = self.c
-        name = c._doc.getXObjectName(key)
-        c._code.append(f"q 1 0 0 1 {mm(x):.3f} {mm(self._page_h - y - h):.3f} cm /{name} Do Q")
-        c._formsinuse.append(key)
+        self.c.setPageSize((w * mm, h * mm))
+        self._page = Painter(self.c, h)
+        return self._page
 
     def at(self, x: float, y: float, h: float) -> "Offset":
-        """A painter whose origin is the top-left corner of an area of height h at (x, y).
-        For the raw-operator methods (text, line) only: the canvas does not see the q/Q."""
+        """A painter whose origin is the top-left corner of an area of height h at (x, y)."""
         return Offset(self, x, y, h)
 
     def end_page(self) -> None:
+        if self._page_lines or self._page_rules:
+            lines = self._page_lines
+            if self.group_text:
+                # Many cards on a sheet: each font and colour set once for the page, not
+                # once a line (the page is printed; its text is read per card, from the
+                # single-card PDF, where lines keep their reading order).
+                lines = sorted(lines, key=lambda ln: (ln.fonts.names[0], ln.size, ln.color))
+            self._page.text_lines(lines, self._page_rules)
+            self._page_lines, self._page_rules = [], []
         self.c.showPage()
         self.pages += 1
 
@@ -472,11 +590,10 @@ class Offset:
         self.doc, self.x, self.y, self.h = doc, x, y, h
 
     def __enter__(self) -> Painter:
-        # Raw q/cm/Q (ReportLab's saveState + translate cost more than the card's text):
-        # the painter inside writes raw operators only, so the canvas state is untouched.
         c = self.doc.c
-        c._code.append(f"q 1 0 0 1 {mm(self.x):.3f} {mm(self.doc._page_h - self.y - self.h):.3f} cm")
+        c.saveState()
+        c.translate(self.x * mm, (self.doc._page.h - self.y - self.h) * mm)
         return Painter(c, self.h)
 
     def __exit__(self, *exc) -> None:
-        self.doc.c._code.append("Q")
+        self.doc.c.restoreState()
