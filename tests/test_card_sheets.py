@@ -336,3 +336,21 @@ def test_cli_bad_sheet_options(capsys, tmp_path, args, field):
 def test_cli_handout_has_no_sheets(capsys, tmp_path):
     code, _, err = run(capsys, "build", "handout", "--sheet", "letter-8up", "--out", str(tmp_path))
     assert code == 2 and "--sheet" in err
+
+
+@pytest.mark.parametrize("sheet", ["letter-8up", "avery-8371"])
+def test_a_lists_cards_are_laid_out_once(capsys, tmp_path, monkeypatch, sheet):
+    """Each row's card is fitted once, when the row is checked, and the render reuses that
+    layout (it was fitted two or three times: the 10,000-card benchmark paid for each)."""
+    from handouts.documents import wallet_card
+    calls = []
+    real = wallet_card.CardRenderer.lay_out
+    monkeypatch.setattr(wallet_card.CardRenderer, "lay_out",
+                        lambda self, side, item: calls.append((side, item.patient.name)) or real(self, side, item))
+    rows = [f"Card Once {i} {sheet},2026-12-0{i + 1},Dr. Gonzalez,+1 555 010 000{i},Riverside,en" for i in range(3)]
+    path = tmp_path / "once.csv"
+    path.write_text("name,first_dose,oncologist,phone,treatment_center,locale\n" + "\n".join(rows) + "\n")
+    code, out, err = run(capsys, "build", "wallet-card", "--sheet", sheet, "--patients", path,
+                         "--copies", "2", "--out", tmp_path / "out")
+    assert code == 0, err
+    assert sorted(calls) == sorted((side, f"Card Once {i} {sheet}") for i in range(3) for side in ("front", "back"))

@@ -61,22 +61,37 @@ def patient_tag(patient: Patient) -> str:
     return f"{output.safe_name(patient.name or '', fallback='patient', max_len=48)}-{patient.identity()[:8]}"
 
 
+# Patients that passed check_patient, by (model, locale, print date, patient): a list's
+# rows are checked when read and again, as a safety net, when a sheet is rendered.
+_PASSED: dict[tuple, content.ContentModel] = {}
+PASSED_MAX = 20_000
+
+
 def check_patient(patient: Patient | None, locale: str, model: content.ContentModel,
                   where: str = "patient") -> None:
-    if patient is not None:
-        approved = model.fact("approval_accelerated").value
-        patient.check_first_dose(approved, print_date(), where)
-        families = tuple(locales.get(locale).fonts)
-        for var in registry.TEXT_VARIABLES:
-            value = var.evaluate(patient)
-            if value:
-                fonts.require(value, families, f"{where}: {var.field}", locale)
+    if patient is None:
+        return
+    today = print_date()
+    key = (id(model), locale, today, patient)
+    if _PASSED.get(key) is model:
+        return
+    approved = model.fact("approval_accelerated").value
+    patient.check_first_dose(approved, today, where)
+    families = tuple(locales.get(locale).fonts)
+    for var in registry.TEXT_VARIABLES:
+        value = var.evaluate(patient)
+        if value:
+            fonts.require(value, families, f"{where}: {var.field}", locale)
+    if len(_PASSED) >= PASSED_MAX:
+        _PASSED.clear()
+    _PASSED[key] = model  # kept, so that its id is not reused while the entry lives
 
 
-def checked_rows(path: Path, default_locale: str, model: content.ContentModel
-                 ) -> list[tuple[int, Patient | HandoutsError]]:
+def checked_rows(path: Path, default_locale: str, model: content.ContentModel,
+                 **options) -> list[tuple[int, Patient | HandoutsError]]:
     """Each CSV row (numbered as in a spreadsheet) with its validated patient, or the
-    error naming its row and field: locale known, dates plausible, glyphs printable."""
+    error naming its row and field: locale known, dates plausible, glyphs printable,
+    and each document's own check (`options` go to it, e.g. a card sheet's format)."""
     from .batch import duplicate_rows
     from .patient import load_csv
     out: list[tuple[int, Patient | HandoutsError]] = []
@@ -87,7 +102,7 @@ def checked_rows(path: Path, default_locale: str, model: content.ContentModel
             try:
                 locales.get(code, f"{where}: locale")
                 check_patient(item, code, model, where=where)
-                precheck(item, code, model, where)
+                precheck(item, code, model, where, **options)
             except HandoutsError as err:
                 item = err
         out.append((row, item))

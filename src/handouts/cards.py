@@ -26,10 +26,11 @@ class SheetBuilt:
 
 
 def cards_from_csv(path: Path, default_locale: str | None, copies: int,
-                   model: content.ContentModel) -> list[Card]:
+                   model: content.ContentModel, fmt: str = "id1", also: str | None = None) -> list[Card]:
     """One card per row (each in its row's locale), `copies` times; the first bad row
-    stops the build, naming its row number and field."""
-    rows = checked_rows(path, default_locale or "en", model)
+    stops the build, naming its row number and field. Each row's card is laid out
+    here, in the sheet's card format and languages, once: the render reuses it."""
+    rows = checked_rows(path, default_locale or "en", model, documents=("wallet-card",), fmt=fmt, also=also)
     if len(rows) * copies > MAX_CARDS:
         raise HandoutsError("--copies", f"{len(rows)} rows x {copies} copies is more than {MAX_CARDS} cards "
                                         "in one build; print fewer copies or split the list")

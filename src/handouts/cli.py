@@ -131,7 +131,7 @@ def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
             locales.get(locale)
         if not patients_file.is_file():
             raise HandoutsError("--patients", f"no such file: {patients_file}")
-        items = cards.cards_from_csv(patients_file, locale, copies or 1, model)
+        items = cards.cards_from_csv(patients_file, locale, copies or 1, model, imp.preset.card_format, also)
         out_dir = out_dir or Path("out")
         from .batch import list_key
         key = list_key([(i, c.patient) for i, c in enumerate(dict.fromkeys(items)) if c.patient])
@@ -148,8 +148,8 @@ def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
     output.ensure_writable_dir(out_dir)
     if also:
         name = name[:-len(".pdf")] + f"+{also}.pdf"
-    for card_locale, card_patient, where in dict.fromkeys((c.locale, c.patient, c.where) for c in items):
-        precheck(card_patient, card_locale, model, where, documents=(spec.name,),
+    if not patients_file:  # a list's rows were checked as they were read
+        precheck(items[0].patient, locale, model, "patient", documents=(spec.name,),
                  fmt=imp.preset.card_format, also=also)
     warn(freshness + cards.bleed_warnings(sheet, bleed))
     built = cards.build_sheets(items, sheet, bleed, offset, out_dir / name, model, also)

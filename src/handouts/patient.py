@@ -72,6 +72,8 @@ def _script(ch: str) -> str:
 def printable_text(value: str) -> str:
     """NFC text with single spaces, or TextRefused naming the first bad character."""
     text = unicodedata.normalize("NFC", value)
+    if text.isascii() and text.isprintable():  # most names: no control, format or shaping
+        return " ".join(text.split())
     for ch in text:
         cat = unicodedata.category(ch)
         if cat in _REFUSED_CATEGORIES:

@@ -314,10 +314,16 @@ class CardRenderer:
         return (id(self.model), self.fmt, side, item.locale, item.back, item.patient)
 
     def remember(self, side: str, item: Card) -> None:
-        """Lay out now (check) and keep the result for this card's render."""
+        """Lay out now (check) and keep the result for this card's render; a card
+        already checked (the same patient, locale, format and languages) is not laid
+        out again."""
+        key = self._key(side, item)
+        kept = _LAID.get(key)
+        if kept is not None and kept[0] is self.model:
+            return
         laid = self.lay_out(side, item)
         if len(_LAID) < LAID_MAX:
-            _LAID[self._key(side, item)] = (self.model, laid)
+            _LAID[key] = (self.model, laid)
 
     def personal(self, side: str, item: Card) -> list[Laid]:
         key = self._key(side, item)
