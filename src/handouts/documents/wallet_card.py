@@ -448,12 +448,3 @@ def personal_texts(item: Card, model: ContentModel, fmt: str = "id1") -> dict[st
 
 
 __all__ = ["Card", "render", "render_sheets", "check", "static_texts", "personal_texts", "LayoutOverflow"]
-
-
-def render_sheet(locale: str, sheet: str, patients: list[Patient], model: ContentModel) -> Rendered:
-    """Batch entry point (build.render_sheet): one card per patient, each in its own
-    locale; with no patients, one full sheet of blank cards in `locale`."""
-    from .. import cardlayout
-    imp = cardlayout.imposition(sheet, 0.0, (0.0, 0.0))
-    cards = [Card(p.locale or locale, p) for p in patients] or [Card(locale)] * imp.per_sheet
-    return render_sheets(cards, imp, model)
