@@ -288,8 +288,11 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
             texts: list[str] = []
         else:
             laid_rule = None
+            room = first_width if blk.label is not None else width_pt - indent
             try:
-                if blk.label is not None:
+                if blk.text == " ".join(blk.text.split()) and stack.width(blk.text, bsize) <= room:
+                    texts = [blk.text]  # fits on its line: no break to choose (most fields)
+                elif blk.label is not None:
                     texts = break_lines(blk.text, width_pt, measure, first_width=first_width,
                                         keep_together=blk.keep_together)
                 else:
