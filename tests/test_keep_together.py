@@ -101,3 +101,29 @@ def test_no_line_ends_inside_an_ordinal_or_a_date(chinese_handouts, code, large)
     assert any("第" in text for _, text in runs)  # the check sees the schedule
     broken = [(p, text) for p, text in runs if BROKEN_END.search(text)]
     assert not broken, broken
+
+
+def test_a_paragraph_keeps_its_last_characters_together():
+    """No one-character last line ("书。" alone): the last three characters of a
+    paragraph stay with its closing punctuation."""
+    spec = locales.get("zh-Hans")
+    got = wrapped(locales.keep_together("<p>神经毒性的症状：请查阅最新说明书。</p><p>网站（英文）。\n</p>", spec))
+    assert got == ["说明书。", "站（英文）。"], got
+
+
+# A last line of one or two Chinese characters and closing punctuation ("书。", "文）。").
+SHORT_LAST_LINE = re.compile(r"^[（「]?[\u3400-\u9fff]{1,2}[。！？）」]+$")
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large-print"])
+@pytest.mark.parametrize("code", CHINESE)
+def test_no_one_character_last_line_in_the_handout(chinese_handouts, code, large):
+    runs = line_ends(chinese_handouts[(code, large)], 42 if large else 20)
+    assert not [(p, text) for p, text in runs if SHORT_LAST_LINE.match(text)]
+
+
+@pytest.mark.parametrize("code", CHINESE)
+def test_no_one_character_last_line_on_the_poster(renders, code):
+    runs = line_ends(renders.get("poster", code, "tabloid"), 0)
+    assert any(text.endswith("。") for _, text in runs)
+    assert not [(p, text) for p, text in runs if SHORT_LAST_LINE.match(text) or BROKEN_END.search(text)]
