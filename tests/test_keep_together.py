@@ -107,8 +107,9 @@ def test_a_paragraph_keeps_its_last_characters_together():
     """No one-character last line ("书。" alone): the last three characters of a
     paragraph stay with its closing punctuation."""
     spec = locales.get("zh-Hans")
-    got = wrapped(locales.keep_together("<p>神经毒性的症状：请查阅最新说明书。</p><p>网站（英文）。\n</p>", spec))
-    assert got == ["说明书。", "站（英文）。"], got
+    html = "<p>神经毒性的症状：请查阅最新说明书。</p><p>请阅读美国国家癌症研究所网站（英文）。\n</p><h2>这是什么药？</h2>"
+    got = wrapped(locales.keep_together(html, spec))
+    assert got == ["说明书。", "站（英文）。"], got  # a short heading is left as it is
 
 
 # A last line of one or two Chinese characters and closing punctuation ("书。", "文）。").
@@ -127,3 +128,28 @@ def test_no_one_character_last_line_on_the_poster(renders, code):
     runs = line_ends(renders.get("poster", code, "tabloid"), 0)
     assert any(text.endswith("。") for _, text in runs)
     assert not [(p, text) for p, text in runs if SHORT_LAST_LINE.match(text) or BROKEN_END.search(text)]
+
+
+# -- the page-1 warning box ---------------------------------------------------------------
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s", "", text)
+
+
+@pytest.mark.parametrize("personal", [False, True], ids=["blank", "patient"])
+@pytest.mark.parametrize("paper", ["letter", "a4"])
+@pytest.mark.parametrize("code", ["en", "zh-Hans", "zh-Hant"])
+def test_phone_and_emergency_rule_print_together_in_the_page_one_box(renders, model, sample_patient,
+                                                                     code, paper, personal):
+    """Issue 10: the care-team phone and the emergency instruction inside the page-1
+    warning box (en Letter printed the emergency rule at the top of page 2)."""
+    from handouts import localizer, registry
+    from handouts.documents.common import danger_emergency
+    L = localizer.get(code, model)
+    label = L._(registry.get("handout").variable("patient.phone").label)
+    with pdfplumber.open(str(renders.get("handout", code, paper, personal))) as pdf:
+        page1 = _flat(pdf.pages[0].extract_text())
+    assert _flat(label) in page1
+    if personal:
+        assert _flat(sample_patient.phone) in page1
+    assert _flat(danger_emergency(L)) in page1

@@ -125,6 +125,16 @@ def break_lines(text: str, width: float, measure: Callable[[str], float],
     a value that cannot start there starts on the next line. `keep_together`: the
     whole text is one piece (a phone number). Raises TooWide when a piece fits no line."""
     pieces = [(" ".join(text.split()), False)] if keep_together else segments(text)
+    # A piece the locale data keeps together but no line can hold breaks by the plain
+    # rules instead (the keep_together patterns are a preference, never an overflow).
+    plain: list[tuple[str, bool]] = []
+    for piece, space in pieces:
+        if not keep_together and measure(piece) > width:
+            parts = segments(piece, keep=None)
+            plain += [(parts[0][0], space)] + parts[1:]
+        else:
+            plain.append((piece, space))
+    pieces = plain
     lines: list[str] = []
     line, line_w = "", 0.0
     limit = width if first_width is None else first_width
