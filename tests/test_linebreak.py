@@ -105,3 +105,31 @@ def test_reportlab_cjk_wrap_is_why_we_have_our_own():
 
 def test_sets_are_disjoint():
     assert not (NO_START & NO_END)
+
+
+KEPT = ["第15天", "第 1 週期", "2026年12月15日", "22至24小时", "16小时", "15天", "（塔拉妥单抗，IMDELLTRA）"]
+
+
+@pytest.mark.parametrize("kept", KEPT)
+def test_locale_keep_together_is_never_split(kept):
+    """The card's breaker reads the locales' keep_together patterns (locale.toml), the
+    data the handout uses: no line ends inside 第N天, a date, a range, a bracketed brand."""
+    text = f"这是一段很长的中文说明文字，{kept}以及后面更多的中文说明文字，还有{kept}。"
+    widest = max(cells(p) for p, _ in segments(text))
+    assert widest >= cells(kept)
+    split_somewhere = False
+    for width in range(int(widest), 60):
+        lines = break_lines(text, width, cells)
+        assert "\n".join(lines).count(kept) == 2, (width, lines)
+        plain = [p for p, _ in segments(text, keep=None)]
+        split_somewhere |= kept not in plain
+    assert split_somewhere  # without the patterns the breaker would split it
+
+
+def test_keep_together_patterns_come_from_locale_data():
+    from handouts import linebreak, locales
+    pattern = linebreak.locale_keep_together()
+    for spec in locales.available().values():
+        for p in spec.keep_together:
+            assert f"(?:{p})" in pattern.pattern
+    assert pattern.search("第1周期") and pattern.search("第1週期") and not pattern.search("Cycle 1, Day 15")

@@ -10,6 +10,8 @@ This breaker does not:
   punctuation (（「《 …): such a character moves to the next line with its neighbour;
 - never inside a run of Latin letters, digits and ASCII punctuation, so words and
   numbers are never split, and not at the space after a number ("15 days");
+- never inside what a locale's keep_together patterns match (locales/<dir>/locale.toml:
+  第N天, a date, a range, a bracketed brand), the same data the handout uses;
 - a token wider than the line is not split: the caller gets `TooWide` and either
   chooses a smaller size or reports the overflow.
 
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 from typing import Callable
 
 # Characters that must not start a line (closing brackets and punctuation, CJK and
@@ -51,14 +54,42 @@ def _break_allowed(prev: str, cur: str) -> bool:
     return is_cjk(prev) or is_cjk(cur)
 
 
-def segments(text: str) -> list[tuple[str, bool]]:
+@cache
+def locale_keep_together() -> re.Pattern[str] | None:
+    """Every locale's keep_together patterns as one expression. The breaker is not told
+    the locale; a pattern of one locale's script does not match another's text."""
+    from . import locales
+    patterns = dict.fromkeys(p for spec in locales.available().values() for p in spec.keep_together)
+    return locales.keep_together_pattern(tuple(patterns))
+
+
+def _kept(text: str, keep: re.Pattern[str] | None) -> list[bool]:
+    """For each character: does it continue a match (no break before it)?"""
+    inside = [False] * len(text)
+    if keep is not None:
+        for m in keep.finditer(text):
+            for i in range(m.start() + 1, m.end()):
+                inside[i] = True
+    return inside
+
+
+def segments(text: str, keep: re.Pattern[str] | None | bool = True) -> list[tuple[str, bool]]:
     """Split text into unbreakable pieces: (piece, space_before). A line may end
-    before any piece; a piece with space_before starts after a (dropped) space."""
+    before any piece; a piece with space_before starts after a (dropped) space.
+    `keep`: text never broken inside (default: the locales' keep_together patterns;
+    None: no such text)."""
+    if keep is True:
+        keep = locale_keep_together()
+    inside = _kept(text, keep or None)
     raw: list[tuple[str, bool]] = []
     buf = ""
     space = False
     prev = ""
-    for ch in text:
+    for i, ch in enumerate(text):
+        if inside[i] and buf:  # inside a kept match: the character joins its piece
+            buf += ch
+            prev = ch
+            continue
         if ch == _SPACE or ch == "\n":
             if buf:
                 raw.append((buf, space))
@@ -94,6 +125,16 @@ def break_lines(text: str, width: float, measure: Callable[[str], float],
     a value that cannot start there starts on the next line. `keep_together`: the
     whole text is one piece (a phone number). Raises TooWide when a piece fits no line."""
     pieces = [(" ".join(text.split()), False)] if keep_together else segments(text)
+    # A piece the locale data keeps together but no line can hold breaks by the plain
+    # rules instead (the keep_together patterns are a preference, never an overflow).
+    plain: list[tuple[str, bool]] = []
+    for piece, space in pieces:
+        if not keep_together and measure(piece) > width:
+            parts = segments(piece, keep=None)
+            plain += [(parts[0][0], space)] + parts[1:]
+        else:
+            plain.append((piece, space))
+    pieces = plain
     lines: list[str] = []
     line, line_w = "", 0.0
     limit = width if first_width is None else first_width

@@ -8,7 +8,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field, RootModel
+from pydantic import Field, RootModel, field_validator
 
 from . import paths
 from .errors import HandoutsError
@@ -39,9 +39,22 @@ class LocaleSpec(Strict):
     fonts: list[str] = Field(min_length=1)
     catalog: bool
     space_between_sentences: bool = True
+    # Regular expressions for text no line may break inside (locale.toml keep_together):
+    # 第N天, a date, a range, a bracketed brand. Matches print in <span class="nobr">.
+    keep_together: list[str] = []
     regional: dict[str, str | list[str]] = {}  # regional word choices (locale.toml [regional])
     medical_review: MedicalReview
     directory: Path = Path()
+
+    @field_validator("keep_together")
+    @classmethod
+    def _patterns_compile(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as err:
+                raise ValueError(f"keep_together {pattern!r}: {err}") from None
+        return value
 
     @property
     def po_path(self) -> Path | None:
@@ -93,3 +106,45 @@ def sentence_spacing(text: str, spec: LocaleSpec) -> str:
     if spec.space_between_sentences:
         return text
     return _SPACE_BETWEEN_HAN.sub("", _SPACE_AFTER_FULLWIDTH.sub(r"\1", text))
+
+
+@cache
+def keep_together_pattern(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regular expression for a locale's keep_together list (the first alternative
+    that matches at a position wins), or None for a locale that lists none."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
+# A tag or a comment; text inside these elements is not printed text and stays as it is.
+_TAG = re.compile(r"(<!--.*?-->|<[^>]*>)", re.S)
+_RAW_ELEMENT = re.compile(r"<(head|style|script|title|textarea)\b[^>]*>", re.I)
+NOBR_OPEN, NOBR_CLOSE = '<span class="nobr">', "</span>"
+
+
+def keep_together(html: str, spec: LocaleSpec) -> str:
+    """No line break inside what the locale's `keep_together` patterns match (第N天, a
+    date, a range, a bracketed brand): on a rendered HTML page each match in the printed
+    text is wrapped in <span class="nobr"> (white-space: nowrap in the layouts). Tags,
+    attributes, comments and the text of head/style/script/title are left as they are;
+    a match never spans a tag. The card's line breaker reads the same patterns
+    (handouts.linebreak)."""
+    pattern = keep_together_pattern(tuple(spec.keep_together))
+    if pattern is None:
+        return html
+    out: list[str] = []
+    raw_until = ""  # the closing tag that ends a raw element we are inside
+    for i, part in enumerate(_TAG.split(html)):
+        if i % 2:  # a tag or a comment
+            if raw_until:
+                if part.lower().startswith(raw_until):
+                    raw_until = ""
+            elif (m := _RAW_ELEMENT.match(part)) and not part.endswith("/>"):
+                raw_until = f"</{m.group(1).lower()}"
+            out.append(part)
+        elif raw_until or not part:
+            out.append(part)
+        else:
+            out.append(pattern.sub(lambda m: NOBR_OPEN + m.group(0) + NOBR_CLOSE, part))
+    return "".join(out)

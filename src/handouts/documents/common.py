@@ -15,7 +15,7 @@ from markupsafe import Markup
 from .. import paths
 from ..clock import print_date  # noqa: F401 - documents import it from here
 from ..content import ContentModel, ScheduleRow
-from ..locales import sentence_spacing
+from ..locales import keep_together, sentence_spacing
 from ..localizer import Localizer
 from ..papers import Paper
 from ..patient import Patient
@@ -60,7 +60,7 @@ def render_template(name: str, L: Localizer, **context) -> str:
     # Bind this locale's catalog for this render (one locale at a time per process).
     env.install_gettext_callables(L.translations.gettext, L.translations.ngettext, newstyle=True)
     # Separate strings are joined by template whitespace: the locale's sentence spacing.
-    return sentence_spacing(env.get_template(name).render(L=L, locale=L.spec, **context), L.spec)
+    return keep_together(sentence_spacing(env.get_template(name).render(L=L, locale=L.spec, **context), L.spec), L.spec)
 
 
 _NUMBER_SPACE = re.compile(r"(?<=\d) (?=\S)|(?<=[^\s,，、]) (?=\d)")
