@@ -44,7 +44,6 @@ class _ToTypst(HTMLParser):
         (self.cell if self.cell is not None else self.out).append(s)
 
     def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
         if self.svg is not None:
             self.svg.append(self.get_starttag_text())
             return
@@ -126,8 +125,9 @@ def handout_source(locale: str = "en") -> tuple[str, Path]:
     """Typst source of the sample patient's English handout, and the fonts folder."""
     from handouts import content, paths, registry
     from handouts.build import resolve_paper
+    from handouts.clock import print_date
     from handouts.documents import handout
-    from handouts.documents.common import BuildRequest, footer_line, print_date
+    from handouts.documents.common import BuildRequest, footer_line
     from handouts.localizer import get as get_localizer
 
     model = content.default()

@@ -112,8 +112,11 @@ def test_stylesheet_hides_or_clips_nothing():
                     r"visibility\s*:\s*hidden", r"line-clamp", r"position\s*:\s*fixed"):
         assert not re.search(pattern, rules.replace("line-height", "")), pattern
         assert not re.search(pattern, html.split("<body>")[0].replace("line-height", "")), pattern
-    # nowrap only on .keep: a phone number or URL, narrower than any column.
-    assert re.findall(r"([.\w-]+)\s*\{[^}]*white-space:\s*nowrap", rules) == [".keep"]
+    # nowrap only on .keep (a phone number or URL) and .nobr (the locale's keep-together
+    # pieces: a date, 第N天, a paragraph's last characters), each narrower than any column.
+    selectors = {sel.strip() for group in re.findall(r"([^{}]+)\{[^}]*white-space:\s*nowrap", rules)
+                 for sel in group.split(",")}
+    assert selectors == {".keep", ".nobr"}, selectors
 
 
 @pytest.mark.parametrize("locale,paper", CASES)

@@ -13,7 +13,6 @@ from babel.lists import format_list
 from markupsafe import Markup
 
 from .. import paths
-from ..clock import print_date  # noqa: F401 - documents import it from here
 from ..content import ContentModel, ScheduleRow
 from ..locales import keep_together, sentence_spacing
 from ..localizer import Localizer

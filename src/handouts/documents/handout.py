@@ -10,12 +10,13 @@ from babel.lists import format_list
 from markupsafe import Markup
 
 from .. import locales, paths, qr, registry
+from ..clock import print_date
 from ..engines import weasy
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..schedule import planned_visits
-from .common import (BuildRequest, css_string, footer_line, monitoring_text, print_date,
-                     provenance, render_template, visit_label, when_label)
+from .common import (BuildRequest, css_string, footer_line, monitoring_text, provenance, render_template,
+                     visit_label, when_label)
 
 LAYOUT = "handout"
 QR_MODULE_MM = 0.6

@@ -18,16 +18,16 @@ from markupsafe import Markup
 from pydantic import Field, model_validator
 
 from .. import paths, qr
+from ..clock import print_date
 from ..content import ContentModel, Cycles, ScheduleRow
-from ..errors import HandoutsError
-from ..models import Strict, load_toml
-from ..qr import MIN_MODULE_MM
 from ..engines import weasy
+from ..errors import HandoutsError
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
+from ..models import Strict, load_toml
 from ..papers import Paper
-from .common import (BuildRequest, footer_line, print_date, provenance, render_template,
-                     visit_label, when_label)
+from ..qr import MIN_MODULE_MM
+from .common import BuildRequest, footer_line, provenance, render_template, visit_label, when_label
 
 LAYOUT = "poster"
 

@@ -25,6 +25,7 @@ from typing import Iterable
 
 from .. import cardlayout, locales, qr, registry
 from ..cardlayout import NO_BLEED, Bleed, CardLayout, Imposition, Zone
+from ..clock import print_date
 from ..content import ContentModel
 from ..engines import reportlab_canvas as rl
 from ..engines.reportlab_canvas import Block, Document, Laid, Rendered, ZoneStyle
@@ -32,7 +33,7 @@ from ..errors import HandoutsError, LayoutOverflow
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..patient import Patient
-from .common import AUTHOR, BuildRequest, approval_statement, danger_call, danger_emergency, print_date
+from .common import AUTHOR, BuildRequest, approval_statement, danger_call, danger_emergency
 
 LAYOUT = "wallet-card"
 PROVIDER_LOCALE = "en"  # the back speaks to any healthcare provider in English
