@@ -364,6 +364,7 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
 
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, _first_sigint_only) if in_main else None
+    stopping = False
     try:
         if jobs == 1 or len(todo) <= 1:
             for job, inp, dig in todo:
@@ -391,9 +392,12 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
             else:
                 _stop_workers(pool) if fail_fast else pool.shutdown(wait=True)
     except KeyboardInterrupt:
+        stopping = True
         raise interrupted() from None
     finally:
-        if in_main:
+        # After a Ctrl-C the process is on its way out: a second one stays ignored, or it
+        # would turn the clean stop into a kill on the way (-SIGINT instead of exit 130).
+        if in_main and not stopping:
             signal.signal(signal.SIGINT, previous)
     return results
 
