@@ -57,6 +57,11 @@ def output_name(document: str, locale: str, paper: str, patient: Patient | None,
     return "-".join(parts) + suffix + ".pdf"
 
 
+def variant_suffix(locale: str | None, also: str | None, large_print: bool = False) -> str:
+    """How a file name says it is bilingual or large print (every command names it so)."""
+    return (f"+{also}" if also and also != locale else "") + ("-large-print" if large_print else "")
+
+
 def patient_tag(patient: Patient) -> str:
     return f"{output.safe_name(patient.name or '', fallback='patient', max_len=48)}-{patient.identity()[:8]}"
 
@@ -197,7 +202,7 @@ def build(document: str, locale: str, paper: str | None, patient: Patient | None
     model = model or content.default()
     paper_obj = validate(document, locale, paper, patient, out_dir, model)
     rendered = render_document(document, locale, paper_obj, patient, model, large_print, also)
-    suffix = (f"+{also}" if also and also != locale else "") + ("-large-print" if large_print else "")
+    suffix = variant_suffix(locale, also, large_print)
     path = output.write_atomic(out_dir / output_name(document, locale, paper_obj.name, patient, suffix),
                                rendered.pdf)
     return Built(path, document, locale, paper_obj.name, rendered.pages)

@@ -41,7 +41,7 @@ def cards_from_csv(path: Path, default_locale: str | None, copies: int,
         more = f" (and {len(bad) - 1} more bad rows)" if len(bad) > 1 else ""
         raise HandoutsError(bad[0].field, bad[0].message + more)
     cards: list[Card] = []
-    for i, patient in rows:  # noqa: B007
+    for i, patient in rows:
         cards.extend([Card(patient.locale or default_locale or "en", patient, f"{path.name} row {i}")] * copies)
     return cards
 

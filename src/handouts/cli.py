@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from . import __version__, content, locales, output, registry
-from .build import build, checked_rows, precheck, review_warnings, validate, warn
+from .build import build, checked_rows, precheck, review_warnings, validate, variant_suffix, warn
 from .errors import EXIT_USAGE, HandoutsError
 from .cardlayout import MAX_COPIES
 from .patient import load_toml
@@ -146,8 +146,8 @@ def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
         name = cards.sheet_file_name(sheet, locale, patient, None)
     freshness = review_warnings(model, strict)
     output.ensure_writable_dir(out_dir)
-    if also:
-        name = name[:-len(".pdf")] + f"+{also}.pdf"
+    # A list's cards are each in their row's locale: the back language is always named.
+    name = name.removesuffix(".pdf") + variant_suffix(None if patients_file else locale, also) + ".pdf"
     if not patients_file:  # a list's rows were checked as they were read
         precheck(items[0].patient, locale, model, "patient", documents=(spec.name,),
                  fmt=imp.preset.card_format, also=also)

@@ -335,7 +335,7 @@ async def _start_batch(request: Request, ui: str) -> Job:
         raise Refused(503, "busy")
     loop = asyncio.get_running_loop()
     pool = request.app.state.pool
-    checked = await loop.run_in_executor(pool, workers.check_csv, text, locale)
+    checked = await loop.run_in_executor(pool, workers.check_csv, text, locale, sheet)
     if checked and checked[0][0] == 0:          # the file as a whole (header)
         p = checked[0][1]
         raise Refused(400, "other", detail=p.message)

@@ -9,14 +9,12 @@ never re-implements a rule: a form is validated by the same code as `handouts bu
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import io
 import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from handouts import build, content, locales, output, registry
-from handouts.documents import wallet_card
+from handouts import build, content, locales, registry
 from handouts.errors import HandoutsError, LayoutOverflow
 from handouts.patient import FIELDS, Patient, from_mapping
 
@@ -51,22 +49,15 @@ def card_formats() -> tuple[str, ...]:
     return (CARD_SINGLE,) + registry.get("wallet-card").sheets
 
 
-def supports_also(document: str, card: str | None = None) -> bool:
-    """Whether the core can print `document` in two languages (`--also`), asked the way
-    build.render_document asks it (the registry's bilingual page budget), and for an
-    imposed card sheet also whether build.render_sheet takes `also`."""
-    if registry.get(document).bilingual_factor is None:
-        return False
-    return card in (None, CARD_SINGLE) or _takes(build.render_sheet, "also")
+def supports_also(document: str) -> bool:
+    """Whether the core prints `document` in two languages (`--also`): the registry says,
+    as it does for build.render_document and build.render_sheet."""
+    return registry.get(document).bilingual_factor is not None
 
 
 def bilingual_documents() -> tuple[str, ...]:
     """The documents of the form that can carry a second language."""
     return tuple(d for d in ("handout", "wallet-card") if supports_also(d))
-
-
-def _takes(fn, name: str) -> bool:
-    return name in inspect.signature(fn).parameters
 
 
 def _ordered(order: "Order") -> tuple[str, ...]:
@@ -75,7 +66,7 @@ def _ordered(order: "Order") -> tuple[str, ...]:
 
 def _also_for(order: "Order", document: str) -> str | None:
     """The second language for one document of the order (None: that document has none)."""
-    if not order.also or not supports_also(document, order.card if document == "wallet-card" else None):
+    if not order.also or not supports_also(document):
         return None
     return order.also
 
@@ -158,14 +149,12 @@ def check_order(order: Order, patient: Patient | None = None, where: str = WHERE
         if not any(_also_for(order, d) for d in _ordered(order)):
             raise HandoutsError(f"{WHERE}: also", f"{order.documents} does not support --also; "
                                 f"only {', '.join(bilingual_documents()) or 'no document'} does")
-    card_also = {"also": _also_for(order, "wallet-card")} if _also_for(order, "wallet-card") else {}
-    if card_also and not _takes(wallet_card.check, "also"):
-        card_also = {}
+    card_also = _also_for(order, "wallet-card")
 
     def check(p: Patient | None) -> None:
         build.check_patient(p, order.locale, m, where)
         if card_fmt is not None:
-            wallet_card.check(order.locale, p, m, where, fmt=card_fmt, **card_also)
+            build.precheck(p, order.locale, m, where, documents=("wallet-card",), fmt=card_fmt, also=card_also)
 
     if patient is None:
         # The core stops at the first wrong field; the page runs the same checks one
@@ -196,14 +185,9 @@ def render_order(order: Order, patient: Patient | None) -> list[tuple[str, bytes
         paper = build.resolve_paper(spec, order.locale, order.paper)
         also = _also_for(order, "handout")
         rendered = build.render_document("handout", order.locale, paper, patient, m, also=also)
-        files.append((build.output_name("handout", order.locale, paper.name, patient, _suffix(order.locale, also)),
-                      rendered.pdf))
+        suffix = build.variant_suffix(order.locale, also)
+        files.append((build.output_name("handout", order.locale, paper.name, patient, suffix), rendered.pdf))
     return files
-
-
-def _suffix(locale: str, also: str | None) -> str:
-    """As `handouts build --also` names its file."""
-    return f"+{also}" if also and also != locale else ""
 
 
 def render_card(locale: str, card: str, patient: Patient | None, also: str | None = None) -> tuple[str, bytes]:
@@ -212,22 +196,18 @@ def render_card(locale: str, card: str, patient: Patient | None, also: str | Non
         spec = registry.get("wallet-card")
         paper = build.resolve_paper(spec, locale, None)
         rendered = build.render_document("wallet-card", locale, paper, patient, m, also=also)
-        return build.output_name("wallet-card", locale, paper.name, patient, _suffix(locale, also)), rendered.pdf
+        suffix = build.variant_suffix(locale, also)
+        return build.output_name("wallet-card", locale, paper.name, patient, suffix), rendered.pdf
     from handouts import cards
-    extra = {"also": also} if also else {}
-    rendered = build.render_sheet("wallet-card", locale, card, [patient] if patient else [], m, **extra)
+    rendered = build.render_sheet("wallet-card", locale, card, [patient] if patient else [], m, also=also)
     name = cards.sheet_file_name(card, locale, patient, None)
-    return (name.removesuffix(".pdf") + _suffix(locale, also) + ".pdf") if also else name, rendered.pdf
+    return name.removesuffix(".pdf") + build.variant_suffix(locale, also) + ".pdf", rendered.pdf
 
 
 def render_sheet_of(locale: str, sheet: str, patients: list[Patient]) -> tuple[str, bytes]:
     """One imposed sheet of cards for several patients (a patient list)."""
     rendered = build.render_sheet("wallet-card", locale, sheet, patients, model())
     return f"wallet-cards-{locale}-{sheet}.pdf", rendered.pdf
-
-
-def safe_name(text: str | None, fallback: str) -> str:
-    return output.safe_name(text or "", fallback=fallback)
 
 
 # ------------------------------------------------------------------ patient lists (CSV)
@@ -248,11 +228,15 @@ class _MemoryCSV:
         return True
 
 
-def csv_rows(text: str, default_locale: str, name: str = "upload.csv"
+def csv_rows(text: str, default_locale: str, sheet: str, name: str = "upload.csv"
              ) -> list[tuple[int, Patient | HandoutsError]]:
     """Each row of an uploaded CSV (numbered as in a spreadsheet) with its patient,
-    validated exactly as `handouts batch --patients` does, or the error for that row."""
-    return build.checked_rows(_MemoryCSV(name, text), default_locale, model())
+    validated as `handouts build wallet-card --sheet SHEET --patients` does (its card
+    laid out in the sheet's card size), or the error for that row."""
+    from handouts.cardlayout import imposition
+    fmt = imposition(sheet, 0.0, (0.0, 0.0)).preset.card_format
+    return build.checked_rows(_MemoryCSV(name, text), default_locale, model(),
+                              documents=("wallet-card",), fmt=fmt)
 
 
 def csv_fields() -> tuple[str, ...]:

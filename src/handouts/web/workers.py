@@ -66,11 +66,11 @@ def page_images(pdf: bytes, width_px: int = 760) -> tuple[bytes, ...]:
         doc.close()
 
 
-def check_csv(text: str, default_locale: str) -> list[tuple[int, object]]:
+def check_csv(text: str, default_locale: str, sheet: str) -> list[tuple[int, object]]:
     """The rows of an uploaded CSV: (row, Patient) or (row, Problem)."""
     from handouts.errors import HandoutsError
     try:
-        rows = core.csv_rows(text, default_locale)
+        rows = core.csv_rows(text, default_locale, sheet)
     except HandoutsError as err:
         return [(0, core.problem(err))]
     return [(row, core.problem(item) if isinstance(item, HandoutsError) else item) for row, item in rows]
