@@ -120,6 +120,7 @@ SHORT_LAST_LINE = re.compile(r"^[（「]?[\u3400-\u9fff]{1,2}[。！？）」]+$
 @pytest.mark.parametrize("code", CHINESE)
 def test_no_one_character_last_line_in_the_handout(chinese_handouts, code, large):
     runs = line_ends(chinese_handouts[(code, large)], 42 if large else 20)
+    assert any(text.endswith("。") for _, text in runs)  # the check sees paragraph ends
     assert not [(p, text) for p, text in runs if SHORT_LAST_LINE.match(text)]
 
 
