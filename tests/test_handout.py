@@ -126,3 +126,37 @@ def test_page_counter_prints_page_of_pages(renders, locale):
     pages = text.count("=== page ")
     marker = {"en": f"Page 1 of {pages}", "zh-Hans": f"第1页，共{pages}页", "zh-Hant": f"第 1 頁，共 {pages} 頁"}[locale]
     assert marker in text.replace("\u00a0", " ")
+
+
+PT_MM = 25.4 / 72
+
+
+@pytest.mark.parametrize("locale,paper", CASES)
+def test_dose_column_holds_every_dose(renders, model, locale, paper):
+    """The schedule tables have fixed column widths (issue 12), the dose column 3.6em.
+    Every dose printed in it (the general schedule and the dated one) must end inside
+    its own cell, before the next column's padding: a longer unit in some locale fails
+    here instead of printing over the monitoring text."""
+    import pdfplumber
+
+    from handouts.localizer import get
+    L = get(locale, model)
+    dose, after = L._("Dose"), L._("After the infusion").split()[0]
+    tokens = {t for r in L.schedule() for t in L.q(r.dose).split()}
+    cell_padding = 2.0  # mm, style.css th/td
+    checked = tables = 0
+    with pdfplumber.open(renders.get("handout", locale, paper, personal=True)) as pdf:
+        for page in pdf.pages:
+            words = page.extract_words()
+            for head in (w for w in words if w["text"] == dose):
+                nxt = min((w for w in words if abs(w["top"] - head["top"]) < 1 and w["x0"] > head["x1"]
+                           and w["text"].startswith(after)), key=lambda w: w["x0"])
+                tables += 1
+                limit = nxt["x0"] * PT_MM - 2 * cell_padding
+                for w in words:
+                    if w["top"] > head["bottom"] and w["text"] in tokens and head["x0"] - 1 <= w["x0"] < nxt["x0"]:
+                        checked += 1
+                        assert w["x1"] * PT_MM <= limit + 0.15, (
+                            f"{locale} {paper} page {page.page_number}: dose {w['text']!r} ends at "
+                            f"{w['x1'] * PT_MM:.1f} mm, its cell at {limit:.1f} mm")
+    assert tables >= 2 and checked >= 2 * len(L.schedule()), (tables, checked)
