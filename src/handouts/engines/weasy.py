@@ -48,15 +48,56 @@ def _sonames_open() -> bool:
 
 def _import_weasyprint() -> None:
     if "weasyprint.text.ffi" in sys.modules or not sys.platform.startswith("linux") or not _sonames_open():
-        import weasyprint  # noqa: F401
+        _import_deferring_fonttools()
         return
     import ctypes.util
     real = ctypes.util.find_library
     ctypes.util.find_library = lambda name: None
     try:
-        import weasyprint  # noqa: F401
+        _import_deferring_fonttools()
     finally:
         ctypes.util.find_library = real
+
+
+# WeasyPrint's PDF writer imports fontTools' subsetter and variable-font instancer when
+# it is imported (with fontTools' OpenType tables and varLib: about 0.1-0.15 s CPU of a
+# cold build), but calls them only where the HarfBuzz subsetter library is missing, or
+# for variable fonts (the bundled fonts are static). Both are loaded when first used:
+# the subsetter through the standard library's LazyLoader (the module runs on first
+# attribute access), the instancer's one function through a stand-in that imports the
+# real module when called. The stand-in leaves sys.modules once WeasyPrint is imported,
+# so anyone else importing the instancer gets the real module.
+DEFERRED_SUBSETTER = "fontTools.subset"
+DEFERRED_INSTANCER = "fontTools.varLib.instancer"
+
+
+def instantiate_variable_font(*args, **kwargs):
+    from fontTools.varLib.instancer import instantiateVariableFont
+    return instantiateVariableFont(*args, **kwargs)
+
+
+def _import_deferring_fonttools() -> None:
+    import importlib.util
+    import types
+    if "weasyprint.pdf.fonts" in sys.modules or DEFERRED_SUBSETTER in sys.modules or DEFERRED_INSTANCER in sys.modules:
+        import weasyprint  # noqa: F401
+        return
+    import fontTools
+    spec = importlib.util.find_spec(DEFERRED_SUBSETTER)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    subsetter = importlib.util.module_from_spec(spec)
+    sys.modules[DEFERRED_SUBSETTER] = subsetter
+    spec.loader.exec_module(subsetter)
+    # Set on the package as an import would, or `from fontTools import subset` asks the
+    # import system, which reads the module's __spec__ and so loads it at once.
+    fontTools.subset = subsetter
+    stand_in = types.ModuleType(DEFERRED_INSTANCER)
+    stand_in.instantiateVariableFont = instantiate_variable_font
+    sys.modules[DEFERRED_INSTANCER] = stand_in
+    try:
+        import weasyprint  # noqa: F401
+    finally:
+        del sys.modules[DEFERRED_INSTANCER]
 
 
 _import_weasyprint()
