@@ -112,6 +112,19 @@ def test_home_redirects_by_accept_language(client):
     assert r.headers["location"] == "/zh-Hans/"
 
 
+@pytest.mark.parametrize("header,ui", [
+    ("en;q=0.1, zh-TW;q=0.9", "zh-Hant"),          # by q-value, not by position
+    ("zh-Hans-HK", "zh-Hans"),                      # the script decides, not the region
+    ("zh-HK", "zh-Hant"), ("zh-MO", "zh-Hant"), ("zh-SG", "zh-Hans"), ("zh", "zh-Hans"),
+    ("fr-FR, zh-HK;q=0.8, en;q=0.5", "zh-Hant"),    # unavailable languages are skipped
+    ("zh-TW;q=0, en;q=0.1", "en"),                  # q=0 means "not this one"
+    ("*", "en"), ("x-klingon;q=bad, ???", "en"),
+])
+def test_home_negotiates_the_page_language(client, header, ui):
+    r = client.get("/", headers={"accept-language": header}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"/{ui}/"
+
+
 @pytest.mark.parametrize("ui,lang,word", [("en", "en-US", "Download PDF"), ("zh-Hans", "zh-Hans", "下载 PDF"),
                                           ("zh-Hant", "zh-Hant", "下載 PDF")])
 def test_page_in_each_language_every_control_labelled(client, ui, lang, word):

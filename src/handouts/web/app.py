@@ -139,8 +139,7 @@ def _page(request: Request, ui: str, values: dict | None = None, problems: list[
     values = dict(values or {})
     values.setdefault("locale", ui)
     values.setdefault("documents", "both")
-    values.setdefault("paper", core.default_paper(values["locale"]) if values["locale"] in core.locale_codes()
-                      else core.default_paper(ui))
+    values.setdefault("paper", core.paper_for(values["locale"], fallback=ui))
     values.setdefault("card", core.CARD_SINGLE)
     values.setdefault("also", "")
     for name in core.PERSONAL_FIELDS:
@@ -166,15 +165,7 @@ def _page(request: Request, ui: str, values: dict | None = None, problems: list[
 
 
 async def home(request: Request):
-    wanted = request.headers.get("accept-language", "").lower()
-    ui = "en"
-    for part in wanted.split(","):
-        tag = part.split(";")[0].strip()
-        if tag.startswith("zh"):
-            ui = "zh-Hant" if any(t in tag for t in ("hant", "tw", "hk", "mo")) else "zh-Hans"
-            break
-        if tag.startswith("en"):
-            break
+    ui = i18n.negotiate(request.headers.get("accept-language", "")[:1000], core.locale_codes(), "en")
     return RedirectResponse(f"/{ui}/", status_code=303)
 
 
@@ -200,8 +191,7 @@ def _order(form) -> tuple[core.Order, dict, list[core.Problem]]:
                 for k, v in values.items() if len(v) > MAX_FIELD_CHARS]
     locale = values.get("locale") or "en"
     order = core.Order(locale=locale, documents=values.get("documents") or "both",
-                       paper=values.get("paper") or (core.default_paper(locale)
-                                                     if locale in core.locale_codes() else "letter"),
+                       paper=values.get("paper") or core.paper_for(locale),
                        card=values.get("card") or core.CARD_SINGLE, also=values.get("also") or "",
                        patient={f: values.get(f, "").strip() for f in core.PERSONAL_FIELDS})
     return order, values, problems
@@ -328,7 +318,7 @@ async def _start_batch(request: Request, ui: str) -> Job:
     if rows > MAX_ROWS:
         raise Refused(413, "too_many_rows", max=MAX_ROWS)
     locale = form.get("locale") if form.get("locale") in core.locale_codes() else ui
-    paper = form.get("paper") if form.get("paper") in core.handout_papers() else core.default_paper(locale)
+    paper = core.paper_for(locale, form.get("paper"))
     sheet = form.get("card") if form.get("card") in core.card_formats()[1:] else core.card_formats()[1]
     jobs = _jobs(request)
     if sum(j.state == "running" for j in jobs.values()) >= MAX_JOBS:

@@ -75,6 +75,14 @@ def default_paper(locale: str) -> str:
     return build.resolve_paper(registry.get("handout"), locale, None).name
 
 
+def paper_for(locale: str, chosen: str | None = None, fallback: str = "en") -> str:
+    """The handout paper the form asked for, else the default of the locale (of the
+    page's language where the form's locale is not one we have)."""
+    if chosen in handout_papers():
+        return chosen
+    return default_paper(locale if locale in locale_codes() else fallback)
+
+
 def today() -> dt.date:
     from handouts.clock import print_date
     return print_date()

@@ -3,10 +3,13 @@ gated by the same checks as the documents' catalogs (handouts.catalogs)."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
 import jinja2
+from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 
 from handouts import catalogs
 
@@ -14,6 +17,48 @@ from . import core
 
 DOMAIN = "web"
 TEMPLATES = Path(__file__).parent / "templates"
+
+
+_Q = re.compile(r";\s*q\s*=\s*([0-9.]+)")
+
+
+def _language_script(tag: str) -> tuple[str, str | None] | None:
+    """(language, script) of a language tag, the script filled in from CLDR's likely
+    subtags where the tag does not say it (zh-TW -> Hant, zh -> Hans, en -> Latn)."""
+    try:
+        loc = Locale.parse(tag.replace("_", "-"), sep="-")
+    except (ValueError, TypeError, UnknownLocaleError):
+        return None
+    script = loc.script
+    if script is None:
+        likely = get_global("likely_subtags").get(str(loc)) or get_global("likely_subtags").get(loc.language)
+        if likely:
+            script = Locale.parse(likely).script
+    return loc.language, script
+
+
+def negotiate(accept_language: str, available: list[str], default: str) -> str:
+    """The page language for an Accept-Language header: the tags in order of their
+    q-value, each matched with an available locale of the same language and script."""
+    have = {_language_script(code): code for code in available}
+    wanted = []
+    for i, part in enumerate(accept_language.split(",")[:32]):
+        tag = part.split(";", 1)[0].strip()
+        m = _Q.search(part)
+        try:
+            q = float(m.group(1)) if m else 1.0
+        except ValueError:
+            q = 0.0
+        if tag and tag != "*" and q > 0:
+            wanted.append((-q, i, tag))
+    for _, _, tag in sorted(wanted):
+        key = _language_script(tag)
+        if key in have:
+            return have[key]
+        by_language = [code for (lang, _), code in have.items() if key and lang == key[0] and key[1] is None]
+        if by_language:
+            return by_language[0]
+    return default
 
 
 def W_(message: str) -> str:
