@@ -93,11 +93,10 @@ def best_cpu(fn, repeat: int) -> float:
     return best
 
 
-def _render_part(head: str, body: str, families: tuple[str, ...], sheets: list):
+def _render_part(head: str, body: str, stack: tuple[str, ...], sheets: list):
     from weasyprint import HTML
     layout = paths.layouts_dir() / handout.LAYOUT
     text = f"{head}<body>{body}</body></html>"
-    stack = weasy._stack_for(text, families, sheets)
     return HTML(string=text, base_url=str(layout) + os.sep, url_fetcher=weasy._fetcher()).render(
         font_config=weasy._font_config(), stylesheets=[weasy.font_face_css(stack), *sheets], pdf_variant="pdf/ua-1")
 
@@ -112,6 +111,7 @@ def merge_prototype(req: BuildRequest, repeat: int) -> dict:
     layout = paths.layouts_dir() / handout.LAYOUT
     sheets = [weasy.stylesheet(layout / name) for name in handout.STYLESHEETS]
     families = tuple(handout.get_localizer(req.locale, req.model).spec.fonts)
+    families = weasy._stack_for(text, families, sheets)  # the whole handout's fonts, as the product picks them
     static = _render_part(head, middle, families, sheets)
 
     parts = {}
