@@ -17,15 +17,14 @@ import unicodedata
 from functools import cache
 from itertools import groupby
 from pathlib import Path
-
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
+from typing import TYPE_CHECKING
 
 from . import locales, paths
 from .content import PLACEHOLDER, placeholders
 from .errors import CatalogError
+
+if TYPE_CHECKING:  # babel.messages is imported where a catalog is read: English has none
+    from babel.messages.catalog import Catalog
 
 TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 # Numerals that the Unicode database gives no numeric value (unicodedata.numeric is None):
@@ -68,6 +67,7 @@ def catalog_path(code: str, domain: str = "handouts") -> Path | None:
 
 
 def _read(path: Path, locale: str | None = None) -> Catalog:
+    from babel.messages.pofile import read_po
     with path.open("rb") as fh:
         return read_po(fh, locale=locale, abort_invalid=True)
 
@@ -152,6 +152,8 @@ def translations(code: str, domain: str = "handouts") -> gettext.NullTranslation
     if bad:
         more = f" (and {len(bad) - 1} more; run `handouts check`)" if len(bad) > 1 else ""
         raise CatalogError(f"catalog {code}", bad[0] + more)
+    from babel.messages.mofile import write_mo
+    from babel.support import Translations
     buf = io.BytesIO()
     write_mo(buf, _read(po_path, locale=spec.babel))
     buf.seek(0)
