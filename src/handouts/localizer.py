@@ -7,6 +7,8 @@ import datetime as dt
 from contextlib import contextmanager
 
 from babel.dates import format_date, format_skeleton
+from babel.numbers import format_decimal, format_percent
+from babel.units import format_unit
 
 from . import catalogs, locales
 from .content import ContentModel, Fact, fact_refs
@@ -72,7 +74,6 @@ class Localizer:
         return locales.sentence_spacing(" ".join(texts), self.spec)
 
     def number(self, value) -> str:
-        from babel.numbers import format_decimal  # a card prints dates only: numbers on first use
         return format_decimal(value, locale=self.babel)
 
     def date(self, value: dt.date, style: str = "full") -> str:
@@ -86,7 +87,6 @@ class Localizer:
 
     def quantity(self, value, unit: str) -> str:
         if unit == "percent":
-            from babel.numbers import format_percent
             return format_percent(value / 100, locale=self.babel)
         if unit == "mL/h":
             return self.gettext("%(volume)s per hour", volume=self.quantity(value, "mL"))
@@ -95,7 +95,6 @@ class Localizer:
         if unit in self.spec.regional.get("latin_units", ()):
             # One unit style per locale (locale.toml [regional]): a symbol, as labels print it.
             return f"{self.number(value)}{NBSP}{unit}"
-        from babel.units import format_unit
         cldr, length = _CLDR_UNIT[unit]
         text = format_unit(value, cldr, length=length, locale=self.babel)
         if cldr in text:
