@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import __version__, content, locales, output, paths, registry
 from .clock import print_date
-from .errors import HandoutsError
+from .errors import HandoutsError, Interrupted
 from .models import validation_error
 from .patient import Patient
 
@@ -87,10 +87,6 @@ class Result:
     seconds: float = 0.0
     error: str = ""
     digest: str = ""
-
-
-class Interrupted(HandoutsError):
-    """Ctrl-C: the files finished so far are complete and recorded."""
 
 
 # -- input digests ----------------------------------------------------------------

@@ -17,15 +17,14 @@ import unicodedata
 from functools import cache
 from itertools import groupby
 from pathlib import Path
-
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from babel.support import Translations
+from typing import TYPE_CHECKING
 
 from . import locales, paths
 from .content import PLACEHOLDER, placeholders
 from .errors import CatalogError
+
+if TYPE_CHECKING:  # babel.messages is imported where a catalog is read: English has none
+    from babel.messages.catalog import Catalog
 
 TAG = re.compile(r"</?[a-zA-Z][^>]*>")
 # Numerals that the Unicode database gives no numeric value (unicodedata.numeric is None):
@@ -68,6 +67,7 @@ def catalog_path(code: str, domain: str = "handouts") -> Path | None:
 
 
 def _read(path: Path, locale: str | None = None) -> Catalog:
+    from babel.messages.pofile import read_po
     with path.open("rb") as fh:
         return read_po(fh, locale=locale, abort_invalid=True)
 
@@ -89,11 +89,26 @@ def _is_numeral(ch: str) -> bool:
 def numbers(text: str, source: str = "") -> set[str]:
     """Runs of numeric characters in `text` (placeholders and NOT_NUMBERS words left out);
     an entry of NOT_NUMBERS with an English word counts only when `source` has that word."""
+    return _numbers(text, source, _not_numbers())
+
+
+def _not_numbers() -> list[tuple[str, str | None]]:
+    """NOT_NUMBERS, longest word first (a word may hold a shorter one)."""
+    return sorted(NOT_NUMBERS.items(), key=lambda item: len(item[0]), reverse=True)
+
+
+def _numbers(text: str, source: str, words: list[tuple[str, str | None]]) -> set[str]:
+    if not any(map(_is_numeral, text)):
+        return set()  # nothing numeric, whatever the words (a cold Chinese build checks ~400 texts)
     text = PLACEHOLDER.sub(SLOT, text)
-    for word in sorted(NOT_NUMBERS, key=len, reverse=True):
-        needs = NOT_NUMBERS[word]
-        if needs is None or re.search(rf"\b{needs}\b", source, re.IGNORECASE):
-            text = text.replace(word, " ")
+    said: dict[str, bool] = {}  # each English word looked up once per source
+    for word, needs in words:
+        if needs is not None:
+            if needs not in said:
+                said[needs] = re.search(rf"\b{needs}\b", source, re.IGNORECASE) is not None
+            if not said[needs]:
+                continue
+        text = text.replace(word, " ")
     return {"".join(run) for numeric, run in groupby(text, _is_numeral) if numeric}
 
 
@@ -103,12 +118,14 @@ def numbers(text: str, source: str = "") -> set[str]:
 MEDICAL_DOMAINS = frozenset({"handouts"})
 
 
-def problems(po_path: Path, template: Path | None = None) -> list[str]:
-    """Every reason this catalog must not be shipped; empty when it is fine."""
+def problems(po_path: Path, template: Path | None = None, po: Catalog | None = None) -> list[str]:
+    """Every reason this catalog must not be shipped; empty when it is fine (`po`: the
+    catalog at `po_path`, when the caller has read it already)."""
     template = template or template_path()
     medical = template.stem in MEDICAL_DOMAINS
     pot = _read(template)
-    po = _read(po_path)
+    po = po if po is not None else _read(po_path)
+    words = _not_numbers()
     out: list[str] = []
     for tmsg in pot:
         if not tmsg.id:
@@ -131,7 +148,7 @@ def problems(po_path: Path, template: Path | None = None) -> list[str]:
                 out.append(f"markup tags differ: {label!r} -> {text!r}")
             source = " ".join(sources)
             if medical:
-                extra = numbers(text, source) - numbers(source)
+                extra = _numbers(text, source, words) - _numbers(source, "", words)
             else:
                 extra = set(re.findall(r"\d+", PLACEHOLDER.sub("", text))) - set(
                     re.findall(r"\d+", PLACEHOLDER.sub("", source)))
@@ -148,12 +165,15 @@ def translations(code: str, domain: str = "handouts") -> gettext.NullTranslation
     po_path = catalog_path(code, domain)
     if not po_path.is_file():
         raise CatalogError(str(po_path), "catalog missing")
-    bad = problems(po_path, template_path(domain))
+    po = _read(po_path, locale=spec.babel)  # read once: checked, then compiled
+    bad = problems(po_path, template_path(domain), po=po)
     if bad:
         more = f" (and {len(bad) - 1} more; run `handouts check`)" if len(bad) > 1 else ""
         raise CatalogError(f"catalog {code}", bad[0] + more)
+    from babel.messages.mofile import write_mo
+    from babel.support import Translations
     buf = io.BytesIO()
-    write_mo(buf, _read(po_path, locale=spec.babel))
+    write_mo(buf, po)
     buf.seek(0)
     return Translations(fp=buf, domain=domain)
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from . import __version__, content, locales, output, registry
-from .build import build, checked_rows, precheck, review_warnings, validate, variant_suffix, warn
-from .errors import EXIT_USAGE, HandoutsError
-from .cardlayout import MAX_COPIES
-from .patient import load_toml
+from .clock import source_date_epoch
+from .errors import EXIT_USAGE, HandoutsError, Interrupted
+
+# Each command imports what it uses when it runs: `handouts list` and `--help` do not
+# pay for the content model, babel, the card layout, ReportLab or the batch machinery
+# (tests/test_lazy_imports.py).
 
 
 class _OffsetMM(click.ParamType):
@@ -28,6 +29,32 @@ class _OffsetMM(click.ParamType):
         return tuple(mm.convert(p.strip(), param, ctx) for p in parts)
 
 
+class _CopiesRange(click.IntRange):
+    """1 to the card layout's MAX_COPIES: the bound is read when a value is checked (or
+    the help shown), so that only a card command imports the card layout."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+
+    @property
+    def max(self) -> int:
+        from .cardlayout import MAX_COPIES
+        return MAX_COPIES
+
+    @max.setter
+    def max(self, value) -> None:  # IntRange.__init__ sets it; the card layout decides
+        pass
+
+
+def _print_version(ctx, param, value) -> None:
+    """--version: the installed version (read from the package metadata only here)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from . import __version__
+    click.echo(f"handouts, version {__version__}")
+    ctx.exit()
+
+
 def _not_empty(ctx, param, value):
     """An empty option value ("--locale ''") is a mistake, not "use the default"."""
     values = value if isinstance(value, tuple) else (value,)
@@ -38,7 +65,8 @@ def _not_empty(ctx, param, value):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="handouts")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and exit.")
 def cli() -> None:
     """Print-ready, localized patient materials for tarlatamab-dlle (IMDELLTRA)."""
 
@@ -46,6 +74,7 @@ def cli() -> None:
 @cli.command("list")
 def list_cmd() -> None:
     """Show the documents, locales and paper sizes available."""
+    from . import locales, registry
     click.echo("documents:")
     for spec in registry.DOCUMENTS.values():
         sheets = f"; sheets: {', '.join(spec.sheets)}" if spec.sheets else ""
@@ -71,7 +100,7 @@ def list_cmd() -> None:
               help="with --sheet: mm of background past the cut, 0 to 5, e.g. 3")
 @click.option("--duplex-offset", "duplex_offset", type=_OffsetMM(), default=None, metavar="X,Y",
               help="with --sheet: shift the backs X mm right and Y mm down (negative: left, up)")
-@click.option("--copies", type=click.IntRange(1, MAX_COPIES), default=None,
+@click.option("--copies", type=_CopiesRange(), default=None,
               help="with --sheet: cards per patient (default: a full sheet of one card, 1 per CSV row)")
 @click.option("--patients", "patients_file", type=click.Path(path_type=Path), default=None,
               help="with --sheet: CSV with the patient file's fields, one personalized card per row")
@@ -80,6 +109,9 @@ def list_cmd() -> None:
 def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
               sheet, bleed, duplex_offset, copies, patients_file, large_print=False, also=None) -> None:
     """Render DOCUMENT and print the path of every file written."""
+    from . import content, locales, registry
+    from .build import build, precheck, review_warnings, validate, warn
+    from .patient import load_toml
     spec = registry.get(document)
     if sheet or bleed is not None or duplex_offset or copies is not None or patients_file:
         _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
@@ -103,8 +135,9 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
 def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
                      sheet, bleed, duplex_offset, copies, patients_file, also=None) -> None:
     """build --sheet: cards imposed on sheets for duplex printing (wallet-card)."""
-    from . import cards, output
-    from .build import check_patient
+    from . import cards, content, locales, output
+    from .build import check_patient, precheck, review_warnings, variant_suffix, warn
+    from .patient import load_toml
     from .cardlayout import imposition
     from .documents.wallet_card import Card
 
@@ -169,7 +202,8 @@ def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
 def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast, strict, as_json) -> None:
     """Render every document for a locale (into OUT/<locale>/) or for a list of patients
     (into OUT/patients/<name>/), with a manifest.json in each folder."""
-    from . import batch
+    from . import batch, content, locales, output
+    from .build import checked_rows, review_warnings, warn
     from .progress import Reporter
 
     codes = list(locales.available()) if all_locales else list(locale_codes)
@@ -274,8 +308,6 @@ def serve_cmd(host: str, port: int, allow_remote: bool, workers: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .batch import Interrupted
-    from .clock import source_date_epoch
     try:
         source_date_epoch()  # refuse a bad SOURCE_DATE_EPOCH before any work
         cli.main(args=argv, prog_name="handouts", standalone_mode=False)

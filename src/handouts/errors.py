@@ -27,3 +27,8 @@ class LayoutOverflow(HandoutsError):
 
 class EngineError(HandoutsError):
     """A rendering engine failed: the document (and field, where known) is named."""
+
+
+class Interrupted(HandoutsError):
+    """Ctrl-C: the files finished so far are complete and recorded (a batch raises it;
+    here so that the command line catches it without importing the batch machinery)."""

@@ -72,29 +72,60 @@ def font_files(spec: LocaleSpec, weight: str = "regular") -> list[Path]:
 
 
 @cache
+def _files() -> tuple[Path, ...]:
+    return tuple(sorted(paths.locales_dir().glob("*/locale.toml")))
+
+
+@cache
+def _read(toml: Path) -> LocaleSpec:
+    spec = load_toml(toml, LocaleSpec, f"{toml.parent.name}/{toml.name}", directory=toml.parent)
+    unknown = [f for f in spec.fonts if f not in font_families()]
+    if unknown:
+        raise HandoutsError(f"{toml}: fonts", f"unknown font families {unknown}")
+    return spec
+
+
+@cache
 def available() -> dict[str, LocaleSpec]:
     found: dict[str, LocaleSpec] = {}
-    for toml in sorted(paths.locales_dir().glob("*/locale.toml")):
-        spec = load_toml(toml, LocaleSpec, f"{toml.parent.name}/{toml.name}", directory=toml.parent)
-        unknown = [f for f in spec.fonts if f not in font_families()]
-        if unknown:
-            raise HandoutsError(f"{toml}: fonts", f"unknown font families {unknown}")
+    for toml in _files():
+        spec = _read(toml)
         found[spec.code] = spec
     # English first: it is the source language.
     return dict(sorted(found.items(), key=lambda kv: (kv[0] != "en", kv[0])))
 
 
+@cache
+def _from_folder(code: str) -> LocaleSpec | None:
+    """The locale `code` read from its own folder (zh-Hans in zh_Hans/) without reading
+    the others: a build in one locale does not parse and validate every locale's file
+    (their keep_together patterns take milliseconds to compile). None when no folder is
+    named so, or its file declares another code: then every file is read."""
+    folder = code.replace("-", "_")
+    for toml in _files():  # only folders that exist: `code` is never made into a path
+        if toml.parent.name == folder:
+            spec = _read(toml)
+            return spec if spec.code == code else None
+    return None
+
+
 def get(code: str, field: str = "--locale") -> LocaleSpec:
+    spec = _from_folder(code) if isinstance(code, str) else None
+    if spec is not None:
+        return spec
     specs = available()
     if code not in specs:
         raise HandoutsError(field, f"unknown locale {code!r}; available: {', '.join(specs)}")
     return specs[code]
 
 
-# Chinese puts no space between sentences, after full-width punctuation, nor between two
-# Han characters where text was joined or a placeholder set spaces ("16 小時 內").
-_SPACE_BETWEEN_HAN = re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])")
-_SPACE_AFTER_FULLWIDTH = re.compile(r"([。！？；：，、）」』](?:</\w+>)*)[ \t\r\n]+(?=[^\s<])")
+@cache
+def _sentence_spaces() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """Chinese puts no space between sentences, after full-width punctuation, nor between
+    two Han characters where text was joined or a placeholder set spaces ("16 小時 內").
+    Compiled on first use (the Han range takes milliseconds): English never needs them."""
+    return (re.compile(r"(?<=[\u3400-\u9fff]) +(?=[\u3400-\u9fff])"),
+            re.compile(r"([。！？；：，、）」』](?:</\w+>)*)[ \t\r\n]+(?=[^\s<])"))
 
 
 def sentence_spacing(text: str, spec: LocaleSpec) -> str:
@@ -105,7 +136,8 @@ def sentence_spacing(text: str, spec: LocaleSpec) -> str:
     between the punctuation and the space are allowed) and on a card's paragraph."""
     if spec.space_between_sentences:
         return text
-    return _SPACE_BETWEEN_HAN.sub("", _SPACE_AFTER_FULLWIDTH.sub(r"\1", text))
+    between_han, after_fullwidth = _sentence_spaces()
+    return between_han.sub("", after_fullwidth.sub(r"\1", text))
 
 
 @cache

@@ -7,10 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from .errors import HandoutsError
-from .patient import Patient
+
+if TYPE_CHECKING:  # `handouts list` reads the registry without the patient record's model
+    from .patient import Patient
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class DocumentSpec:
         return self.variable(name).evaluate(patient)
 
     def sample_patient(self) -> Patient:
+        from .patient import Patient
         return Patient.model_validate({v.field: v.sample for v in self.variables})
 
 
