@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import cardlayout, content, output
 from .build import checked_rows, render_sheet
-from .documents.wallet_card import Card
+from .documents.wallet_card import Card, gc_paused
 from .errors import HandoutsError
 from .patient import Patient
 
@@ -30,7 +30,8 @@ def cards_from_csv(path: Path, default_locale: str | None, copies: int,
     """One card per row (each in its row's locale), `copies` times; the first bad row
     stops the build, naming its row number and field. Each row's card is laid out
     here, in the sheet's card format and languages, once: the render reuses it."""
-    rows = checked_rows(path, default_locale or "en", model, documents=("wallet-card",), fmt=fmt, also=also)
+    with gc_paused():
+        rows = checked_rows(path, default_locale or "en", model, documents=("wallet-card",), fmt=fmt, also=also)
     if len(rows) * copies > MAX_CARDS:
         raise HandoutsError("--copies", f"{len(rows)} rows x {copies} copies is more than {MAX_CARDS} cards "
                                         "in one build; print fewer copies or split the list")
