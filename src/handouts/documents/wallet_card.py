@@ -401,16 +401,17 @@ def _document(title_locale: str, model: ContentModel, lang: str, sheets: bool = 
 def render(req: BuildRequest) -> Rendered:
     """One card: page 1 the front, page 2 the back, each exactly the card's size."""
     fmt = "id1"
-    doc = _document(req.locale, req.model, locales.get(req.locale).html_lang)
-    r = CardRenderer(doc, req.model, fmt, print_date())
-    if req.also:
-        locales.get(req.also, "--also")
-    card = Card(req.locale, req.patient, also=req.also)
-    for side in ("front", "back"):
-        doc.begin_page(r.card.width, r.card.height)
-        r.draw(side, card, 0.0, 0.0)
-        doc.end_page()
-    return doc.finish()
+    with gc_paused():
+        doc = _document(req.locale, req.model, locales.get(req.locale).html_lang)
+        r = CardRenderer(doc, req.model, fmt, print_date())
+        if req.also:
+            locales.get(req.also, "--also")
+        card = Card(req.locale, req.patient, also=req.also)
+        for side in ("front", "back"):
+            doc.begin_page(r.card.width, r.card.height)
+            r.draw(side, card, 0.0, 0.0)
+            doc.end_page()
+        return doc.finish()
 
 
 # ----------------------------------------------------------------------- imposition
@@ -468,9 +469,11 @@ def check(locale: str, patient: Patient | None, model: ContentModel, where: str 
           fmt: str = "id1", also: str | None = None) -> None:
     """Lay out a card's personal fields without drawing: LayoutOverflow before any file
     is written or anything printed (the CLI calls this first)."""
-    r = _probe_renderer(model, fmt)
-    for side in ("front", "back"):
-        r.remember(side, Card(locale, patient, where, also))
+    with gc_paused():
+        r = _probe_renderer(model, fmt)
+        card = Card(locale, patient, where, also)
+        r.remember("front", card)
+        r.remember("back", card)
 
 
 _PROBES: dict[tuple[int, str], CardRenderer] = {}
