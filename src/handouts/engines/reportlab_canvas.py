@@ -258,7 +258,8 @@ class Laid:
         if one is None or not text or text != " ".join(text.split()) or one.fonts.width(text, one.size) > one.room:
             return None
         lines = self.lines.copy()
-        lines[one.index] = lines[one.index]._replace(text=text)
+        ln = lines[one.index]
+        lines[one.index] = Line(ln.x, ln.y, text, ln.fonts, ln.size, ln.color)
         return Laid(self.size, lines, self.rules.copy(), one)
 
 
@@ -594,29 +595,32 @@ class Document:
         the page's other such text in one text object when the page ends."""
         new_lines: list[Line] = []
         rules: list[Rule] = []
+        seen_zones, seen_lines = self._zones, self._lines
+        place = p.c.doForm  # a form made for p's area goes at p's origin (Painter.place)
         for laid in zones:
-            seen = self._zones.get(id(laid))
+            seen = seen_zones.get(id(laid))
             if seen is None:
-                self._zones[id(laid)] = (laid, None)  # kept, so that its id is not reused
-                rules += laid.rules
+                seen_zones[id(laid)] = (laid, None)  # kept, so that its id is not reused
+                if laid.rules:
+                    rules += laid.rules
                 for ln in laid.lines:
-                    key = self._lines.get(ln)
+                    key = seen_lines.get(ln)
                     if key is None:
-                        self._lines[ln] = ""
+                        seen_lines[ln] = ""
                         new_lines.append(ln)
                     else:
                         if not key:
-                            key = self._lines[ln] = self._new_form(w, p.h, lambda q, x=ln: q.text_lines([x]))
-                        p.place(key)
+                            key = seen_lines[ln] = self._new_form(w, p.h, lambda q, x=ln: q.text_lines([x]))
+                        place(key)
                 continue
             key = seen[1]
             if key is None:
                 key = self._new_form(w, p.h, lambda q, z=laid: q.text(z))
-                self._zones[id(laid)] = (laid, key)
-            p.place(key)
+                seen_zones[id(laid)] = (laid, key)
+            place(key)
         if x or y:
-            new_lines = [ln._replace(x=ln.x + x, y=ln.y + y) for ln in new_lines]
-            rules = [r._replace(x1=r.x1 + x, x2=r.x2 + x, y=r.y + y) for r in rules]
+            new_lines = [Line(ln.x + x, ln.y + y, ln.text, ln.fonts, ln.size, ln.color) for ln in new_lines]
+            rules = [Rule(r.x1 + x, r.x2 + x, r.y + y, r.color) for r in rules]
         self._page_lines += new_lines
         self._page_rules += rules
 
