@@ -166,3 +166,36 @@ def test_font_runs_after_the_first_font_learnt_the_characters():
     assert stack.runs("Li Wei 李伟") == stack._split("Li Wei 李伟")
     assert len(stack.runs("Li Wei 李伟")) == 2
     assert stack.runs("李伟 Li") == [(stack.names[1], "李伟"), (stack.names[0], " Li")]
+
+
+def test_block_hash_follows_its_fields():
+    same = dataclasses.replace(BASE_BLOCK)
+    assert hash(same) == hash(BASE_BLOCK) and same == BASE_BLOCK
+    for part, value in {**BLOCK_CHANGES, **INERT_BLOCK, "blank": True, "text": "Wang Fang"}.items():
+        other = dataclasses.replace(BASE_BLOCK, **{part: value})
+        assert other != BASE_BLOCK and {BASE_BLOCK: 1}.get(other) is None
+
+
+@pytest.mark.parametrize("args", [
+    ("Name:", "Li Wei", EN, False), ("Name:", "Li Wei", EN, True), ("Name:", "Li Wei", SC, False),
+    ("姓名：", "Li Wei", EN, False), ("Name:", "Wang Fang", EN, False), ("Name:", None, EN, False),
+    ("Name:", "", EN, False), (None, "Li Wei", EN, False), (None, None, EN, True),
+])
+def test_field_blocks_are_shared_only_when_every_part_agrees(args):
+    """A field's block is remembered by label, value, fonts and breaking rule: each of
+    these cases, after all the others, is the block made from scratch."""
+    from handouts.documents import wallet_card as wc
+
+    def made(label, value, fams, keep_together):
+        if value:
+            return rl.Block(value, label=label, families=fams, keep_together=keep_together)
+        return rl.Block("", label=label, blank=True, families=fams)
+
+    wc._FIELDS.clear()
+    for other in [("Name:", "Li Wei", EN, False), ("Name:", "Li Wei", EN, True), ("Name:", "Li Wei", SC, False),
+                  ("姓名：", "Li Wei", EN, False), ("Name:", "Wang Fang", EN, False), ("Name:", None, EN, False),
+                  (None, "Li Wei", EN, False), (None, None, EN, True)]:
+        wc._field(*other)
+    got = wc._field(*args)
+    assert got == made(*args)
+    assert wc._field(*args) is got  # remembered

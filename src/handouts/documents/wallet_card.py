@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -143,10 +142,24 @@ def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) 
     return zones
 
 
-def _field(label: str, value: str | None, fams: tuple[str, ...], keep_together: bool = False) -> Block:
-    if value:
-        return Block(value, label=label, families=fams, keep_together=keep_together)
-    return Block("", label=label, blank=True, families=fams)
+def _field(label: str | None, value: str | None, fams: tuple[str, ...], keep_together: bool = False) -> Block:
+    """A field's block (blocks are values: one is shared by every card with the same
+    label, value, fonts and breaking rule)."""
+    key = (label, value, fams, keep_together)
+    blk = _FIELDS.get(key)
+    if blk is None:
+        if value:
+            blk = Block(value, label=label, families=fams, keep_together=keep_together)
+        else:
+            blk = Block("", label=label, blank=True, families=fams)
+        if len(_FIELDS) >= FIELDS_MAX:
+            _FIELDS.clear()
+        _FIELDS[key] = blk
+    return blk
+
+
+_FIELDS: dict[tuple, Block] = {}
+FIELDS_MAX = 20_000
 
 
 def _registry_value(name: str, patient: Patient | None):
@@ -158,11 +171,9 @@ def front_fields(L: Localizer, patient: Patient | None, value: Callable = _regis
     """`value(name, patient)` reads a personal value (the registry's evaluators; a
     renderer passes them looked up once); `fams`: families(L.code), if known."""
     fams = fams or families(L.code)
-    phone = value("patient.phone", patient)
     return {
         "name": [_field(L._("Name:"), value("patient.name", patient), fams)],
-        "phone": [Block(phone, families=fams, keep_together=True) if phone
-                  else Block("", blank=True, families=fams)],
+        "phone": [_field(None, value("patient.phone", patient), fams, keep_together=True)],  # no label
     }
 
 
@@ -420,18 +431,19 @@ def render(req: BuildRequest) -> Rendered:
 
 # ----------------------------------------------------------------------- imposition
 
-@contextmanager
-def gc_paused():
+class gc_paused:
     """No cyclic garbage collection while many cards are checked or drawn: each card
     leaves a few layouts alive until its sheet is drawn, and the collector walked all of
     them again and again (about a tenth of a 10,000-card build). The objects made here
-    hold no reference cycles to collect; the previous setting comes back afterwards."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
+    hold no reference cycles to collect; the previous setting comes back afterwards.
+    (A class, not a generator: it is entered once per checked card.)"""
+
+    def __enter__(self) -> None:
+        self.was = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc) -> None:
+        if self.was:
             gc.enable()
 
 

@@ -184,6 +184,14 @@ class Block:
     scale: float = 1.0  # relative to the zone's size
     families: tuple[str, ...] | None = None  # None: the zone's stack
 
+    def __hash__(self) -> int:
+        # A field's block is hashed at every fit() of every card: computed once per block.
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(tuple(getattr(self, f.name) for f in fields(self)))
+            object.__setattr__(self, "_hash", h)
+        return h
+
 
 @dataclass(frozen=True)
 class ZoneStyle:
