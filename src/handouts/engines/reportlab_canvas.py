@@ -188,9 +188,12 @@ class Block:
         # A field's block is hashed at every fit() of every card: computed once per block.
         h = self.__dict__.get("_hash")
         if h is None:
-            h = hash(tuple(getattr(self, f.name) for f in fields(self)))
+            h = hash(_BLOCK_FIELDS(self))
             object.__setattr__(self, "_hash", h)
         return h
+
+
+_BLOCK_FIELDS = attrgetter(*(f.name for f in fields(Block)))  # every field, in order
 
 
 @dataclass(frozen=True)
@@ -214,9 +217,12 @@ class ZoneStyle:
         # Hashed on every fit() (it keys the caches): computed once per style.
         h = self.__dict__.get("_hash")
         if h is None:
-            h = hash(tuple(getattr(self, f.name) for f in fields(self)))
+            h = hash(_STYLE_FIELDS(self))
             object.__setattr__(self, "_hash", h)
         return h
+
+
+_STYLE_FIELDS = attrgetter(*(f.name for f in fields(ZoneStyle)))
 
 
 class Line(NamedTuple):
