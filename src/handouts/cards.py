@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import cardlayout, content, output
 from .build import checked_rows, render_sheet
-from .documents.wallet_card import Card
+from .documents.wallet_card import Card, gc_paused
 from .errors import HandoutsError
 from .patient import Patient
 
@@ -30,6 +30,12 @@ def cards_from_csv(path: Path, default_locale: str | None, copies: int,
     """One card per row (each in its row's locale), `copies` times; the first bad row
     stops the build, naming its row number and field. Each row's card is laid out
     here, in the sheet's card format and languages, once: the render reuses it."""
+    with gc_paused():
+        return _cards_from_csv(path, default_locale, copies, model, fmt, also)
+
+
+def _cards_from_csv(path: Path, default_locale: str | None, copies: int,
+                    model: content.ContentModel, fmt: str, also: str | None) -> list[Card]:
     rows = checked_rows(path, default_locale or "en", model, documents=("wallet-card",), fmt=fmt, also=also)
     if len(rows) * copies > MAX_CARDS:
         raise HandoutsError("--copies", f"{len(rows)} rows x {copies} copies is more than {MAX_CARDS} cards "
@@ -68,7 +74,8 @@ def build_sheets(cards: list[Card], sheet: str, bleed: float, offset: tuple[floa
     if not cards:
         raise HandoutsError("cards", "nothing to print")
     output.ensure_writable_dir(out_path.parent)
-    rendered = render_sheet("wallet-card", cards[0].locale, sheet, cards, model, bleed, offset, also)
+    with gc_paused():
+        rendered = render_sheet("wallet-card", cards[0].locale, sheet, cards, model, bleed, offset, also)
     path = output.write_atomic(out_path, rendered.pdf)
     n_sheets = -(-len(cards) // cardlayout.imposition(sheet, bleed, offset).per_sheet)
     return SheetBuilt(path, sheet, len(cards), n_sheets, rendered.pages)

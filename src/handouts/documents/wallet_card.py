@@ -20,8 +20,9 @@ depend on the patient are form XObjects, drawn once per document and placed per 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from .. import cardlayout, locales, qr, registry
 from ..cardlayout import NO_BLEED, Bleed, CardLayout, Imposition, Zone
@@ -141,32 +142,51 @@ def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) 
     return zones
 
 
-def _field(label: str, value: str | None, fams: tuple[str, ...], keep_together: bool = False) -> Block:
-    if value:
-        return Block(value, label=label, families=fams, keep_together=keep_together)
-    return Block("", label=label, blank=True, families=fams)
+def _field(label: str | None, value: str | None, fams: tuple[str, ...], keep_together: bool = False) -> Block:
+    """A field's block (blocks are values: one is shared by every card with the same
+    label, value, fonts and breaking rule)."""
+    key = (label, value, fams, keep_together)
+    blk = _FIELDS.get(key)
+    if blk is None:
+        if value:
+            blk = Block(value, label=label, families=fams, keep_together=keep_together)
+        else:
+            blk = Block("", label=label, blank=True, families=fams)
+        if len(_FIELDS) >= FIELDS_MAX:
+            _FIELDS.clear()
+        _FIELDS[key] = blk
+    return blk
 
 
-def front_fields(L: Localizer, patient: Patient | None) -> dict[str, list[Block]]:
-    fams = families(L.code)
-    spec = registry.get(LAYOUT)
-    phone = spec.value("patient.phone", patient)
+_FIELDS: dict[tuple, Block] = {}
+FIELDS_MAX = 20_000
+
+
+def _registry_value(name: str, patient: Patient | None):
+    return registry.get(LAYOUT).value(name, patient)
+
+
+def front_fields(L: Localizer, patient: Patient | None, value: Callable = _registry_value,
+                 fams: tuple[str, ...] | None = None) -> dict[str, list[Block]]:
+    """`value(name, patient)` reads a personal value (the registry's evaluators; a
+    renderer passes them looked up once); `fams`: families(L.code), if known."""
+    fams = fams or families(L.code)
     return {
-        "name": [_field(L._("Name:"), spec.value("patient.name", patient), fams)],
-        "phone": [Block(phone, families=fams, keep_together=True) if phone
-                  else Block("", blank=True, families=fams)],
+        "name": [_field(L._("Name:"), value("patient.name", patient), fams)],
+        "phone": [_field(None, value("patient.phone", patient), fams, keep_together=True)],  # no label
     }
 
 
-def back_fields(E: Localizer, patient: Patient | None, patient_locale: str) -> dict[str, list[Block]]:
-    fams = value_families(E.code, patient_locale)
-    spec = registry.get(LAYOUT)
-    first_dose = spec.value("patient.first_dose", patient)
+def back_fields(E: Localizer, patient: Patient | None, patient_locale: str, value: Callable = _registry_value,
+                fams: tuple[str, ...] | None = None) -> dict[str, list[Block]]:
+    """`fams`: value_families(E.code, patient_locale), if known."""
+    fams = fams or value_families(E.code, patient_locale)
+    first_dose = value("patient.first_dose", patient)
     first = E.date(first_dose, "medium") if first_dose else None
     return {
-        "oncologist": [_field(E._("Oncologist:"), spec.value("patient.oncologist", patient), fams)],
-        "phone": [_field(E._("Phone, any time:"), spec.value("patient.phone", patient), fams, keep_together=True)],
-        "center": [_field(E._("Treatment center:"), spec.value("patient.treatment_center", patient), fams)],
+        "oncologist": [_field(E._("Oncologist:"), value("patient.oncologist", patient), fams)],
+        "phone": [_field(E._("Phone, any time:"), value("patient.phone", patient), fams, keep_together=True)],
+        "center": [_field(E._("Treatment center:"), value("patient.treatment_center", patient), fams)],
         "first_dose": [_field(E._("First dose:"), first, fams)],
         "last_dose": [_field(E._("Date of most recent dose:"), None, fams)],
     }
@@ -180,15 +200,22 @@ def _style(zone: Zone, colors: dict[str, str]) -> ZoneStyle:
                      zone.paragraph_gap)
 
 
+def _styles(card: CardLayout, side: str) -> dict[str, ZoneStyle]:
+    return {name: _style(z, card.colors) for name, z in getattr(card, side).zones.items()}
+
+
 def _fit_zones(side: str, card: CardLayout, texts: dict[str, list[Block]], fams: tuple[str, ...],
-               locale: str, where: str = "") -> list[Laid]:
-    zones = getattr(card, side).zones
+               locale: str, where: str = "", styles: dict[str, ZoneStyle] | None = None) -> list[Laid]:
+    """`styles`: _styles(card, side), if known (a renderer makes them once)."""
+    styles = styles or _styles(card, side)
     out = []
     for name, blocks in texts.items():
-        if name not in zones:
+        style = styles.get(name)
+        if style is None:
             raise HandoutsError(f"layouts/{LAYOUT}/geometry.toml", f"{side} has no zone {name!r}")
-        what = f"{where + ': ' if where else ''}wallet card {side} {name} ({locale})"
-        out.append(rl.fit(_style(zones[name], card.colors), blocks, fams, what))
+        # The zone's name for an error message, made only for one.
+        what = lambda n=name: f"{where + ': ' if where else ''}wallet card {side} {n} ({locale})"  # noqa: E731
+        out.append(rl.fit(style, blocks, fams, what))
     return out
 
 
@@ -240,7 +267,13 @@ class CardRenderer:
         self.fmt = fmt
         self.when = when
         self._memo: dict[str, _Memo] = {}
-        self._last: tuple[tuple, list[Laid]] | None = None
+        self._last: tuple[tuple, int, list[Laid]] | None = None  # key, its hash, layout
+        # Looked up once per renderer, not once per card.
+        self._styles = {side: _styles(self.card, side) for side in ("front", "back")}
+        self._fams: dict[tuple[str, str], tuple[str, ...]] = {}
+        evaluate = {v.name: v.evaluate for v in registry.get(LAYOUT).variables}
+        self._value = lambda name, patient: evaluate[name](patient)
+        self._form_keys: dict[tuple, tuple[object, str]] = {}
         self.code = qr.make(model.meta.nci_url)
         cardlayout.check_card(self.card, fmt, self.code.size_modules, geo.safe_margin)
 
@@ -249,7 +282,13 @@ class CardRenderer:
         return (-bleed.left, -bleed.top, self.card.width + bleed.right, self.card.height + bleed.bottom)
 
     def _fills_form(self, side: str, bleed: Bleed) -> str:
+        # Each cell's bleed is one object for the whole sheet run: its key is made once
+        # (by identity: 0.0 and -0.0 are equal but print differently).
+        known = self._form_keys.get((side, id(bleed)))
+        if known is not None and known[0] is bleed and self.doc.has_form(known[1]):
+            return known[1]
         key = f"Fills_{side}_{self.fmt}_" + "_".join(f"{v:g}" for v in bleed).replace(".", "p")
+        self._form_keys[(side, id(bleed))] = (bleed, key)  # keeps bleed alive: its id is not reused
         card = self.card
         W, H = card.width, card.height
 
@@ -271,8 +310,12 @@ class CardRenderer:
                              lambda p: p.qr(self.code.matrix, 0, 0, qrp.module_mm))
 
     def _static_form(self, side: str, locale: str, back: str = PROVIDER_LOCALE) -> str:
+        known = self._form_keys.get((side, locale, back))
+        if known is not None and self.doc.has_form(known[1]):  # every card after the first
+            return known[1]
         key = f"Card_{side}_{self.fmt}_{locale}" + (f"_{back}" if side == "back" and back != PROVIDER_LOCALE else "")
         key = key.replace("-", "_")
+        self._form_keys[(side, locale, back)] = (None, key)
         if self.doc.has_form(key):
             return key
         L = get_localizer(locale, self.model)
@@ -302,14 +345,24 @@ class CardRenderer:
             m = self._memo[code] = _Memo(get_localizer(code, self.model))
         return m
 
+    def _families(self, side_locale: str, patient_locale: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The side's families and its personal values' (see value_families)."""
+        key = (side_locale, patient_locale)
+        got = self._fams.get(key)
+        if got is None:
+            got = self._fams[key] = (families(side_locale), value_families(side_locale, patient_locale))
+        return got
+
     def lay_out(self, side: str, item: Card) -> list[Laid]:
         """A card side's personal fields, laid out (LayoutOverflow if one does not fit)."""
         if side == "front":
-            L = self._localizer(item.locale)
-            return _fit_zones("front", self.card, front_fields(L, item.patient), families(item.locale),
-                              item.locale, item.where)
-        return _fit_zones("back", self.card, back_fields(self._localizer(item.back), item.patient, item.locale),
-                          families(item.back), _pair(item.locale, item.back), item.where)
+            fams, _ = self._families(item.locale, item.locale)
+            texts = front_fields(self._localizer(item.locale), item.patient, self._value, fams)
+            return _fit_zones("front", self.card, texts, fams, item.locale, item.where, self._styles["front"])
+        fams, values = self._families(item.back, item.locale)
+        texts = back_fields(self._localizer(item.back), item.patient, item.locale, self._value, values)
+        return _fit_zones("back", self.card, texts, fams, _pair(item.locale, item.back), item.where,
+                          self._styles["back"])
 
     def _key(self, side: str, item: Card) -> tuple:
         return (id(self.model), self.fmt, side, item.locale, item.back, item.patient)
@@ -328,11 +381,15 @@ class CardRenderer:
 
     def personal(self, side: str, item: Card) -> list[Laid]:
         key = self._key(side, item)
-        if self._last is not None and self._last[0] == key:  # copies of one card
-            return self._last[1]
+        h = hash(key)
+        last = self._last
+        # Copies of one card; another card's key differs in its hash (patients are
+        # compared field by field only when the hashes agree).
+        if last is not None and last[1] == h and last[0] == key:
+            return last[2]
         kept = _LAID.pop(key, None)
         laid = kept[1] if kept is not None and kept[0] is self.model else self.lay_out(side, item)
-        self._last = (key, laid)
+        self._last = (key, h, laid)
         return laid
 
     def draw(self, side: str, item: Card, x: float, y: float, bleed: Bleed = NO_BLEED) -> None:
@@ -359,19 +416,37 @@ def _document(title_locale: str, model: ContentModel, lang: str, sheets: bool = 
 def render(req: BuildRequest) -> Rendered:
     """One card: page 1 the front, page 2 the back, each exactly the card's size."""
     fmt = "id1"
-    doc = _document(req.locale, req.model, locales.get(req.locale).html_lang)
-    r = CardRenderer(doc, req.model, fmt, print_date())
-    if req.also:
-        locales.get(req.also, "--also")
-    card = Card(req.locale, req.patient, also=req.also)
-    for side in ("front", "back"):
-        doc.begin_page(r.card.width, r.card.height)
-        r.draw(side, card, 0.0, 0.0)
-        doc.end_page()
-    return doc.finish()
+    with gc_paused():
+        doc = _document(req.locale, req.model, locales.get(req.locale).html_lang)
+        r = CardRenderer(doc, req.model, fmt, print_date())
+        if req.also:
+            locales.get(req.also, "--also")
+        card = Card(req.locale, req.patient, also=req.also)
+        for side in ("front", "back"):
+            doc.begin_page(r.card.width, r.card.height)
+            r.draw(side, card, 0.0, 0.0)
+            doc.end_page()
+        return doc.finish()
 
 
 # ----------------------------------------------------------------------- imposition
+
+class gc_paused:
+    """No cyclic garbage collection while many cards are checked or drawn: each card
+    leaves a few layouts alive until its sheet is drawn, and the collector walked all of
+    them again and again (about a tenth of a 10,000-card build). The previous setting
+    comes back afterwards, and with it the collection of any cycle made meanwhile (peak
+    memory of a 10,000-card build is the same: 128 MB). (A class, not a generator: it is
+    entered once per checked card.)"""
+
+    def __enter__(self) -> None:
+        self.was = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc) -> None:
+        if self.was:
+            gc.enable()
+
 
 def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Rendered:
     """Cards imposed on sheets: for each sheet a fronts page, then a backs page whose
@@ -379,6 +454,11 @@ def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Re
     last sheet is printed; crop marks (cut sheets) sit outside the cards and bleed."""
     if not cards:
         raise HandoutsError("cards", "nothing to print")
+    with gc_paused():
+        return _render_sheets(cards, imp, model)
+
+
+def _render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Rendered:
     codes = _dedupe(c.locale for c in cards)
     lang = locales.get(codes[0]).html_lang if len(codes) == 1 else locales.get(PROVIDER_LOCALE).html_lang
     doc = _document(codes[0], model, lang, sheets=True)
@@ -406,9 +486,11 @@ def check(locale: str, patient: Patient | None, model: ContentModel, where: str 
           fmt: str = "id1", also: str | None = None) -> None:
     """Lay out a card's personal fields without drawing: LayoutOverflow before any file
     is written or anything printed (the CLI calls this first)."""
-    r = _probe_renderer(model, fmt)
-    for side in ("front", "back"):
-        r.remember(side, Card(locale, patient, where, also))
+    with gc_paused():
+        r = _probe_renderer(model, fmt)
+        card = Card(locale, patient, where, also)
+        r.remember("front", card)
+        r.remember("back", card)
 
 
 _PROBES: dict[tuple[int, str], CardRenderer] = {}

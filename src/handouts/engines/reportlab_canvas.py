@@ -21,7 +21,8 @@ the layout files; the adapter converts to PDF points (y up).
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from functools import cache
 from typing import Callable, NamedTuple
 
@@ -87,6 +88,7 @@ class FontStack:
         self._glyph: dict[str, tuple[int, float]] = {}
         self._width: dict[str, float] = {}
         self._runs: dict[str, list[tuple[str, str]]] = {}
+        self._first: set[str] = set()  # characters known to be drawn in the first font
         self.font(0)
 
     def font(self, i: int) -> TTFont:
@@ -115,6 +117,8 @@ class FontStack:
                                    f"no bundled font of {', '.join(self.families)} has it")
             self._glyph[ch] = g
             self._width[ch] = g[1]
+            if g[0] == 0:
+                self._first.add(ch)
         return g
 
     def width(self, text: str, size: float = 1.0) -> float:
@@ -133,7 +137,11 @@ class FontStack:
         if out is None:
             if len(self._runs) >= RUNS_MAX:
                 self._runs.clear()
-            out = self._runs[text] = self._split(text)
+            if text and self._first.issuperset(text):  # all in the first font: one run
+                out = [(self.names[0], text)]
+            else:
+                out = self._split(text)
+            self._runs[text] = out
         return out
 
     def _split(self, text: str) -> list[tuple[str, str]]:
@@ -176,6 +184,17 @@ class Block:
     scale: float = 1.0  # relative to the zone's size
     families: tuple[str, ...] | None = None  # None: the zone's stack
 
+    def __hash__(self) -> int:
+        # A field's block is hashed at every fit() of every card: computed once per block.
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(_BLOCK_FIELDS(self))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+
+_BLOCK_FIELDS = attrgetter(*(f.name for f in fields(Block)))  # every field, in order
+
 
 @dataclass(frozen=True)
 class ZoneStyle:
@@ -193,6 +212,17 @@ class ZoneStyle:
     align: str
     valign: str
     paragraph_gap: float
+
+    def __hash__(self) -> int:
+        # Hashed on every fit() (it keys the caches): computed once per style.
+        h = self.__dict__.get("_hash")
+        if h is None:
+            h = hash(_STYLE_FIELDS(self))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+
+_STYLE_FIELDS = attrgetter(*(f.name for f in fields(ZoneStyle)))
 
 
 class Line(NamedTuple):
@@ -214,15 +244,37 @@ class Rule(NamedTuple):
     color: str
 
 
+class _OneLine(NamedTuple):
+    """How a zone of one block, set on one line at the zone's full size, was measured:
+    another text of that block fits the same way when the same test passes."""
+    index: int  # of the text's Line in Laid.lines
+    fonts: FontStack
+    size: float  # pt
+    room: float  # pt: the width the text may take
+
+
 @dataclass
 class Laid:
     """Text set in a zone: drawing instructions in millimetres (top-left origin)."""
     size: float
     lines: list[Line] = field(default_factory=list)
     rules: list[Rule] = field(default_factory=list)
+    one_line: _OneLine | None = field(default=None, compare=False, repr=False)
 
     def text(self) -> list[str]:
         return [ln.text for ln in self.lines]
+
+    def refill(self, text: str) -> "Laid | None":
+        """This zone with `text` instead of its block's text, if `text` passes the same
+        one-line test that _layout applies (single spaces, no wider than the room): then
+        _layout would place every line where this one has it. None otherwise."""
+        one = self.one_line
+        if one is None or not text or text != " ".join(text.split()) or one.fonts.width(text, one.size) > one.room:
+            return None
+        lines = self.lines.copy()
+        ln = lines[one.index]
+        lines[one.index] = Line(ln.x, ln.y, text, ln.fonts, ln.size, ln.color)
+        return Laid(self.size, lines, self.rules.copy(), one)
 
 
 class _Entry(NamedTuple):
@@ -292,6 +344,9 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
             try:
                 if blk.text == " ".join(blk.text.split()) and stack.width(blk.text, bsize) <= room:
                     texts = [blk.text]  # fits on its line: no break to choose (most fields)
+                    if len(blocks) == 1 and blk.text and style.align == "left":
+                        # Where its line goes does not depend on the text (see fit).
+                        laid.one_line = _OneLine(len(entries), stack, bsize, room)
                 elif blk.label is not None:
                     texts = break_lines(blk.text, width_pt, measure, first_width=first_width,
                                         keep_together=blk.keep_together)
@@ -331,27 +386,53 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
 
 _FITTED: dict[tuple, Laid] = {}
 FITTED_MAX = 20_000
+# A zone of one block that fitted on one line at full size, by everything but the text:
+# the zone's style, the stack, and every other field of the block.
+_ONE_LINE: dict[tuple, Laid] = {}
+_BLOCK_BUT_TEXT = attrgetter(*(f.name for f in fields(Block) if f.name != "text"))
 
 
-def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: str) -> Laid:
-    """Set blocks in the zone at the largest size that fits; LayoutOverflow otherwise.
+def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: str | Callable[[], str]) -> Laid:
+    """Set blocks in the zone at the largest size that fits; LayoutOverflow otherwise
+    (`what` names the zone, or makes its name when needed).
     A result is shared by every zone with the same style and text (many cards print the
-    same oncologist, centre or date): treat a Laid as read-only."""
+    same oncologist, centre or date): treat a Laid as read-only.
+
+    A zone of one block on one line at full size (most personal fields) is laid out once
+    per shape: another text of the same block is measured against the same room and, if
+    it passes the same test, takes the same place (Laid.refill); else the full layout
+    runs. Either way every text is measured; nothing is assumed to fit."""
     key = (style, tuple(blocks), families)
     laid = _FITTED.get(key)
     if laid is not None:
         return laid
+    shape = (style, families, _BLOCK_BUT_TEXT(blocks[0])) if len(blocks) == 1 else None
+    if shape is not None:
+        known = _ONE_LINE.get(shape)
+        if known is not None:
+            laid = known.refill(blocks[0].text)
+            if laid is not None:
+                _remember(key, laid)
+                return laid
     size = style.size
     while size >= style.min_size - 1e-9:
         laid = _layout(style, blocks, families, size)
         if laid is not None:
-            if len(_FITTED) >= FITTED_MAX:
-                _FITTED.clear()
-            _FITTED[key] = laid
+            _remember(key, laid)
+            if shape is not None and laid.one_line is not None and size == style.size:
+                if len(_ONE_LINE) >= FITTED_MAX:
+                    _ONE_LINE.clear()
+                _ONE_LINE[shape] = laid
             return laid
         size = round(size - SIZE_STEP, 4)
-    raise LayoutOverflow(what, f"does not fit in its {style.w:g} x {style.h:g} mm zone even at "
-                               f"{style.min_size:g} pt")
+    raise LayoutOverflow(what if isinstance(what, str) else what(),
+                         f"does not fit in its {style.w:g} x {style.h:g} mm zone even at {style.min_size:g} pt")
+
+
+def _remember(key: tuple, laid: Laid) -> None:
+    if len(_FITTED) >= FITTED_MAX:
+        _FITTED.clear()
+    _FITTED[key] = laid
 
 
 # --------------------------------------------------------------------------- drawing
@@ -528,29 +609,32 @@ class Document:
         the page's other such text in one text object when the page ends."""
         new_lines: list[Line] = []
         rules: list[Rule] = []
+        seen_zones, seen_lines = self._zones, self._lines
+        place = p.c.doForm  # a form made for p's area goes at p's origin (Painter.place)
         for laid in zones:
-            seen = self._zones.get(id(laid))
+            seen = seen_zones.get(id(laid))
             if seen is None:
-                self._zones[id(laid)] = (laid, None)  # kept, so that its id is not reused
-                rules += laid.rules
+                seen_zones[id(laid)] = (laid, None)  # kept, so that its id is not reused
+                if laid.rules:
+                    rules += laid.rules
                 for ln in laid.lines:
-                    key = self._lines.get(ln)
+                    key = seen_lines.get(ln)
                     if key is None:
-                        self._lines[ln] = ""
+                        seen_lines[ln] = ""
                         new_lines.append(ln)
                     else:
                         if not key:
-                            key = self._lines[ln] = self._new_form(w, p.h, lambda q, x=ln: q.text_lines([x]))
-                        p.place(key)
+                            key = seen_lines[ln] = self._new_form(w, p.h, lambda q, x=ln: q.text_lines([x]))
+                        place(key)
                 continue
             key = seen[1]
             if key is None:
                 key = self._new_form(w, p.h, lambda q, z=laid: q.text(z))
-                self._zones[id(laid)] = (laid, key)
-            p.place(key)
+                seen_zones[id(laid)] = (laid, key)
+            place(key)
         if x or y:
-            new_lines = [ln._replace(x=ln.x + x, y=ln.y + y) for ln in new_lines]
-            rules = [r._replace(x1=r.x1 + x, x2=r.x2 + x, y=r.y + y) for r in rules]
+            new_lines = [Line(ln.x + x, ln.y + y, ln.text, ln.fonts, ln.size, ln.color) for ln in new_lines]
+            rules = [Rule(r.x1 + x, r.x2 + x, r.y + y, r.color) for r in rules]
         self._page_lines += new_lines
         self._page_rules += rules
 
