@@ -171,6 +171,17 @@ def font_stack(families: tuple[str, ...], bold: bool = False) -> FontStack:
 
 # ------------------------------------------------------------------------------ text
 
+def _hash_once(self) -> int:
+    """The hash of a frozen dataclass from all its fields (its class's `_hash_fields`),
+    computed once per object. Set as `__hash__` in the class body, where dataclass keeps
+    it instead of generating its own."""
+    h = self.__dict__.get("_hash")
+    if h is None:
+        h = hash(type(self)._hash_fields(self))
+        object.__setattr__(self, "_hash", h)
+    return h
+
+
 @dataclass(frozen=True)
 class Block:
     """One paragraph of a zone. With `label`, a field: the label, then the value on the
@@ -184,16 +195,10 @@ class Block:
     scale: float = 1.0  # relative to the zone's size
     families: tuple[str, ...] | None = None  # None: the zone's stack
 
-    def __hash__(self) -> int:
-        # A field's block is hashed at every fit() of every card: computed once per block.
-        h = self.__dict__.get("_hash")
-        if h is None:
-            h = hash(_BLOCK_FIELDS(self))
-            object.__setattr__(self, "_hash", h)
-        return h
+    __hash__ = _hash_once  # a field's block is hashed at every fit() of every card
 
 
-_BLOCK_FIELDS = attrgetter(*(f.name for f in fields(Block)))  # every field, in order
+Block._hash_fields = attrgetter(*(f.name for f in fields(Block)))  # every field, in order
 
 
 @dataclass(frozen=True)
@@ -213,16 +218,10 @@ class ZoneStyle:
     valign: str
     paragraph_gap: float
 
-    def __hash__(self) -> int:
-        # Hashed on every fit() (it keys the caches): computed once per style.
-        h = self.__dict__.get("_hash")
-        if h is None:
-            h = hash(_STYLE_FIELDS(self))
-            object.__setattr__(self, "_hash", h)
-        return h
+    __hash__ = _hash_once  # hashed on every fit(): it keys the caches
 
 
-_STYLE_FIELDS = attrgetter(*(f.name for f in fields(ZoneStyle)))
+ZoneStyle._hash_fields = attrgetter(*(f.name for f in fields(ZoneStyle)))
 
 
 class Line(NamedTuple):
