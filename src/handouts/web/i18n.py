@@ -53,11 +53,8 @@ def negotiate(accept_language: str, available: list[str], default: str) -> str:
             wanted.append((-q, i, tag))
     for _, _, tag in sorted(wanted):
         key = _language_script(tag)
-        if key in have:
+        if key is not None and key in have:
             return have[key]
-        by_language = [code for (lang, _), code in have.items() if key and lang == key[0] and key[1] is None]
-        if by_language:
-            return by_language[0]
     return default
 
 
