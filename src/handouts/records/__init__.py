@@ -15,11 +15,20 @@ config (the clinic's settings file), cli (`handouts recall`, `handouts record`).
 
 from __future__ import annotations
 
-from .docid import DocumentId, document_id
-from .keys import PatientKey, keyed_digest, load_key, mrn_key, patient_key
-from .printed import Wordings, entries
-from .recall import Recalled, recall
-from .store import PrintRow, Record
+import importlib
 
-__all__ = ["DocumentId", "PatientKey", "PrintRow", "Recalled", "Record", "Wordings", "document_id", "entries",
-           "keyed_digest", "load_key", "mrn_key", "patient_key", "recall"]
+# Imported on first use: `handouts --help` and `handouts list` must not load SQLAlchemy.
+_EXPORTS = {
+    "DocumentId": "docid", "document_id": "docid",
+    "PatientKey": "keys", "keyed_digest": "keys", "load_key": "keys", "mrn_key": "keys", "patient_key": "keys",
+    "Wordings": "printed", "entries": "printed",
+    "Recalled": "recall", "recall": "recall",
+    "PrintRow": "store", "Record": "store",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
