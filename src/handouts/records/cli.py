@@ -66,7 +66,7 @@ def recall_cmd(db, as_csv, patients_file, mrn) -> None:
     names = _names_from(patients_file, settings)
     click.echo(to_csv(results, names) if as_csv else as_table(results, names), nl=False)
     if results:
-        raise click.exceptions.Exit(1)
+        raise SystemExit(1)
 
 
 def _mrn(text: str):
