@@ -300,3 +300,16 @@ def test_a_link_where_a_document_reference_goes_is_replaced_not_written_through(
     assert victim.read_text() == "keep me" and not path.is_symlink()
     assert json.loads(path.read_text())["id"] == row.uid
     assert sorted(p.name for p in out.iterdir()) == [path.name]  # no temporary file left
+
+
+def test_bundle_size_limit_and_special_files(tmp_path, monkeypatch):
+    from handouts.fhir import bundle_in
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * 2048)
+    monkeypatch.setattr(bundle_in, "MAX_BUNDLE_BYTES", 1024)
+    with pytest.raises(HandoutsError, match="larger than"):
+        read_bundle(big)
+    with pytest.raises(HandoutsError, match="folder"):
+        read_bundle(tmp_path)
+    with pytest.raises(HandoutsError, match="no such file"):
+        read_bundle(tmp_path / "none.json")

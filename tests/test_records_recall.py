@@ -16,7 +16,7 @@ from handouts.documents import handout, poster, wallet_card
 from handouts.documents.common import BuildRequest
 from handouts.records import Record, document_id, entries, mrn_key, recall
 from handouts.records.printed import CARD, SCHEDULE, WITHHELD, Wordings
-from handouts.records.recall import CSV_COLUMNS, as_csv, as_table
+from handouts.records.recalls import CSV_COLUMNS, as_csv, as_table
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=UTC)

@@ -212,3 +212,17 @@ def test_writers_at_once_share_new_content(record_url, model, sample_patient):
     assert errors == []
     with Record.open(record_url) as rec:
         assert rec.counts()["prints"] == 4 and rec.counts()["printed_sets"] == 1
+
+
+def test_a_batch_records_all_or_nothing_in_one_transaction(record_url, model, sample_patient):
+    with Record.open(record_url) as rec:
+        with pytest.raises(RuntimeError), rec.transaction():
+            for i in range(3):
+                _card(rec, model, sample_patient, mrn_key(f"T{i}", "s"))
+            raise RuntimeError("the batch was interrupted")
+        assert rec.prints() == [] and rec.counts()["printed_sets"] == 0
+        with rec.transaction():
+            for i in range(3):
+                with rec.transaction():  # nested: joins the batch's transaction
+                    _card(rec, model, sample_patient, mrn_key(f"T{i}", "s"))
+        assert len(rec.prints()) == 3 and rec.counts()["printed_sets"] == 1

@@ -190,13 +190,38 @@ class _Index:
 def read_bundle(path: Path, settings=None, model=None) -> list[ImportedPatient]:
     """Every Patient of a bundle file with its patient record or its error. A file that
     is not a FHIR Bundle is one error for the whole file (field --patients)."""
-    from ..patient import _decode, _read_bounded
-    data = _decode(_read_bounded(path, MAX_BUNDLE_BYTES, "--patients"), path, "--patients")
+    from ..patient import _decode
+    data = _decode(_read_file(path), path, "--patients")
     try:
         bundle = json.loads(data)
     except json.JSONDecodeError as exc:
         raise HandoutsError(f"{path.name}", f"not valid JSON (line {exc.lineno}): {exc.msg}") from None
     return parse_bundle(bundle, settings, model, source=path.name)
+
+
+def _read_file(path: Path) -> bytes:
+    """The whole file, refused (never half-read) when it is not a regular file or is
+    larger than MAX_BUNDLE_BYTES; no buffer larger than the file is allocated."""
+    import os
+    import stat
+    try:
+        with path.open("rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise HandoutsError("--patients", f"{path} is not a regular file")
+            if st.st_size > MAX_BUNDLE_BYTES:
+                raise HandoutsError("--patients", f"{path.name} is larger than {MAX_BUNDLE_BYTES // 2**20} MB; "
+                                                  "export fewer patients per bundle")
+            data = fh.read(st.st_size + 1)
+    except FileNotFoundError:
+        raise HandoutsError("--patients", f"no such file: {path}") from None
+    except IsADirectoryError:
+        raise HandoutsError("--patients", f"{path} is a folder, not a file") from None
+    except OSError as exc:
+        raise HandoutsError("--patients", f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise HandoutsError("--patients", f"{path.name} grew while it was read; try again")
+    return data
 
 
 def parse_bundle(bundle: Any, settings=None, model=None, source: str = "bundle") -> list[ImportedPatient]:

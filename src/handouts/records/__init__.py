@@ -9,7 +9,7 @@ content change names exactly the patients whose paper it made wrong.
     recall(record, model)                             # who holds which outdated fact
 
 Modules: schema (tables) and migrations/ (Alembic), store (Record), printed (what a
-document printed; wordings), keys (patient keys), docid (document ids), recall,
+document printed; wordings), keys (patient keys), docid (document ids), recalls,
 config (the clinic's settings file), cli (`handouts recall`, `handouts record`).
 """
 
@@ -22,7 +22,7 @@ _EXPORTS = {
     "DocumentId": "docid", "document_id": "docid",
     "PatientKey": "keys", "keyed_digest": "keys", "load_key": "keys", "mrn_key": "keys", "patient_key": "keys",
     "Wordings": "printed", "entries": "printed",
-    "Recalled": "recall", "recall": "recall",
+    "Recalled": "recalls", "recall": "recalls",
     "PrintRow": "store", "Record": "store",
 }
 __all__ = sorted(_EXPORTS)

@@ -57,8 +57,8 @@ def recall_cmd(db, as_csv, patients_file, mrn) -> None:
     """List the patients whose latest documents printed a fact that has changed since
     (value or wording), which documents, and what changed. Exit code 1 if any."""
     from .. import content
-    from .recall import as_csv as to_csv
-    from .recall import as_table, recall
+    from .recalls import as_csv as to_csv
+    from .recalls import as_table, recall
     record, settings = _open(db)
     with record:
         key = _mrn(mrn).value if mrn else None

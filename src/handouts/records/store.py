@@ -12,13 +12,16 @@ import datetime as dt
 import json
 import os
 import stat
+import threading
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
 
 from sqlalchemy import and_, create_engine, delete, func, insert, select
 from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 
 from ..errors import HandoutsError
@@ -155,6 +158,7 @@ class Record:
     url: URL
     _known_sets: set[str] = field(default_factory=set)
     _wordings: dict[int, tuple[ContentModel, Wordings]] = field(default_factory=dict)
+    _local: threading.local = field(default_factory=threading.local)
 
     # -- opening ------------------------------------------------------------------
     @classmethod
@@ -269,43 +273,57 @@ class Record:
             content_version=model.meta.content_version, label_revision=model.meta.label_revised.isoformat(),
             printed_at=at, channel=channel, printed_set=digest,
             pdf_sha256=_sha256(pdf) if pdf is not None else None, pdf_size=len(pdf) if pdf is not None else None,
-            translation_of=translation_of)
-        for attempt in range(2):  # two writers adding the same new wording: the loser retries
-            try:
-                with self.engine.begin() as conn:
-                    self._store_set(conn, digest, items)
-                    if patient_key is not None:
-                        values["replaces"] = conn.execute(
-                            select(schema.prints.c.uid).where(and_(
-                                schema.prints.c.patient_key == patient_key.value,
-                                schema.prints.c.document == document, schema.prints.c.locale == locale))
-                            .order_by(schema.prints.c.printed_at.desc(), schema.prints.c.id.desc()).limit(1)
-                        ).scalar()
-                        if keep_details is not None:
-                            self._keep(conn, patient_key, keep_details, at)
-                    new_id = conn.execute(insert(schema.prints).values(**values)).inserted_primary_key[0]
-                break
-            except IntegrityError:
-                self._known_sets.discard(digest)
-                if attempt:
-                    raise
+            replaces=None, translation_of=translation_of)
+        with self.transaction() as conn:
+            self._store_set(conn, digest, items)
+            if patient_key is not None:
+                p = schema.prints
+                values["replaces"] = conn.execute(
+                    select(p.c.uid).where(and_(p.c.patient_key == patient_key.value, p.c.document == document,
+                                               p.c.locale == locale))
+                    .order_by(p.c.printed_at.desc(), p.c.id.desc()).limit(1)).scalar()
+                if keep_details is not None:
+                    self._keep(conn, patient_key, keep_details, at)
+            new_id = conn.execute(insert(schema.prints).values(**values)).inserted_primary_key[0]
         return PrintRow(id=new_id, **values)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction for everything recorded inside it: a batch records its
+        documents with one commit (a commit waits for the disk), and all or none of them.
+        Nested calls join the outer transaction; each thread has its own."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            yield conn
+            return
+        try:
+            with self.engine.begin() as conn:
+                self._local.conn = conn
+                try:
+                    yield conn
+                finally:
+                    self._local.conn = None
+        except BaseException:
+            self._known_sets.clear()  # what this transaction stored is gone with it
+            raise
+
+    def _insert_new(self, conn: Connection, table, rows: list[dict]) -> None:
+        """Insert content rows that another writer may be inserting too: a row already
+        there is left as it is (SQLAlchemy's ON CONFLICT DO NOTHING for each database)."""
+        if rows:
+            dialect = {"sqlite": sqlite, "postgresql": postgresql}[conn.dialect.name]
+            conn.execute(dialect.insert(table).on_conflict_do_nothing(), rows)
 
     def _store_set(self, conn: Connection, digest: str, items: list[Wording]) -> None:
         if digest in self._known_sets:
             return
         t = schema.printed_sets
         if conn.execute(select(t.c.digest).where(t.c.digest == digest)).first() is None:
-            w = schema.wordings
-            wanted = {i.digest: i for i in items}
-            have = set(conn.execute(select(w.c.digest).where(w.c.digest.in_(wanted))).scalars())
-            missing = [dict(digest=d, entry=i.entry, locale=i.locale, text=i.text)
-                       for d, i in wanted.items() if d not in have]
-            if missing:
-                conn.execute(insert(w), missing)
-            conn.execute(insert(t).values(digest=digest, entries=len(items)))
-            conn.execute(insert(schema.printed_set_entries),
-                         [dict(set_digest=digest, entry=i.entry, locale=i.locale, wording=i.digest) for i in items])
+            self._insert_new(conn, schema.wordings, [dict(digest=i.digest, entry=i.entry, locale=i.locale, text=i.text)
+                                                     for i in {i.digest: i for i in items}.values()])
+            self._insert_new(conn, t, [dict(digest=digest, entries=len(items))])
+            self._insert_new(conn, schema.printed_set_entries,
+                             [dict(set_digest=digest, entry=i.entry, locale=i.locale, wording=i.digest) for i in items])
         self._known_sets.add(digest)
 
     def _keep(self, conn: Connection, key: PatientKey, patient: Patient, at: dt.datetime) -> None:
