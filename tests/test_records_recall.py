@@ -4,7 +4,6 @@ documents a content change made wrong (on SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import csv
-import dataclasses
 import datetime as dt
 import io
 
@@ -258,4 +257,3 @@ def test_one_patient_and_many_documents_in_one_set(record_url, model, sample_pat
         assert rec.counts()["printed_sets"] == 1
         changed = with_fact(model, "crs_onset_median", value=bump(model.facts["crs_onset_median"].value))
         assert len(recall(rec, changed)) == 30
-        dataclasses.replace  # noqa: B018 - keep the import for readers of _record
