@@ -364,36 +364,32 @@ class Record:
         return sorted(out, key=lambda r: (r.patient_key is None, r.patient_key or "", r.document, r.locale,
                                           r.paper, r.id))
 
+    def _rows_for(self, keys: Iterable[str], query):
+        """Rows of query(chunk) for every chunk of the distinct keys (an IN list of at
+        most 500, which every database accepts)."""
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(keys)), 500):
+                yield from conn.execute(query(chunk))
+
     def set_entries(self, digests: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
         """(entry, locale, wording digest) of each printed set."""
         e = schema.printed_set_entries
         out: dict[str, list[tuple[str, str, str]]] = {}
-        wanted = list(dict.fromkeys(digests))
-        with self.engine.connect() as conn:
-            for chunk in _chunks(wanted, 500):
-                for r in conn.execute(select(e.c.set_digest, e.c.entry, e.c.locale, e.c.wording)
-                                      .where(e.c.set_digest.in_(chunk))):
-                    out.setdefault(r.set_digest, []).append((r.entry, r.locale, r.wording))
+        for r in self._rows_for(digests, lambda chunk: select(e.c.set_digest, e.c.entry, e.c.locale, e.c.wording)
+                                .where(e.c.set_digest.in_(chunk))):
+            out.setdefault(r.set_digest, []).append((r.entry, r.locale, r.wording))
         return out
 
     def wording_texts(self, digests: Iterable[str]) -> dict[str, str]:
         w = schema.wordings
-        out: dict[str, str] = {}
-        with self.engine.connect() as conn:
-            for chunk in _chunks(list(dict.fromkeys(digests)), 500):
-                out.update((r.digest, r.text) for r in conn.execute(select(w.c.digest, w.c.text)
-                                                                    .where(w.c.digest.in_(chunk))))
-        return out
+        return {r.digest: r.text for r in self._rows_for(
+            digests, lambda chunk: select(w.c.digest, w.c.text).where(w.c.digest.in_(chunk)))}
 
     def details(self, keys: Iterable[str]) -> dict[str, dict]:
         """Kept patient details (only where the clinic chose to keep them)."""
         t = schema.patients
-        out: dict[str, dict] = {}
-        with self.engine.connect() as conn:
-            for chunk in _chunks(list(dict.fromkeys(keys)), 500):
-                out.update((r.key, json.loads(r.details)) for r in conn.execute(
-                    select(t.c.key, t.c.details).where(t.c.key.in_(chunk))))
-        return out
+        return {r.key: json.loads(r.details) for r in self._rows_for(
+            keys, lambda chunk: select(t.c.key, t.c.details).where(t.c.key.in_(chunk)))}
 
     def counts(self) -> dict[str, int]:
         p = schema.prints
