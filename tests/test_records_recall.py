@@ -257,3 +257,18 @@ def test_one_patient_and_many_documents_in_one_set(record_url, model, sample_pat
         assert rec.counts()["printed_sets"] == 1
         changed = with_fact(model, "crs_onset_median", value=bump(model.facts["crs_onset_median"].value))
         assert len(recall(rec, changed)) == 30
+
+
+def test_reprint_plan_uses_the_clinics_patients_and_reports_the_rest(filled, model, sample_patient):
+    from handouts.records.recalls import reprint_plan
+    changed = with_fact(model, "crs_onset_latest", value=bump(model.facts["crs_onset_latest"].value))
+    results = recall(filled, changed)
+    known = {"mrn:urn:test|A": sample_patient, "mrn:urn:test|D": sample_patient}
+    plan, missing = reprint_plan(results, known)
+    assert missing == ["mrn:urn:test|B", "mrn:urn:test|C"]
+    assert sorted((p.patient_key or "stock", p.document, p.locale) for p in plan) == [
+        ("mrn:urn:test|A", "handout", "en"), ("mrn:urn:test|A", "wallet-card", "en"),
+        ("mrn:urn:test|D", "handout", "zh-Hant"), ("mrn:urn:test|D", "wallet-card", "zh-Hant"),
+        ("stock", "poster", "en")]
+    by_uid = {r.uid: r for r in filled.prints()}
+    assert all(by_uid[p.replaces].document == p.document and by_uid[p.replaces].paper == p.paper for p in plan)

@@ -22,7 +22,7 @@ _EXPORTS = {
     "DocumentId": "docid", "document_id": "docid",
     "PatientKey": "keys", "keyed_digest": "keys", "load_key": "keys", "mrn_key": "keys", "patient_key": "keys",
     "Wordings": "printed", "entries": "printed",
-    "Recalled": "recalls", "recall": "recalls",
+    "Recalled": "recalls", "recall": "recalls", "reprint_plan": "recalls",
     "PrintRow": "store", "Record": "store",
 }
 __all__ = sorted(_EXPORTS)

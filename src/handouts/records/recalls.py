@@ -134,3 +134,35 @@ def as_table(results: list[Recalled], names: dict[str, str] | None = None, width
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width - 3] + "..."
+
+
+# -- reprint ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reprint:
+    """One document to print again: for whom (None: stock), and as it was printed."""
+    patient: object  # handouts.patient.Patient | None
+    patient_key: str | None
+    document: str
+    locale: str
+    also: str | None
+    paper: str
+    large_print: bool
+    replaces: str  # uid of the outdated print
+
+
+def reprint_plan(results: Iterable[Recalled], patients: dict[str, object]) -> tuple[list[Reprint], list[str]]:
+    """What `recall --reprint` prints: each outdated document again, for the patient the
+    clinic's list (or the record's kept details) gives under that key. Returns the
+    reprints and the keys no patient was found for (reported, never guessed)."""
+    plan: list[Reprint] = []
+    missing: list[str] = []
+    for r in results:
+        patient = patients.get(r.patient_key) if r.patient_key else None
+        if r.patient_key and patient is None:
+            missing.append(r.patient_key)
+            continue
+        for o in r.outdated:
+            p = o.print
+            plan.append(Reprint(patient, r.patient_key, r.document, p.locale, p.also, p.paper, p.large_print, p.uid))
+    return plan, sorted(set(missing))
