@@ -171,6 +171,8 @@ class Record:
         url = _url(target, field)
         if url.get_backend_name() == "sqlite":
             _sqlite_file(url, create, field)
+            # A batch and the counter may write at once: wait for the other's commit.
+            url = url.update_query_dict({"timeout": url.query.get("timeout", "30")})
         try:
             engine = create_engine(url, pool_pre_ping=True)
         except ModuleNotFoundError as exc:
