@@ -5,10 +5,13 @@
 # - chromium: Debian's browser, driven by Playwright in the web page's end-to-end tests
 #   (tests/test_web_browser.py; Playwright never downloads a browser of its own). Needed
 #   only for the tests: under CI they fail, loudly, when /usr/bin/chromium is missing.
+# - calcurse: a calendar program that imports the patient's .ics file in tests/test_ics.py
+#   (a parser other than the library that writes it). Tests only; under CI its absence fails.
 set -u
 need=()
 ldconfig -p 2>/dev/null | grep -q 'libharfbuzz-subset\.so\.0' || need+=(libharfbuzz-subset0)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+command -v calcurse >/dev/null 2>&1 || need+=(calcurse)
 [ "${#need[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   echo "installing ${need[*]} (Debian packages)" >&2

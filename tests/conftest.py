@@ -110,3 +110,7 @@ def stub_render(monkeypatch):
     monkeypatch.setattr(build, "render_sheet", lambda document, locale, sheet, *rest, **kw:
                         fake(document, locale, sheet))
     return calls
+
+
+# A real PostgreSQL server for the print record's tests (tests/pgserver.py).
+from pgserver import postgres_server, postgres_url, record_url  # noqa: E402,F401

@@ -53,6 +53,25 @@ def test_installed_wheel_renders(wheel, tmp_path):
         assert (out / name).stat().st_size > 10_000, name
 
 
+def test_wheel_carries_the_record_migrations(wheel, tmp_path):
+    """The print record's schema migrations ship inside the package, and an installed
+    wheel creates a record with them."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in ("handouts/records/migrations/env.py", "handouts/records/migrations/script.py.mako",
+                   "handouts/records/migrations/versions/0001_print_record.py", "handouts/fhir/tarlatamab_codes.toml"):
+        assert needed in names, needed
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),
+                    str(wheel)], check=True)
+    res = subprocess.run([sys.executable, "-c",
+                          "import sys; from handouts.records import Record, store; "
+                          "assert str(store.MIGRATIONS).startswith(sys.argv[1]), store.MIGRATIONS; "
+                          "r = Record.open(sys.argv[2]); print(r.counts()['prints']); r.close()",
+                          str(target), str(tmp_path / "r.sqlite3")],
+                         env={**os.environ, "PYTHONPATH": str(target)}, capture_output=True, text=True, cwd=tmp_path)
+    assert res.returncode == 0 and res.stdout.strip() == "0", res.stderr
+
+
 def _runtime_requirements(wheel) -> set[str]:
     """Distributions the wheel requires without any extra, normalised (PEP 503)."""
     import email

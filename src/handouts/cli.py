@@ -307,6 +307,13 @@ def serve_cmd(host: str, port: int, allow_remote: bool, workers: int) -> None:
     serve(host, port, allow_remote, workers)
 
 
+# The print record's commands live in their own module (recall, record info/upgrade/forget/prune).
+from .records.cli import recall_cmd, record_group  # noqa: E402
+
+cli.add_command(recall_cmd)
+cli.add_command(record_group)
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         source_date_epoch()  # refuse a bad SOURCE_DATE_EPOCH before any work

@@ -1,0 +1,92 @@
+"""The document id printed small on every document and stored in its PDF metadata.
+
+    W-zh-Hans-2026.11.0-2511-7KQ2M9XD
+    | |       |         |    digest of every input (patient, paper, options, content,
+    | |       |         |    catalogs, layouts, print date): 40 bits, Crockford base32
+    | |       |         label revision the document follows (US PI, YYMM)
+    | |       content version
+    | locale
+    document (H handout, W wallet card, P poster)
+
+Readable over the phone (no I, L, O or U in the digest), and it says at a glance which
+content and label a paper follows. The same inputs give the same id, so two copies of
+one paper printed on the same day share it; each print is still its own record row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from ..errors import HandoutsError
+
+CODES = {"handout": "H", "wallet-card": "W", "poster": "P"}
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+DIGEST_CHARS = 8
+_PATTERN = re.compile(r"(?P<code>[A-Z])-(?P<locale>[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)-"
+                      r"(?P<content>[0-9A-Za-z.]+)-(?P<label>\d{4})-(?P<digest>[0-9A-HJKMNP-TV-Z]{8})")
+
+
+@dataclass(frozen=True)
+class DocumentId:
+    document: str
+    locale: str
+    content_version: str
+    label: str  # YYMM
+    digest: str
+
+    def __str__(self) -> str:
+        return f"{CODES[self.document]}-{self.locale}-{self.content_version}-{self.label}-{self.digest}"
+
+
+def _base32(data: bytes, chars: int) -> str:
+    number = int.from_bytes(data, "big")
+    bits = len(data) * 8
+    out = []
+    for i in range(chars):
+        shift = bits - 5 * (i + 1)
+        out.append(_CROCKFORD[(number >> shift) & 31])
+    return "".join(out)
+
+
+def inputs_digest(inputs: Mapping[str, Any]) -> str:
+    """A digest of the inputs that made a document (JSON-able values; dates as ISO)."""
+    text = json.dumps(inputs, sort_keys=True, ensure_ascii=False, default=_json_default)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise TypeError(f"not an input value: {type(value).__name__}")
+
+
+def document_id(document: str, locale: str, content_version: str, label_revised: dt.date,
+                inputs: Mapping[str, Any] | str) -> DocumentId:
+    """`inputs`: the mapping of every input, or its inputs_digest()."""
+    if document not in CODES:
+        raise HandoutsError("document", f"no document id code for {document!r}")
+    digest = inputs if isinstance(inputs, str) else inputs_digest(inputs)
+    label = f"{label_revised.year % 100:02d}{label_revised.month:02d}"
+    return DocumentId(document, locale, content_version, label,
+                      _base32(bytes.fromhex(digest)[:5], DIGEST_CHARS))
+
+
+def parse(text: str) -> DocumentId | None:
+    """A document id as typed from paper (case and surrounding space forgiven), or None."""
+    m = _PATTERN.fullmatch(text.strip())
+    if m is None:
+        # Typed in lower case: the code and digest are upper case, the locale keeps its case.
+        head, _, rest = text.strip().partition("-")
+        m = _PATTERN.fullmatch(head.upper() + "-" + rest[:-DIGEST_CHARS] + rest[-DIGEST_CHARS:].upper()) \
+            if rest else None
+        if m is None:
+            return None
+    document = next((d for d, c in CODES.items() if c == m["code"]), None)
+    if document is None:
+        return None
+    return DocumentId(document, m["locale"], m["content"], m["label"], m["digest"])

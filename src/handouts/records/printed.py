@@ -1,0 +1,209 @@
+"""What a document printed, fact by fact, and how each fact reads in a locale today.
+
+An *entry* is a content-model record a document hands to the reader: a fact id
+("stay_near_total"), a list id ("neuro_signs"), a list's card items ("crs_signs#card":
+the wallet card prints only those) or "schedule" (the step-up schedule's rows). The
+Localizer's tracking() collects the ids a render hands out; `entries()` runs a
+document's text (never its engine) under tracking, per locale.
+
+A *wording* is an entry as a reader of one locale sees it: a fact formatted ("22 to 24
+hours", "22 至 24 小时"), a list's items translated and filled in, one per line. Its
+digest is what the record keeps and what recall compares, computed from the content
+model and the catalogs at run time, so a change to a value, a unit, an item's words or
+their translation changes it, and a change elsewhere (another fact, another document's
+words) does not.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, Mapping
+
+from ..errors import HandoutsError
+
+if TYPE_CHECKING:
+    from ..content import ContentModel
+    from ..localizer import Localizer
+    from ..papers import Paper
+    from ..patient import Patient
+
+CARD = "#card"
+SCHEDULE = "schedule"
+REMOVED = "(no longer in the content model)"
+WITHHELD = "(no longer printed: not verified against the prescribing information)"
+NO_LOCALE = "(this language is no longer available)"
+
+
+@dataclass(frozen=True)
+class Wording:
+    entry: str
+    locale: str
+    text: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps([self.entry, self.locale, self.text], ensure_ascii=False)
+                              .encode("utf-8")).hexdigest()
+
+
+def _schedule_text(L: Localizer) -> str:
+    """The schedule's rows as the record keeps them. The doses and monitoring times are
+    their own facts (handed out where printed); a row's cycles, days and rules, and the
+    cycle length that dates a personal schedule, are what this entry stands for."""
+    model = L.model
+    rows = [f"cycles {r.cycles.first}-{r.cycles.last or 'on'} days {','.join(map(str, r.days))}: "
+            f"{r.dose} {r.monitoring}" + (" stay-near" if r.stay_near else "")
+            + (" premedication" if r.premedication else "") for r in model.printable_schedule()]
+    cycle = model.facts.get("cycle_length")
+    if cycle is not None:
+        rows.append(f"cycle_length {cycle.value} {cycle.unit}")
+    return "\n".join(rows)
+
+
+def _text(L: Localizer, entry: str) -> str:
+    from ..content import UnverifiedFact
+    model = L.model
+    list_id, card = (entry[:-len(CARD)], True) if entry.endswith(CARD) else (entry, False)
+    try:
+        if entry == SCHEDULE:
+            return _schedule_text(L)
+        if list_id in model.lists:
+            lst = model.text_list(list_id)
+            if card and not lst.card_items:
+                return REMOVED
+            # Not L.items(): that would count as handed out by a render being tracked.
+            return "\n".join(L.interpolate(m) for m in (lst.card_items if card else lst.items))
+        if entry in model.facts:
+            return L.fact(model.fact(entry))
+    except UnverifiedFact:
+        return WITHHELD
+    return REMOVED
+
+
+class Wordings:
+    """Current wordings, computed once per (entry, locale) for one content model."""
+
+    def __init__(self, model: ContentModel):
+        self.model = model
+        self._done: dict[tuple[str, str], Wording] = {}
+
+    def get(self, entry: str, locale: str) -> Wording:
+        key = (entry, locale)
+        found = self._done.get(key)
+        if found is None:
+            found = self._done[key] = Wording(entry, locale, self._compute(entry, locale))
+        return found
+
+    def _compute(self, entry: str, locale: str) -> str:
+        from .. import localizer, locales
+        try:
+            locales.get(locale)
+        except HandoutsError:
+            return NO_LOCALE
+        L = localizer.get(locale, self.model)
+        outer, L._printed = L._printed, None  # a wording is not a render: track nothing
+        try:
+            return _text(L, entry)
+        finally:
+            L._printed = outer
+
+
+# -- what a document prints ----------------------------------------------------------
+
+class _CardVariants:
+    """A localizer that also notes which lists were printed as their card items."""
+
+    def __init__(self, L: Localizer):
+        self._L = L
+        self.card: set[str] = set()
+        self.full: set[str] = set()
+
+    def items(self, list_id: str, card: bool = False) -> list[str]:
+        (self.card if card else self.full).add(list_id)
+        return self._L.items(list_id, card)
+
+    def __getattr__(self, name):
+        return getattr(self._L, name)
+
+
+def _with_variants(tracked: set[str], variants: Iterable[_CardVariants]) -> set[str]:
+    out = set(tracked)
+    for v in variants:
+        for list_id in v.card:
+            out.add(list_id + CARD)
+            if list_id not in v.full:
+                out.discard(list_id)
+    return out
+
+
+_ENTRIES: dict[tuple, tuple[ContentModel, dict[str, frozenset[str]]]] = {}
+ENTRIES_MAX = 256
+
+
+def entries(document: str, locale: str, model: ContentModel, paper: Paper, patient: Patient | None = None,
+            also: str | None = None, large_print: bool = False) -> dict[str, frozenset[str]]:
+    """The entries `document` prints, by locale (a bilingual document, and a wallet card
+    whose back is in English, print in two). Which personal fields are filled matters
+    (a first dose adds the dated schedule); their values do not, so the result is kept
+    per shape of patient."""
+    shape = tuple(getattr(patient, f) is not None for f in type(patient).model_fields) if patient else None
+    key = (id(model), document, locale, paper.name, shape, also, large_print)
+    hit = _ENTRIES.get(key)
+    if hit is not None and hit[0] is model:
+        return hit[1]
+    found = _entries(document, locale, model, paper, patient, also, large_print)
+    if len(_ENTRIES) >= ENTRIES_MAX:
+        _ENTRIES.clear()
+    _ENTRIES[key] = (model, found)
+    return found
+
+
+def _entries(document, locale, model, paper, patient, also, large_print) -> dict[str, frozenset[str]]:
+    from .. import localizer
+    from ..clock import print_date
+    from ..documents.common import BuildRequest
+    req = BuildRequest(document, locale, paper, patient, model, large_print, also)
+    if document == "wallet-card":
+        from ..documents import wallet_card
+        back = wallet_card.Card(locale, patient, also=also).back
+        L, E = localizer.get(locale, model), localizer.get(back, model)
+        front = _CardVariants(L)
+        rear = _CardVariants(E) if E is not L else front
+        found = _tracked(list(dict.fromkeys((L, E))), lambda: (
+            wallet_card.front_static(front), wallet_card.back_static(rear, front, model, print_date())))
+        by_code = {L.code: front, E.code: rear}
+        return {code: frozenset(_with_variants(ids, [by_code[code]])) for code, ids in found.items()}
+    if document == "handout":
+        from ..documents import handout
+        codes = list(dict.fromkeys([locale] + ([also] if also else [])))
+        trackers = [localizer.get(c, model) for c in codes]
+        return _tracked(trackers, lambda: handout.bilingual_html(req) if also and also != locale
+                        else handout.html(dataclasses.replace(req, also=None)))
+    if document == "poster":
+        from ..documents import poster
+        return _tracked([localizer.get(locale, model)], lambda: poster.html(req))
+    raise HandoutsError("document", f"the print record does not know what {document!r} prints")
+
+
+def _tracked(trackers: list[Localizer], render) -> dict[str, frozenset[str]]:
+    from contextlib import ExitStack
+    with ExitStack() as stack:
+        sets = [stack.enter_context(L.tracking()) for L in trackers]
+        render()
+    return {L.code: frozenset(s) for L, s in zip(trackers, sets)}
+
+
+def printed_set(wordings: Wordings, printed: Mapping[str, Iterable[str]]) -> list[Wording]:
+    """Every (entry, locale) a document printed, with its wording, in a stable order."""
+    return sorted((wordings.get(e, code) for code, ids in printed.items() for e in ids),
+                  key=lambda w: (w.locale, w.entry))
+
+
+def set_digest(items: list[Wording]) -> str:
+    h = hashlib.sha256()
+    for w in items:
+        h.update(f"{w.locale}\t{w.entry}\t{w.digest}\n".encode("utf-8"))
+    return h.hexdigest()
