@@ -49,7 +49,7 @@ def _mcids_in_content(page: pikepdf.Page) -> list[int]:
     return [int(m) for m in _MCID.findall(data)]
 
 
-def _nums(tree) -> dict[int, object]:
+def _nums(tree, found: list[str]) -> dict[int, object]:
     out: dict[int, object] = {}
     stack = [tree]
     while stack:
@@ -59,7 +59,7 @@ def _nums(tree) -> dict[int, object]:
             for i in range(0, len(nums), 2):
                 key = int(nums[i])
                 if key in out:
-                    raise AssertionError(f"parent tree key {key} twice")
+                    found.append(f"parent tree key {key} twice")
                 out[key] = nums[i + 1]
         stack.extend(node.get("/Kids", []))
     return out
@@ -118,7 +118,7 @@ def problems(path: Path) -> list[str]:
         if not elements:
             found.append("no structure elements")
         # The parent tree: every page's marked content, every annotation.
-        tree = _nums(root.ParentTree) if "/ParentTree" in root else {}
+        tree = _nums(root.ParentTree, found) if "/ParentTree" in root else {}
         used_keys: set[int] = set()
         for page in pdf.pages:
             index = pages[page.obj.objgen]

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import struct
 from array import array
+from itertools import accumulate, compress, islice
+from operator import ne
 from dataclasses import dataclass
 
 __all__ = ["FontMergeError", "merge", "glyph_data"]
@@ -41,16 +43,21 @@ class _Font:
             return b""
         return self.tables[b"glyf"][self.loca[gid]:self.loca[gid + 1]]
 
-    def metrics(self, header: bytes, table: bytes, gid: int) -> bytes:
-        """The 4-byte (advance, side bearing) record of `gid` in hmtx/vmtx."""
+    def drawn(self) -> list[int]:
+        """Glyph ids with an outline (the rest are the empty slots of kept ids)."""
+        loca = self.loca
+        return list(compress(range(self.num_glyphs), map(ne, loca, islice(loca, 1, None))))
+
+    def metrics(self, header: bytes, table: bytes, num: int) -> bytearray:
+        """hmtx/vmtx as `num` full 4-byte (advance, side bearing) records."""
         count = struct.unpack_from(">H", self.tables[header], 34)[0]
         data = self.tables[table]
-        if gid < count:
-            return data[4 * gid:4 * gid + 4]
-        advance = data[4 * (count - 1):4 * (count - 1) + 2]
-        at = 4 * count + 2 * (gid - count)
-        bearing = data[at:at + 2] if at + 2 <= len(data) else b"\0\0"
-        return advance + bearing
+        out = bytearray(data[:4 * count])
+        if num > count:
+            advance = data[4 * (count - 1):4 * count - 2]
+            bearings = data[4 * count:]
+            out += b"".join(advance + (bearings[2 * i:2 * i + 2] or b"\0\0") for i in range(num - count))
+        return out[:4 * num] + bytearray(4 * max(0, num - len(out) // 4))
 
 
 def _parse(program: bytes) -> _Font:
@@ -98,13 +105,6 @@ def _checksum(data: bytes) -> int:
     return sum(struct.unpack(f">{len(data) // 4}I", data)) & 0xFFFFFFFF
 
 
-def _metrics_table(fonts: list[_Font], owner: list[int], header: bytes, table: bytes) -> tuple[bytes, bytes]:
-    records = b"".join(fonts[owner[g]].metrics(header, table, g) for g in range(len(owner)))
-    head = bytearray(fonts[0].tables[header])
-    struct.pack_into(">H", head, 34, len(owner))  # every glyph a full record
-    return bytes(head), records
-
-
 def merge(programs: list[bytes]) -> bytes:
     """One TrueType program with every glyph of `programs` (subsets of one font with
     glyph ids kept). The first program's tables are kept where they are global."""
@@ -112,30 +112,27 @@ def merge(programs: list[bytes]) -> bytes:
     if len({_identity(f) for f in fonts}) != 1:
         raise FontMergeError("the programs are subsets of different fonts")
     num = max(f.num_glyphs for f in fonts)
-    owner = [0] * num  # which font each glyph comes from: the first that draws it
-    glyphs: list[bytes] = []
-    for gid in range(num):
-        data = b""
-        for i, f in enumerate(fonts):
-            data = f.glyph(gid)
-            if data:
-                owner[gid] = i
-                break
-        else:
-            owner[gid] = next(i for i, f in enumerate(fonts) if gid < f.num_glyphs)
-        glyphs.append(data + b"\0" * (-len(data) % 4))
-    loca = array("I", [0])
-    for data in glyphs:
-        loca.append(loca[-1] + len(data))
+    owner: dict[int, int] = {}  # glyph id -> the first font that draws it
+    for i, f in enumerate(fonts):
+        for gid in f.drawn():
+            owner.setdefault(gid, i)
+    lengths = array("I", bytes(4 * num))
+    pieces = []
+    for gid in sorted(owner):
+        data = fonts[owner[gid]].glyph(gid)
+        data += b"\0" * (-len(data) % 4)
+        lengths[gid] = len(data)
+        pieces.append(data)
+    loca = array("I", accumulate(lengths, initial=0))
     if struct.pack("=I", 1) != struct.pack(">I", 1):
         loca.byteswap()
     base = fonts[0]
     tables = {tag: data for tag, data in base.tables.items() if tag not in _DROPPED}
-    tables[b"glyf"] = b"".join(glyphs)
+    tables[b"glyf"] = b"".join(pieces)
     tables[b"loca"] = loca.tobytes()
-    tables[b"hhea"], tables[b"hmtx"] = _metrics_table(fonts, owner, b"hhea", b"hmtx")
+    tables[b"hhea"], tables[b"hmtx"] = _metrics_table(fonts, owner, num, b"hhea", b"hmtx")
     if b"vhea" in tables and b"vmtx" in tables and all(b"vmtx" in f.tables for f in fonts):
-        tables[b"vhea"], tables[b"vmtx"] = _metrics_table(fonts, owner, b"vhea", b"vmtx")
+        tables[b"vhea"], tables[b"vmtx"] = _metrics_table(fonts, owner, num, b"vhea", b"vmtx")
     else:
         tables.pop(b"vhea", None)
         tables.pop(b"vmtx", None)
@@ -153,6 +150,21 @@ def merge(programs: list[bytes]) -> bytes:
     struct.pack_into(">h", head, 50, 1)  # long loca offsets
     tables[b"head"] = bytes(head)
     return _assemble(tables)
+
+
+def _metrics_table(fonts: list[_Font], owner: dict[int, int], num: int, header: bytes,
+                   table: bytes) -> tuple[bytes, bytes]:
+    """Every glyph a full record; a glyph's metrics from the font that draws it."""
+    records = fonts[0].metrics(header, table, num)
+    others: dict[int, bytearray] = {}
+    for gid, i in owner.items():
+        if i:
+            if i not in others:
+                others[i] = fonts[i].metrics(header, table, num)
+            records[4 * gid:4 * gid + 4] = others[i][4 * gid:4 * gid + 4]
+    head = bytearray(fonts[0].tables[header])
+    struct.pack_into(">H", head, 34, num)
+    return bytes(head), bytes(records)
 
 
 def _assemble(tables: dict[bytes, bytes]) -> bytes:

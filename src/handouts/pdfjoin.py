@@ -203,7 +203,11 @@ class _Face:
     cid: Dictionary  # its descendant CIDFont
     name: str  # BaseFont without the subset tag
     program: object  # the FontFile2/FontFile3 stream
-    gids: frozenset[int]
+    widths: dict[int, float]  # the /W array, by glyph id
+
+    @property
+    def gids(self) -> frozenset[int]:
+        return frozenset(self.widths)
 
 
 def _base_name(name: str) -> str:
@@ -245,8 +249,7 @@ def _faces(pdf: pikepdf.Pdf) -> dict[tuple, _Face]:
             program = desc.get("/FontFile2") or desc.get("/FontFile3")
             if program is None or font.get("/Encoding") != Name("/Identity-H"):
                 continue  # a CMap that drops glyphs (.notdef replacements): left alone
-            out[font.objgen] = _Face(font, cid, _base_name(str(font.BaseFont)), program,
-                                     frozenset(_widths(cid)))
+            out[font.objgen] = _Face(font, cid, _base_name(str(font.BaseFont)), program, _widths(cid))
     return out
 
 
@@ -298,7 +301,7 @@ def _share_fonts(pdf: pikepdf.Pdf) -> None:
 def _same_glyphs(small: _Face, big: _Face) -> bool:
     """Both subsets come from the same font file: their common glyphs have the same
     widths (a different face under the same name would not)."""
-    ws, wb = _widths(small.cid), _widths(big.cid)
+    ws, wb = small.widths, big.widths
     return all(abs(ws[g] - wb[g]) < 1e-3 for g in small.gids & big.gids)
 
 
@@ -312,7 +315,7 @@ def _merge_metrics(base: _Face, others: list[_Face]) -> None:
     widths: dict[int, float] = {}
     text: dict[int, str] = {}
     for face in [*others, base]:  # the base's own entries win
-        widths.update(_widths(face.cid))
+        widths.update(face.widths)
         text.update(_to_unicode(face.font))
     w = Array()
     run: Array | None = None
@@ -327,7 +330,7 @@ def _merge_metrics(base: _Face, others: list[_Face]) -> None:
     bbox[2] = _number(max(widths.values(), default=0))
     if "/ToUnicode" in base.font:
         base.font.ToUnicode.write(zlib.compress(_cmap(text), ZLIB_LEVEL), filter=Name.FlateDecode)
-    base.gids = frozenset(widths)
+    base.widths = widths
 
 
 def _number(value: float):
