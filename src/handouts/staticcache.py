@@ -91,6 +91,8 @@ class StaticCache:
         self._lock = threading.Lock()
         self._making: dict[str, threading.Lock] = {}
         self.made = 0  # parts laid out by this cache: what tests and benchmarks count
+        self.write_error: str | None = None  # the last failed disk write, if any
+        self._ensured = False
 
     @staticmethod
     def key(*parts: dict) -> str:
@@ -114,14 +116,21 @@ class StaticCache:
         return data
 
     def put(self, key: str, data: bytes) -> None:
+        """Keep `data` in memory and, where a folder is set, on disk. A failed disk write
+        (a full disk, a read-only folder, a link planted in the folder) costs speed, not
+        the document: it is kept in `write_error` for the caller to report."""
         self._remember(key, data)
-        if self._disk is not None:
-            try:
-                self._disk.write(self._name(key), FORMAT + hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
-            except HandoutsError:
-                raise
-            except OSError as exc:  # a full disk costs speed, not the document
-                raise HandoutsError("cache folder", f"cannot write to {self.folder}: {exc.strerror or exc}") from None
+        if self._disk is None:
+            return
+        try:
+            if not self._ensured:
+                self._disk.ensure()  # the configured folder, created on the first write
+                self._ensured = True
+            self._disk.write(self._name(key), FORMAT + hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
+        except HandoutsError as err:
+            self.write_error = err.one_line()
+        except OSError as exc:
+            self.write_error = f"cannot write to {self.folder}: {exc.strerror or exc}"
 
     def get_or_make(self, key: str, make: Callable[[], bytes]) -> bytes:
         """The entry, made by `make()` on a miss (once per key in this process, however
