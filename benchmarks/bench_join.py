@@ -191,9 +191,10 @@ def batch_run(mode: str, csv: Path, out: Path, cache: Path) -> None:
     """Runs in a fresh process (as the CLI would): every job of the patient list."""
     import concurrent.futures as cf
 
-    from handouts import batch
+    from handouts import batch, output
     from handouts.build import checked_rows
     from handouts.patient import Patient
+    output.ensure_writable_dir(out)
     rows = [(r, p) for r, p in checked_rows(csv, "en", content.default()) if isinstance(p, Patient)]
     jobs = batch.plan_patients(rows, csv.name, out, "en")
     fn = _batch_job if mode == "joined" else batch.render_job

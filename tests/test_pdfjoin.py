@@ -233,3 +233,38 @@ def test_subsets_of_different_fonts_are_not_merged(joined):
     programs = _programs(personal)
     with pytest.raises(fontmerge.FontMergeError):
         fontmerge.merge([programs["Noto-Sans-SC"][0], programs["Noto-Sans-SC-Bold"][0]])
+
+
+def _edited(pdf: bytes, edit) -> bytes:
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        edit(doc)
+        out = io.BytesIO()
+        doc.save(out)
+    return out.getvalue()
+
+
+def test_fonts_drawn_inside_forms_are_shared_too(joined, tmp_path):
+    """A page drawn through a form XObject: its fonts are found and merged as well."""
+    personal, static = _parts(joined, "zh-Hans", "a4")
+
+    def into_form(doc):
+        page = doc.pages[1]
+        form = page.as_form_xobject()
+        page.obj.Contents = doc.make_stream(b"q /Fx0 Do Q")
+        page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Fx0=form))
+
+    path = tmp_path / "j.pdf"
+    path.write_bytes(pdfjoin.join([_edited(personal, into_form), static]))
+    names = structcheck.font_programs(path)
+    faces = [name.split("+", 1)[1] for name in names]
+    assert len(faces) == len(set(faces)), sorted(names)
+
+
+def test_named_destinations_in_a_later_part_are_refused(joined):
+    personal, static = _parts(joined)
+
+    def with_names(doc):
+        doc.Root.Names = pikepdf.Dictionary(Dests=pikepdf.Dictionary(Names=pikepdf.Array()))
+
+    with pytest.raises(pdfjoin.JoinError, match="Names"):
+        pdfjoin.join([personal, _edited(static, with_names)])

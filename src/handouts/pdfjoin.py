@@ -234,11 +234,32 @@ def _widths(cid: Dictionary) -> dict[int, float]:
     return out
 
 
-def _faces(pdf: pikepdf.Pdf) -> dict[tuple, _Face]:
+def _font_resources(pdf: pikepdf.Pdf) -> list[Dictionary]:
+    """Every /Font resource dictionary: the pages' and those of the forms they draw."""
+    out: list[Dictionary] = []
+    seen: set[tuple] = set()
+    stack = [p.obj.get("/Resources") for p in pdf.pages]
+    while stack:
+        res = stack.pop()
+        if not isinstance(res, Dictionary):
+            continue
+        if res.is_indirect:
+            if res.objgen in seen:
+                continue
+            seen.add(res.objgen)
+        fonts = res.get("/Font")
+        if isinstance(fonts, Dictionary):
+            out.append(fonts)
+        for xobject in (res.get("/XObject") or {}).values():
+            if isinstance(xobject, pikepdf.Stream) and xobject.get("/Subtype") == Name.Form:
+                stack.append(xobject.get("/Resources"))
+    return out
+
+
+def _faces(pdf: pikepdf.Pdf, resources: list[Dictionary]) -> dict[tuple, _Face]:
     """Type0 fonts with one embedded TrueType/OpenType program, by object id."""
     out: dict[tuple, _Face] = {}
-    for page in pdf.pages:
-        fonts = page.obj.get("/Resources", {}).get("/Font", {})
+    for fonts in resources:
         for font in fonts.values():
             if font.objgen in out or font.get("/Subtype") != Name.Type0:
                 continue
@@ -257,7 +278,8 @@ def _share_fonts(pdf: pikepdf.Pdf) -> None:
     """One font dictionary and one program per face: where one part's glyphs are all
     in another part's subset, that subset serves both; otherwise the subsets are merged
     (`fontmerge`). Then every subset gets a tag of its own."""
-    faces = _faces(pdf)
+    resources = _font_resources(pdf)
+    faces = _faces(pdf, resources)
     by_name: dict[str, list[_Face]] = {}
     for face in faces.values():
         by_name.setdefault(face.name, []).append(face)
@@ -279,11 +301,7 @@ def _share_fonts(pdf: pikepdf.Pdf) -> None:
         for f in others:
             replace[f.font.objgen] = base.font
     if replace:
-        for page in pdf.pages:
-            res = page.obj.get("/Resources")
-            fonts = res.get("/Font") if res is not None else None
-            if fonts is None:
-                continue
+        for fonts in resources:
             for key in list(fonts.keys()):
                 target = replace.get(fonts[key].objgen)
                 if target is not None:
@@ -370,6 +388,11 @@ def _cmap(text: dict[int, str]) -> bytes:
 
 # -- the join -------------------------------------------------------------------------
 
+# What a later part's catalog may hold that the join does not carry over: refused, not
+# dropped (a link to a dropped destination would lead nowhere).
+_NOT_JOINED = ("/Names", "/Dests", "/AcroForm")
+
+
 def join(parts: Sequence[bytes]) -> bytes:
     """One tagged PDF from `parts` (tagged PDFs as WeasyPrint writes them), in order.
     The first part's catalog (language, metadata, title) is the joined document's."""
@@ -382,6 +405,10 @@ def join(parts: Sequence[bytes]) -> bytes:
     _prefix_ids(document, "p1-")
     for number, data in enumerate(parts[1:], start=2):
         src = pikepdf.Pdf.open(io.BytesIO(data))
+        carried = [key for key in _NOT_JOINED if key in src.Root]
+        if carried:
+            raise JoinError(f"part {number} has {', '.join(carried)}: named destinations and forms "
+                            "are not carried across parts")
         src_document = _document_element(src)
         _prefix_ids(src_document, f"p{number}-")
         shifted = _renumber(src, _next_key(pairs, base))
