@@ -71,9 +71,12 @@ def _chunks(html: str) -> dict[str, str]:
     return out
 
 
-def split(req: BuildRequest) -> Split:
-    """The personal body from `req`, the static body from the fixed patient's handout."""
+def split(req: BuildRequest, static: bool = True) -> Split:
+    """The personal body from `req`, the static body from the fixed patient's handout
+    (`static=False`: without it, for a personal part alone)."""
     mine = _chunks(handout.html(req))
+    if not static:
+        return Split(mine["head"], mine["front"] + mine["care"] + mine["schedule"], "")
     fixed = _chunks(handout.html(static_request(req)))
     static = fixed["static"].replace("<section", '<section class="static-start"', 1) \
         if fixed["static"].startswith("<section>") else fixed["static"]
@@ -102,7 +105,7 @@ def _render(req: BuildRequest, html: str) -> weasy.Rendered:
 
 
 def personal_html(req: BuildRequest, static_pages: int, parts: Split | None = None) -> str:
-    parts = parts or split(req)
+    parts = parts or split(req, static=False)
     return _document(_head(parts.head, PERSONAL_CSS, PERSONAL_PAGES + static_pages), parts.personal)
 
 

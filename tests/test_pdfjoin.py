@@ -134,6 +134,7 @@ def test_joining_is_reproducible(joined, model, sample_patient):
 
 def _parts(joined, locale="en", paper="letter"):
     """The personal and static parts of a joined handout, as the join got them."""
+    joined.get(locale, paper)  # the static part laid out, in the fixture's cache
     req = _request(joined.model, joined.patient, locale, paper)
     key = joined.cache.key(split.staticcache.static_inputs("handout", locale, paper), split.static_inputs(req))
     static = joined.cache.get(key)
@@ -268,3 +269,19 @@ def test_named_destinations_in_a_later_part_are_refused(joined):
 
     with pytest.raises(pdfjoin.JoinError, match="Names"):
         pdfjoin.join([personal, _edited(static, with_names)])
+
+
+def test_subsets_with_renumbered_glyphs_are_not_merged(joined):
+    """Merging relies on the subsetter keeping glyph ids: a glyph drawn by both subsets
+    must be the same outline, or the merge is refused (each keeps its own subset)."""
+    from fontTools.ttLib import TTFont
+    personal, static = _parts(joined, "zh-Hans", "a4")
+    a, b = _programs(personal)["Noto-Sans-SC"][0], _programs(static)["Noto-Sans-SC"][0]
+    common = sorted(set(fontmerge.glyph_data(a)) & set(fontmerge.glyph_data(b)) - {0})
+    font = TTFont(io.BytesIO(a), recalcTimestamp=False)
+    glyph = font["glyf"][font.getGlyphOrder()[common[0]]]
+    glyph.coordinates[0] = (glyph.coordinates[0][0] + 7, glyph.coordinates[0][1])
+    out = io.BytesIO()
+    font.save(out)
+    with pytest.raises(fontmerge.FontMergeError, match="glyph ids"):
+        fontmerge.merge([b, out.getvalue()])

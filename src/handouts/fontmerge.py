@@ -29,7 +29,7 @@ _DROPPED = {b"hdmx", b"LTSH", b"VDMX", b"DSIG"}
 
 
 class FontMergeError(ValueError):
-    """The programs are not subsets of one TrueType font."""
+    """The programs are not subsets of one TrueType font with its glyph ids kept."""
 
 
 @dataclass
@@ -115,7 +115,11 @@ def merge(programs: list[bytes]) -> bytes:
     owner: dict[int, int] = {}  # glyph id -> the first font that draws it
     for i, f in enumerate(fonts):
         for gid in f.drawn():
-            owner.setdefault(gid, i)
+            first = owner.setdefault(gid, i)
+            # Glyph ids kept means a glyph drawn by two subsets is the same outline; a
+            # subsetter that renumbered glyphs would make this merge draw wrong glyphs.
+            if first != i and fonts[first].glyph(gid) != f.glyph(gid):
+                raise FontMergeError(f"glyph {gid} differs between the subsets: glyph ids were not kept")
     lengths = array("I", bytes(4 * num))
     pieces = []
     for gid in sorted(owner):
