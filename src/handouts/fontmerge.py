@@ -28,6 +28,9 @@ __all__ = ["FontMergeError", "merge", "glyph_data"]
 _DROPPED = {b"hdmx", b"LTSH", b"VDMX", b"DSIG"}
 
 
+_LITTLE = struct.pack("=I", 1) != struct.pack(">I", 1)  # arrays are read in machine order
+
+
 class FontMergeError(ValueError):
     """The programs are not subsets of one TrueType font with its glyph ids kept."""
 
@@ -36,12 +39,14 @@ class FontMergeError(ValueError):
 class _Font:
     tables: dict[bytes, bytes]
     num_glyphs: int
-    loca: list[int]
+    loca: array  # as stored: short offsets are half the byte offset
+    scale: int  # 2 for short offsets, 1 for long
 
     def glyph(self, gid: int) -> bytes:
         if gid >= self.num_glyphs:
             return b""
-        return self.tables[b"glyf"][self.loca[gid]:self.loca[gid + 1]]
+        s = self.scale
+        return self.tables[b"glyf"][s * self.loca[gid]:s * self.loca[gid + 1]]
 
     def drawn(self) -> list[int]:
         """Glyph ids with an outline (the rest are the empty slots of kept ids)."""
@@ -79,12 +84,11 @@ def _parse(program: bytes) -> _Font:
     if loca.itemsize != (4 if long_loca else 2):  # pragma: no cover - exotic platforms
         raise FontMergeError("unsupported platform array sizes")
     loca.frombytes(tables[b"loca"][:(num + 1) * loca.itemsize])
-    if struct.pack("=H", 1) != struct.pack(">H", 1):
+    if _LITTLE:
         loca.byteswap()
-    offsets = list(loca) if long_loca else [2 * o for o in loca]
-    if len(offsets) != num + 1:
+    if len(loca) != num + 1:
         raise FontMergeError("loca is shorter than the glyph count")
-    return _Font(tables, num, offsets)
+    return _Font(tables, num, loca, 1 if long_loca else 2)
 
 
 def _identity(font: _Font) -> bytes:
@@ -101,8 +105,11 @@ def glyph_data(program: bytes) -> dict[int, bytes]:
 
 
 def _checksum(data: bytes) -> int:
-    data += b"\0" * (-len(data) % 4)
-    return sum(struct.unpack(f">{len(data) // 4}I", data)) & 0xFFFFFFFF
+    words = array("I")
+    words.frombytes(data + b"\0" * (-len(data) % 4))
+    if _LITTLE:
+        words.byteswap()
+    return sum(words) & 0xFFFFFFFF
 
 
 def merge(programs: list[bytes]) -> bytes:
@@ -128,7 +135,7 @@ def merge(programs: list[bytes]) -> bytes:
         lengths[gid] = len(data)
         pieces.append(data)
     loca = array("I", accumulate(lengths, initial=0))
-    if struct.pack("=I", 1) != struct.pack(">I", 1):
+    if _LITTLE:
         loca.byteswap()
     base = fonts[0]
     tables = {tag: data for tag, data in base.tables.items() if tag not in _DROPPED}
