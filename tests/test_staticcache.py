@@ -259,3 +259,26 @@ def test_two_processes_fill_the_cache_at_once(tmp_path):
     assert sorted(p.name for p in files) == sorted(f"{k}{staticcache.SUFFIX}" for k in keys)  # no .part left
     cache = StaticCache(tmp_path / "c")
     assert all(cache.get(k) == _payload(k) for k in keys)
+
+
+def test_the_cache_holds_no_personal_data(tmp_path, model):
+    """The static part is laid out without the patient: nothing of theirs reaches the
+    cache folder (which, unlike out/, is not where clinics expect patient files)."""
+    import handout_split as split
+    from test_pdfjoin import _request
+
+    from handouts.patient import Patient
+    from handouts.pdftext import extract
+    patient = Patient.model_validate({"name": "Zed Quuxley", "first_dose": "2026-12-09", "oncologist": "Dr. Yolanda Vex",
+                                      "phone": "+1 (555) 999-8888", "treatment_center": "Wexford Clinic"})
+    cache = StaticCache(tmp_path / "c")
+    pdf, _ = split.render_joined(_request(model, patient, "en", "a4"), cache)
+    joined = tmp_path / "joined.pdf"
+    joined.write_bytes(pdf)
+    values = ["Quuxley", "Yolanda Vex", "999-8888", "Wexford", "December 9, 2026"]
+    assert all(v in extract(joined) for v in values)  # the values are printed, in the personal part
+    for entry in (tmp_path / "c").rglob(f"*{staticcache.SUFFIX}"):
+        part = tmp_path / "part.pdf"
+        part.write_bytes(StaticCache(tmp_path / "c").get(entry.name.removesuffix(staticcache.SUFFIX)))
+        text = extract(part)
+        assert not [v for v in values if v in text]
