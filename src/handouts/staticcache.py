@@ -65,10 +65,8 @@ def engine_versions() -> dict[str, str]:
 def static_inputs(document: str, locale: str, paper: str) -> dict:
     """The batch manifest's digests of everything a patient-independent part of
     `document` depends on (all but the personal values), plus the engine versions."""
-    from pathlib import PurePath
-
     from . import batch
-    inputs = batch.inputs(batch.Job(document, locale, paper, Path(PurePath(".")), "static"))
+    inputs = batch.inputs(batch.Job(document, locale, paper, Path("."), "static"))
     inputs.pop("personal", None)
     return {**inputs, "engine": engine_versions()}
 
