@@ -104,16 +104,18 @@ def _render(req: BuildRequest, html: str) -> weasy.Rendered:
     return weasy.render(html, layout, families, [weasy.stylesheet(layout / n) for n in handout.STYLESHEETS])
 
 
-def personal_html(req: BuildRequest, static_pages: int, parts: Split | None = None) -> str:
+def personal_html(req: BuildRequest, static_pages: int, parts: Split | None = None,
+                  personal_pages: int = PERSONAL_PAGES) -> str:
     parts = parts or split(req, static=False)
-    return _document(_head(parts.head, PERSONAL_CSS, PERSONAL_PAGES + static_pages), parts.personal)
+    return _document(_head(parts.head, PERSONAL_CSS, personal_pages + static_pages), parts.personal)
 
 
-def static_html(req: BuildRequest, total: int, parts: Split | None = None) -> str:
+def static_html(req: BuildRequest, total: int, parts: Split | None = None,
+                first_page: int = PERSONAL_PAGES + 1) -> str:
     parts = parts or split(req)
     # Alone, the part starts at the top of its first page as it does after the forced
     # break in the whole document.
-    return _document(_head(parts.head, WHOLE_CSS, total, PERSONAL_PAGES + 1), parts.static)
+    return _document(_head(parts.head, WHOLE_CSS, total, first_page), parts.static)
 
 
 def whole_html(req: BuildRequest, parts: Split | None = None) -> str:
@@ -126,35 +128,45 @@ def render_whole(req: BuildRequest) -> weasy.Rendered:
     return _render(req, whole_html(req))
 
 
-def static_inputs(req: BuildRequest) -> dict:
+def static_inputs(req: BuildRequest, first_page: int = PERSONAL_PAGES + 1) -> dict:
     """What the static part depends on besides the batch manifest's input digests."""
     return {"document": req.document, "locale": req.locale, "paper": req.paper.name,
-            "large_print": req.large_print, "split": "prototype-1", "first_page": PERSONAL_PAGES + 1}
+            "large_print": req.large_print, "split": "prototype-1", "first_page": first_page}
 
 
-def render_static(req: BuildRequest, static_pages_hint: int | None = None) -> weasy.Rendered:
+def render_static(req: BuildRequest, first_page: int = PERSONAL_PAGES + 1) -> weasy.Rendered:
     """The static part with the joined document's page numbers. Its page count does not
     depend on the numbers (they print in the page margin), so a wrong guess costs one
     more render, once per cache entry."""
     parts = split(static_request(req))
-    guess = static_pages_hint or 2
-    rendered = _render(req, static_html(req, PERSONAL_PAGES + guess, parts))
+    guess = 2
+    rendered = _render(req, static_html(req, first_page - 1 + guess, parts, first_page))
     if rendered.pages != guess:
-        rendered = _render(req, static_html(req, PERSONAL_PAGES + rendered.pages, parts))
+        rendered = _render(req, static_html(req, first_page - 1 + rendered.pages, parts, first_page))
     return rendered
+
+
+def _static(req: BuildRequest, cache: StaticCache, first_page: int) -> bytes:
+    key = cache.key(staticcache.static_inputs(req.document, req.locale, req.paper.name),
+                    static_inputs(req, first_page))
+    return cache.get_or_make(key, lambda: render_static(req, first_page).pdf)
 
 
 def render_joined(req: BuildRequest, cache: StaticCache) -> tuple[bytes, int]:
     """A personal handout the new way: the personal part rendered, the static part from
-    the cache (laid out on a miss), joined. Returns (pdf, pages)."""
-    key = cache.key(staticcache.static_inputs(req.document, req.locale, req.paper.name), static_inputs(req))
-    static = cache.get_or_make(key, lambda: render_static(req).pdf)
+    the cache (laid out on a miss), joined. Returns (pdf, pages). The personal part is
+    expected to fill PERSONAL_PAGES; where it fills more or fewer, it is laid out again
+    with the right page numbers (and the static part numbered after it)."""
+    parts = split(req, static=False)
+    personal_pages = PERSONAL_PAGES
+    static = _static(req, cache, personal_pages + 1)
     static_pages = _page_count(static)
-    personal = _render(req, personal_html(req, static_pages))
-    if personal.pages != PERSONAL_PAGES:
-        raise ValueError(f"the personal part has {personal.pages} pages, not {PERSONAL_PAGES}: "
-                         "take the whole-document path")
-    return pdfjoin.join([personal.pdf, static]), PERSONAL_PAGES + static_pages
+    personal = _render(req, personal_html(req, static_pages, parts, personal_pages))
+    if personal.pages != personal_pages:
+        personal_pages = personal.pages
+        static = _static(req, cache, personal_pages + 1)
+        personal = _render(req, personal_html(req, static_pages, parts, personal_pages))
+    return pdfjoin.join([personal.pdf, static]), personal_pages + static_pages
 
 
 def _page_count(pdf: bytes) -> int:
