@@ -16,6 +16,7 @@ split yet), so it measures the join and the cache, not final pages.
   sheets per locale) on 2 worker processes: today's `handouts batch`, and the same jobs
   with joined handouts (each worker keeps the static parts in memory, both share the
   disk cache);
+- what a personal part costs by what it holds (pieces of today's handout);
 - joined file size against today's, every locale and paper.
 """
 
@@ -111,6 +112,28 @@ def profile(locale: str, repeat: int) -> dict:
     for label, where, name in PHASES:
         cum = sum(v[3] for (path, _, fn), v in stats.items() if fn == name and path.endswith(where))
         out[label] = {"s": round(cum / repeat, 4), "share": round(cum / total, 3)}
+    return out
+
+
+def compositions(locale: str, repeat: int) -> dict:
+    """CPU seconds of a personal part made of different pieces of today's handout: what
+    the real split can afford per patient (the join adds its own time on top)."""
+    req = request(locale)
+    c = split._chunks(handout.html(req))
+    masthead, what, warning = split._SECTION.split(c["front"])[:3]
+    head = split._head(c["head"], ".personal { break-before: auto; }", 4)
+    pieces = {
+        "masthead only (a one-page document's floor)": masthead,
+        "masthead + warning box with phone + care team": masthead + warning + c["care"],
+        "care team + dated schedule": c["care"] + c["schedule"],
+        "page 1 as today (masthead, what it is, warning box)": c["front"],
+    }
+    htmls = {label: split._document(head, body) for label, body in pieces.items()}
+    htmls["the prototype's personal part (page 1, then care team + dated schedule)"] = split.personal_html(req, 2)
+    out = {}
+    for label, html in htmls.items():
+        rendered = split._render(req, html)
+        out[label] = {"cpu_s": round(best_cpu(lambda: split._render(req, html), repeat), 4), "pages": rendered.pages}
     return out
 
 
@@ -257,6 +280,7 @@ def main() -> None:
     anchor_cpu = anchor["warm_cpu_s"] if anchor else None
     report["handout_personal_warm"] = {code: warm(code, repeat, anchor_cpu) for code in ("en", "zh-Hans")}
     report["profile_joined_warm"] = {code: profile(code, repeat) for code in ("en", "zh-Hans")}
+    report["personal_part_compositions"] = {code: compositions(code, repeat) for code in ("en", "zh-Hans")}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         report["cold_build_handout_patient"] = cold(tmp, anchor)
