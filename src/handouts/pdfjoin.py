@@ -15,13 +15,16 @@ Concatenating pages is not enough for a tagged PDF. What the join keeps intact:
 - Bookmarks: the later parts' top-level bookmarks become children of the first part's
   first bookmark (the document title, as in the whole document), counts fixed.
 - Fonts: WeasyPrint tags every subset of a face with the same six letters (a digest
-  of the face's name), which the PDF specification forbids for different subsets. A
-  face whose glyphs in one part are all in another part's subset of that face uses that
-  subset (WeasyPrint subsets with glyph ids kept, so a superset serves both); the
-  subsets that remain are tagged from a digest of their font program.
+  of the face's name), which the PDF specification forbids for different subsets. So
+  each face gets one font dictionary and one subset: WeasyPrint subsets with glyph ids
+  kept, so a part's subset that holds another part's glyphs serves both, and otherwise
+  the subsets are merged glyph by glyph (`fontmerge`). What cannot be merged (another
+  font format, subsets that do not agree) stays apart with a tag from a digest of its
+  own program.
+- What it cannot carry across parts (named destinations, forms) it refuses.
 
 Page numbers printed on the pages ("Page N of M") are the layouts' business: each part
-is rendered knowing where it starts and the total (see `PartPlan`).
+is laid out knowing the number of its first page and the total.
 """
 
 from __future__ import annotations
@@ -40,18 +43,11 @@ from . import fontmerge
 
 ZLIB_LEVEL = 6  # as the engine writes its streams
 
-__all__ = ["JoinError", "join", "PartPlan", "subset_tag"]
+__all__ = ["JoinError", "join", "subset_tag"]
 
 
 class JoinError(ValueError):
     """A part is not a tagged PDF as WeasyPrint writes it."""
-
-
-@dataclass(frozen=True)
-class PartPlan:
-    """Where a part's pages sit in the joined document: what its page counter needs."""
-    first_page: int  # 1-based number of the part's first page in the joined document
-    total_pages: int  # pages of the joined document
 
 
 def subset_tag(data: bytes) -> str:
