@@ -1,0 +1,443 @@
+"""Join tagged PDFs made by WeasyPrint into one tagged PDF (PDF/UA-1), as if the parts
+had been laid out as one document: a personal handout is its personal pages, rendered
+per patient, followed by the patient-independent pages, laid out once and cached.
+
+Concatenating pages is not enough for a tagged PDF. What the join keeps intact:
+
+- One structure tree: the first part's /Document element holds every part's elements
+  in reading order, each element's /P and /Pg pointing into the joined file.
+- The parent tree: each part numbers its pages' /StructParents (and its annotations'
+  /StructParent) from 0; later parts are renumbered after the earlier ones, so every
+  marked-content id on a page still maps to its element.
+- Table headers: WeasyPrint names a header cell `/ID (object-row-column)` after an
+  object number of its own file, so two parts can name different cells alike; each
+  part's ids are prefixed with the part's number and the cells' /Headers rewritten.
+- Bookmarks: the later parts' top-level bookmarks become children of the first part's
+  first bookmark (the document title, as in the whole document), counts fixed.
+- Fonts: WeasyPrint tags every subset of a face with the same six letters (a digest
+  of the face's name), which the PDF specification forbids for different subsets. So
+  each face gets one font dictionary and one subset: WeasyPrint subsets with glyph ids
+  kept, so a part's subset that holds another part's glyphs serves both, and otherwise
+  the subsets are merged glyph by glyph (`fontmerge`). What cannot be merged (another
+  font format, subsets that do not agree) stays apart with a tag from a digest of its
+  own program.
+- What it cannot carry across parts (named destinations, forms) it refuses.
+
+Page numbers printed on the pages ("Page N of M") are the layouts' business: each part
+is laid out knowing the number of its first page and the total.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name, String
+
+from . import fontmerge
+
+ZLIB_LEVEL = 6  # as the engine writes its streams
+
+__all__ = ["JoinError", "join", "subset_tag"]
+
+
+class JoinError(ValueError):
+    """A part is not a tagged PDF as WeasyPrint writes it."""
+
+
+def subset_tag(data: bytes) -> str:
+    """Six capital letters from a digest of a font program: different subsets get
+    different tags, the same subset the same tag (byte-reproducible output)."""
+    digest = hashlib.sha256(data).digest()
+    return "".join(chr(65 + b % 26) for b in digest[:6])
+
+
+def _kids(node) -> list:
+    kids = node.get("/K")
+    if kids is None:
+        return []
+    return list(kids) if isinstance(kids, Array) else [kids]
+
+
+def _elements(root) -> Iterable[Dictionary]:
+    """Every structure element under `root` (depth first, no marked-content ids or
+    object references)."""
+    stack = list(reversed(_kids(root)))
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Dictionary) and "/S" in node:
+            yield node
+            stack.extend(reversed(_kids(node)))
+
+
+def _document_element(pdf: pikepdf.Pdf) -> Dictionary:
+    root = pdf.Root.get("/StructTreeRoot")
+    if root is None:
+        raise JoinError("not a tagged PDF: no /StructTreeRoot")
+    kids = _kids(root)
+    if len(kids) != 1 or kids[0].get("/S") != Name.Document:
+        raise JoinError("the structure tree does not have one /Document element")
+    return kids[0]
+
+
+def _nums(tree) -> list[tuple[int, object]]:
+    """A number tree's (key, value) pairs; WeasyPrint writes one flat /Nums array."""
+    pairs: list[tuple[int, object]] = []
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        nums = node.get("/Nums")
+        if nums is not None:
+            pairs.extend((int(nums[i]), nums[i + 1]) for i in range(0, len(nums), 2))
+        stack.extend(node.get("/Kids", []))
+    return sorted(pairs, key=lambda kv: kv[0])
+
+
+def _attributes(element) -> list[Dictionary]:
+    attrs = element.get("/A")
+    if attrs is None:
+        return []
+    items = list(attrs) if isinstance(attrs, Array) else [attrs]
+    return [a for a in items if isinstance(a, Dictionary)]
+
+
+def _prefix_ids(document: Dictionary, prefix: str) -> None:
+    """Prefix a part's element ids and the /Headers that name them."""
+    for element in _elements(document):
+        if "/ID" in element:
+            element.ID = String(prefix + str(element.ID))
+        for attr in _attributes(element):
+            headers = attr.get("/Headers")
+            if headers is not None:
+                attr.Headers = Array([String(prefix + str(h)) for h in headers])
+
+
+def _renumber(pdf: pikepdf.Pdf, offset: int) -> list[tuple[int, object]]:
+    """Shift a part's parent-tree keys (pages' /StructParents, annotations'
+    /StructParent) by `offset`; returns the shifted (key, value) pairs."""
+    root = pdf.Root.StructTreeRoot
+    pairs = [(k + offset, v) for k, v in _nums(root.ParentTree)] if "/ParentTree" in root else []
+    for page in pdf.pages:
+        if "/StructParents" in page.obj:
+            page.obj.StructParents = int(page.obj.StructParents) + offset
+        for annot in page.obj.get("/Annots", []):
+            if "/StructParent" in annot:
+                annot.StructParent = int(annot.StructParent) + offset
+    return pairs
+
+
+def _next_key(pairs: Sequence[tuple[int, object]], pdf: pikepdf.Pdf) -> int:
+    used = [k for k, _ in pairs]
+    used += [int(p.obj.StructParents) for p in pdf.pages if "/StructParents" in p.obj]
+    return max(used, default=-1) + 1
+
+
+# -- bookmarks ------------------------------------------------------------------------
+
+def _outline_items(first) -> list[Dictionary]:
+    items = []
+    node = first
+    while node is not None:
+        items.append(node)
+        node = node.get("/Next")
+    return items
+
+
+def _visible_count(item: Dictionary) -> int:
+    """Open descendants an item shows (its /Count when open, as PDF 1.7 12.3.3)."""
+    total = 0
+    for child in _outline_items(item.get("/First")):
+        total += 1
+        if int(child.get("/Count", 0)) > 0:
+            total += _visible_count(child)
+    return total
+
+
+def _append_outlines(base: pikepdf.Pdf, items: list[Dictionary]) -> None:
+    """Make `items` (already in `base`) the last children of the first top-level
+    bookmark, or top-level bookmarks when there is none."""
+    if not items:
+        return
+    outlines = base.Root.get("/Outlines")
+    if outlines is None:
+        outlines = base.make_indirect(Dictionary(Type=Name.Outlines))
+        base.Root.Outlines = outlines
+    top = _outline_items(outlines.get("/First"))
+    parent = top[0] if top else outlines
+    siblings = _outline_items(parent.get("/First"))
+    for item in items:
+        item.Parent = parent
+        if "/Prev" in item:
+            del item["/Prev"]
+        if "/Next" in item:
+            del item["/Next"]
+        if siblings:
+            siblings[-1].Next = item
+            item.Prev = siblings[-1]
+        else:
+            parent.First = item
+        siblings.append(item)
+    parent.Last = siblings[-1]
+    # Counts: the parent (open, as WeasyPrint writes it) and the outline root.
+    if parent is not outlines:
+        opened = int(parent.get("/Count", 0)) >= 0
+        parent.Count = _visible_count(parent) * (1 if opened else -1)
+    outlines.Count = sum(1 + (_visible_count(i) if int(i.get("/Count", 0)) > 0 else 0)
+                         for i in _outline_items(outlines.get("/First")))
+
+
+# -- fonts ----------------------------------------------------------------------------
+
+@dataclass
+class _Face:
+    font: Dictionary  # the Type0 font dictionary
+    cid: Dictionary  # its descendant CIDFont
+    name: str  # BaseFont without the subset tag
+    program: object  # the FontFile2/FontFile3 stream
+    widths: dict[int, float]  # the /W array, by glyph id
+
+    @property
+    def gids(self) -> frozenset[int]:
+        return frozenset(self.widths)
+
+
+def _base_name(name: str) -> str:
+    name = name.lstrip("/")
+    return name[7:] if len(name) > 7 and name[6] == "+" else name
+
+
+def _widths(cid: Dictionary) -> dict[int, float]:
+    """A CIDFont's /W array as {glyph id: width}."""
+    out: dict[int, float] = {}
+    w = list(cid.get("/W", []))
+    i = 0
+    while i < len(w):
+        first = int(w[i])
+        if isinstance(w[i + 1], Array):
+            for n, width in enumerate(w[i + 1]):
+                out[first + n] = float(width)
+            i += 2
+        else:
+            last, width = int(w[i + 1]), float(w[i + 2])
+            for g in range(first, last + 1):
+                out[g] = width
+            i += 3
+    return out
+
+
+def _font_resources(pdf: pikepdf.Pdf) -> list[Dictionary]:
+    """Every /Font resource dictionary: the pages' and those of the forms they draw."""
+    out: list[Dictionary] = []
+    seen: set[tuple] = set()
+    stack = [p.obj.get("/Resources") for p in pdf.pages]
+    while stack:
+        res = stack.pop()
+        if not isinstance(res, Dictionary):
+            continue
+        if res.is_indirect:
+            if res.objgen in seen:
+                continue
+            seen.add(res.objgen)
+        fonts = res.get("/Font")
+        if isinstance(fonts, Dictionary):
+            out.append(fonts)
+        for xobject in (res.get("/XObject") or {}).values():
+            if isinstance(xobject, pikepdf.Stream) and xobject.get("/Subtype") == Name.Form:
+                stack.append(xobject.get("/Resources"))
+    return out
+
+
+def _faces(pdf: pikepdf.Pdf, resources: list[Dictionary]) -> dict[tuple, _Face]:
+    """Type0 fonts with one embedded TrueType/OpenType program, by object id."""
+    out: dict[tuple, _Face] = {}
+    for fonts in resources:
+        for font in fonts.values():
+            if font.objgen in out or font.get("/Subtype") != Name.Type0:
+                continue
+            cid = font.DescendantFonts[0]
+            desc = cid.get("/FontDescriptor")
+            if desc is None or cid.get("/CIDToGIDMap", Name.Identity) != Name.Identity:
+                continue
+            program = desc.get("/FontFile2") or desc.get("/FontFile3")
+            if program is None or font.get("/Encoding") != Name("/Identity-H"):
+                continue  # a CMap that drops glyphs (.notdef replacements): left alone
+            out[font.objgen] = _Face(font, cid, _base_name(str(font.BaseFont)), program, _widths(cid))
+    return out
+
+
+def _share_fonts(pdf: pikepdf.Pdf) -> None:
+    """One font dictionary and one program per face: where one part's glyphs are all
+    in another part's subset, that subset serves both; otherwise the subsets are merged
+    (`fontmerge`). Then every subset gets a tag of its own."""
+    resources = _font_resources(pdf)
+    faces = _faces(pdf, resources)
+    by_name: dict[str, list[_Face]] = {}
+    for face in faces.values():
+        by_name.setdefault(face.name, []).append(face)
+    replace: dict[tuple, Dictionary] = {}
+    for group in by_name.values():
+        if len(group) < 2:
+            continue
+        group.sort(key=lambda f: -len(f.gids))
+        base, others = group[0], group[1:]
+        if not all(_same_glyphs(f, base) for f in others):
+            continue  # not subsets of one font: each keeps its own (distinct tags)
+        if not all(f.gids <= base.gids for f in others):
+            try:
+                program = fontmerge.merge([base.program.read_bytes(), *(f.program.read_bytes() for f in others)])
+            except fontmerge.FontMergeError:
+                continue
+            _set_program(base, program)
+            _merge_metrics(base, others)
+        for f in others:
+            replace[f.font.objgen] = base.font
+    if replace:
+        for fonts in resources:
+            for key in list(fonts.keys()):
+                target = replace.get(fonts[key].objgen)
+                if target is not None:
+                    fonts[key] = target
+    for objgen, face in faces.items():
+        if objgen in replace:
+            continue
+        tag = subset_tag(face.program.read_raw_bytes())
+        name = Name(f"/{tag}+{face.name}")
+        face.font.BaseFont = name
+        face.cid.BaseFont = name
+        face.cid.FontDescriptor.FontName = name
+
+
+def _same_glyphs(small: _Face, big: _Face) -> bool:
+    """Both subsets come from the same font file: their common glyphs have the same
+    widths (a different face under the same name would not)."""
+    ws, wb = small.widths, big.widths
+    return all(abs(ws[g] - wb[g]) < 1e-3 for g in small.gids & big.gids)
+
+
+def _set_program(face: _Face, program: bytes) -> None:
+    face.program.write(zlib.compress(program, ZLIB_LEVEL), filter=Name.FlateDecode)
+    face.program.Length1 = len(program)
+
+
+def _merge_metrics(base: _Face, others: list[_Face]) -> None:
+    """The widths and the text map of every subset, on the one font dictionary."""
+    widths: dict[int, float] = {}
+    text: dict[int, str] = {}
+    for face in [*others, base]:  # the base's own entries win
+        widths.update(face.widths)
+        text.update(_to_unicode(face.font))
+    w = Array()
+    run: Array | None = None
+    for gid in sorted(widths):
+        if run is None or gid - 1 not in widths:
+            run = Array()
+            w.append(gid)
+            w.append(run)
+        run.append(_number(widths[gid]))
+    base.cid.W = w
+    bbox = base.cid.FontDescriptor.FontBBox
+    bbox[2] = _number(max(widths.values(), default=0))
+    if "/ToUnicode" in base.font:
+        base.font.ToUnicode.write(zlib.compress(_cmap(text), ZLIB_LEVEL), filter=Name.FlateDecode)
+    base.widths = widths
+
+
+def _number(value: float):
+    return int(value) if float(value).is_integer() else round(float(value), 4)
+
+
+_BFCHAR = re.compile(rb"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]+)>")
+
+
+def _to_unicode(font: Dictionary) -> dict[int, str]:
+    """A ToUnicode CMap's single-glyph entries (bfchar, as WeasyPrint writes them)."""
+    cmap = font.get("/ToUnicode")
+    if cmap is None:
+        return {}
+    body = cmap.read_bytes()
+    out: dict[int, str] = {}
+    for section in re.findall(rb"beginbfchar(.*?)endbfchar", body, re.S):
+        for gid, hexes in _BFCHAR.findall(section):
+            out[int(gid, 16)] = hexes.decode("ascii")
+    return out
+
+
+def _cmap(text: dict[int, str]) -> bytes:
+    lines = [b"/CIDInit /ProcSet findresource begin", b"12 dict begin", b"begincmap", b"/CIDSystemInfo",
+             b"<< /Registry (Adobe)", b"/Ordering (UCS)", b"/Supplement 0", b">> def",
+             b"/CMapName /Adobe-Identity-UCS def", b"/CMapType 2 def", b"1 begincodespacerange",
+             b"<0000> <ffff>", b"endcodespacerange"]
+    items = sorted(text.items())
+    for i in range(0, len(items), 100):
+        batch = items[i:i + 100]
+        lines.append(f"{len(batch)} beginbfchar".encode())
+        lines.extend(f"<{gid:04x}> <{hexes}>".encode() for gid, hexes in batch)
+        lines.append(b"endbfchar")
+    lines += [b"endcmap", b"CMapName currentdict /CMap defineresource pop", b"end", b"end"]
+    return b"\n".join(lines)
+
+
+# -- the join -------------------------------------------------------------------------
+
+# What a later part's catalog may hold that the join does not carry over: refused, not
+# dropped (a link to a dropped destination would lead nowhere).
+_NOT_JOINED = ("/Names", "/Dests", "/AcroForm")
+
+
+def join(parts: Sequence[bytes]) -> bytes:
+    """One tagged PDF from `parts` (tagged PDFs as WeasyPrint writes them), in order.
+    The first part's catalog (language, metadata, title) is the joined document's."""
+    if not parts:
+        raise JoinError("nothing to join")
+    base = pikepdf.Pdf.open(io.BytesIO(parts[0]))
+    document = _document_element(base)
+    struct_root = base.Root.StructTreeRoot
+    pairs = _nums(struct_root.ParentTree) if "/ParentTree" in struct_root else []
+    _prefix_ids(document, "p1-")
+    for number, data in enumerate(parts[1:], start=2):
+        src = pikepdf.Pdf.open(io.BytesIO(data))
+        carried = [key for key in _NOT_JOINED if key in src.Root]
+        if carried:
+            raise JoinError(f"part {number} has {', '.join(carried)}: named destinations and forms "
+                            "are not carried across parts")
+        src_document = _document_element(src)
+        _prefix_ids(src_document, f"p{number}-")
+        shifted = _renumber(src, _next_key(pairs, base))
+        outline_first = src.Root.get("/Outlines", {}).get("/First")
+        src_items = _outline_items(outline_first)
+        # Pages first: the elements' /Pg, the outline destinations and the parent tree
+        # are then copied onto the same (already copied) pages.
+        base.pages.extend(src.pages)
+        for kid in _kids(src_document):
+            copied = base.copy_foreign(kid)
+            copied.P = document
+            document.K.append(copied)
+        pairs.extend((k, _copy(base, v)) for k, v in shifted)
+        _append_outlines(base, [base.copy_foreign(item) for item in src_items])
+    nums = Array()
+    for k, v in sorted(pairs, key=lambda kv: kv[0]):
+        nums.append(k)
+        nums.append(v)
+    struct_root.ParentTree = base.make_indirect(Dictionary(Nums=nums))
+    struct_root.ParentTreeNextKey = _next_key(pairs, base)
+    _share_fonts(base)
+    out = io.BytesIO()
+    base.save(out, deterministic_id=True, compress_streams=True,
+              object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return out.getvalue()
+
+
+def _copy(base: pikepdf.Pdf, value):
+    """A foreign value in `base`: indirect objects through qpdf's copier (which maps
+    objects already copied, pages included, to their copies), direct arrays item by
+    item."""
+    if isinstance(value, Array) and not value.is_indirect:
+        return Array([_copy(base, v) for v in value])
+    if isinstance(value, pikepdf.Object) and value.is_indirect:
+        return base.copy_foreign(value)
+    return value

@@ -1,0 +1,303 @@
+"""The PDF join (pdfjoin.py) on real handouts: a personal part and the cached static part
+of every locale and paper, joined, against the same pages laid out as one document
+(tests/handout_split.py cuts today's handout into the two parts)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pikepdf
+import pypdfium2
+import pytest
+import structcheck
+from conftest import HANDOUT_PAPERS, LOCALES
+from test_pdfua import assert_conforms
+
+import handout_split as split
+from handouts import fontmerge, papers, pdfjoin, registry
+from handouts.staticcache import StaticCache
+
+CASES = [(loc, paper) for loc in LOCALES for paper in HANDOUT_PAPERS]
+
+
+def _request(model, patient, locale, paper):
+    from handouts.documents.common import BuildRequest
+    return BuildRequest("handout", locale, papers.get(paper, registry.get("handout").papers), patient, model)
+
+
+class Joined:
+    def __init__(self, root, model, patient):
+        self.root, self.model, self.patient = root, model, patient
+        self.cache = StaticCache(None)
+        self._done: dict = {}
+
+    def get(self, locale, paper):
+        """(joined path, whole-document path, today's handout bytes)."""
+        key = (locale, paper)
+        if key not in self._done:
+            from handouts.documents import handout
+            req = _request(self.model, self.patient, locale, paper)
+            pdf, pages = split.render_joined(req, self.cache)
+            joined = self.root / f"joined-{locale}-{paper}.pdf"
+            joined.write_bytes(pdf)
+            whole = self.root / f"whole-{locale}-{paper}.pdf"
+            whole.write_bytes(split.render_whole(req).pdf)
+            self._done[key] = (joined, whole, handout.render(req).pdf)
+        return self._done[key]
+
+
+@pytest.fixture(scope="module")
+def joined(model, sample_patient, tmp_path_factory):
+    return Joined(tmp_path_factory.mktemp("joined"), model, sample_patient)
+
+
+@pytest.mark.parametrize("locale,paper", CASES)
+def test_structure_tree_is_whole(joined, locale, paper):
+    """Parent links, /Pg, every marked-content id on its page's element, /Headers,
+    bookmarks: nothing wrong in the joined file (nor in the one-document baseline)."""
+    path, whole, _ = joined.get(locale, paper)
+    assert structcheck.problems(whole) == []
+    assert structcheck.problems(path) == []
+
+
+@pytest.mark.parametrize("locale,paper", CASES)
+def test_reads_as_the_whole_document(joined, locale, paper):
+    from handouts.pdftext import extract
+    path, whole, _ = joined.get(locale, paper)
+    text = extract(path)
+    assert text == extract(whole)
+    pages = len(re.findall(r"^=== page \d+ ===$", text, re.M))
+    assert pages == _pages(path.read_bytes()) > split.PERSONAL_PAGES
+
+
+def test_page_numbers_run_across_parts(joined):
+    from handouts.pdftext import extract
+    path, _, _ = joined.get("en", "letter")
+    pages = _pages(path.read_bytes())
+    assert re.findall(r"Page (\d+) of (\d+)", extract(path)) == [(str(n), str(pages)) for n in range(1, pages + 1)]
+
+
+@pytest.mark.parametrize("locale,paper", CASES)
+def test_pages_look_like_the_whole_document(joined, locale, paper):
+    """Pixel for pixel: the same glyphs from the merged subsets, the static part's first
+    element where the whole document puts it."""
+    path, whole, _ = joined.get(locale, paper)
+    a, b = pypdfium2.PdfDocument(str(path)), pypdfium2.PdfDocument(str(whole))
+    try:
+        assert len(a) == len(b)
+        for i in range(len(a)):
+            x = a[i].render(scale=60 / 72).to_pil()
+            y = b[i].render(scale=60 / 72).to_pil()
+            assert x.size == y.size and x.tobytes() == y.tobytes(), f"page {i + 1} differs"
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("locale,paper", CASES)
+def test_bookmarks_as_in_the_whole_document(joined, locale, paper):
+    path, whole, _ = joined.get(locale, paper)
+    marks = structcheck.outline(path)
+    assert marks == structcheck.outline(whole)
+    assert [m for m in marks if m[0] == 0] == [marks[0]]  # one title, everything under it
+
+
+@pytest.mark.parametrize("locale,paper", CASES)
+def test_one_subset_per_face(joined, locale, paper):
+    path, _, _ = joined.get(locale, paper)
+    faces = structcheck.subset_fonts(path)
+    assert all(len(tags) == 1 for tags in faces.values()), faces
+    tags = [t for ts in faces.values() for t in ts]
+    assert len(tags) == len(set(tags))
+    assert all(len(programs) == 1 for programs in structcheck.font_programs(path).values())
+
+
+@pytest.mark.parametrize("locale,paper", CASES)
+def test_pdfua_checker_finds_nothing_new(joined, locale, paper):
+    path, _, _ = joined.get(locale, paper)
+    assert_conforms(path)
+
+
+@pytest.mark.parametrize("locale,paper", CASES)
+def test_at_most_a_tenth_larger_than_today(joined, locale, paper):
+    path, _, today = joined.get(locale, paper)
+    assert path.stat().st_size <= 1.10 * len(today)
+
+
+def test_joining_is_reproducible(joined, model, sample_patient):
+    path, _, _ = joined.get("zh-Hant", "a4")
+    again, _ = split.render_joined(_request(model, sample_patient, "zh-Hant", "a4"), joined.cache)
+    assert again == path.read_bytes()
+
+
+# ------------------------------------------------------------- the checks can fail
+
+def _parts(joined, locale="en", paper="letter"):
+    """The personal and static parts of a joined handout, as the join got them."""
+    joined.get(locale, paper)  # the static part laid out, in the fixture's cache
+    req = _request(joined.model, joined.patient, locale, paper)
+    key = joined.cache.key(split.staticcache.static_inputs("handout", locale, paper), split.static_inputs(req))
+    static = joined.cache.get(key)
+    assert static is not None
+    return split._render(req, split.personal_html(req, _pages(static))).pdf, static
+
+
+def _pages(pdf: bytes) -> int:
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        return len(doc.pages)
+
+
+def _problems(tmp_path, pdf: bytes) -> list[str]:
+    path = tmp_path / "j.pdf"
+    path.write_bytes(pdf)
+    return structcheck.problems(path)
+
+
+def test_without_renumbering_the_parent_tree_breaks(joined, tmp_path, monkeypatch):
+    personal, static = _parts(joined)
+    assert _problems(tmp_path, pdfjoin.join([personal, static])) == []
+    monkeypatch.setattr(pdfjoin, "_next_key", lambda pairs, pdf: 0)
+    found = _problems(tmp_path, pdfjoin.join([personal, static]))
+    assert any("StructParents" in p or "MCID" in p for p in found), found
+
+
+def test_without_id_prefixes_header_ids_collide(joined, tmp_path, monkeypatch):
+    """The same part twice: without prefixes its header cells' ids name two cells."""
+    _, static = _parts(joined)
+    assert _problems(tmp_path, pdfjoin.join([static, static])) == []
+    monkeypatch.setattr(pdfjoin, "_prefix_ids", lambda document, prefix: None)
+    found = _problems(tmp_path, pdfjoin.join([static, static]))
+    assert any("names two elements" in p for p in found), found
+
+
+def test_without_font_sharing_subsets_share_a_tag(joined, tmp_path, monkeypatch):
+    personal, static = _parts(joined)
+    monkeypatch.setattr(pdfjoin, "_share_fonts", lambda pdf: None)
+    path = tmp_path / "j.pdf"
+    path.write_bytes(pdfjoin.join([personal, static]))
+    assert any(len(programs) > 1 for programs in structcheck.font_programs(path).values())
+
+
+def test_without_nesting_bookmarks_differ(joined, tmp_path, monkeypatch):
+    personal, static = _parts(joined)
+    _, whole, _ = joined.get("en", "letter")
+    monkeypatch.setattr(pdfjoin, "_append_outlines", lambda base, items: None)
+    path = tmp_path / "j.pdf"
+    path.write_bytes(pdfjoin.join([personal, static]))
+    assert structcheck.outline(path) != structcheck.outline(whole)
+
+
+def test_an_untagged_part_is_refused(joined):
+    personal, _ = _parts(joined)
+    with pikepdf.open(io.BytesIO(personal)) as pdf:
+        del pdf.Root["/StructTreeRoot"]
+        out = io.BytesIO()
+        pdf.save(out)
+    with pytest.raises(pdfjoin.JoinError):
+        pdfjoin.join([personal, out.getvalue()])
+
+
+# ------------------------------------------------------------------ font merging
+
+def _programs(pdf: bytes) -> dict[str, list[bytes]]:
+    out: dict[str, list[bytes]] = {}
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        for obj in doc.objects:
+            if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == pikepdf.Name.FontDescriptor:
+                face = str(obj.FontName).split("+", 1)[1]
+                out.setdefault(face, []).append(obj.FontFile2.read_bytes())
+    return out
+
+
+def test_merged_subset_draws_every_glyph_of_each(joined):
+    from fontTools.ttLib import TTFont
+    personal, static = _parts(joined, "zh-Hans", "a4")
+    a, b = _programs(personal)["Noto-Sans-SC"][0], _programs(static)["Noto-Sans-SC"][0]
+    merged = fontmerge.merge([b, a])
+    glyphs = fontmerge.glyph_data(merged)
+    ga, gb = fontmerge.glyph_data(a), fontmerge.glyph_data(b)
+    assert set(ga) - set(gb), "the personal part should need glyphs the static part lacks"
+    for source in (ga, gb):
+        for gid, data in source.items():
+            assert glyphs[gid].rstrip(b"\0") == data.rstrip(b"\0")
+    font = TTFont(io.BytesIO(merged))  # a valid font: fontTools reads every table
+    fa = TTFont(io.BytesIO(a))
+    order = font.getGlyphOrder()
+    for gid in ga:
+        name = order[gid]
+        assert font["hmtx"][name] == fa["hmtx"][fa.getGlyphOrder()[gid]]
+        font["glyf"][name]  # noqa: B018 - decompiles the outline
+
+
+def test_subsets_of_different_fonts_are_not_merged(joined):
+    personal, _ = _parts(joined, "zh-Hans", "a4")
+    programs = _programs(personal)
+    with pytest.raises(fontmerge.FontMergeError):
+        fontmerge.merge([programs["Noto-Sans-SC"][0], programs["Noto-Sans-SC-Bold"][0]])
+
+
+def _edited(pdf: bytes, edit) -> bytes:
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        edit(doc)
+        out = io.BytesIO()
+        doc.save(out)
+    return out.getvalue()
+
+
+def test_fonts_drawn_inside_forms_are_shared_too(joined, tmp_path):
+    """A page drawn through a form XObject: its fonts are found and merged as well."""
+    personal, static = _parts(joined, "zh-Hans", "a4")
+
+    def into_form(doc):
+        page = doc.pages[1]
+        form = page.as_form_xobject()
+        page.obj.Contents = doc.make_stream(b"q /Fx0 Do Q")
+        page.obj.Resources = pikepdf.Dictionary(XObject=pikepdf.Dictionary(Fx0=form))
+
+    path = tmp_path / "j.pdf"
+    path.write_bytes(pdfjoin.join([_edited(personal, into_form), static]))
+    names = structcheck.font_programs(path)
+    faces = [name.split("+", 1)[1] for name in names]
+    assert len(faces) == len(set(faces)), sorted(names)
+
+
+def test_named_destinations_in_a_later_part_are_refused(joined):
+    personal, static = _parts(joined)
+
+    def with_names(doc):
+        doc.Root.Names = pikepdf.Dictionary(Dests=pikepdf.Dictionary(Names=pikepdf.Array()))
+
+    with pytest.raises(pdfjoin.JoinError, match="Names"):
+        pdfjoin.join([personal, _edited(static, with_names)])
+
+
+def test_subsets_with_renumbered_glyphs_are_not_merged(joined):
+    """Merging relies on the subsetter keeping glyph ids: a glyph drawn by both subsets
+    must be the same outline, or the merge is refused (each keeps its own subset)."""
+    from fontTools.ttLib import TTFont
+    personal, static = _parts(joined, "zh-Hans", "a4")
+    a, b = _programs(personal)["Noto-Sans-SC"][0], _programs(static)["Noto-Sans-SC"][0]
+    common = sorted(set(fontmerge.glyph_data(a)) & set(fontmerge.glyph_data(b)) - {0})
+    font = TTFont(io.BytesIO(a), recalcTimestamp=False)
+    glyph = font["glyf"][font.getGlyphOrder()[common[0]]]
+    glyph.coordinates[0] = (glyph.coordinates[0][0] + 7, glyph.coordinates[0][1])
+    out = io.BytesIO()
+    font.save(out)
+    with pytest.raises(fontmerge.FontMergeError, match="glyph ids"):
+        fontmerge.merge([b, out.getvalue()])
+
+
+def test_a_personal_part_longer_than_planned_is_numbered_right(joined, monkeypatch):
+    """Where the personal part fills other than the pages planned for it, it is laid out
+    again and the static part numbered after it: the same text as the whole document."""
+    from handouts.pdftext import extract
+    _, whole, _ = joined.get("zh-Hans", "letter")
+    monkeypatch.setattr(split, "PERSONAL_PAGES", 1)
+    cache = StaticCache(None)
+    pdf, pages = split.render_joined(_request(joined.model, joined.patient, "zh-Hans", "letter"), cache)
+    assert cache.made == 2  # the static part numbered from page 2, then from page 3
+    path = whole.parent / "replanned.pdf"
+    path.write_bytes(pdf)
+    assert extract(path) == extract(whole)
+    assert structcheck.problems(path) == []
