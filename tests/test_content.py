@@ -163,6 +163,9 @@ def test_regional_terms_are_locale_data_and_the_catalog_follows_them(code):
     text = catalogs.all_text(code)
     for key in ("prescribing_information", "us_prescribing_information", "crs", "icans", "drug"):
         assert regional[key] in text, (key, regional[key])
+    for key, term in regional.items():  # every term the locale names (zh-Hant: 前置用藥 too)
+        if isinstance(term, str):
+            assert term in text, (key, term)
     for word in regional["avoid"]:
         assert word not in text, word
     # The regions whose approval status the documents state, from the content model's records.
@@ -343,3 +346,19 @@ def test_no_document_text_says_approved_in_the_united_states_only():
         text = catalogs.all_text(code)
         for phrase in ("United States only", "仅在美国", "僅在美國", "只在美国", "只在美國"):
             assert phrase not in text, (code, phrase)
+
+
+def test_printed_facts_follow_the_2025_label_or_say_their_revision(model):
+    """Facts that rested on the 2024 label moved to the 11/2025 wording where the fact
+    sheet's section 9 confirms it; what still comes from elsewhere names its revision
+    (the 05/2024 Medication Guide, the 2024 accelerated approval date)."""
+    records = {**model.facts, **model.lists}
+    older = {rid: r.label_revision for rid, r in records.items()
+             if model.is_printable(rid) and r.label_revision != "11/2025"}
+    assert older == {"approval_accelerated": "05/2024", "fever_f": "MedGuide 05/2024", "fever_c": "MedGuide 05/2024",
+                     "crs_signs": "MedGuide 05/2024", "bleeding_signs": "MedGuide 05/2024"}, older
+    for rid in ("common_side_effects", "restart_rule_c1d1", "restart_rule_c1d8", "dose_interval",
+                "restart_after_step_up_days", "breastfeeding_after"):
+        assert "S17" in records[rid].sources, rid
+    # The Medication Guide's revision is cited where its words print.
+    assert "05/2024" in model.sources["S10"].citation

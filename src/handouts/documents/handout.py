@@ -62,6 +62,17 @@ def stay_near_until(L: Localizer, day: dt.date) -> str:
                date=L.date(stay_near_end(L.model, day), "full"))
 
 
+def footer_css(text: str) -> Markup:
+    """The running footer as a CSS content value on two lines, broken at its middle
+    " · " separator (the catalog's words, each line escaped as a CSS string): a line
+    breaks where the text says, never inside a date or a label revision, and never
+    leaves a character alone on the last line."""
+    parts = [p.strip() for p in text.split("·")]
+    half = (len(parts) + 1) // 2
+    lines = [" · ".join(parts[:half]), " · ".join(parts[half:])] if len(parts) > 1 else [text]
+    return Markup(' "\\A " '.join(f'"{css_string(line)}"' for line in lines if line))
+
+
 def html(req: BuildRequest) -> str:
     model = req.model
     L = get_localizer(req.locale, model)
@@ -127,8 +138,8 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
         # Large print repeats a short running footer (one line at 18 pt, so the warning
         # box's signs, phone and emergency rule fit on one page); the full provenance
         # prints in the footer at the end, as in regular print.
-        footer_left=(L._("Content %(version)s · Printed %(date)s", version=model.meta.content_version,
-                         date=L.date(when, "medium")) if req.large_print else footer_line(L, model, when)),
+        footer_left=footer_css(L._("Content %(version)s · Printed %(date)s", version=model.meta.content_version,
+                                   date=L.date(when, "medium")) if req.large_print else footer_line(L, model, when)),
         page_counter=page_counter_css(L),
         **provenance_ctx,
     )
