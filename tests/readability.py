@@ -3,8 +3,8 @@ English handout's sections split at their printed headings, the running footer a
 sources footer left out, each heading, table header row and list item counted as a
 sentence. Flesch-Kincaid grade with textstat 0.7.3's word and syllable counts (offline);
 the sentences are counted here, because textstat drops every "sentence" of one or two
-words (a list item such as "Headache") and splits at the full stops of "U.S." and
-"100.4", which would make a list-heavy page look easier than it is."""
+words (a list item such as "Headache": a list reads harder than it is) and splits at the
+full stops of "U.S." and "100.4" (a sentence reads easier than it is)."""
 
 from __future__ import annotations
 
