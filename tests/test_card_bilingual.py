@@ -1,4 +1,5 @@
-"""Wallet card, issue 10: Chinese cards say the drug is approved in the United States only;
+"""Wallet card: Chinese cards say, in one short line, where the drug is not approved (as of
+the date that was checked), never that it is approved in the United States only;
 `--also LOCALE` prints the back (for clinicians) in another language, so a family member
 reads the front and a clinician the back of the same card.
 
@@ -47,24 +48,26 @@ def bilingual(model, sample_patient, tmp_path_factory):
     return get
 
 
-# ------------------------------------------------------- approved in the US only
+# ------------------------------------------------------- where it is not approved
 
 @pytest.mark.parametrize("fmt", ["id1", "business-3.5x2"])
 @pytest.mark.parametrize("locale", LOCALES)
-def test_chinese_front_says_approved_in_the_us_only(model, locale, fmt):
+def test_chinese_front_says_where_it_is_not_approved_in_one_short_line(model, locale, fmt):
     from handouts.documents.common import approval_statement
     from handouts.documents.wallet_card import static_texts
     from handouts.localizer import get
     L = get(locale, model)
-    statement = approval_statement(L)
-    front = flat("".join(static_texts(locale, model, fmt)["front.intro"]))
+    statement = approval_statement(L, model)
+    lines = static_texts(locale, model, fmt)["front.intro"]
     if locale == "en":
-        assert statement == "" and "United States only" not in front
+        assert statement == ""
         return
-    # The handout's and poster's words, naming the regions from the locale data.
-    assert statement and flat(statement) in front
-    for region in L.spec.regional["not_approved_in"]:
-        assert region in front
+    # One line of its own (it took one and a half of four lines), naming the regions of the
+    # locale data and the date their status was checked.
+    assert flat(statement) in [flat(line) for line in lines], lines
+    for region in L.spec.approval_regions.values():
+        assert region in statement
+    assert "2026年12月4日" in statement
 
 
 @pytest.mark.parametrize("locale", ["zh-Hans", "zh-Hant"])
@@ -72,7 +75,7 @@ def test_printed_card_carries_the_statement(renders, model, locale):
     from handouts.documents.common import approval_statement
     from handouts.localizer import get
     front, back = sides(renders.get("wallet-card", locale, "id1", personal=True))
-    assert flat(approval_statement(get(locale, model))) in flat(front)
+    assert flat(approval_statement(get(locale, model), model)) in flat(front)
 
 
 # ----------------------------------------------------------------- bilingual
@@ -89,26 +92,23 @@ def test_front_in_the_patients_language_back_in_the_other(bilingual, model, loca
     assert flat(L._("I receive tarlatamab-dlle (IMDELLTRA)")) in flat(front)
     assert flat(danger_call(L)) in flat(front)
     # The back: the clinician's language, with the heading in the patient's too.
-    for msg in ("For healthcare providers", "Treat without delay; also contact:", "Oncologist:",
-                "Date of most recent dose:", "Clinic-made card, not from Amgen."):
+    for msg in ("For healthcare providers", "Treat suspected CRS or ICANS without delay; also contact:",
+                "Oncologist:", "Most recent dose:", "Clinic-made card, not from Amgen.", "Patient:"):
         assert flat(A._(msg)) in flat(back), msg
-    assert flat(A._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
-                    median=A.q("crs_onset_median"), latest=A.q("crs_onset_latest"))) in flat(back)
+    from handouts.documents.wallet_card import _for_providers
+    for sentence in _for_providers(A):
+        assert flat(sentence) in flat(back), sentence
     assert flat(L._("For healthcare providers")) in flat(back)
     assert "Dr. Maria Gonzalez" in back and "+1 (555) 010-2030" in back
     assert A.date(__import__("datetime").date(2026, 12, 1), "medium") in back  # first dose, A's format
-    # Each Chinese side says where the drug is approved, in its own language.
+    # Each Chinese side says where the drug is not approved, in its own language.
     for X, text in ((L, front), (A, back)):
-        if approval_statement(X):
-            assert flat(approval_statement(X)) in flat(text)
-    if also == "en":
-        # The patient's-language paragraph of the English back is kept.
-        assert flat(L._("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine "
-                        "release syndrome (CRS) and neurologic toxicity, including ICANS.")) in flat(back)
+        if approval_statement(X, model):
+            assert flat(approval_statement(X, model)) in flat(text)
 
 
 @pytest.mark.parametrize("locale,also", PAIRS)
-def test_bilingual_card_is_two_id1_pages_fonts_embedded_qr_decodes(bilingual, locale, also):
+def test_bilingual_card_is_two_id1_pages_fonts_embedded_qr_decodes(bilingual, model, locale, also):
     from handouts import locales
     path = bilingual(locale, also)
     sizes = pdfcheck.page_sizes_mm(path)
@@ -116,7 +116,7 @@ def test_bilingual_card_is_two_id1_pages_fonts_embedded_qr_decodes(bilingual, lo
     for w, h in sizes:
         assert w == pytest.approx(ID1[0], abs=0.01) and h == pytest.approx(ID1[1], abs=0.01)
     pdfcheck.assert_fonts_bundled(path)
-    assert [r.text for r in cardpdf.decode(path, 1, 300)] == [NCI_URL]
+    assert sorted(r.text for r in cardpdf.decode(path, 1, 300)) == sorted([NCI_URL, model.meta.dailymed_url])
     # One /Lang per PDF in ReportLab: the front's (the patient's) language.
     assert str(pdfcheck.catalog(path)["/Lang"]) == locales.get(locale).html_lang
 
@@ -199,7 +199,7 @@ def test_bilingual_sheets_seven_points_both_languages(model, sheet):
             front, back = (flat(pdf.pages[i].extract_text()) for i in (0, 1))
         assert min(sizes) >= 7.0 - 0.01, (locale, also, min(sizes))
         assert flat(get(locale, model)._("I receive tarlatamab-dlle (IMDELLTRA)")) in front
-        assert flat(get(also, model)._("Treat without delay; also contact:")) in back
+        assert flat(get(also, model)._("Treat suspected CRS or ICANS without delay; also contact:")) in back
 
 
 def test_cli_sheet_with_also(tmp_path, capsys):

@@ -198,8 +198,11 @@ def test_qr_decodes_on_every_card_of_every_sheet(sheets, sheet):
     for back_page in range(1, pages, 2):
         results = cardpdf.decode(path, back_page, 200)
         found[back_page] = [r.text for r in results]
-    assert found[1] == [NCI_URL] * per
-    assert found[3] == [NCI_URL] * (12 - per)
+    # Every back carries both codes: the NCI page and the label on DailyMed.
+    from handouts import content
+    both = [NCI_URL, content.default().meta.dailymed_url]
+    assert sorted(found[1]) == sorted(both * per)
+    assert sorted(found[3]) == sorted(both * (12 - per))
 
 
 # --------------------------------------------------------------------- text, fonts, bytes

@@ -15,17 +15,31 @@ def test_shipped_model_loads(model):
     assert model.meta.label_revised.isoformat() == "2025-11-19"
 
 
-@pytest.mark.parametrize("fact_id", ["contraception_after", "premed_dexamethasone",
-                                     "posthydration_saline", "restart_after_c1d15_on"])
-def test_unverified_facts_are_refused(model, fact_id):
-    assert not model.is_printable(fact_id)
-    with pytest.raises(UnverifiedFact):
-        model.fact(fact_id)
+def _with(model, **confidences):
+    data = model.model_dump()
+    for rid, conf in confidences.items():
+        (data["facts"] if rid in data["facts"] else data["lists"])[rid]["confidence"] = conf
+    return content.ContentModel.model_validate(data)
 
 
-def test_unverified_list_is_refused(model):
+@pytest.mark.parametrize("fact_id", ["contraception_after", "premed_dexamethasone", "premed_within",
+                                     "posthydration_saline", "posthydration_duration", "restart_after_c1d15_on"])
+def test_facts_verified_in_the_2025_label_print_and_others_are_refused(model, fact_id):
+    """The 11/2025 label wording (fact sheet 9, S17) verified these; marked anything less
+    they are refused, and a layout must point to the prescribing information instead."""
+    fact = model.fact(fact_id)
+    assert fact.confidence == "label-verbatim" and "S17" in fact.sources and fact.label_revision == "11/2025"
+    for weaker in ("secondary", "unverified"):
+        weak = _with(model, **{fact_id: weaker})
+        assert not weak.is_printable(fact_id)
+        with pytest.raises(UnverifiedFact):
+            weak.fact(fact_id)
+
+
+@pytest.mark.parametrize("list_id", ["icans_signs", "driving", "emergency_signs", "labs"])
+def test_unverified_list_is_refused(model, list_id):
     with pytest.raises(UnverifiedFact):
-        model.text_list("neuro_signs")
+        _with(model, **{list_id: "secondary"}).text_list(list_id)
 
 
 def test_every_fact_names_known_sources(model):
@@ -84,13 +98,14 @@ def test_medical_structure_lives_in_the_model(model):
     """Restart rows, the timeline split, the cycles a schedule shows, the stay-near doses
     and the NCI source come from the data file, not from document code."""
     assert [(r.cycle, r.day, r.or_later) for r in model.restart] == [(1, 1, False), (1, 8, False), (1, 15, True)]
-    assert model.restart[2].rule is None and not model.is_printable(model.restart[2].threshold)
+    # The third row (PI 2.4, 11/2025) is verified now: it has its rule and threshold.
+    assert model.restart[2].rule == "restart_rule_c1d15" and model.fact(model.restart[2].threshold).value == 28
     assert model.presentation.schedule_cycles_shown >= 1
     assert [(r.cycles, r.days) for r in model.stay_near_rows()] == [((1, 1), [1]), ((1, 1), [8])]
     assert model.sources[model.meta.nci_source].url.rstrip("/").endswith("tarlatamab-dlle")
     src = "\n".join(p.read_text(encoding="utf-8") for p in (paths.resource_root() / "src/handouts/documents").glob("*.py"))
     for hard_coded in ('"S16"', "RESTART_ROWS", "restart_after_step_up_days", "dailymed.nlm.nih.gov",
-                       "through_cycle=3", "first two"):
+                       "through_cycle=3", "first two", '"911"', '"120"', '"119"', "United States only"):
         assert hard_coded not in src, hard_coded
 
 
@@ -135,7 +150,7 @@ def test_citations_come_from_the_printed_facts(model, document):
         assert source.citation in html, (source.citation, document)
     assert model.sources[model.meta.nci_source].citation in html
     # A source none of the printed facts rests on is not cited.
-    assert model.sources["SEC"].citation not in html
+    assert model.sources["S22"].citation not in html
 
 
 @pytest.mark.parametrize("code", ["zh-Hans", "zh-Hant"])
@@ -146,12 +161,15 @@ def test_regional_terms_are_locale_data_and_the_catalog_follows_them(code):
     spec = locales.get(code)
     regional = spec.regional
     text = catalogs.all_text(code)
-    for key in ("prescribing_information", "crs", "icans", "drug"):
+    for key in ("prescribing_information", "us_prescribing_information", "crs", "icans", "drug"):
         assert regional[key] in text, (key, regional[key])
+    for key, term in regional.items():  # every term the locale names (zh-Hant: 前置用藥 too)
+        if isinstance(term, str):
+            assert term in text, (key, term)
     for word in regional["avoid"]:
         assert word not in text, word
-    assert len(regional["not_approved_in"]) == 3
-    assert spec.medical_review.reviewed is False  # a person's sign-off, not ours
+    # The regions whose approval status the documents state, from the content model's records.
+    assert set(spec.approval_regions) == {"CN", "TW", "HK"}
 
 
 def test_taiwan_terms_differ_from_the_character_conversion():
@@ -185,3 +203,162 @@ def test_schedule_cycles_out_of_order_are_one_error_naming_the_row(tmp_path, cyc
     assert exc.value.field == "model.toml: schedule.4.cycles", exc.value.one_line()
     assert exc.value.message.startswith("cycles are [first, last]")
 
+
+
+# ------------------------------------------------------------- provenance is a record
+
+def _load_edited(tmp_path, old: str, new: str, count: int = 1):
+    text = paths.content_file().read_text(encoding="utf-8")
+    assert text.count(old) == count, old
+    bad = tmp_path / "model.toml"
+    bad.write_text(text.replace(old, new), encoding="utf-8")
+    return content.load(bad)
+
+
+def test_a_check_date_comes_only_from_a_recorded_comparison(model):
+    """The latest recorded comparison is the fact sheet's 2026-12-04 check against
+    stored copies of the 11/2025 label; 2026-09-15 (an unverified headline) is no check."""
+    check = model.meta.last_check
+    assert check.date.isoformat() == "2026-12-04" and check.label_revision == "11/2025"
+    assert "S17" in check.read and "live DailyMed not reached" in check.means
+    assert model.meta.label_checked == check.date
+    assert all(c.date.isoformat() != "2026-09-15" for c in model.meta.label_checks)
+    assert all(s.last_reviewed is None or s.last_reviewed.isoformat() != "2026-09-15"
+               for s in model.sources.values())
+
+
+def test_a_bare_check_date_is_refused(tmp_path):
+    from handouts.errors import HandoutsError
+    with pytest.raises(HandoutsError, match="label_checks"):
+        _load_edited(tmp_path, 'label_check_frequency = "quarterly"', 'label_checked = 2026-12-04\nlabel_check_frequency = "quarterly"')
+
+
+@pytest.mark.parametrize("field", ["compared", "means", "result", "record"])
+def test_a_check_record_without_what_how_or_result_is_refused(tmp_path, model, field):
+    data = model.model_dump()
+    data["meta"]["label_checks"][-1][field] = ""
+    with pytest.raises(Exception, match=field):
+        content.ContentModel.model_validate(data)
+
+
+def test_the_printed_check_line_names_the_revision_compared(model):
+    from handouts.documents.common import label_check_line
+    from handouts.localizer import get
+    line = label_check_line(get("en", model), model).replace("\u00a0", " ")
+    assert line == ("On December 4, 2026, these facts were compared with copies of the U.S. prescribing "
+                    "information revised November 2025.")
+    assert "2026年12月4日" in label_check_line(get("zh-Hans", model), model)
+    assert "2025年11月" in label_check_line(get("zh-Hant", model), model)
+
+
+def test_a_source_review_date_needs_a_recorded_check_that_read_it(tmp_path, model):
+    """No source claims a review that no recorded check made: S7 was not read by one."""
+    assert model.sources["S7"].last_reviewed is None
+    assert model.sources["S17"].last_reviewed.isoformat() == "2026-12-04"
+    assert model.sources["S3"].last_reviewed.isoformat() == "2026-11-23"
+    data = model.model_dump()
+    data["sources"]["S7"]["last_reviewed"] = "2026-12-04"
+    with pytest.raises(Exception, match="sources.S7.last_reviewed"):
+        content.ContentModel.model_validate(data)
+    # A check that read a source leaves its date stale no more.
+    data = model.model_dump()
+    data["sources"]["S17"]["last_reviewed"] = "2026-11-23"
+    with pytest.raises(Exception, match="sources.S17.last_reviewed"):
+        content.ContentModel.model_validate(data)
+    # The NCI date is the page's own record, and says so.
+    assert model.sources["S16"].review_record
+
+
+# ------------------------------------------------------- patient-education symptom words
+
+def test_patient_education_words_print_cited(model):
+    from handouts.localizer import get
+    for lid in ("infection_signs", "liver_signs"):
+        lst = model.text_list(lid)
+        assert lst.confidence == "patient-education" and model.is_printable(lid)
+        assert {model.sources[s].source_type for s in lst.sources} == {"patient_education"}
+    L = get("en", model)
+    with L.tracking() as printed:
+        L.items("infection_signs")
+    assert {s.citation for s in model.sources_for(printed)} == {model.sources["S18"].citation,
+                                                               model.sources["S20"].citation}
+    # The fact sheet attributes these lists to S18 and S20 only (9.3, 9.5): no NCI, no MedlinePlus.
+    assert model.lists["liver_signs"].sources == ["S20"]
+
+
+@pytest.mark.parametrize("item", ["fever over %(fever_f)s", "fever over 38 degrees", "pain for two days",
+                                  "a cough that lasts a week"])
+def test_patient_education_words_never_carry_a_number(model, item):
+    data = model.model_dump()
+    data["lists"]["infection_signs"]["items"].append(item)
+    with pytest.raises(Exception, match="never a number|must be a placeholder"):
+        content.ContentModel.model_validate(data)
+
+
+def test_patient_education_is_refused_on_a_fact_and_without_a_patient_page(model):
+    data = model.model_dump()
+    data["facts"]["fever_c"]["confidence"] = "patient-education"
+    with pytest.raises(Exception, match="symptom words only"):
+        content.ContentModel.model_validate(data)
+    data = model.model_dump()
+    data["lists"]["liver_signs"]["sources"] = ["S9"]
+    with pytest.raises(Exception, match="patient-education source"):
+        content.ContentModel.model_validate(data)
+
+
+def test_label_derived_signs_are_not_patient_education(model):
+    """ICANS, allergy and bleeding signs rest on the label (9.1, 9.6, 3.3)."""
+    for lid in ("icans_signs", "allergy_signs", "bleeding_signs", "driving", "emergency_signs"):
+        assert model.text_list(lid).confidence in ("label-verbatim", "label-derived"), lid
+
+
+# ------------------------------------------------------------------ approval by region
+
+def test_approval_by_region_is_data_with_its_check(model):
+    got = {a.region: a.status for a in model.approval}
+    assert got == {"US": "approved", "JP": "approved", "GB": "approved", "EU": "approved",
+                   "CN": "application-accepted", "TW": "none-found", "HK": "none-found"}
+    assert {a.checked.isoformat() for a in model.approval} == {"2026-12-04"}
+    data = model.model_dump()
+    data["approval"][4]["checked"] = "2026-12-05"  # no recorded check that day
+    with pytest.raises(Exception, match="approval CN"):
+        content.ContentModel.model_validate(data)
+
+
+@pytest.mark.parametrize("code", ["zh-Hans", "zh-Hant"])
+def test_the_approval_statement_follows_the_records(model, code):
+    from handouts.documents.common import approval_statement
+    from handouts.localizer import get
+    L = get(code, model)
+    names = L.spec.approval_regions
+    statement = approval_statement(L, model)
+    assert all(n in statement for n in names.values()) and "2026年12月4日" in statement
+    data = model.model_dump()
+    data["approval"][4]["status"] = "approved"  # China approves: the document says so no more
+    approved = content.ContentModel.model_validate(data)
+    assert names["CN"] not in approval_statement(get(code, approved), approved)
+    assert approval_statement(get("en", model), model) == ""
+
+
+def test_no_document_text_says_approved_in_the_united_states_only():
+    from handouts import catalogs, locales
+    for code in locales.available():
+        text = catalogs.all_text(code)
+        for phrase in ("United States only", "仅在美国", "僅在美國", "只在美国", "只在美國"):
+            assert phrase not in text, (code, phrase)
+
+
+def test_printed_facts_follow_the_2025_label_or_say_their_revision(model):
+    """Facts that rested on the 2024 label moved to the 11/2025 wording where the fact
+    sheet's section 9 confirms it; what still comes from elsewhere names its revision
+    (the 05/2024 Medication Guide, the 2024 accelerated approval date)."""
+    records = {**model.facts, **model.lists}
+    older = {rid: r.label_revision for rid, r in records.items()
+             if model.is_printable(rid) and r.label_revision != "11/2025"}
+    assert older == {"approval_accelerated": "05/2024", "fever_f": "MedGuide 05/2024", "fever_c": "MedGuide 05/2024",
+                     "crs_signs": "MedGuide 05/2024", "bleeding_signs": "MedGuide 05/2024"}, older
+    for rid in ("common_side_effects", "restart_rule_c1d1", "restart_rule_c1d8", "dose_interval",
+                "restart_after_step_up_days", "breastfeeding_after"):
+        assert "S17" in records[rid].sources, rid
+    # The Medication Guide's revision is cited where its words print.
+    assert "05/2024" in model.sources["S10"].citation

@@ -30,9 +30,12 @@ def check_snapshot(name: str, actual: str, update: bool) -> None:
 
 @pytest.mark.parametrize("locale,paper", CASES)
 def test_page_size_and_budget(renders, locale, paper):
+    from handouts import registry
+    low, high = registry.get("handout").page_budget
+    assert (low, high) == (2, 6)  # raised by two pages for 12 pt body text and the 2025 label's safety text
     path = renders.get("handout", locale, paper)
     sizes = pdfcheck.page_sizes_mm(path)
-    assert 2 <= len(sizes) <= 4, f"{len(sizes)} pages"
+    assert low <= len(sizes) <= high, f"{len(sizes)} pages"
     for w, h in sizes:
         assert w == pytest.approx(PAPER_MM[paper][0], abs=0.1)
         assert h == pytest.approx(PAPER_MM[paper][1], abs=0.1)
@@ -48,7 +51,7 @@ def test_text_snapshot(renders, locale, paper, update_snapshots):
 def test_personal_text_snapshot(renders, locale, update_snapshots):
     paper = "letter" if locale == "en" else "a4"
     path = renders.get("handout", locale, paper, personal=True)
-    assert len(pdfcheck.page_sizes_mm(path)) <= 4
+    assert len(pdfcheck.page_sizes_mm(path)) <= 6
     check_snapshot(f"handout-{locale}-{paper}-personal", pdfcheck.text(path), update_snapshots)
 
 
@@ -79,10 +82,45 @@ def test_metadata_language_and_tags(renders, locale, model):
     assert meta["/Author"]
 
 
-def test_unreviewed_catalog_prints_notice(renders):
-    assert "尚未经合格的医学翻译人员审核" in pdfcheck.text(renders.get("handout", "zh-Hans", "a4"))
-    assert "尚未經合格的醫學翻譯人員審核" in pdfcheck.text(renders.get("handout", "zh-Hant", "a4"))
-    assert "medical translator" not in pdfcheck.text(renders.get("handout", "en", "letter"))
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_review_notice_agrees_with_the_review_record(renders, model, locale):
+    """A catalog no qualified medical translator reviewed prints the notice; one with a
+    review record (reviewer, date, scope) does not. The shipped record decides, so a real
+    reviewer's sign-off passes this test unchanged."""
+    from handouts import locales
+    from handouts.localizer import get
+    spec = locales.get(locale)
+    notice = get(locale, model)._("This translation has not yet been checked by a qualified medical translator. "
+                                  "If anything is unclear, ask your care team.")
+    text = " ".join(pdfcheck.text(renders.get("handout", locale, "a4")).split())
+    printed = " ".join(notice.split()) in text
+    assert printed == (spec.catalog and not spec.medical_review.reviewed)
+    if spec.medical_review.reviewed and spec.catalog:
+        review = spec.medical_review
+        assert review.reviewer and review.date and review.scope
+
+
+def test_a_reviewers_record_removes_the_notice_and_a_bare_flag_is_refused(model, monkeypatch):
+    from pydantic import ValidationError
+
+    from handouts import locales, papers
+    from handouts.documents import handout
+    from handouts.documents.common import BuildRequest
+    from handouts.localizer import get
+    spec = locales.get("zh-Hant")
+    base = spec.model_dump()
+    with pytest.raises(ValidationError, match="reviewer, the date and the scope"):
+        locales.LocaleSpec(**{**base, "medical_review": {"reviewed": True, "reviewer": "A. Reviewer"}})
+    with pytest.raises(ValidationError, match="reviewed = false"):
+        locales.LocaleSpec(**{**base, "medical_review": {"reviewed": False, "reviewer": "A. Reviewer"}})
+    signed = locales.LocaleSpec(**{**base, "medical_review": {
+        "reviewed": True, "reviewer": "A. Reviewer, certified medical translator", "date": "2027-01-15",
+        "scope": "handouts.po, every entry, content 2026.12.0"}})
+    L = get("zh-Hant", model)
+    req = BuildRequest("handout", "zh-Hant", papers.get("a4", ("a4",)), None, model)
+    assert "尚未經合格的醫學翻譯人員審核" in handout.html(req)
+    monkeypatch.setattr(L, "spec", signed)
+    assert "尚未經合格的醫學翻譯人員審核" not in handout.html(req)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -90,7 +128,7 @@ def test_footer_provenance_on_every_page(renders, locale):
     text = pdfcheck.text(renders.get("handout", locale, "letter"))
     marker = {"en": "revised November 2025", "zh-Hans": "2025年11月修订", "zh-Hant": "2025年11月修訂"}[locale]
     for page in text.split("=== page")[1:]:
-        assert "2026.11.0" in page and marker in page, page[-300:]
+        assert "2026.12.0" in page and marker in page, page[-300:]
 
 
 def test_byte_identical_across_runs(model, tmp_path):
@@ -160,3 +198,37 @@ def test_dose_column_holds_every_dose(renders, model, locale, paper):
                             f"{locale} {paper} page {page.page_number}: dose {w['text']!r} ends at "
                             f"{w['x1'] * PT_MM:.1f} mm, its cell at {limit:.1f} mm")
     assert tables >= 2 and checked >= 2 * len(L.schedule()), (tables, checked)
+
+
+# ------------------------------------------------------------------ type sizes
+
+BODY_PT, FOOTER_PT = 12.0, 8.0
+BOTTOM_MARGIN_MM = 20  # style.css @page: the running footer lives below the text area
+
+
+def small_text_outside_footers(path) -> tuple[float, list[str]]:
+    """The smallest character on the pages, and any text under 12 pt that is not a footer:
+    the running footer (the page's bottom margin) or the sources footer (from "Sources"
+    to the end of the last page)."""
+    import pdfplumber
+    smallest, stray = 99.0, []
+    with pdfplumber.open(str(path)) as pdf:
+        last = len(pdf.pages) - 1
+        for i, page in enumerate(pdf.pages):
+            words = page.extract_words(extra_attrs=["size"])
+            src = [w for w in words if w["text"].startswith(("Sources:", "资料来源", "資料來源"))] if i == last else []
+            sources_top = min((w["top"] for w in src), default=page.height)
+            for c in page.chars:
+                smallest = min(smallest, c["size"])
+                in_margin = c["top"] > page.height - BOTTOM_MARGIN_MM * PT_MM ** -1
+                if c["size"] < BODY_PT - 0.01 and not in_margin and c["top"] < sources_top - 1:
+                    stray.append(c["text"])
+    return smallest, stray
+
+
+@pytest.mark.parametrize("locale,paper", CASES)
+def test_body_text_is_twelve_points_and_footers_eight(renders, locale, paper):
+    """Body text at least 12 pt (US CMS guidance for written material), footers at least 8."""
+    smallest, stray = small_text_outside_footers(renders.get("handout", locale, paper, personal=True))
+    assert smallest >= FOOTER_PT - 0.01, smallest
+    assert not stray, "".join(stray)[:80]

@@ -63,7 +63,8 @@ def test_patterns_are_locale_data(tmp_path):
 # -- in the printed PDF -------------------------------------------------------------------
 
 # A line that ends inside a match: "第", "第15" (before 天/周期), "2026年", "2026年12", "2026年12月15".
-BROKEN_END = re.compile(r"(第[ \u00a0]*\d*|\d{4}年(?:\d{1,2}(?:月\d{0,2})?)?)$")
+# A month and year ("2025年11月") is whole: a line may end after it.
+BROKEN_END = re.compile(r"(第[ \u00a0]*\d*|\d{4}年(?:\d{1,2}(?:月\d{1,2})?)?)$")
 
 
 def line_ends(path, bottom_margin_mm: float) -> list[tuple[int, str]]:
@@ -154,3 +155,36 @@ def test_phone_and_emergency_rule_print_together_in_the_page_one_box(renders, mo
     if personal:
         assert _flat(sample_patient.phone) in page1
     assert _flat(danger_emergency(L)) in page1
+
+
+# A line (or a table cell's line) holding one Chinese character alone ("議", "癌」。").
+LONE_CHARACTER = re.compile(r"[（「]?[\u3400-\u9fff][。，、；：）」]*")
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large-print"])
+@pytest.mark.parametrize("code", CHINESE)
+def test_no_character_alone_on_a_line_or_in_a_cell(chinese_handouts, code, large):
+    """Body text and table cells (the running footer included, which the body check
+    leaves out): no line holds a single character."""
+    runs = line_ends(chinese_handouts[(code, large)], 0)
+    assert not [(p, text) for p, text in runs if LONE_CHARACTER.fullmatch(text)]
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["normal", "large-print"])
+@pytest.mark.parametrize("code", CHINESE)
+def test_the_running_footer_keeps_its_date_and_label_revision_whole(chinese_handouts, model, code, large):
+    """The footer breaks at its own separator: the print date and "仿單（2025年11月修訂）"
+    are never split across its lines."""
+    from handouts.clock import print_date
+    from handouts.localizer import get
+    L = get(code, model)
+    date = L.date(print_date(), "medium")
+    revision = f"{L.spec.regional['us_prescribing_information']}（{L.month_year(model.meta.label_revised)}"
+    with pdfplumber.open(str(chinese_handouts[(code, large)])) as pdf:
+        footers = [page.crop((0, page.height - (22 if large else 20) * MM, page.width, page.height)).extract_text()
+                   for page in pdf.pages]
+    for text in footers:
+        lines = [_flat(line) for line in text.splitlines()]
+        assert any(_flat(date) in line for line in lines), lines
+        if not large:
+            assert any(_flat(revision) in line for line in lines), lines

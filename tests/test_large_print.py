@@ -66,3 +66,28 @@ def test_flag_refused_by_a_document_without_the_capability(capsys, tmp_path, doc
     code, out, err = run(capsys, "build", document, *flag, "--out", tmp_path)
     assert code == 2 and out == "" and not any(tmp_path.iterdir())
     assert err.splitlines()[-1] == f"handouts: error: {flag[0]}: {document} does not support {flag[0]}; {have}"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("paper", HANDOUT_PAPERS)
+def test_warning_signs_phone_and_emergency_rule_on_one_page(large, model, sample_patient, locale, paper):
+    """In large print the warning box's two sign lists, the care-team phone and the
+    emergency rule with its signs print on one page (at 18 pt the box is most of a page)."""
+    import re
+
+    from handouts.documents.common import danger_call, danger_emergency, emergency_signs
+    from handouts.localizer import get
+    import pypdfium2
+    L = get(locale, model)
+    pdf = pypdfium2.PdfDocument(str(large[(locale, paper)].path))
+    try:  # drawing order: the two columns of a sign list do not interleave
+        pages = [re.sub(r"\s", "", pdf[i].get_textpage().get_text_range()) for i in range(len(pdf))]
+    finally:
+        pdf.close()
+    needles = [*L.items("crs_signs"), *L.items("icans_signs"), danger_call(L), sample_patient.phone,
+               danger_emergency(L), *(s[:1].upper() + s[1:] for s in emergency_signs(L))]
+    holding = [i for i, page in enumerate(pages) if re.sub(r"\s", "", needles[0]) in page]
+    assert len(holding) == 1
+    page = pages[holding[0]]
+    missing = [n for n in needles if re.sub(r"\s", "", n) not in page]
+    assert not missing, (holding[0] + 1, missing)

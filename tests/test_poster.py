@@ -76,19 +76,32 @@ def test_exactly_one_page_of_the_paper(renders, locale, paper):
     assert h == pytest.approx(PAPERS[paper].height_mm, abs=0.1)
 
 
+def reference_text(L, model) -> str:
+    """The poster's reference text, not read from 2 m: storage, the reporting numbers,
+    versions, QR captions and sources (style.css: .reference and the footer, 0.9rem)."""
+    html = poster.html(BuildRequest("poster", L.code, PAPERS["tabloid"], None, model))
+    parts = re.findall(r'<section class="storage reference">(.*?)</section>|<footer>(.*?)</footer>', html, re.S)
+    text = re.sub(r"<[^>]+>", "", "".join(a + b for a, b in parts))
+    import html as htmllib
+    return squeeze(htmllib.unescape(text))
+
+
 @pytest.mark.parametrize("locale,paper", CASES)
 def test_type_readable_from_two_metres(renders, locale, paper, model):
-    """Smallest text: 14 pt on tabloid, the same proportion on other papers, never below
-    9 pt; every section heading at 28 pt (scaled) or more."""
+    """Everything staff act on: 14 pt on tabloid, the same proportion on other papers,
+    never below 9 pt; every section heading at 28 pt (scaled) or more. Reference text
+    (storage, reporting numbers, versions, sources) at 0.9 of that, never below 8 pt."""
     _, _, cs = chars(renders.get("poster", locale, paper))
     scale = SCALES["paper"][paper]["scale"]
+    body = 14 * scale
+    def plain(text: str) -> str:  # list markers (• and ·) are drawn apart from their text
+        return re.sub(r"[•·]", "", text)
+    small = plain(squeeze("".join(c["text"] for c in cs if c["size"] < body - 0.01)))
+    assert small in plain(reference_text(get_localizer(locale, model), model)), small[:60]
     smallest = min(c["size"] for c in cs)
-    assert smallest >= 14 * scale - 0.01, smallest
-    assert smallest >= 9 - 0.01
-    if paper == "tabloid":
-        assert smallest >= 14 - 0.01
+    assert smallest >= 0.9 * body - 0.01 and smallest >= 8 - 0.01, smallest
     big = squeeze("".join(c["text"] for c in cs if c["size"] >= 28 * scale - 0.01))
-    for key, heading in poster.headings(get_localizer(locale, model)).items():
+    for key, heading in poster.section_headings(get_localizer(locale, model)).items():
         assert squeeze(heading) in big, f"heading {key} {heading!r} is smaller than 28 pt (scaled)"
 
 
@@ -135,15 +148,19 @@ def test_every_section_and_figure_is_on_the_page(renders, locale, paper, model):
     expected += [L.q(f) for f in ("monitor_step_up", "monitor_c1d15_c2", "monitor_c3_c4", "monitor_c5_on",
                                   "stay_near_total", "stay_near_distance", "infusion_duration",
                                   "extended_monitoring_grade", "crs_onset_median", "crs_onset_latest",
-                                  "restart_after_step_up_days", "restart_after_c1d8_days",
-                                  "amgen_phone", "fda_phone", "fda_url")]
-    expected += L.items("labs_before_each_dose") + L.items("crs_signs_staff") + L.items("storage")
-    expected += L.items("restart_rule_c1d1") + L.items("restart_rule_c1d8")
-    expected += [NCI_URL, model.meta.content_version, L.month_year(model.meta.label_revised)]
+                                  "restart_after_step_up_days", "restart_after_c1d8_days", "restart_after_c1d15_on",
+                                  "premed_dexamethasone", "premed_within", "posthydration_saline",
+                                  "posthydration_duration", "amgen_phone", "fda_phone", "fda_url")]
+    expected += L.items("labs_staff") + L.items("crs_signs_staff") + L.items("icans_signs_staff")
+    expected += L.items("storage") + L.items("icans_timing") + L.items("driving")
+    expected += L.items("restart_rule_c1d1") + L.items("restart_rule_c1d8") + L.items("restart_rule_c1d15")
+    expected += [poster.lab_schedule_staff(L, set())]
+    expected += [model.meta.dailymed_site, model.meta.content_version, L.month_year(model.meta.label_revised)]
     # Citations come from what the render printed: every record the localizer handed out.
     with L.tracking() as printed:
         poster.html(poster_request(locale, paper, model))
-    assert {"schedule", "crs_signs_staff", "storage", "restart_rule_c1d1", "amgen_phone"} <= printed
+    assert {"schedule", "crs_signs_staff", "storage", "restart_rule_c1d15", "amgen_phone", "lab_schedule",
+            "premed_dexamethasone", "icans_signs_staff"} <= printed
     for s in poster.cited_sources(model, printed):
         expected.append(s.citation)
     missing = [e for e in expected if squeeze(e) not in text]
@@ -151,23 +168,23 @@ def test_every_section_and_figure_is_on_the_page(renders, locale, paper, model):
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_unverified_facts_are_pointers_not_numbers(renders, locale, model):
-    """The fact sheet does not verify these: the poster sends staff to the prescribing
-    information and never prints the secondary figures."""
+def test_the_2025_label_values_print_and_preparation_points_to_the_label(renders, locale, model):
+    """Table 3 (premedication, hydration) and the third restart row are verified in the
+    11/2025 label: the poster prints them. Preparation volumes stay a pointer (a poster is
+    the wrong place for compounding numbers), and no 'not verified' pointer is left."""
     text = stream_text(renders.get("poster", locale, "tabloid"))
     L = get_localizer(locale, model)
+    visits = poster.visits_label(L, [r for r in model.printable_schedule() if r.premedication])
+    for line in poster.premedication(L, model, visits):
+        assert line and squeeze(line) in text, line
+    assert squeeze(L._("Reconstitution, dilution, IV Solution Stabilizer and hold times: see the current "
+                       "prescribing information.")) in text
     for msg in ("Not verified for this poster: follow the current prescribing information.",
                 "Premedication drug, dose and timing: see the current prescribing information.",
-                "Hydration after the infusion: see the current prescribing information.",
-                "Signs of neurologic toxicity and ICANS: see the current prescribing information."):
-        assert squeeze(L._(msg)) in text, msg
-    assert squeeze(L._("Last dose: %(dose)s on %(visit)s or later", dose=L.q("dose_target"),
-                       visit=visit_label(L, 1, 15))) in text
-    for fid in ("premed_dexamethasone", "posthydration_saline", "restart_after_c1d15_on"):
-        assert not model.is_printable(fid)
-    assert "exameth" not in text.lower() and "地塞米松" not in text and "saline" not in text.lower()
-    for item in model.lists["neuro_signs"].items:
-        assert squeeze(L._(item)) not in text
+                "Hydration after the infusion: see the current prescribing information."):
+        assert squeeze(L._(msg)) not in text, msg
+    for volume in ("1.3", "4.4", "1.1", "4.2", "13mL", "14mL", "17mL"):  # PI 2.6 preparation volumes
+        assert volume not in text.replace("100.4", "")
 
 
 def _model_with(model: ContentModel, **confidences) -> ContentModel:
@@ -182,16 +199,19 @@ def _poster_html(model: ContentModel, locale="en", paper="tabloid") -> str:
 
 
 def test_pointers_follow_the_content_model(model):
-    """Downgrade a verified restart row: it becomes a pointer. Upgrade the premedication
-    fact: it is printed. The layout follows the model, not a hard-coded list."""
+    """Downgrade a verified restart row or the premedication fact: it becomes a pointer to
+    the prescribing information. The layout follows the model, not a hard-coded list."""
     base = _poster_html(model)
-    assert base.count("Not verified for this poster") == 1
+    assert base.count("Not verified for this poster") == 0 and "dexamethasone 8 mg IV" in base
     weaker = _poster_html(_model_with(model, restart_after_step_up_days="unverified"))
-    assert weaker.count("Not verified for this poster") == 2
+    assert weaker.count("Not verified for this poster") == 1
     assert "14 days or less" not in weaker
-    stronger = _poster_html(_model_with(model, premed_dexamethasone="label-verbatim"))
-    assert "Dexamethasone 8 mg IV" in stronger
-    assert "Premedication drug, dose and timing" not in stronger
+    no_premed = _poster_html(_model_with(model, premed_dexamethasone="secondary"))
+    assert "dexamethasone" not in no_premed and "Premedication drug, dose and timing" in no_premed
+    no_hydration = _poster_html(_model_with(model, posthydration_duration="unverified"))
+    assert "normal saline" not in no_hydration and "Hydration after the infusion" in no_hydration
+    no_icans = _poster_html(_model_with(model, icans_signs_staff="secondary"))
+    assert "Bradyphrenia" not in no_icans and "Signs of neurologic toxicity and ICANS" in no_icans
 
 
 def sp(text: str) -> str:
@@ -204,36 +224,47 @@ def test_restart_rows_are_the_verified_rows_of_table_4(model):
     rows = [{"last": sp(r["last"]), "cases": [(sp(a), sp(b)) for a, b in r["cases"]]} for r in rows]
     assert [r["last"] for r in rows] == ["Last dose: 1 mg on Cycle 1, Day 1", "Last dose: 10 mg on Cycle 1, Day 8",
                                          "Last dose: 10 mg on Cycle 1, Day 15 or later"]
-    assert [len(r["cases"]) for r in rows] == [2, 2, 0]
-    assert rows[0]["cases"][0] == ("14 days or less:", "Give 10 mg, then resume the schedule.")
+    assert [len(r["cases"]) for r in rows] == [2, 2, 2]
+    assert rows[0]["cases"][0] == ("14 days or less:", "Give 10 mg; then resume the schedule.")
     assert rows[1]["cases"][1][0] == "More than 21 days:"
+    # PI 2.4 row 3 (11/2025): 28 days; beyond, the step-up dose again (no "resume" in the label).
+    assert rows[2]["cases"] == [("28 days or less:", "Give 10 mg; then resume the schedule."),
+                                ("More than 28 days:", "Give 1 mg; if tolerated, 10 mg 1 week later.")]
 
 
 @pytest.mark.parametrize("locale", LOCALES)
-def test_chinese_says_us_fda_approval_only(renders, locale):
+def test_approval_follows_the_us_label_and_the_regional_records(renders, locale, model):
+    from handouts.documents.common import approval_statement
     text = stream_text(renders.get("poster", locale, "a3"))
     marker = {"en": "ApprovedbytheU.S.FDA", "zh-Hans": "本药已获美国食品药品监督管理局（FDA）批准",
               "zh-Hant": "本藥已獲美國食品藥物管理局（FDA）核准"}[locale]
     assert marker in text
-    # Chinese posters say the approval is U.S. only and name the regions where it is not
-    # (issue 10); no other regulator is named.
+    # Chinese posters name the regions where it is not approved, with the date that was
+    # checked (content model [[approval]]); never "approved in the United States only".
+    statement = approval_statement(get_localizer(locale, model), model)
     if locale != "en":
-        assert {"zh-Hans": "本药仅在美国获批", "zh-Hant": "本藥僅在美國核准上市"}[locale] in text
+        assert squeeze(statement) in text
         for region in {"zh-Hans": ("中国大陆", "台湾", "香港"), "zh-Hant": ("中國大陸", "臺灣", "香港")}[locale]:
             assert region in text
-    for elsewhere in ("NMPA", "国家药品监督管理局", "衛福部"):
-        assert elsewhere not in text
+    for wrong in ("UnitedStatesonly", "仅在美国", "僅在美國", "NMPA", "国家药品监督管理局", "衛福部"):
+        assert wrong not in text
 
 
-def test_unreviewed_translation_notice(renders):
-    assert "尚未经合格的医学翻译人员审核" in stream_text(renders.get("poster", "zh-Hans", "letter"))
-    assert "尚未經合格的醫學翻譯人員審核" in stream_text(renders.get("poster", "zh-Hant", "letter"))
-    assert "medicaltranslator" not in stream_text(renders.get("poster", "en", "letter"))
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_review_notice_agrees_with_the_review_record(renders, model, locale):
+    from handouts import locales
+    spec = locales.get(locale)
+    notice = get_localizer(locale, model)._(
+        "This translation has not yet been checked by a qualified medical translator. If anything is unclear, "
+        "follow the English prescribing information.")
+    printed = squeeze(notice) in stream_text(renders.get("poster", locale, "letter"))
+    assert printed == (spec.catalog and not spec.medical_review.reviewed)
 
 
 @pytest.mark.parametrize("locale,paper", [(loc, p) for loc in LOCALES for p in ("tabloid", "letter")])
-def test_qr_decodes_to_nci_url(renders, locale, paper):
-    assert pdfcheck.decode_qr(renders.get("poster", locale, paper)) == [NCI_URL]
+def test_qr_codes_decode_to_nci_and_dailymed(renders, model, locale, paper):
+    """The NCI page for patients and, for staff, the label on DailyMed."""
+    assert sorted(pdfcheck.decode_qr(renders.get("poster", locale, paper))) == sorted([NCI_URL, model.meta.dailymed_url])
 
 
 @pytest.mark.parametrize("locale,paper", [(loc, p) for loc in LOCALES for p in ("tabloid", "a4")])
@@ -309,9 +340,9 @@ def test_one_danger_rule_on_poster_and_handout(renders, locale, model):
 
 
 @pytest.mark.parametrize("edit, key", [
-    (("qr_module_mm = 0.45", "qr_module_mm = 0.3"), "papers.toml: paper.letter.qr_module_mm"),
+    (("qr_module_mm = 0.45", "qr_module_mm = 0.3"), "papers.toml: paper.tabloid.qr_module_mm"),
     (("scale = 0.647", "scale = 0.5"), "papers.toml: paper.letter: base_pt x scale"),  # 7 pt < min_pt
-    (("margin_mm = 8\n", "margin = 8\n"), "papers.toml: paper.tabloid.margin"),
+    (("margin_mm = 6\n", "margin = 6\n"), "papers.toml: paper.tabloid.margin"),
     (("base_pt = 14", "base_pt = [14"), "papers.toml: not valid TOML"),
 ])
 def test_bad_papers_toml_is_one_error_naming_the_key(tmp_path, monkeypatch, edit, key):
@@ -330,3 +361,64 @@ def test_bad_papers_toml_is_one_error_naming_the_key(tmp_path, monkeypatch, edit
     finally:
         poster._paper_data.cache_clear()
     assert key in exc.value.one_line(), exc.value.one_line()
+
+
+# ------------------------------------------------------- for staff, in staff's words
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_tells_staff_what_to_tell_patients_and_what_to_give(renders, locale, model):
+    """What to tell patients (the signs, whom to call, the emergency number and its signs,
+    ICANS weeks later, driving), and before the first dose: the Medication Guide, the
+    wallet card, a caregiver for the stay-near period, the pregnancy check."""
+    from handouts.documents.common import danger_call, danger_emergency_inline
+    L = get_localizer(locale, model)
+    text = stream_text(renders.get("poster", locale, "tabloid"))
+    stay = poster.visits_label(L, model.stay_near_rows())
+    inform, pregnancy = L.items("staff_before_start")
+    for needle in (danger_call(L), danger_emergency_inline(L), *L.items("icans_timing"), *L.items("driving"),
+                   L._("Give the Medication Guide, the wallet card and the patient handout, and %(inform)s.",
+                       inform=inform), pregnancy,
+                   L._("Confirm a caregiver for the %(total)s from the start of the infusions on %(visits)s.",
+                       total=L.q("stay_near_total"), visits=stay)):
+        assert squeeze(needle) in text, needle
+    for e in L.spec.emergency:
+        assert e.number in text
+    assert squeeze(L._("Tell patients:")) not in text or locale != "en"
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_staff_footer(renders, locale, model):
+    from handouts.documents.common import footer_line, staff_footer_line
+    from handouts.clock import print_date
+    L = get_localizer(locale, model)
+    text = stream_text(renders.get("poster", locale, "letter"))
+    assert squeeze(staff_footer_line(L, model, print_date())) in text
+    assert squeeze(L._("Not a substitute for advice from your care team").split("·")[-1]) not in text
+    assert squeeze(footer_line(L, model, print_date())) not in text
+
+
+@pytest.mark.parametrize("locale", ["zh-Hans", "zh-Hant"])
+def test_chinese_posters_spell_out_crs_and_icans_at_first_use(renders, locale):
+    from handouts import locales
+    regional = locales.get(locale).regional
+    text = stream_text(renders.get("poster", locale, "tabloid"))
+    for short, full in (("CRS", regional["crs"]), ("ICANS", regional["icans"])):
+        first = text.index(short)
+        assert full in text[first - len(full) - 2:first + len(short) + len(full) + 2], (short, text[first - 30:first + 40])
+
+
+@pytest.mark.parametrize("document", ["poster", "handout"])
+@pytest.mark.parametrize("locale", ["zh-Hans", "zh-Hant"])
+def test_chinese_punctuation_is_tidy(model, sample_patient, document, locale):
+    """No half-width space after 。 and no English full stop before 资料来源."""
+    import html as htmllib
+
+    from handouts.documents import handout
+    spec = registry.get(document)
+    module = {"handout": handout, "poster": poster}[document]
+    html = module.html(BuildRequest(document, locale, PAPERS[spec.papers[0]],
+                                    sample_patient if document == "handout" else None, model))
+    body = htmllib.unescape(re.sub(r"<[^>]+>", "", html.split("<body>", 1)[1]))
+    assert not re.search(r"[。！？；：] ", body), re.search(r".{12}[。！？；：] .{12}", body)
+    assert not re.search(r"\.\s*(资料来源|資料來源)", body)
+    assert not re.search(r"[\u3400-\u9fff）]\.", body), re.search(r".{12}[\u3400-\u9fff）]\..{5}", body)

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.te
 
 from conftest import NCI_URL  # noqa: E402
 from pdfcheck import decode_qr  # noqa: E402
+from handouts import content  # noqa: E402
 
 from handouts.pdftext import extract  # noqa: E402
 
@@ -176,7 +177,8 @@ def test_download_card_pdf_has_the_patient_and_a_sensible_name(client, tmp_path)
     assert "Ada Quill" in text and "Dr. Maria Gonzalez" in text and "(555) 010-2030" in text
     path = tmp_path / "card.pdf"
     path.write_bytes(r.content)
-    assert qr_codes(path) == [NCI_URL]
+    # The card's back: the NCI page and, for clinicians, the label on DailyMed.
+    assert sorted(qr_codes(path)) == sorted([NCI_URL, content.default().meta.dailymed_url])
 
 
 def test_download_handout_is_the_cli_render(client, tmp_path, model):

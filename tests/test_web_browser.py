@@ -127,7 +127,9 @@ def test_fill_see_error_fix_preview_download(page, server, tmp_path, caplog):
     assert _undigest(path.name) == "wallet-card-en-id1-Ada-Quill.pdf"
     text = extract(path)
     assert "Ada Quill" in text and "Dr. Maria Gonzalez" in text
-    assert _qr(path) == [NCI_URL]
+    # The card's back: the NCI page and, for clinicians, the label on DailyMed.
+    from handouts import content
+    assert sorted(_qr(path)) == sorted([NCI_URL, content.default().meta.dailymed_url])
 
 
 def test_download_a_handout(page, server, tmp_path):

@@ -68,6 +68,7 @@ class Side(_Strict):
     fills: list[Fill] = []
     zones: dict[str, Zone]
     qr: QRPlace | None = None
+    qr2: QRPlace | None = None  # a second code (the back: the label on DailyMed)
 
 
 class CardFormat(_Strict):
@@ -168,8 +169,10 @@ def _scale_side(side: Side, design: CardFormat, fmt: CardFormat, margin: float) 
     def r(obj):
         return obj.model_copy(update={"x": fx(obj.x), "y": fy(obj.y),
                                       "w": fx(obj.x + obj.w) - fx(obj.x), "h": fy(obj.y + obj.h) - fy(obj.y)})
-    qr = side.qr.model_copy(update={"x": fx(side.qr.x), "y": fy(side.qr.y)}) if side.qr else None
-    return Side(fills=[r(f) for f in side.fills], zones={k: r(z) for k, z in side.zones.items()}, qr=qr)
+    def q(place):
+        return place.model_copy(update={"x": fx(place.x), "y": fy(place.y)}) if place else None
+    return Side(fills=[r(f) for f in side.fills], zones={k: r(z) for k, z in side.zones.items()},
+                qr=q(side.qr), qr2=q(side.qr2))
 
 
 _LAYOUTS: dict[tuple[int, str], tuple[Geometry, CardLayout]] = {}
@@ -200,15 +203,17 @@ def _override(side: Side, changes: dict[str, dict[str, float]], side_name: str, 
     if not changes:
         return side
     zones = dict(side.zones)
-    qr = side.qr
+    qr, qr2 = side.qr, side.qr2
     for name, update in changes.items():
         if name == "qr" and qr is not None:
             qr = qr.model_copy(update=update)
+        elif name == "qr2" and qr2 is not None:
+            qr2 = qr2.model_copy(update=update)
         elif name in zones:
             zones[name] = zones[name].model_copy(update=update)
         else:
             raise HandoutsError(f"geometry.toml: formats.{fmt_name}.{side_name}", f"no zone {name!r} to adjust")
-    return Side(fills=side.fills, zones=zones, qr=qr)
+    return Side(fills=side.fills, zones=zones, qr=qr, qr2=qr2)
 
 
 def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
@@ -217,19 +222,21 @@ def _overlap(a: tuple[float, float, float, float], b: tuple[float, float, float,
     return ax < bx + bw - EPS and bx < ax + aw - EPS and ay < by + bh - EPS and by < ay + ah - EPS
 
 
-def check_card(card: CardLayout, fmt_name: str, qr_modules: int, safe_margin: float) -> None:
-    """Zones do not overlap each other nor the QR code (quiet zone included), and all
+def check_card(card: CardLayout, fmt_name: str, qr_modules: int, safe_margin: float,
+               qr2_modules: int = 0) -> None:
+    """Zones do not overlap each other nor the QR codes (quiet zone included), and all
     stay in the safe area: checked for every format, since formats stretch the design."""
     for side_name in ("front", "back"):
         side = getattr(card, side_name)
         boxes = {n: (z.x, z.y, z.w, z.h) for n, z in side.zones.items()}
-        if side.qr is not None:
-            n = qr_modules * side.qr.module_mm
-            boxes["qr"] = (side.qr.x, side.qr.y, n, n)
+        for key, place, modules in (("qr", side.qr, qr_modules), ("qr2", side.qr2, qr2_modules)):
+            if place is not None:
+                n = modules * place.module_mm
+                boxes[key] = (place.x, place.y, n, n)
         names = list(boxes)
         for i, a in enumerate(names):
             x, y, w, h = boxes[a]
-            m = safe_margin if a != "qr" else 0.0
+            m = safe_margin if a not in ("qr", "qr2") else 0.0
             if x < m - EPS or y < m - EPS or x + w > card.width - m + EPS or y + h > card.height - m + EPS:
                 raise HandoutsError(f"geometry.toml: {side_name}.{a}", f"leaves the safe area of the {fmt_name} card")
             for b in names[i + 1:]:

@@ -53,6 +53,7 @@ NOT_NUMBERS: dict[str, str | None] = {
     "最后一个": "last", "最後一個": "last",  # "the last (date shown)"
     "第一天": "first",  # "the first day (of each cycle)"
     "兩者": "both",  # "both (can be life-threatening)"
+    "双特异性": "bispecific", "雙特異性": "bispecific",  # "bispecific (T-cell engager)": 双 is "dual"
 }
 
 

@@ -4,6 +4,12 @@ The model is the only place a medical number lives. It refuses to hand a fact th
 not verified against the prescribing information to a layout: asking for one raises
 UnverifiedFact, and layouts ask `is_printable()` first and print a pointer to the
 prescribing information instead.
+
+Provenance is a record of something that happened: a date that says the facts were
+compared with the label comes only from a recorded comparison (meta.label_checks: what
+was compared, with which label revision, read where, by what means, with what result);
+a source carries a review date only where such a comparison read it (or its own
+publisher's record says so); approval by region is data with the date it was checked.
 """
 
 from __future__ import annotations
@@ -21,8 +27,24 @@ from .errors import HandoutsError
 from .models import Strict as _Strict  # one definition for every data file
 from .models import load_toml
 
-Confidence = Literal["label-verbatim", "label-derived", "secondary", "unverified"]
+Confidence = Literal["label-verbatim", "label-derived", "patient-education", "secondary", "unverified"]
 PRINTABLE: frozenset[str] = frozenset({"label-verbatim", "label-derived"})
+# Why "patient-education" exists: the prescribing information names some risks (infection,
+# liver injury) without saying what a patient notices at home, and the Medication Guide's
+# lists for them were not found. Public patient-education pages (GoodRx, an RxList-style
+# page) say it in plain words. Such words may print, always cited, to tell a patient what
+# to look for; they never carry a number (no threshold, no time, no percentage): the model
+# refuses a placeholder, a digit or a number word in such a list, and refuses the level on
+# a numeric fact. Every number a patient acts on stays label-verified.
+WORDS_ONLY: frozenset[str] = frozenset({"patient-education"})
+# Source types a patient-education list may rest on.
+PATIENT_EDUCATION_SOURCES: frozenset[str] = frozenset({"patient_education"})
+_NUMBER_WORD = re.compile(
+    r"\b(zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|"
+    r"forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|half|once|twice|first|second|third|"
+    r"percent|degrees?|hours?|days?|weeks?|months?|dozen)\b", re.I)
+# A label revision as the fact sheet writes it: month/year (11/2025).
+REVISION = re.compile(r"(\d{2})/(\d{4})")
 
 REVIEW_DAYS = {"monthly": 31, "quarterly": 92, "semiannual": 183, "annual": 366}
 
@@ -56,12 +78,19 @@ class Source(_Strict):
     # sentences, they restate facts in their own catalog words, so nothing checks it.
     license: Literal["public_domain", "facts_only"]
     citation: str
-    last_reviewed: dt.date
+    # When the facts resting on this source were last checked against it: the date of the
+    # latest recorded label check that read it (meta.label_checks), or a date the source's
+    # own record gives (review_record names it, e.g. a publisher's front matter). None:
+    # no recorded check read it, and nothing may claim one did.
+    last_reviewed: dt.date | None = None
+    review_record: str = ""
     review_frequency: Literal["monthly", "quarterly", "semiannual", "annual"]
     status: Literal["active", "retired"]
     version: str
 
-    def review_due(self) -> dt.date:
+    def review_due(self) -> dt.date | None:
+        if self.last_reviewed is None:
+            return None
         return self.last_reviewed + dt.timedelta(days=REVIEW_DAYS[self.review_frequency])
 
 
@@ -87,6 +116,13 @@ class Fact(Provenance):
         "degF", "degC", "grade", "date", "phone", "url",
     ]
 
+    @field_validator("confidence")
+    @classmethod
+    def _no_number_from_patient_pages(cls, v):
+        if v in WORDS_ONLY:
+            raise ValueError(f"{v} is for symptom words only, never for a number or date")
+        return v
+
     @field_validator("value", mode="before")
     @classmethod
     def _range_is_pair(cls, v):
@@ -100,12 +136,71 @@ class Fact(Provenance):
 class TextList(Provenance):
     items: list[str] = Field(min_length=1)
     card_items: list[str] = []
+    # For a list of risks: for each item, the list of what a patient may notice ("" none).
+    signs: list[str] = []
 
     @model_validator(mode="after")
     def _card_items_are_items(self):
         extra = set(self.card_items) - set(self.items)
         if extra:
             raise ValueError(f"card_items not in items: {sorted(extra)}")
+        if self.signs and len(self.signs) != len(self.items):
+            raise ValueError("signs: one entry per item (\"\" for none)")
+        if self.confidence in WORDS_ONLY:
+            for item in self.items:
+                if PLACEHOLDER.search(item) or re.search(r"\d", item) or _NUMBER_WORD.search(item):
+                    raise ValueError(f"a {self.confidence} list holds symptom words only, never a "
+                                     f"number or placeholder: {item!r}")
+        return self
+
+
+class LabelCheck(_Strict):
+    """One recorded comparison of the content with the US prescribing information (the
+    fact sheet's "Freshness check" sections). Only such a record puts a check date on
+    paper, and the printed line names the label revision it compared with."""
+    date: dt.date
+    compared: str = Field(min_length=1)        # what was compared
+    label_revision: str = Field(pattern=REVISION.pattern)  # the revision compared with, 11/2025
+    read: list[str] = Field(min_length=1)      # the source copies it read (ids)
+    means: str = Field(min_length=1)           # how it was read (stored copies; live DailyMed or not)
+    result: str = Field(min_length=1)
+    covers: list[Literal["facts", "approval"]] = Field(min_length=1)
+    record: str = Field(min_length=1)          # where the record of it is kept
+
+
+class Approval(_Strict):
+    """Approval status in one region, as a recorded check found it (it changes: China's
+    application has priority review)."""
+    region: str = Field(pattern=r"^[A-Z]{2}$")
+    status: Literal["approved", "application-accepted", "none-found"]
+    checked: dt.date
+    since: dt.date | None = None
+    sources: list[str] = []
+    note: str = ""
+
+    @property
+    def approved(self) -> bool:
+        return self.status == "approved"
+
+    @model_validator(mode="after")
+    def _says_why_without_source(self):
+        if not self.sources and not self.note:
+            raise ValueError(f"{self.region}: a status with no source needs a note saying why")
+        return self
+
+
+class LabSchedule(Provenance):
+    """When blood tests come before a dose (PI 2.1, 11/2025): before every dose through
+    `every_dose_through` (cycle, day), then before Day `then_day` of each cycle from
+    cycle `from_cycle` on."""
+    every_dose_through: tuple[int, int]
+    then_day: int = Field(ge=1)
+    from_cycle: int = Field(ge=2)
+
+    @model_validator(mode="after")
+    def _continuous(self):
+        if self.from_cycle != self.every_dose_through[0] + 1:
+            raise ValueError("from_cycle follows the cycle of every_dose_through")
         return self
 
 
@@ -154,12 +249,31 @@ class Meta(_Strict):
     pronunciation: str
     content_version: str
     label_revised: dt.date
-    label_checked: dt.date
+    label_checks: list[LabelCheck] = Field(min_length=1)
     label_check_frequency: Literal["monthly", "quarterly", "semiannual", "annual"]
     nci_url: str
     dailymed_url: str
     dailymed_site: str
     nci_source: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bare_check_date(cls, data):
+        if isinstance(data, dict) and "label_checked" in data:
+            raise ValueError("label_checked: a check date prints only from a recorded comparison: add "
+                             "a [[meta.label_checks]] record (date, compared, label_revision, read, "
+                             "means, result, covers, record) instead")
+        return data
+
+    @property
+    def last_check(self) -> LabelCheck:
+        """The latest recorded comparison with the label."""
+        return max(self.label_checks, key=lambda c: c.date)
+
+    @property
+    def label_checked(self) -> dt.date:
+        """The date of the latest recorded comparison (there is no other)."""
+        return self.last_check.date
 
 
 class Presentation(_Strict):
@@ -186,6 +300,8 @@ class ContentModel(_Strict):
     lists: dict[str, TextList]
     presentation: Presentation
     restart: list[RestartRow] = []
+    lab_schedule: LabSchedule
+    approval: list[Approval] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _references_resolve(self):
@@ -193,6 +309,7 @@ class ContentModel(_Strict):
             *(("fact " + k, v) for k, v in self.facts.items()),
             *(("list " + k, v) for k, v in self.lists.items()),
             ("schedule", self.schedule_provenance),
+            ("lab_schedule", self.lab_schedule),
         ]
         for name, rec in records:
             missing = [s for s in rec.sources if s not in self.sources]
@@ -204,6 +321,8 @@ class ContentModel(_Strict):
                     raise ValueError(f"schedule[{i}]: unknown fact {ref!r}")
         if self.meta.nci_source not in self.sources:
             raise ValueError(f"meta.nci_source: unknown source {self.meta.nci_source!r}")
+        self._provenance_is_recorded()
+        self._lists_are_sound()
         for i, rr in enumerate(self.restart):
             if rr.threshold not in self.facts:
                 raise ValueError(f"restart[{i}]: unknown fact {rr.threshold!r}")
@@ -220,10 +339,54 @@ class ContentModel(_Strict):
                     raise ValueError(f"list {name}: a number must be a placeholder: {item!r}")
         return self
 
+    def _provenance_is_recorded(self) -> None:
+        """Every date that says something was checked comes from a record of the check."""
+        checks = self.meta.label_checks
+        for c in checks:
+            missing = [s for s in c.read if s not in self.sources]
+            if missing:
+                raise ValueError(f"meta.label_checks {c.date}: unknown source(s) {missing}")
+        for sid, src in self.sources.items():
+            read_on = [c.date for c in checks if sid in c.read]
+            if src.review_record:
+                continue  # the date is the source's own record (e.g. its publisher's front matter)
+            if read_on and src.last_reviewed != max(read_on):
+                raise ValueError(f"sources.{sid}.last_reviewed: the latest recorded check that read it "
+                                 f"is {max(read_on)}; set that date")
+            if not read_on and src.last_reviewed is not None:
+                raise ValueError(f"sources.{sid}.last_reviewed: {src.last_reviewed} is not the date of a "
+                                 "recorded label check that read this source (meta.label_checks); remove "
+                                 "the date or add the record")
+        approval_checks = {c.date for c in checks if "approval" in c.covers}
+        for a in self.approval:
+            if a.checked not in approval_checks:
+                raise ValueError(f"approval {a.region}: checked {a.checked} is not the date of a recorded "
+                                 "check that covered approval (meta.label_checks)")
+            missing = [s for s in a.sources if s not in self.sources]
+            if missing:
+                raise ValueError(f"approval {a.region}: unknown source(s) {missing}")
+        if len({a.region for a in self.approval}) != len(self.approval):
+            raise ValueError("approval: one record per region")
+
+    def _lists_are_sound(self) -> None:
+        for name, lst in self.lists.items():
+            for sid in lst.signs:
+                if sid and sid not in self.lists:
+                    raise ValueError(f"list {name}: unknown signs list {sid!r}")
+            if lst.confidence in WORDS_ONLY:
+                kinds = {self.sources[s].source_type for s in lst.sources}
+                if not kinds & PATIENT_EDUCATION_SOURCES:
+                    raise ValueError(f"list {name}: {lst.confidence} words must cite a patient-education "
+                                     "source (source_type patient_education)")
+        cycle, day = self.lab_schedule.every_dose_through
+        if not any(r.covers(cycle) and day in r.days for r in self.schedule):
+            raise ValueError(f"lab_schedule: no dose on cycle {cycle}, day {day} in the schedule")
+
     # -- access that enforces the safety rule -------------------------------------
 
     def is_printable(self, fact_id: str) -> bool:
-        return self._record(fact_id).printable
+        rec = self._record(fact_id)
+        return rec.printable or (isinstance(rec, TextList) and rec.confidence in WORDS_ONLY)
 
     def fact(self, fact_id: str) -> Fact:
         fact = self.facts.get(fact_id)
@@ -236,7 +399,8 @@ class ContentModel(_Strict):
         lst = self.lists.get(list_id)
         if lst is None:
             raise KeyError(f"no list {list_id!r} in the content model")
-        self._require_printable(list_id, lst)
+        if lst.confidence not in WORDS_ONLY:  # words only, checked on load: never a number
+            self._require_printable(list_id, lst)
         for item in lst.items:
             for ref in fact_refs(item):
                 self.fact(ref)
@@ -264,19 +428,36 @@ class ContentModel(_Strict):
         """Sources of the given records, in a stable order (the order of [sources])."""
         wanted: set[str] = set()
         for rid in record_ids:
+            if rid.startswith("approval:"):
+                wanted.update(self.approval_in(rid.partition(":")[2]).sources)
+                continue
             wanted.update(self._record(rid).sources)
         return [s for sid, s in self.sources.items() if sid in wanted]
+
+    def printable_lab_schedule(self) -> LabSchedule:
+        self._require_printable("lab_schedule", self.lab_schedule)
+        return self.lab_schedule
 
     def label_check_due(self) -> dt.date:
         return self.meta.label_checked + dt.timedelta(days=REVIEW_DAYS[self.meta.label_check_frequency])
 
     def overdue_sources(self, today: dt.date) -> list[tuple[str, Source]]:
+        """Active sources whose recorded review is past due (a source with no recorded
+        review has no due date: nothing claims it was reviewed)."""
         return [(sid, s) for sid, s in self.sources.items()
-                if s.status == "active" and s.review_due() < today]
+                if s.status == "active" and s.review_due() is not None and s.review_due() < today]
+
+    def approval_in(self, region: str) -> Approval:
+        for a in self.approval:
+            if a.region == region:
+                return a
+        raise KeyError(f"no approval record for region {region!r}")
 
     def _record(self, rid: str) -> Provenance:
         if rid == "schedule":
             return self.schedule_provenance
+        if rid == "lab_schedule":
+            return self.lab_schedule
         rec = self.facts.get(rid) or self.lists.get(rid)
         if rec is None:
             raise KeyError(f"no fact or list {rid!r} in the content model")

@@ -8,7 +8,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field, RootModel, field_validator
+from pydantic import Field, RootModel, field_validator, model_validator
 
 from . import paths
 from .errors import HandoutsError
@@ -16,9 +16,32 @@ from .models import Strict, load_toml
 
 
 class MedicalReview(Strict):
+    """Whether a qualified medical translator reviewed the catalog: a person's record
+    (who, when, what they read), never a flag alone."""
     reviewed: bool
     reviewer: str = ""
     date: dt.date | None = None
+    scope: str = ""  # what the reviewer read (e.g. "handouts.po, all entries, content 2026.12.0")
+
+    def problem(self, translated: bool) -> str | None:
+        """Why this record is not a record of a review that happened (None: it is one).
+        A translated catalog's review names the reviewer, the date and the scope; the
+        source language has no translation to review."""
+        given = [k for k in ("reviewer", "date", "scope") if getattr(self, k)]
+        if not translated:
+            return None if self.reviewed else "the source language has no translation to review: reviewed = true"
+        if self.reviewed and len(given) < 3:
+            return "reviewed = true needs the reviewer, the date and the scope of the review"
+        if not self.reviewed and given:
+            return f"{given[0]} is set but reviewed = false: record a review only once it happened"
+        return None
+
+
+class EmergencyNumber(Strict):
+    """An emergency telephone number and the region it works in, as this locale's
+    readers write the region's name."""
+    region: str = Field(min_length=1)
+    number: str = Field(pattern=r"^[0-9]{3}$")
 
 
 class FontFamily(Strict):
@@ -43,6 +66,12 @@ class LocaleSpec(Strict):
     # 第N天, a date, a range, a bracketed brand. Matches print in <span class="nobr">.
     keep_together: list[str] = []
     regional: dict[str, str | list[str]] = {}  # regional word choices (locale.toml [regional])
+    # Emergency numbers for this locale's readers, the home region first (locale.toml
+    # [[emergency]]): documents print them; a catalog never spells one.
+    emergency: list[EmergencyNumber] = Field(min_length=1)
+    # Regions (content-model approval codes -> names as written here) whose approval status
+    # this locale's documents state (locale.toml [approval_regions]).
+    approval_regions: dict[str, str] = {}
     medical_review: MedicalReview
     directory: Path = Path()
 
@@ -55,6 +84,13 @@ class LocaleSpec(Strict):
             except re.error as err:
                 raise ValueError(f"keep_together {pattern!r}: {err}") from None
         return value
+
+    @model_validator(mode="after")
+    def _review_is_a_record(self):
+        problem = self.medical_review.problem(self.catalog)
+        if problem:
+            raise ValueError(f"medical_review: {problem}")
+        return self
 
     @property
     def po_path(self) -> Path | None:

@@ -114,7 +114,7 @@ def register(spec: DocumentSpec) -> DocumentSpec:
 register(DocumentSpec(
     name="handout",
     description="Patient handout: what the drug is, CRS/ICANS warning signs, step-up dosing, personal schedule",
-    layout="handout", engine="weasyprint", papers=("letter", "a4"), page_budget=(2, 4),
+    layout="handout", engine="weasyprint", papers=("letter", "a4"), page_budget=(2, 6),
     variables=PATIENT_VARIABLES, render=_documents("handout:render"),
     # Every text at least 18 pt: three times the regular maximum.
     large_print_budget=(4, 12),

@@ -13,7 +13,7 @@ from babel.lists import format_list
 from markupsafe import Markup
 
 from .. import paths
-from ..content import ContentModel, ScheduleRow
+from ..content import REVISION, Approval, ContentModel, ScheduleRow
 from ..locales import keep_together, sentence_spacing
 from ..localizer import Localizer
 from ..papers import Paper
@@ -84,6 +84,9 @@ def _when_label(L: Localizer, row: ScheduleRow) -> str:
         return L._("Cycle %(cycle)s and later, Days %(day1)s and %(day2)s", cycle=L.number(first), day1=d1, day2=d2)
     if first == last:
         return L._("Cycle %(cycle)s, Days %(day1)s and %(day2)s", cycle=L.number(first), day1=d1, day2=d2)
+    if last == first + 1:
+        return L._("Cycles %(first)s and %(last)s, Days %(day1)s and %(day2)s",
+                   first=L.number(first), last=L.number(last), day1=d1, day2=d2)
     return L._("Cycles %(first)s to %(last)s, Days %(day1)s and %(day2)s",
                first=L.number(first), last=L.number(last), day1=d1, day2=d2)
 
@@ -92,13 +95,33 @@ def visit_label(L: Localizer, cycle: int, day: int) -> str:
     return glue_numbers(L._("Cycle %(cycle)s, Day %(day)s", cycle=L.number(cycle), day=L.number(day)))
 
 
-def monitoring_text(L: Localizer, row: ScheduleRow) -> str:
+def visits_label(L: Localizer, rows: list[ScheduleRow]) -> str:
+    """The single-day visits of `rows` (first cycle of each), the days of one cycle named
+    together: "Cycle 1, Days 1 and 8" (not "Cycle 1, Day 1 and Cycle 1, Day 8")."""
+    by_cycle: dict[int, list[int]] = {}
+    for r in rows:
+        by_cycle.setdefault(r.cycles.first, []).extend(r.days)
+    labels = []
+    for cycle, days in by_cycle.items():
+        if len(days) == 2:
+            labels.append(glue_numbers(L._("Cycle %(cycle)s, Days %(day1)s and %(day2)s", cycle=L.number(cycle),
+                                           day1=L.number(days[0]), day2=L.number(days[1]))))
+        else:
+            labels += [visit_label(L, cycle, d) for d in days]
+    return format_list(labels, locale=L.babel) if labels else ""
+
+
+def monitoring_text(L: Localizer, row: ScheduleRow, stay_until: str = "") -> str:
+    """What the patient does after a dose of this row. For a stay-near dose,
+    `stay_until` (the dated end of the period, in the personal schedule) replaces the
+    general "until N hours after the start"."""
     hours = L.q(row.monitoring)
     if row.stay_near:
-        return L._("Stay in a hospital or clinic for %(hours)s from the start of the infusion. "
-                   "Then, until %(total)s after the start of the infusion, stay within "
-                   "%(distance)s of that care setting, with a caregiver.",
-                   hours=hours, total=L.q("stay_near_total"), distance=L.q("stay_near_distance"))
+        first = L._("Stay in a hospital or clinic for %(hours)s from the start of the infusion.", hours=hours)
+        then = stay_until or L._("Then stay within %(distance)s of that place, with a caregiver, until %(total)s "
+                                 "after the infusion started.",
+                                 total=L.q("stay_near_total"), distance=L.q("stay_near_distance"))
+        return L.join_sentences(first, then)
     return L._("Stay %(hours)s after the infusion so your care team can watch you.", hours=hours)
 
 
@@ -107,42 +130,146 @@ def danger_call(L: Localizer) -> str:
     return L._("If you have any of these signs, call your care team right away.")
 
 
+def emergency_number(L: Localizer) -> str:
+    """The locale's emergency number (locale.toml [[emergency]]): the number alone, or
+    each number with its region when the locale lists more than one."""
+    numbers = L.spec.emergency
+    if len(numbers) == 1:
+        return numbers[0].number
+    return format_list([L._("%(number)s (%(region)s)", number=e.number, region=e.region) for e in numbers],
+                       style="or", locale=L.babel)
+
+
 def danger_emergency(L: Localizer) -> str:
-    """The one rule for when to go to emergency care (card, handout, poster)."""
-    return L._("If you cannot reach them, or the signs are severe, call your local emergency "
-               "number or go to an emergency room.")
+    """The one rule for when to call the emergency number, before its list of signs
+    (card, handout, poster). The number is locale data, never catalog text."""
+    return L._("Call %(number)s or go to an emergency room right away if you cannot reach your care "
+               "team, or for:", number=emergency_number(L))
 
 
-def approval_statement(L: Localizer) -> str:
-    """For readers outside the United States (locale data names their regions): the
-    drug is approved in the United States only. Empty for a locale that names none."""
-    regions = L.spec.regional.get("not_approved_in") or []
+def emergency_signs(L: Localizer) -> list[str]:
+    """The signs that cannot wait for a call back (content model: emergency_signs)."""
+    return L.items("emergency_signs")
+
+
+def danger_emergency_inline(L: Localizer) -> str:
+    """The emergency rule and its signs as one sentence (the wallet card)."""
+    return L._("%(rule)s %(signs)s.", rule=danger_emergency(L),
+               signs=format_list(emergency_signs(L), style="or", locale=L.babel))
+
+
+def capitalized(text: str) -> str:
+    """A list item written to sit inside a sentence, set as a bullet of its own (no
+    change for a script without case)."""
+    return text[:1].upper() + text[1:]
+
+
+def lab_schedule_text(L: Localizer, printed: set[str] | None = None) -> str:
+    """When blood tests come, in the patient's words (content model: lab_schedule)."""
+    lab = L.model.printable_lab_schedule()
+    if printed is not None:
+        printed.add("lab_schedule")
+    cycle, day = lab.every_dose_through
+    return L._("You will have blood tests before every dose up to %(visit)s. From Cycle %(cycle)s on, "
+               "you will have them before Day %(day)s of each cycle.",
+               visit=visit_label(L, cycle, day), cycle=L.number(lab.from_cycle), day=L.number(lab.then_day))
+
+
+def risks(L: Localizer) -> list[tuple[str, str]]:
+    """The other serious risks (content model: other_warnings), each with what a patient
+    may notice, as one phrase ("" where the model has no printable list)."""
+    model = L.model
+    names = L.items("other_warnings")
+    out = []
+    for name, sid in zip(names, model.text_list("other_warnings").signs or [""] * len(names)):
+        notice = ""
+        if sid and model.is_printable(sid):
+            notice = format_list(L.items(sid), style="or", locale=L.babel)
+        out.append((name, notice))
+    return out
+
+
+def revision_label(L: Localizer, revision: str) -> str:
+    """A label revision as the data writes it ("05/2024") as a month and year in the
+    reader's locale; any other text as it is."""
+    m = REVISION.fullmatch(revision)
+    return L.month_year(dt.date(int(m.group(2)), int(m.group(1)), 1)) if m else revision
+
+
+def label_check_line(L: Localizer, model: ContentModel) -> str:
+    """The latest recorded comparison with the label: its date and the label revision it
+    compared with. The content model has no check date without such a record."""
+    check = model.meta.last_check
+    return L._("On %(date)s, these facts were compared with copies of the U.S. prescribing "
+               "information revised %(revision)s.",
+               date=L.date(check.date, "long"), revision=revision_label(L, check.label_revision))
+
+
+def not_approved_regions(L: Localizer, model: ContentModel) -> list[tuple[str, Approval]]:
+    """The locale's regions (locale.toml [approval_regions]) where the content model's
+    approval record says the drug is not approved: (name as written, record)."""
+    out = []
+    for code, name in L.spec.approval_regions.items():
+        record = model.approval_in(code)
+        if not record.approved:
+            out.append((name, record))
+    return out
+
+
+def approval_statement(L: Localizer, model: ContentModel, printed: set[str] | None = None) -> str:
+    """For readers in regions where the drug is not approved (the locale names them):
+    that it is not approved there, as of the date that status was checked. Never that
+    the U.S. is the only region that approved it: others did. Empty for a
+    locale that names no such region. `printed` collects the approval records used."""
+    regions = not_approved_regions(L, model)
     if not regions:
         return ""
-    return L._("Approved in the United States only. This document does not mean that it is "
-               "approved in %(regions)s.", regions=format_list(list(regions), style="or", locale=L.babel))
+    if printed is not None:
+        printed.update(f"approval:{r.region}" for _, r in regions)
+    checked = max(r.checked for _, r in regions)
+    return L._("As of %(date)s, this medicine is not approved in %(regions)s.",
+               date=L.date(checked, "long"), regions=format_list([n for n, _ in regions], style="or",
+                                                               locale=L.babel))
 
 
-def provenance(L: Localizer, model: ContentModel, when: dt.date) -> dict:
+def follows_us_label(L: Localizer, model: ContentModel) -> str:
+    return L._("This information follows the U.S. prescribing information (revised %(revised)s).",
+               revised=L.month_year(model.meta.label_revised))
+
+
+def provenance(L: Localizer, model: ContentModel, when: dt.date, printed: set[str] | None = None) -> dict:
     return {
         "meta": model.meta,
         "label_revised": L.month_year(model.meta.label_revised),
-        # When a person last compared the facts with the current label (see SECURITY.md).
-        "label_checked": L._("Facts checked against the label on %(date)s.",
-                             date=L.date(model.meta.label_checked, "long")),
+        # The latest recorded comparison with the label (date and revision compared).
+        "label_checked": label_check_line(L, model),
         "print_date": L.date(when, "long"),
         "print_date_iso": when.isoformat(),
         "unreviewed": not L.spec.medical_review.reviewed,
+        # Between two sentences where the second starts with markup (which the locale's
+        # sentence spacing cannot see through): a space, or none in Chinese.
+        "sentence_gap": " " if L.spec.space_between_sentences else "",
         "author": AUTHOR,
-        "approval_statement": approval_statement(L),
+        "approval_statement": approval_statement(L, model, printed),
+        "follows_us_label": follows_us_label(L, model),
         "danger_call": danger_call(L),
         "danger_emergency": danger_emergency(L),
+        "emergency_signs": emergency_signs(L),
     }
 
 
 def footer_line(L: Localizer, model: ContentModel, when: dt.date) -> str:
     return L._("Content %(version)s · U.S. prescribing information revised %(revised)s · "
                "Printed %(date)s · Not a substitute for advice from your care team",
+               version=model.meta.content_version,
+               revised=L.month_year(model.meta.label_revised),
+               date=L.date(when, "medium"))
+
+
+def staff_footer_line(L: Localizer, model: ContentModel, when: dt.date) -> str:
+    """The poster's footer: for staff, who check against the prescribing information."""
+    return L._("For clinic staff · Content %(version)s · U.S. prescribing information revised %(revised)s · "
+               "Printed %(date)s · Check doses against the current prescribing information.",
                version=model.meta.content_version,
                revised=L.month_year(model.meta.label_revised),
                date=L.date(when, "medium"))

@@ -15,11 +15,13 @@ from ..engines import weasy
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..schedule import planned_visits
-from .common import (BuildRequest, css_string, footer_line, monitoring_text, provenance, render_template,
-                     visit_label, when_label)
+from .common import (BuildRequest, capitalized, css_string, footer_line, lab_schedule_text, monitoring_text,
+                     provenance, render_template, risks, visit_label, visits_label, when_label)
 
 LAYOUT = "handout"
 QR_MODULE_MM = 0.6
+# The content-model facts behind "steroid before, fluids after" (Table 3).
+PREMEDICATION_FACTS = ("premed_dexamethasone", "premed_within", "posthydration_saline", "posthydration_duration")
 STYLESHEETS = ("style.css", "safety.css")
 LARGE_PRINT_STYLESHEET = "large-print.css"  # page budgets: the registry's handout spec
 _COUNTER = re.compile(r"%\((page|pages)\)s")
@@ -42,13 +44,33 @@ def page_counter_css(L: Localizer) -> Markup:
     return Markup(" ".join(parts))
 
 
+def stay_near_end(model, day: dt.date) -> dt.date:
+    """The day the stay-near period ends for an infusion started on `day`: the period
+    (content model, in hours) counted from a start in clinic hours. Elapsed hours, never
+    "the same clock time": across a daylight-saving change the clock time differs by an
+    hour, the day does not (tests/test_schedule.py checks start times 06:00 to 20:00
+    across the US changes)."""
+    hours = float(model.fact("stay_near_total").value)
+    return day + dt.timedelta(hours=hours)
+
+
 def stay_near_until(L: Localizer, day: dt.date) -> str:
-    """When the stay-near period after a dose given on `day` ends: the date, at the time
-    of day the infusion started (the content model gives the period in hours)."""
-    hours = float(L.model.fact("stay_near_total").value)
-    end = day + dt.timedelta(hours=hours)
-    return L._("Stay near care, with a caregiver, until %(date)s at the time of day your "
-               "infusion started.", date=L.date(end, "long"))
+    """The stay-near rule for a dose given on `day`: counted in hours from the start of
+    the infusion, with the day the period ends."""
+    return L._("Then stay within %(distance)s of that place, with a caregiver, until %(total)s after the "
+               "infusion started: %(date)s.", distance=L.q("stay_near_distance"), total=L.q("stay_near_total"),
+               date=L.date(stay_near_end(L.model, day), "full"))
+
+
+def footer_css(text: str) -> Markup:
+    """The running footer as a CSS content value on two lines, broken at its middle
+    " · " separator (the catalog's words, each line escaped as a CSS string): a line
+    breaks where the text says, never inside a date or a label revision, and never
+    leaves a character alone on the last line."""
+    parts = [p.strip() for p in text.split("·")]
+    half = (len(parts) + 1) // 2
+    lines = [" · ".join(parts[:half]), " · ".join(parts[half:])] if len(parts) > 1 else [text]
+    return Markup(' "\\A " '.join(f'"{css_string(line)}"' for line in lines if line))
 
 
 def html(req: BuildRequest) -> str:
@@ -70,9 +92,14 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
             last["when"] += entry["when"]
         else:
             schedule_rows.append(entry)
-    premed_days = [L.number(d) for r in rows if r.premedication for d in r.days]
-    stay_near = format_list([visit_label(L, r.cycles.first, d) for r in model.stay_near_rows() for d in r.days],
-                            locale=L.babel)
+    # Table 3 (premedication before, fluids after): printed to patients only when both
+    # facts are verified; the numbers stay on the staff poster.
+    premed = visits_label(L, [r for r in rows if r.premedication])
+    if premed and all(model.is_printable(f) for f in PREMEDICATION_FACTS):
+        printed.update(PREMEDICATION_FACTS)
+    else:
+        premed = ""
+    stay_near = visits_label(L, model.stay_near_rows())
 
     patient = req.patient
     spec = registry.get(req.document)
@@ -81,12 +108,13 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
     if first_dose:
         shown = model.presentation.schedule_cycles_shown
         visits = [{"date": L.date(v.date, "long"), "weekday": L.weekday(v.date), "when": visit_label(L, v.cycle, v.day),
-                   "dose": L.q(v.row.dose), "monitoring": monitoring_text(L, v.row),
-                   "until": stay_near_until(L, v.date) if v.row.stay_near else ""}
+                   "dose": L.q(v.row.dose),
+                   "monitoring": monitoring_text(L, v.row, stay_near_until(L, v.date) if v.row.stay_near else "")}
                   for v in planned_visits(model, first_dose, shown)]
     contacts = [(L._(spec.variable(name).label), spec.value(name, patient)) for name in registry.CONTACT_VARIABLES]
     phone_label = L._(spec.variable("patient.phone").label)
     title = L._("Tarlatamab-dlle (IMDELLTRA): a guide for patients and caregivers")
+    provenance_ctx = provenance(L, model, when, printed)
     code = qr.make(model.meta.nci_url)
     nci = model.meta.nci_source
 
@@ -98,15 +126,22 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
     return render_template(
         f"{LAYOUT}/template.html", L,
         title=title, paper=req.paper, patient_name=spec.value("patient.name", patient), visits=visits,
-        schedule_rows=schedule_rows, premed_days=premed_days, stay_near_visits=stay_near,
+        schedule_rows=schedule_rows, stay_near_visits=stay_near,
+        premed_visits=premed,
+        labs_when=lab_schedule_text(L, printed), risks=risks(L),
+        emergency_list=[capitalized(s) for s in provenance_ctx["emergency_signs"]],
         contacts=contacts, phone_label=phone_label, first_day=L.number(1),
         phone=spec.value("patient.phone", patient),
         printable=model.is_printable,
         qr_svg=code.svg(QR_MODULE_MM, L._("QR code: %(url)s", url=model.meta.nci_url)),
         sources=sources,
-        footer_left=footer_line(L, model, when),
+        # Large print repeats a short running footer (one line at 18 pt, so the warning
+        # box's signs, phone and emergency rule fit on one page); the full provenance
+        # prints in the footer at the end, as in regular print.
+        footer_left=footer_css(L._("Content %(version)s · Printed %(date)s", version=model.meta.content_version,
+                                   date=L.date(when, "medium")) if req.large_print else footer_line(L, model, when)),
         page_counter=page_counter_css(L),
-        **provenance(L, model, when),
+        **provenance_ctx,
     )
 
 

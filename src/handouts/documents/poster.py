@@ -8,8 +8,6 @@ mark printable is shown as a pointer to the current prescribing information.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -27,7 +25,8 @@ from ..localizer import get as get_localizer
 from ..models import Strict, load_toml
 from ..papers import Paper
 from ..qr import MIN_MODULE_MM
-from .common import BuildRequest, footer_line, provenance, render_template, visit_label, when_label
+from .common import (BuildRequest, danger_emergency_inline, provenance, render_template, revision_label,
+                     staff_footer_line, visit_label, visits_label, when_label)
 
 LAYOUT = "poster"
 
@@ -73,15 +72,20 @@ def paper_style(paper: Paper) -> PaperStyle:
 
 
 def headings(L: Localizer) -> dict[str, str]:
-    """Section headings, in order; the tests check that each one is on the page."""
+    """Every heading, in order; the tests check that each one is on the page."""
+    return {**section_headings(L), "start": L._("Before the first dose"), "storage": L._("Storage and handling")}
+
+
+def section_headings(L: Localizer) -> dict[str, str]:
+    """The headings of the poster's sections (h2), set at 28 pt (scaled) or more."""
     return {
         "schedule": L._("Step-up dosing schedule"),
         "monitoring": L._("Monitoring after each dose"),
-        "before": L._("Before each dose"),
         "crs": L._("CRS red flags"),
         "neuro": L._("Neurotoxicity, ICANS"),
+        "tell": L._("Tell patients and caregivers"),
+        "before": L._("Labs and premedication"),
         "restart": L._("After a dose delay"),
-        "storage": L._("Storage and handling"),
     }
 
 
@@ -161,10 +165,30 @@ def keep_together(text: str) -> Markup:
     return Markup('<span class="keep">%s</span>') % text
 
 
-def revision_label(L: Localizer, revision: str) -> str:
-    """A record's label revision ("05/2024") as a month and year in the reader's locale."""
-    m = re.fullmatch(r"(\d{2})/(\d{4})", revision)
-    return L.month_year(dt.date(int(m.group(2)), int(m.group(1)), 1)) if m else revision
+def lab_schedule_staff(L: Localizer, printed: set[str]) -> str:
+    """PI 2.1 (content model: lab_schedule), in clinical words."""
+    lab = L.model.printable_lab_schedule()
+    printed.add("lab_schedule")
+    cycle, day = lab.every_dose_through
+    return L._("Before every dose through %(visit)s, then before Day %(day)s of each cycle from Cycle %(cycle)s:",
+               visit=visit_label(L, cycle, day), day=L.number(lab.then_day), cycle=L.number(lab.from_cycle))
+
+
+def premedication(L: Localizer, model: ContentModel, visits: str) -> list[str]:
+    """Table 3 for the doses of `visits`: each fact prints only when verified, else the
+    poster points to the prescribing information."""
+    out = []
+    if model.is_printable("premed_dexamethasone") and model.is_printable("premed_within"):
+        out.append(L._("%(visits)s: dexamethasone %(dose)s IV (or equivalent) within %(within)s before the infusion.",
+                       visits=visits, dose=L.q("premed_dexamethasone"), within=L.q("premed_within")))
+    else:
+        out.append("")
+    if model.is_printable("posthydration_saline") and model.is_printable("posthydration_duration"):
+        out.append(L._("Right after the infusion: normal saline %(volume)s IV over %(duration)s.",
+                       volume=L.q("posthydration_saline"), duration=L.q("posthydration_duration")))
+    else:
+        out.append("")
+    return out
 
 
 def html(req: BuildRequest) -> str:
@@ -178,11 +202,14 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
     when = print_date()
     style = paper_style(req.paper)
     rows = L.schedule()
+    current = model.schedule_provenance.label_revision
     rules = [r.rule for r in model.restart if r.rule and model.is_printable(r.rule)]
-    restart_revisions = sorted({model.lists[r].label_revision for r in rules})
-    premed_visits = [visit_label(L, r.cycles.first, d) for r in rows if r.premedication for d in r.days]
+    # Rows that come from an older label revision say so (none do with the 11/2025 table).
+    restart_revisions = sorted({model.lists[r].label_revision for r in rules} - {current})
+    premed_visits = visits_label(L, [r for r in rows if r.premedication])
     title = L._("Tarlatamab-dlle (IMDELLTRA): dosing and monitoring")
-    code = qr.make(model.meta.nci_url)
+    nci, dailymed = qr.make(model.meta.nci_url), qr.make(model.meta.dailymed_url)
+    printed.add("schedule")
     return render_template(
         f"{LAYOUT}/template.html", L,
         title=title, paper=req.paper, style=style, h=headings(L),
@@ -191,17 +218,21 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
         restart=restart_rows(L, model),
         restart_revised=format_list([revision_label(L, r) for r in restart_revisions],
                                     locale=L.babel) if restart_revisions else "",
-        premed_visits=format_list(premed_visits, locale=L.babel) if premed_visits else "",
+        premed=premedication(L, model, premed_visits) if premed_visits else [],
+        stay_near_visits=visits_label(L, model.stay_near_rows()),
+        labs_when=lab_schedule_staff(L, printed),
+        emergency_rule=danger_emergency_inline(L),
         printable=model.is_printable, keep=keep_together,
-        qr_svg=code.svg(style.qr_module_mm, L._("QR code: %(url)s", url=model.meta.nci_url)),
+        qr_nci=nci.svg(style.qr_module_mm, L._("QR code: %(url)s", url=model.meta.nci_url)),
+        qr_dailymed=dailymed.svg(style.qr_module_mm, L._("QR code: %(url)s", url=model.meta.dailymed_url)),
         sources=lambda: cited_sources(model, printed),
-        footer_line=footer_line(L, model, when),
-        **provenance(L, model, when),
+        footer_line=staff_footer_line(L, model, when),
+        **provenance(L, model, when, printed),
     )
 
 
 def cited_sources(model: ContentModel, printed: set[str]) -> list:
-    """The sources of what this render printed, and the NCI page the QR code opens."""
+    """The sources of what this render printed, and the NCI page its QR code opens."""
     cited = model.sources_for(sorted(printed))
     nci = model.sources[model.meta.nci_source]
     return cited if nci in cited else cited + [nci]

@@ -3,14 +3,16 @@ imposed on sheets for duplex printing.
 
 Front, in the patient's language: the holder receives the drug, it can cause CRS and
 neurologic problems including ICANS, when they can start, the warning signs, what to do.
-Back, in English for any healthcare provider (plus the patient's language where the
-layout has room): what the drug is, CRS timing, whom to call before treating, first and
-last dose, the QR code to the NCI page, content version and label revision, and that the
-card is made by the clinic, not by Amgen. With --also LOCALE the back is in that language
-instead (a bilingual card: the family reads the front, the clinician the back). A side in
-a Chinese locale says the drug is approved in the United States only. ReportLab cannot
-tag a PDF: the card has one /Lang (the front's), and a run of text carries no language of
-its own; each run is set in its own language's fonts.
+Back, in English for any healthcare provider (its heading also in the patient's
+language), for an emergency room at 3 a.m.: the patient's name, what the drug is, what to
+suspect (CRS, ICANS, infection, neutropenia), what to treat without delay and whom to
+contact, first and most recent dose, QR codes to the NCI page and to the label on
+DailyMed, content version and label revision, and that the card is made by the clinic,
+not by Amgen. With --also LOCALE the back is in that language instead (a bilingual card:
+the family reads the front, the clinician the back). A side in a Chinese locale says, in
+one line, where the drug is not approved (as of the date that was checked). ReportLab
+cannot tag a PDF: the card has one /Lang (the front's), and a run of text carries no
+language of its own; each run is set in its own language's fonts.
 
 Every figure comes from the content model through the localizer; every string goes
 through the catalogs; personal fields are plain text. The parts of a card that do not
@@ -34,12 +36,15 @@ from ..errors import HandoutsError, LayoutOverflow
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..patient import Patient
-from .common import AUTHOR, BuildRequest, approval_statement, danger_call, danger_emergency
+from babel.lists import format_list
+
+from .common import AUTHOR, BuildRequest, approval_statement, danger_call, danger_emergency_inline
 
 LAYOUT = "wallet-card"
 PROVIDER_LOCALE = "en"  # the back speaks to any healthcare provider in English
 # Content-model records this card prints (for provenance and tests).
-RECORDS = ["crs_signs", "card_nervous_signs", "crs_onset_latest", "crs_onset_median"]
+RECORDS = ["crs_signs", "card_nervous_signs", "crs_onset_latest", "crs_onset_median", "icans_timing",
+           "emergency_signs", "drug_class", "provider_suspect"]
 
 
 @dataclass(frozen=True)
@@ -76,65 +81,69 @@ def value_families(side_locale: str, patient_locale: str) -> tuple[str, ...]:
 
 def front_static(L: Localizer) -> dict[str, list[Block]]:
     """Front zones that do not depend on the patient, in the patient's language."""
+    model = L.model
     signs = [Block(s, bullet="•") for s in (*L.items("crs_signs", card=True), *L.items("card_nervous_signs"))]
     # A catalog no qualified medical translator has reviewed says so on the card.
-    notice = [] if L.spec.medical_review.reviewed else [
-        Block(L._("Translation not yet checked by a medical translator."), bold=False)]
-    intro = [
-        L._("Always carry this card. Show it to any doctor, nurse or emergency room."),
-        # Only CRS timing is verified (fact sheet 3.2); ICANS timing is not, so the
-        # sentence about when names CRS alone.
-        L._("This cancer medicine can cause CRS (cytokine release syndrome) and ICANS (a "
-            "brain and nerve reaction). Both can be life-threatening. CRS can start up to "
-            "%(latest)s after a dose.", latest=L.q("crs_onset_latest")),
-        # Issue 10: a locale whose readers may live where the drug is not approved (its
-        # locale data names the regions) says it is approved in the United States only,
-        # in the handout's and poster's words.
-        approval_statement(L),
-    ]
+    notice = [] if L.spec.medical_review.reviewed else [L._("Translation not yet checked by a medical translator.")]
+    timing = (L._("CRS can start up to %(latest)s after a dose, ICANS weeks after a dose.",
+                  latest=L.q("crs_onset_latest")) if model.is_printable("icans_timing")
+              else L._("CRS can start up to %(latest)s after a dose.", latest=L.q("crs_onset_latest")))
+    intro = [Block(L.join_sentences(
+        L._("Always carry this card. Show it to every doctor, dentist, nurse and emergency room."),
+        L._("This cancer medicine can cause CRS (cytokine release syndrome) and ICANS (a brain and "
+            "nerve reaction). Both can be life-threatening."),
+        timing))]
+    # Where the locale's readers live the drug may not be approved: one short line, on a
+    # line of its own (the card follows the U.S. label, as its back says).
+    approval = approval_statement(L, model)
+    if approval:
+        intro.append(Block(approval))
     return {
         "title": [Block(L._("I receive tarlatamab-dlle (IMDELLTRA)"))],
-        "intro": [Block(L.join_sentences(*filter(None, intro)))],
-        "signs": [Block(L._("Warning signs:"), bold=True), *signs],
-        "call": [Block(danger_call(L))],
-        "severe": [Block(danger_emergency(L)), *notice],
+        "intro": intro,
+        # The rule first, then the signs it is about: the phone follows the list.
+        "signs": [Block(danger_call(L), bold=True), *signs],
+        # The notice runs on after the rule: a line of its own would not fit.
+        "severe": [Block(L.join_sentences(danger_emergency_inline(L), *notice))],
     }
 
 
-def _for_providers(X: Localizer) -> str:
-    """What the drug is and when CRS starts: the back's body, in X's language."""
-    return X.join_sentences(
-        X._("The holder receives tarlatamab-dlle (IMDELLTRA), which can cause cytokine release "
-            "syndrome (CRS) and neurologic toxicity, including ICANS."),
-        X._("CRS onset: median %(median)s after a dose, up to %(latest)s.",
-            median=X.q("crs_onset_median"), latest=X.q("crs_onset_latest")))
+def _for_providers(X: Localizer) -> list[str]:
+    """What the drug is, and what to suspect: the back's body, in X's language."""
+    drug_class = X.items("drug_class")[0]
+    others = format_list(X.items("provider_suspect"), style="or", locale=X.babel)
+    if X.model.is_printable("icans_timing"):
+        suspect = X._("Suspect CRS (median onset %(median)s after a dose, up to %(latest)s), ICANS (can start "
+                      "weeks after a dose), %(others)s.",
+                      median=X.q("crs_onset_median"), latest=X.q("crs_onset_latest"), others=others)
+    else:
+        suspect = X._("Suspect CRS (median onset %(median)s after a dose, up to %(latest)s), ICANS, %(others)s.",
+                      median=X.q("crs_onset_median"), latest=X.q("crs_onset_latest"), others=others)
+    return [X._("Tarlatamab-dlle (IMDELLTRA) is %(drug_class)s.", drug_class=drug_class), suspect]
 
 
 def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) -> dict[str, list[Block]]:
     """Back zones that do not depend on the patient, for healthcare providers in E's
-    language (English unless the card is built with --also), with the patient's
-    language (L) where the layout has room for it."""
+    language (English unless the card is built with --also), with the heading in the
+    patient's language (L) too. A back in a language whose readers may live where the
+    drug is not approved says so in its body, as the front does."""
     local_fams = families(L.code)
-    notes = []
-    approval = approval_statement(E)
-    if L.code != E.code and not approval:
-        # The same content as the body, in the patient's language. A back in a language
-        # that must say where the drug is approved (a Chinese back, --also) needs these
-        # lines for that statement: at 7 pt the notes hold five lines. The patient's front
-        # says the same facts in the patient's language.
-        notes.append(Block(_for_providers(L), families=local_fams))
-    notes.append(Block(E.join_sentences(*filter(None, (
+    body = [Block(E.join_sentences(*_for_providers(E)))]
+    approval = approval_statement(E, model)
+    if approval:
+        body.append(Block(approval))
+    # What to treat without delay, and whom to contact: right above the contact fields.
+    body.append(Block(E._("Treat suspected CRS or ICANS without delay; also contact:"), bold=True))
+    notes = [Block(E.join_sentences(
         E._("Clinic-made card, not from Amgen."),
         E._("Content %(version)s · U.S. PI revised %(revised)s · Printed %(date)s",
             version=model.meta.content_version, revised=E.month_year(model.meta.label_revised),
-            date=E.date(when, "medium")),
-        # A Chinese back says where the drug is approved, as the front does (issue 10).
-        approval)))))
+            date=E.date(when, "medium"))))]
     zones = {
         "title": [Block(E._("For healthcare providers"))],
-        "body": [Block(_for_providers(E))],
-        "contact": [Block(E._("Treat without delay; also contact:"))],
-        "qr_caption": [Block(E._("NCI drug page"))],
+        "body": body,
+        "qr_caption": [Block(E._("NCI page"))],
+        "qr2_caption": [Block(E._("U.S. label"))],
         "notes": notes,
     }
     if L.code != E.code:
@@ -184,11 +193,12 @@ def back_fields(E: Localizer, patient: Patient | None, patient_locale: str, valu
     first_dose = value("patient.first_dose", patient)
     first = E.date(first_dose, "medium") if first_dose else None
     return {
+        "name": [_field(E._("Patient:"), value("patient.name", patient), fams)],
         "oncologist": [_field(E._("Oncologist:"), value("patient.oncologist", patient), fams)],
         "phone": [_field(E._("Phone, any time:"), value("patient.phone", patient), fams, keep_together=True)],
         "center": [_field(E._("Treatment center:"), value("patient.treatment_center", patient), fams)],
         "first_dose": [_field(E._("First dose:"), first, fams)],
-        "last_dose": [_field(E._("Date of most recent dose:"), None, fams)],
+        "last_dose": [_field(E._("Most recent dose:"), None, fams)],
     }
 
 
@@ -275,7 +285,8 @@ class CardRenderer:
         self._value = lambda name, patient: evaluate[name](patient)
         self._form_keys: dict[tuple, tuple[object, str]] = {}
         self.code = qr.make(model.meta.nci_url)
-        cardlayout.check_card(self.card, fmt, self.code.size_modules, geo.safe_margin)
+        self.code2 = qr.make(model.meta.dailymed_url)  # the back's second code: the label on DailyMed
+        cardlayout.check_card(self.card, fmt, self.code.size_modules, geo.safe_margin, self.code2.size_modules)
 
     # -- static parts ----------------------------------------------------------------
     def _bbox(self, bleed: Bleed) -> tuple[float, float, float, float]:
@@ -302,12 +313,11 @@ class CardRenderer:
 
         return self.doc.form(key, self._bbox(bleed), H, draw)
 
-    def _qr_form(self) -> str:
-        qrp = self.card.back.qr
-        side = self.code.size_modules * qrp.module_mm
-        key = f"QR_{qrp.module_mm:g}".replace(".", "p")
+    def _qr_form(self, code: qr.QRCode, qrp: cardlayout.QRPlace, name: str = "QR") -> str:
+        side = code.size_modules * qrp.module_mm
+        key = f"{name}_{qrp.module_mm:g}".replace(".", "p")
         return self.doc.form(key, (0, 0, side, side), side,
-                             lambda p: p.qr(self.code.matrix, 0, 0, qrp.module_mm))
+                             lambda p: p.qr(code.matrix, 0, 0, qrp.module_mm))
 
     def _static_form(self, side: str, locale: str, back: str = PROVIDER_LOCALE) -> str:
         known = self._form_keys.get((side, locale, back))
@@ -326,13 +336,15 @@ class CardRenderer:
             E = get_localizer(back, self.model)
             laid = _fit_zones("back", card, back_static(E, L, self.model, self.when), families(back),
                               _pair(locale, back))
-            qr_key = self._qr_form()
+            codes = [(self._qr_form(code, place, name), place, code)
+                     for name, place, code in (("QR", card.back.qr, self.code), ("QR2", card.back.qr2, self.code2))
+                     if place is not None]
 
         def draw(p: rl.Painter) -> None:
             p.text(*laid)
             if side == "back":
-                qrp = card.back.qr
-                p.place(qr_key, qrp.x, qrp.y, self.code.size_modules * qrp.module_mm)
+                for form, place, code in codes:
+                    p.place(form, place.x, place.y, code.size_modules * place.module_mm)
             g = card.corner_guide
             p.corner_guides(card.width, card.height, card.format.corner_radius, g.color, g.width_pt)
 
