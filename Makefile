@@ -6,13 +6,15 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: render test catalogs check bench wheel clean
+.PHONY: render test lint catalogs check bench wheel constraints clean
 
-$(STAMP): pyproject.toml
+# Installed with constraints.txt: the same engine versions on every machine (see that
+# file for how to bump them).
+$(STAMP): pyproject.toml constraints.txt
 	@./scripts/install-system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,lint]'
 	@touch $@
 
 ## Render every document in every locale into out/
@@ -35,6 +37,21 @@ check: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+## Lint and type-check the modules that are already clean (see pyproject.toml)
+lint: $(STAMP)
+	$(BIN)/ruff check
+	$(BIN)/mypy
+
+## Re-resolve the newest versions pyproject.toml allows and rewrite constraints.txt
+constraints:
+	rm -rf .constraints-venv
+	$(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/python -m pip install --quiet --upgrade pip
+	.constraints-venv/bin/python -m pip install --quiet '.[test,lint]'
+	{ sed -n '/^#/p' constraints.txt; .constraints-venv/bin/python -m pip freeze --exclude handouts | grep -v '^#'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf .constraints-venv
 
 wheel: $(STAMP)
 	$(BIN)/python -m pip wheel --no-deps -w dist .

@@ -130,6 +130,14 @@ def _content_digest() -> str:
     return _hash_files([paths.content_file()])
 
 
+@cache
+def _engines() -> dict[str, str | None]:
+    """The engine libraries' versions and which of their patches are on: a new WeasyPrint
+    or pydyf may change a file's bytes."""
+    from .engines import patches
+    return patches.engine_versions()
+
+
 def inputs(job: Job) -> dict:
     spec = registry.get(job.document)
     personal = [p.model_dump_json() for p in ((job.patient,) if job.patient else job.patients)]
@@ -139,6 +147,7 @@ def inputs(job: Job) -> dict:
         "fonts": _fonts_digest(job.locale)[:16],
         "layout": _layout_digest(spec.layout)[:16],
         "code": f"{__version__}+{_code_digest()[:12]}",
+        "engines": _engines(),
         "print_date": print_date().isoformat(),
         "personal": hashlib.sha256("\n".join(personal).encode()).hexdigest()[:16] if personal else None,
     }
@@ -238,16 +247,11 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _own_font_folder() -> None:
-    """A forked worker copies fonts into a folder of its own. WeasyPrint copies each
-    bundled face into its font configuration's temp folder and skips a face whose copy
-    is already there; a worker writing into the parent's folder would make the parent
-    skip that face later, and print with a system font (a process that renders and then
-    runs batches, such as the test suite)."""
+    """A forked worker's WeasyPrint fonts go to a folder of its own (if the parent had
+    loaded WeasyPrint at all: otherwise the worker loads it fresh)."""
     weasy = sys.modules.get(f"{__package__}.engines.weasy")
-    if weasy is not None and weasy._font_config.cache_info().currsize:
-        config = weasy._font_config()
-        if getattr(config, "_folder", None) is not None:
-            config._folder = None  # the next face goes to a new folder
+    if weasy is not None:
+        weasy.start_own_fonts()
 
 
 def _worker_init(parent: int) -> None:
