@@ -35,7 +35,7 @@ from typing import Any, Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from . import __version__, content, locales, output, paths, registry
+from . import __version__, content, locales, output, paths, registry, scratch
 from .clock import print_date
 from .errors import HandoutsError, Interrupted
 from .models import validation_error
@@ -254,10 +254,11 @@ def _own_font_folder() -> None:
         weasy.start_own_fonts()
 
 
-def _worker_init(parent: int) -> None:
+def _worker_init(parent: int, scratch_dir: str) -> None:
     # Ctrl-C goes to the whole process group; only the parent acts on it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent)
+    scratch.adopt(scratch_dir)  # removed by the parent, even if this worker is killed
     _own_font_folder()
     content.default()  # parse and validate the model once per process
 
@@ -373,8 +374,9 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
                 if fail_fast and res.status == "failed":
                     break
         else:
+            workspace = scratch.Scratch()
             pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=_mp_context(),
-                                          initializer=_worker_init, initargs=(os.getpid(),))
+                                          initializer=_worker_init, initargs=(os.getpid(), str(workspace.path)))
             try:
                 futures = {pool.submit(render_job, job): (job, inp, dig) for job, inp, dig in todo}
                 for fut in cf.as_completed(futures):
@@ -391,6 +393,8 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
                 raise
             else:
                 _stop_workers(pool) if fail_fast else pool.shutdown(wait=True)
+            finally:
+                workspace.close()
     except KeyboardInterrupt:
         stopping = True
         raise interrupted() from None

@@ -15,6 +15,7 @@ writing. Every change to WeasyPrint, cffi or pydyf themselves is in `patches`.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
@@ -155,9 +156,18 @@ def start_own_fonts() -> None:
     deletes its folder, which the parent still uses."""
     if _font_config.cache_info().currsize:
         _INHERITED.append(_font_config())
+    _forget_fonts()
+
+
+def _forget_fonts() -> None:
+    """Drop this process's font configuration and what was parsed with it: its
+    finalizer removes its folder of font copies (run at exit, too)."""
     font_face_css.cache_clear()
     stylesheet.cache_clear()
     _font_config.cache_clear()
+
+
+atexit.register(_forget_fonts)
 
 
 @cache
