@@ -25,12 +25,14 @@ render: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto -q
 
-## Re-extract messages into locales/handouts.pot (documents) and locales/web.pot (the web page) and merge them into every catalog
+## Re-extract messages into locales/handouts.pot (documents), locales/web.pot (the web page) and locales/errors.pot (error messages) and merge them into every catalog
 catalogs: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --omit-header --sort-output -o locales/handouts.pot .
 	$(BIN)/pybabel update -i locales/handouts.pot -d locales -D handouts --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
 	$(BIN)/pybabel extract -F src/handouts/web/babel.cfg -k W_ --no-location --omit-header --sort-output -o locales/web.pot .
 	$(BIN)/pybabel update -i locales/web.pot -d locales -D web --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
+	$(BIN)/pybabel extract --no-default-keywords -k E_ --no-location --omit-header --sort-output -o locales/errors.pot src/handouts/errors.py
+	$(BIN)/pybabel update -i locales/errors.pot -d locales -D errors --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
 
 check: $(STAMP)
 	$(BIN)/handouts check

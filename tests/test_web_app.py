@@ -389,7 +389,7 @@ def test_second_language_follows_what_the_core_supports(monkeypatch, model):
     _card_without_a_second_language(monkeypatch)
     with pytest.raises(HandoutsError, match="does not support --also") as err:
         core.check_order(order)
-    assert core.problem(err.value).field == "also" and core.problem(err.value).kind == "also_unsupported"
+    assert core.problem(err.value).field == "also" and core.problem(err.value).code == "document.option_unsupported"
     assert core.bilingual_documents() == ("handout",)
     both = core.Order("en", "both", "letter", core.CARD_SINGLE, also="zh-Hant")
     core.check_order(both)                                   # the handout takes it

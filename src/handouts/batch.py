@@ -38,7 +38,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from . import __version__, content, locales, output, paths, registry, scratch
 from .clock import print_date
 from .errors import HandoutsError, Interrupted
-from .models import validation_error
 from .patient import Patient
 
 MANIFEST = "manifest.json"
@@ -174,7 +173,7 @@ class _Manifest(BaseModel):
 
 
 def read_manifest(out: output.OutputDir, folder: str,
-                  warn: Callable[[str], None] | None = None) -> dict[str, dict]:
+                  warn: Callable[[HandoutsError], None] | None = None) -> dict[str, dict]:
     """The files a folder's manifest records; a malformed manifest counts as absent (its
     files are rebuilt), and the caller is told."""
     rel = MANIFEST if folder in ("", ".") else f"{folder}/{MANIFEST}"
@@ -186,8 +185,9 @@ def read_manifest(out: output.OutputDir, folder: str,
     except ValidationError as exc:  # bad JSON too
         if warn:
             where = "a patient folder" if folder.startswith(PATIENTS_DIR + "/") else (folder or ".")
-            first = validation_error("", exc).one_line().removeprefix(": ")[:80]
-            warn(f"{MANIFEST} in {where} is malformed ({first}); treating it as absent and rebuilding")
+            first = exc.errors()[0]
+            detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}".strip(": ")[:80]
+            warn(HandoutsError("manifest.malformed", "", {"file": MANIFEST, "folder": where, "detail": detail}))
         return {}
     return {e.file: e.model_dump() for e in data.files}
 
@@ -254,11 +254,12 @@ def _own_font_folder() -> None:
         weasy.start_own_fonts()
 
 
-def _worker_init(parent: int, scratch_dir: str) -> None:
+def _worker_init(parent: int, scratch_dir: str | None = None) -> None:
     # Ctrl-C goes to the whole process group; only the parent acts on it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent)
-    scratch.adopt(scratch_dir)  # removed by the parent, even if this worker is killed
+    if scratch_dir is not None:
+        scratch.adopt(scratch_dir)  # removed by the parent, even if this worker is killed
     _own_font_folder()
     content.default()  # parse and validate the model once per process
 
@@ -325,7 +326,7 @@ def _mp_context():
 
 def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
         on_result: Callable[[Result], None] | None = None,
-        warn: Callable[[str], None] | None = None) -> list[Result]:
+        warn: Callable[[HandoutsError], None] | None = None) -> list[Result]:
     jobs = jobs or os.cpu_count() or 1
     out = output.OutputDir(plan.root)
     for folder in plan.folders():
@@ -359,9 +360,7 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
         for folder in plan.folders():
             out.clean_partials(folder)
         done = sum(r.status in ("built", "unchanged") for r in results)
-        return Interrupted("interrupted", f"stopped after {done} of {len(plan.jobs)} files; every file "
-                                          "written is complete and in its folder's manifest.json. Run the "
-                                          "same command again to finish: finished files are not rebuilt")
+        return Interrupted("interrupted", "", {"done": done, "total": len(plan.jobs)})
 
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, _first_sigint_only) if in_main else None
@@ -427,8 +426,7 @@ def duplicate_rows(rows: list[tuple[int, Patient]], source: str) -> dict[int, Ha
     for row, p in rows:
         key = p.identity()
         if key in first:
-            out[row] = HandoutsError(f"{source} row {row}", f"repeats row {first[key]} exactly "
-                                                            "(the same patient listed twice)")
+            out[row] = HandoutsError("list.duplicate_row", "", {"row": first[key]}, where=f"{source} row {row}")
         else:
             first[key] = row
     return out
@@ -449,7 +447,7 @@ def patient_folders(patients: list[tuple[int, Patient]]) -> dict[int, str]:
             if owner is None or owner == ident:
                 break
         else:  # pragma: no cover - a full sha256 collision
-            raise HandoutsError("patients", "two rows map to the same folder")
+            raise HandoutsError("list.same_folder", "patients")
         taken[name.casefold()] = ident
         out[row] = name
     return out

@@ -27,17 +27,30 @@ class Built:
     pages: int
 
 
-def review_warnings(model: content.ContentModel, strict: bool = False) -> list[str]:
+def review_warnings(model: content.ContentModel, strict: bool = False) -> list[HandoutsError]:
+    """Sources past their review date, and a label comparison past due: warnings, or
+    with `strict` the first of them as an error (naming how many more)."""
     today = print_date()
-    lines = [f"source {sid} ({s.publisher}) was due for review on {s.review_due().isoformat()}"
+    found = [HandoutsError("review.source_due", "", {"source": sid, "publisher": s.publisher,
+                                                     "date": s.review_due()})
              for sid, s in model.overdue_sources(today)]
     if model.label_check_due() < today:
-        lines.append(f"the facts were last compared with the prescribing information on "
-                     f"{model.meta.label_checked.isoformat()}; the next comparison was due on "
-                     f"{model.label_check_due().isoformat()} (update label_checked in the content model)")
-    if strict and lines:
-        raise HandoutsError("--strict", lines[0] + (f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""))
-    return lines
+        found.append(HandoutsError("review.label_check_due", "", {"checked": model.meta.label_checked,
+                                                                  "due": model.label_check_due()}))
+    if strict and found:
+        if len(found) == 1:
+            raise HandoutsError(found[0].code, "strict", found[0].params)
+        raise HandoutsError("review.more", "strict", {"first": found[0], "more": len(found) - 1})
+    return found
+
+
+def known_locale(code: str, field: str = "locale", where: str = "") -> locales.LocaleSpec:
+    """The locale `code`, or the error naming the field (and where its value came from)."""
+    try:
+        return locales.get(code, field)
+    except HandoutsError as err:
+        err.where = where
+        raise
 
 
 def resolve_paper(spec: registry.DocumentSpec, locale: str, paper: str | None) -> papers.Paper:
@@ -86,7 +99,7 @@ def check_patient(patient: Patient | None, locale: str, model: content.ContentMo
     for var in registry.TEXT_VARIABLES:
         value = var.evaluate(patient)
         if value:
-            fonts.require(value, families, f"{where}: {var.field}", locale)
+            fonts.require(value, families, var.field, locale, where)
     if len(_PASSED) >= PASSED_MAX:
         _PASSED.clear()
     _PASSED[key] = model  # kept, so that its id is not reused while the entry lives
@@ -105,7 +118,7 @@ def checked_rows(path: Path, default_locale: str, model: content.ContentModel,
             where = f"{path.name} row {row}"
             code = item.locale or default_locale
             try:
-                locales.get(code, f"{where}: locale")
+                known_locale(code, "locale", where)
                 check_patient(item, code, model, where=where)
                 precheck(item, code, model, where, **options)
             except HandoutsError as err:
@@ -126,12 +139,12 @@ def precheck(patient: Patient | None, locale: str, model: content.ContentModel, 
             spec.check(locale, patient, model, where, **options)
 
 
-def _supported(flag: str, document: str, capability: str) -> None:
-    """A flag only some documents have: refused, naming those that have it."""
+def _supported(option: str, document: str, capability: str) -> None:
+    """An option only some documents have: refused, naming those that have it."""
     if getattr(registry.get(document), capability) is None:
-        have = [s.name for s in registry.DOCUMENTS.values() if getattr(s, capability) is not None]
-        raise HandoutsError(flag, f"{document} does not support {flag}; the {' and the '.join(have)} "
-                                  + ("does" if len(have) == 1 else "do"))
+        have = tuple(s.name for s in registry.DOCUMENTS.values() if getattr(s, capability) is not None)
+        raise HandoutsError("document.option_unsupported", option,
+                            {"document": document, "option": "--" + option.replace("_", "-"), "documents": have})
 
 
 def render_document(document: str, locale: str, paper: papers.Paper, patient: Patient | None,
@@ -139,10 +152,10 @@ def render_document(document: str, locale: str, paper: papers.Paper, patient: Pa
     spec = registry.get(document)
     check_patient(patient, locale, model)
     if large_print:
-        _supported("--large-print", document, "large_print_budget")
+        _supported("large_print", document, "large_print_budget")
     if also:
-        _supported("--also", document, "bilingual_factor")
-        locales.get(also, "--also")
+        _supported("also", document, "bilingual_factor")
+        locales.get(also, "also")
     what = f"{document} {locale} {paper.name}"
     req = BuildRequest(document, locale, paper, patient, model, large_print, also)
     rendered = _engine(spec, what, spec.render, req)
@@ -151,9 +164,10 @@ def render_document(document: str, locale: str, paper: papers.Paper, patient: Pa
         high *= spec.bilingual_factor
     if not low <= rendered.pages <= high:
         field = _overflowing_field(spec, req, (low, high))
-        raise LayoutOverflow(field or what,
-                             f"{rendered.pages} pages, outside the {what} budget of {low} to {high}"
-                             + (" (this value is too long for the page; shorten it)" if field else ""))
+        budget = {"pages": rendered.pages, "what": what, "low": low, "high": high}
+        if field is None:
+            raise LayoutOverflow("layout.page_budget", "", budget, label=what)
+        raise LayoutOverflow("layout.value_too_long", field, budget, where="patient")
     return rendered
 
 
@@ -163,12 +177,13 @@ def _engine(spec: registry.DocumentSpec, what: str, fn, *args):
         return fn(*args)
     except HandoutsError as err:
         if err.field == spec.engine_label:
-            raise EngineError(f"{what}: {err.field}", err.message) from None
+            raise EngineError(err.code, err.field, err.params, where=what) from None
         raise
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not dumped
-        raise EngineError(what, f"the engine failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from None
+        raise EngineError("engine.failed", "", {"kind": type(exc).__name__,
+                                                "detail": " ".join(str(exc).split())[:200]}, where=what) from None
 
 
 def _overflowing_field(spec: registry.DocumentSpec, req: BuildRequest, budget: tuple[int, int]) -> str | None:
@@ -181,7 +196,7 @@ def _overflowing_field(spec: registry.DocumentSpec, req: BuildRequest, budget: t
         if var.evaluate(req.patient):
             trial = dataclasses.replace(req, patient=req.patient.model_copy(update={var.field: None}))
             if low <= spec.render(trial).pages <= high:
-                return f"patient: {var.field}"
+                return var.field
     return None
 
 
@@ -208,8 +223,9 @@ def build(document: str, locale: str, paper: str | None, patient: Patient | None
     return Built(path, document, locale, paper_obj.name, rendered.pages)
 
 
-def warn(lines: list[str]) -> None:
-    for line in lines:
+def warn(warnings: Sequence[HandoutsError | str], lang: str | None = None) -> None:
+    for w in warnings:
+        line = w.one_line(lang) if isinstance(w, HandoutsError) else w
         print(f"handouts: warning: {line}", file=sys.stderr)
 
 
@@ -224,11 +240,10 @@ def render_sheet(document: str, locale: str, sheet: str, patients: Sequence[Pati
     from .documents.wallet_card import Card
     spec = registry.get(document)
     if sheet not in spec.sheets:
-        raise HandoutsError("--sheet", f"unknown sheet {sheet!r} for {document}; choose one of: "
-                            f"{', '.join(spec.sheets) or 'none'}")
+        raise HandoutsError("sheet.unknown", "sheet", {"value": sheet, "choices": spec.sheets})
     if also:
-        _supported("--also", document, "bilingual_factor")
-        locales.get(also, "--also")
+        _supported("also", document, "bilingual_factor")
+        locales.get(also, "also")
     imp = imposition(sheet, bleed, offset)
     cards = [p if isinstance(p, Card) else Card(p.locale or locale, p) for p in patients] \
         or [Card(locale)] * imp.per_sheet

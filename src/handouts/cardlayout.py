@@ -16,7 +16,7 @@ from typing import Literal, NamedTuple
 from pydantic import Field, field_validator, model_validator
 
 from . import papers, paths
-from .errors import HandoutsError
+from .errors import HandoutsError, data_error
 from .models import Strict as _Strict
 from .models import load_toml as _load_toml
 from .qr import MIN_MODULE_MM as MIN_QR_MODULE_MM
@@ -181,7 +181,7 @@ def _card_layout(geo: Geometry, fmt_name: str) -> CardLayout:
     if cached is not None and cached[0] is geo:
         return cached[1]
     if fmt_name not in geo.formats:
-        raise HandoutsError("card format", f"unknown card format {fmt_name!r}")
+        raise data_error("card format", f"unknown card format {fmt_name!r}")
     design = geo.formats[geo.design_format]
     fmt = geo.formats[fmt_name]
     front, back = geo.front, geo.back
@@ -207,7 +207,7 @@ def _override(side: Side, changes: dict[str, dict[str, float]], side_name: str, 
         elif name in zones:
             zones[name] = zones[name].model_copy(update=update)
         else:
-            raise HandoutsError(f"geometry.toml: formats.{fmt_name}.{side_name}", f"no zone {name!r} to adjust")
+            raise data_error(f"geometry.toml: formats.{fmt_name}.{side_name}", f"no zone {name!r} to adjust")
     return Side(fills=side.fills, zones=zones, qr=qr)
 
 
@@ -231,11 +231,10 @@ def check_card(card: CardLayout, fmt_name: str, qr_modules: int, safe_margin: fl
             x, y, w, h = boxes[a]
             m = safe_margin if a != "qr" else 0.0
             if x < m - EPS or y < m - EPS or x + w > card.width - m + EPS or y + h > card.height - m + EPS:
-                raise HandoutsError(f"geometry.toml: {side_name}.{a}", f"leaves the safe area of the {fmt_name} card")
+                raise data_error(f"geometry.toml: {side_name}.{a}", f"leaves the safe area of the {fmt_name} card")
             for b in names[i + 1:]:
                 if _overlap(boxes[a], boxes[b]):
-                    raise HandoutsError(f"geometry.toml: {side_name}.{a}",
-                                        f"overlaps {b} on the {fmt_name} card")
+                    raise data_error(f"geometry.toml: {side_name}.{a}", f"overlaps {b} on the {fmt_name} card")
 
 
 # ------------------------------------------------------------------------- sheets
@@ -401,19 +400,18 @@ class Imposition:
 
 def _check_preset(name: str, preset: SheetPreset, geo: Geometry) -> None:
     if preset.paper not in papers.PAPERS:
-        raise HandoutsError(f"sheets.toml: {name}", f"unknown paper {preset.paper!r}")
+        raise data_error(f"sheets.toml: {name}", f"unknown paper {preset.paper!r}")
     if preset.card_format not in geo.formats:
-        raise HandoutsError(f"sheets.toml: {name}", f"unknown card format {preset.card_format!r}")
+        raise data_error(f"sheets.toml: {name}", f"unknown card format {preset.card_format!r}")
     imp = Imposition(name, preset, papers.PAPERS[preset.paper], geo.formats[preset.card_format], 0.0, DuplexOffset())
     if imp.gutter_x < -EPS or imp.gutter_y < -EPS:
-        raise HandoutsError(f"sheets.toml: {name}", "the pitch is smaller than the card: cards overlap")
+        raise data_error(f"sheets.toml: {name}", "the pitch is smaller than the card: cards overlap")
     room = imp.outer_room()
     if room < preset.min_margin - EPS:
-        raise HandoutsError(f"sheets.toml: {name}",
-                            f"the cards leave {room:.2f} mm at the paper's edge, less than min_margin "
-                            f"{preset.min_margin} mm")
+        raise data_error(f"sheets.toml: {name}", f"the cards leave {room:.2f} mm at the paper's edge, less "
+                                                  f"than min_margin {preset.min_margin} mm")
     if preset.crop_marks and room < preset.mark_offset + preset.mark_length - EPS:
-        raise HandoutsError(f"sheets.toml: {name}", f"no room for crop marks ({room:.2f} mm margin)")
+        raise data_error(f"sheets.toml: {name}", f"no room for crop marks ({room:.2f} mm margin)")
 
 
 @cache
@@ -434,11 +432,11 @@ def imposition(sheet: str, bleed: float = 0.0, offset: tuple[float, float] = (0.
                layout: str = "wallet-card") -> Imposition:
     presets = sheets(layout)
     if sheet not in presets:
-        raise HandoutsError("--sheet", f"unknown sheet {sheet!r}; choose one of: {', '.join(presets)}")
+        raise HandoutsError("sheet.unknown", "sheet", {"value": sheet, "choices": tuple(presets)})
     if not 0 <= bleed <= 5:
-        raise HandoutsError("--bleed", f"{bleed} mm: choose 0 to 5 mm")
+        raise HandoutsError("option.bleed_range", "bleed", {"value": bleed})
     if any(abs(v) > 10 for v in offset):
-        raise HandoutsError("--duplex-offset", f"{offset[0]},{offset[1]} mm: each shift is at most 10 mm")
+        raise HandoutsError("option.offset_range", "duplex_offset", {"x": offset[0], "y": offset[1]})
     preset = presets[sheet]
     geo = geometry(layout)
     return Imposition(sheet, preset, papers.PAPERS[preset.paper], geo.formats[preset.card_format],

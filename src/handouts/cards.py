@@ -38,14 +38,15 @@ def _cards_from_csv(path: Path, default_locale: str | None, copies: int,
                     model: content.ContentModel, fmt: str, also: str | None) -> list[Card]:
     rows = checked_rows(path, default_locale or "en", model, documents=("wallet-card",), fmt=fmt, also=also)
     if len(rows) * copies > MAX_CARDS:
-        raise HandoutsError("--copies", f"{len(rows)} rows x {copies} copies is more than {MAX_CARDS} cards "
-                                        "in one build; print fewer copies or split the list")
+        raise HandoutsError("cards.too_many", "copies", {"rows": len(rows), "copies": copies, "max": MAX_CARDS})
     if not rows:
-        raise HandoutsError("--patients", f"{path.name} has no patient rows")
+        raise HandoutsError("list.no_rows", "patients", {"file": path.name})
     bad = [err for _, err in rows if isinstance(err, HandoutsError)]
+    if len(bad) > 1:
+        raise HandoutsError("list.bad_rows", bad[0].field, {"first": bad[0], "more": len(bad) - 1},
+                            where=bad[0].where, label=bad[0].label)
     if bad:
-        more = f" (and {len(bad) - 1} more bad rows)" if len(bad) > 1 else ""
-        raise HandoutsError(bad[0].field, bad[0].message + more)
+        raise bad[0]
     cards: list[Card] = []
     for i, patient in rows:
         cards.extend([Card(patient.locale or default_locale or "en", patient, f"{path.name} row {i}")] * copies)
@@ -72,7 +73,7 @@ def build_sheets(cards: list[Card], sheet: str, bleed: float, offset: tuple[floa
     """Render the cards on sheets (build.render_sheet, as batch and the web page do) and
     write the PDF atomically."""
     if not cards:
-        raise HandoutsError("cards", "nothing to print")
+        raise HandoutsError("cards.none", "cards")
     output.ensure_writable_dir(out_path.parent)
     with gc_paused():
         rendered = render_sheet("wallet-card", cards[0].locale, sheet, cards, model, bleed, offset, also)
@@ -81,15 +82,15 @@ def build_sheets(cards: list[Card], sheet: str, bleed: float, offset: tuple[floa
     return SheetBuilt(path, sheet, len(cards), n_sheets, rendered.pages)
 
 
-def bleed_warnings(sheet: str, bleed: float) -> list[str]:
+def bleed_warnings(sheet: str, bleed: float) -> list[HandoutsError]:
     """Where the preset's gutters leave less room than the bleed asked for."""
     if not bleed:
         return []
     imp = cardlayout.imposition(sheet, bleed)
     out = []
-    for name, gutter in (("columns", imp.gutter_x), ("rows", imp.gutter_y)):
-        count = imp.preset.cols if name == "columns" else imp.preset.rows
+    for code, gutter, count in (("sheet.bleed_columns", imp.gutter_x, imp.preset.cols),
+                                ("sheet.bleed_rows", imp.gutter_y, imp.preset.rows)):
         if count > 1 and gutter / 2 < bleed:
-            out.append(f"--bleed: {sheet} has {gutter:.2f} mm between {name}; the bleed there is "
-                       f"{max(gutter, 0) / 2:.2f} mm so it does not cover the next card")
+            out.append(HandoutsError(code, "", {"sheet": sheet, "gutter": f"{gutter:.2f}",
+                                                "bleed": f"{max(gutter, 0) / 2:.2f}"}, label="--bleed"))
     return out

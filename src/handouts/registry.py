@@ -143,5 +143,5 @@ register(DocumentSpec(
 
 def get(name: str) -> DocumentSpec:
     if name not in DOCUMENTS:
-        raise HandoutsError("DOCUMENT", f"unknown document {name!r}; available: {', '.join(DOCUMENTS)}")
+        raise HandoutsError("document.unknown", "document", {"value": name, "choices": tuple(DOCUMENTS)})
     return DOCUMENTS[name]

@@ -30,7 +30,7 @@ from ..clock import print_date
 from ..content import ContentModel
 from ..engines import reportlab_canvas as rl
 from ..engines.reportlab_canvas import Block, Document, Laid, Rendered, ZoneStyle
-from ..errors import HandoutsError, LayoutOverflow
+from ..errors import HandoutsError, LayoutOverflow, data_error
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..patient import Patient
@@ -38,6 +38,9 @@ from .common import AUTHOR, BuildRequest, approval_statement, danger_call, dange
 
 LAYOUT = "wallet-card"
 PROVIDER_LOCALE = "en"  # the back speaks to any healthcare provider in English
+# The patient's field each personal zone prints (an overflow names the field to shorten).
+ZONE_FIELDS = {"name": "name", "phone": "phone", "oncologist": "oncologist", "center": "treatment_center",
+               "first_dose": "first_dose"}
 # Content-model records this card prints (for provenance and tests).
 RECORDS = ["crs_signs", "card_nervous_signs", "crs_onset_latest", "crs_onset_median"]
 
@@ -212,9 +215,10 @@ def _fit_zones(side: str, card: CardLayout, texts: dict[str, list[Block]], fams:
     for name, blocks in texts.items():
         style = styles.get(name)
         if style is None:
-            raise HandoutsError(f"layouts/{LAYOUT}/geometry.toml", f"{side} has no zone {name!r}")
-        # The zone's name for an error message, made only for one.
-        what = lambda n=name: f"{where + ': ' if where else ''}wallet card {side} {n} ({locale})"  # noqa: E731
+            raise data_error(f"layouts/{LAYOUT}/geometry.toml", f"{side} has no zone {name!r}")
+        # The zone's name for an error message, made only for one: the personal field it
+        # prints (the page marks that field), where the value came from, the zone.
+        what = lambda n=name: (where, ZONE_FIELDS.get(n, ""), f"wallet card {side} {n} ({locale})")  # noqa: E731
         out.append(rl.fit(style, blocks, fams, what))
     return out
 
@@ -420,7 +424,7 @@ def render(req: BuildRequest) -> Rendered:
         doc = _document(req.locale, req.model, locales.get(req.locale).html_lang)
         r = CardRenderer(doc, req.model, fmt, print_date())
         if req.also:
-            locales.get(req.also, "--also")
+            locales.get(req.also, "also")
         card = Card(req.locale, req.patient, also=req.also)
         for side in ("front", "back"):
             doc.begin_page(r.card.width, r.card.height)
@@ -453,7 +457,7 @@ def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Re
     cells are mirrored for long-edge duplex and shifted by the duplex offset. A partial
     last sheet is printed; crop marks (cut sheets) sit outside the cards and bleed."""
     if not cards:
-        raise HandoutsError("cards", "nothing to print")
+        raise HandoutsError("cards.none", "cards")
     with gc_paused():
         return _render_sheets(cards, imp, model)
 

@@ -113,8 +113,8 @@ class FontStack:
                     g = (i, face.charWidths.get(code, face.defaultWidth) / 1000.0)
                     break
             else:
-                raise MissingGlyph(f"character {ch!r} (U+{code:04X})",
-                                   f"no bundled font of {', '.join(self.families)} has it")
+                raise MissingGlyph("font.no_glyph", "", {"families": self.families},
+                                   label=f"character {ch!r} (U+{code:04X})")
             self._glyph[ch] = g
             self._width[ch] = g[1]
             if g[0] == 0:
@@ -391,7 +391,10 @@ _ONE_LINE: dict[tuple, Laid] = {}
 _BLOCK_BUT_TEXT = attrgetter(*(f.name for f in fields(Block) if f.name != "text"))
 
 
-def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: str | Callable[[], str]) -> Laid:
+Zone = str | tuple[str, str, str]  # a zone's name, or (where, field, label): see overflow()
+
+
+def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: Zone | Callable[[], Zone]) -> Laid:
     """Set blocks in the zone at the largest size that fits; LayoutOverflow otherwise
     (`what` names the zone, or makes its name when needed).
     A result is shared by every zone with the same style and text (many cards print the
@@ -424,8 +427,17 @@ def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: 
                 _ONE_LINE[shape] = laid
             return laid
         size = round(size - SIZE_STEP, 4)
-    raise LayoutOverflow(what if isinstance(what, str) else what(),
-                         f"does not fit in its {style.w:g} x {style.h:g} mm zone even at {style.min_size:g} pt")
+    raise overflow(what() if callable(what) else what,
+                   {"width": f"{style.w:g}", "height": f"{style.h:g}", "min": f"{style.min_size:g}"})
+
+
+def overflow(what: Zone, params: dict[str, str]) -> LayoutOverflow:
+    """`what`: the zone's name, or (where, field, label): the personal field that does not
+    fit, the place it came from and how the zone is named."""
+    if isinstance(what, str):
+        return LayoutOverflow("layout.overflow", "", params, label=what)
+    where, field_name, label = what
+    return LayoutOverflow("layout.overflow", field_name, params, where=where, label=label)
 
 
 def _remember(key: tuple, laid: Laid) -> None:

@@ -47,8 +47,8 @@ patches.pdf_zlib_level(pydyf)
 class EngineWarning(HandoutsError):
     """WeasyPrint warned that it dropped or replaced something: the PDF is not faithful."""
 
-    def __init__(self, message: str):
-        super().__init__("WeasyPrint", message)
+    def __init__(self, detail: str, code: str = "engine.warning"):
+        super().__init__(code, "WeasyPrint", {"detail": detail})
 
 
 # Notices that change speed, not output: matched against the log message, they pass.
@@ -253,7 +253,7 @@ def render(html: str, base_dir: Path, families: tuple[str, ...], stylesheets: li
         pdf = with_identifier(pdf, identifier)
     except _FETCH_ERRORS as exc:
         cause = exc.__cause__ or exc
-        raise EngineWarning(f"refused to load a resource: {' '.join(str(cause).split())[:160]}") from None
+        raise EngineWarning(" ".join(str(cause).split())[:160], "engine.refused_resource") from None
     finally:
         logger.removeHandler(capture)
     if capture.records:

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 from dataclasses import dataclass, field
 from functools import cache
 
 from handouts import build, content, locales, registry
-from handouts.errors import HandoutsError, LayoutOverflow
+from handouts.errors import HandoutsError
 from handouts.patient import FIELDS, Patient, from_mapping
 
 PERSONAL_FIELDS = tuple(v.field for v in registry.PATIENT_VARIABLES)
@@ -110,11 +109,13 @@ class Order:
 
 @dataclass(frozen=True)
 class Problem:
-    """A validation error for the page: which form field, and the core's own words."""
+    """A validation error for the page: which form field, what went wrong (the core's
+    error code, or the page's own reason) and the values the words name. Picklable: it
+    comes back from a worker process."""
     field: str        # a form field name, or "" for the form as a whole
-    message: str      # the core's English message (translated by kind in the page)
-    kind: str = "other"
-    params: tuple = ()
+    code: str         # errors.MESSAGES key, or a reason of the page's own (web.i18n.PROBLEM_TEXT)
+    params: dict = field(default_factory=dict)
+    error: HandoutsError | None = None  # the core's error: its words in the page's language
 
 
 def make_patient(data: dict, where: str = WHERE) -> Patient | None:
@@ -136,27 +137,31 @@ def check_order(order: Order, patient: Patient | None = None, where: str = WHERE
     """Every check the CLI makes, raising the core's HandoutsError (or Problems, one per
     wrong field). The patient comes from the order's fields, or is given (a CSV row that
     the core already validated)."""
-    locales.get(order.locale, f"{WHERE}: locale")
+    build.known_locale(order.locale, "locale", WHERE)
     if order.documents not in DOCUMENT_CHOICES:
-        raise HandoutsError(f"{WHERE}: documents", f"choose one of {', '.join(DOCUMENT_CHOICES)}")
+        raise HandoutsError("choice.unknown", "documents", {"value": order.documents, "choices": DOCUMENT_CHOICES},
+                            where=WHERE)
     m = model()
     card_fmt = None
     if order.documents in ("handout", "both"):
         if order.paper not in handout_papers():
-            raise HandoutsError(f"{WHERE}: paper", f"choose one of {', '.join(handout_papers())}")
+            raise HandoutsError("choice.unknown", "paper", {"value": order.paper, "choices": handout_papers()},
+                                where=WHERE)
         build.resolve_paper(registry.get("handout"), order.locale, order.paper)
     if order.documents in ("wallet-card", "both"):
         if order.card not in card_formats():
-            raise HandoutsError(f"{WHERE}: card", f"choose one of {', '.join(card_formats())}")
+            raise HandoutsError("choice.unknown", "card", {"value": order.card, "choices": card_formats()},
+                                where=WHERE)
         card_fmt = "id1"
         if order.card != CARD_SINGLE:
             from handouts.cardlayout import imposition
             card_fmt = imposition(order.card, 0.0, (0.0, 0.0)).preset.card_format
     if order.also:
-        locales.get(order.also, f"{WHERE}: also")
+        build.known_locale(order.also, "also", WHERE)
         if not any(_also_for(order, d) for d in _ordered(order)):
-            raise HandoutsError(f"{WHERE}: also", f"{order.documents} does not support --also; "
-                                f"only {', '.join(bilingual_documents()) or 'no document'} does")
+            raise HandoutsError("document.option_unsupported", "also",
+                                {"document": order.documents, "option": "--also", "documents": bilingual_documents()},
+                                where=WHERE)
     card_also = _also_for(order, "wallet-card")
 
     def check(p: Patient | None) -> None:
@@ -253,37 +258,10 @@ def csv_fields() -> tuple[str, ...]:
 
 # ------------------------------------------------------------------ errors for the page
 
-_ZONE_FIELD = {"name": "name", "phone": "phone", "oncologist": "oncologist", "center": "treatment_center",
-               "first_dose": "first_dose"}
+FORM_FIELDS = frozenset((*PERSONAL_FIELDS, "locale", "documents", "paper", "card", "also"))
 
 
 def problem(err: HandoutsError) -> Problem:
-    """Which form field a core error is about, and what kind of error it is."""
-    where = err.field.split(": ", 1)[1] if ": " in err.field else err.field
-    msg = err.message
-    if isinstance(err, LayoutOverflow):
-        m = re.search(r"wallet card (?:front|back) (\w+)", err.field)
-        fld = _ZONE_FIELD.get(m.group(1), "") if m else ""
-        return Problem(fld, msg, "overflow")
-    fld = where if where in PERSONAL_FIELDS or where in ("locale", "documents", "paper", "card", "also") else ""
-    if fld == "also":
-        return Problem(fld, msg, "also_unsupported" if "does not support" in msg else "choice")
-    if fld in ("locale", "documents", "paper", "card"):
-        return Problem(fld, msg, "choice")
-    if fld == "first_dose":
-        if "before the drug was approved" in msg:
-            return Problem(fld, msg, "date_before", (approval_date(),))
-        if "more than a year after" in msg:
-            return Problem(fld, msg, "date_ahead")
-        return Problem(fld, msg, "date_invalid")
-    if fld == "phone" and "phone number has only" in msg:
-        return Problem(fld, msg, "phone_chars")
-    m = re.search(r"at most (\d+) character", msg)
-    if m:
-        return Problem(fld, msg, "too_long", (int(m.group(1)),))
-    if re.search(r"at least \d+ character", msg):
-        return Problem(fld, msg, "too_short")
-    if "no bundled font" in msg:
-        chars = "".join(re.findall(r"'(.)' \(U\+", msg))
-        return Problem(fld, msg, "glyph", (chars,))
-    return Problem(fld, msg, "other")
+    """A core error for the page: the form field it names (by the error's field, never by
+    its words) and its code; the page words it in its own language (web.i18n)."""
+    return Problem(err.field if err.field in FORM_FIELDS else "", err.code, dict(err.params), err)
