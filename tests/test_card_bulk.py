@@ -12,7 +12,8 @@ from handouts.cardlayout import Bleed
 
 
 def test_gc_paused_restores_the_setting_also_on_error():
-    from handouts.documents.wallet_card import gc_paused
+    from handouts.session import RenderSession
+    gc_paused = RenderSession().paused_gc
     assert gc.isenabled()
     with pytest.raises(RuntimeError):
         with gc_paused():

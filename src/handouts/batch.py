@@ -39,6 +39,7 @@ from . import __version__, content, locales, output, paths, registry, scratch
 from .clock import print_date
 from .errors import HandoutsError, Interrupted
 from .patient import Patient
+from .session import RenderSession
 
 MANIFEST = "manifest.json"
 PATIENTS_DIR = "patients"
@@ -265,16 +266,11 @@ def _worker_init(parent: int, scratch_dir: str | None = None) -> None:
 
 
 def render_job(job: Job) -> Result:
-    from .build import render_document, render_sheet, resolve_paper
     t0 = time.perf_counter()
     model = content.default()
     try:
-        if job.sheet:
-            rendered = render_sheet(job.document, job.locale, job.sheet, list(job.patients), model)
-        else:
-            spec = registry.get(job.document)
-            rendered = render_document(job.document, job.locale, resolve_paper(spec, job.locale, job.paper),
-                                       job.patient, model)
+        with RenderSession():  # one job's speed layer (its patient's text too) dies with it
+            rendered = _render(job, model)
         output.OutputDir(job.root).write(job.rel, rendered.pdf)
     except HandoutsError as err:
         return Result(job, "failed", error=err.one_line(), seconds=time.perf_counter() - t0)
@@ -283,6 +279,14 @@ def render_job(job: Job) -> Result:
                       seconds=time.perf_counter() - t0)
     return Result(job, "built", pages=rendered.pages, sha256=hashlib.sha256(rendered.pdf).hexdigest(),
                   seconds=time.perf_counter() - t0)
+
+
+def _render(job: Job, model: content.ContentModel) -> Any:
+    from .build import render_document, render_sheet, resolve_paper
+    if job.sheet:
+        return render_sheet(job.document, job.locale, job.sheet, list(job.patients), model)
+    spec = registry.get(job.document)
+    return render_document(job.document, job.locale, resolve_paper(spec, job.locale, job.paper), job.patient, model)
 
 
 # -- orchestration ----------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from . import content, fonts, locales, output, papers, registry
+from . import content, fonts, locales, output, papers, registry, session
 from .clock import print_date
 from .documents.common import BuildRequest
 from .errors import EngineError, HandoutsError, LayoutOverflow
@@ -79,19 +79,16 @@ def patient_tag(patient: Patient) -> str:
     return f"{output.safe_name(patient.name or '', fallback='patient', max_len=48)}-{patient.identity()[:8]}"
 
 
-# Patients that passed check_patient, by (model, locale, print date, patient): a list's
-# rows are checked when read and again, as a safety net, when a sheet is rendered.
-_PASSED: dict[tuple, content.ContentModel] = {}
-PASSED_MAX = 20_000
-
-
 def check_patient(patient: Patient | None, locale: str, model: content.ContentModel,
                   where: str = "patient") -> None:
     if patient is None:
         return
     today = print_date()
-    key = (id(model), locale, today, patient)
-    if _PASSED.get(key) is model:
+    # A list's rows are checked when read and again, as a safety net, when a sheet is
+    # rendered: the session remembers who passed (for its own model).
+    passed = session.current().cache("patients.passed")
+    key = (locale, today, patient)
+    if passed.get(key) is model:
         return
     approved = model.fact("approval_accelerated").value
     patient.check_first_dose(approved, today, where)
@@ -100,9 +97,7 @@ def check_patient(patient: Patient | None, locale: str, model: content.ContentMo
         value = var.evaluate(patient)
         if value:
             fonts.require(value, families, var.field, locale, where)
-    if len(_PASSED) >= PASSED_MAX:
-        _PASSED.clear()
-    _PASSED[key] = model  # kept, so that its id is not reused while the entry lives
+    passed[key] = model
 
 
 def checked_rows(path: Path, default_locale: str, model: content.ContentModel,
@@ -158,7 +153,12 @@ def render_document(document: str, locale: str, paper: papers.Paper, patient: Pa
         locales.get(also, "also")
     what = f"{document} {locale} {paper.name}"
     req = BuildRequest(document, locale, paper, patient, model, large_print, also)
-    rendered = _engine(spec, what, spec.render, req)
+    with session.use() as s:
+        if spec.engine == "reportlab":  # many small cyclic objects: no collection until done
+            with s.paused_gc():
+                rendered = _engine(spec, what, spec.render, req)
+        else:
+            rendered = _engine(spec, what, spec.render, req)
     low, high = spec.large_print_budget if large_print else spec.page_budget
     if also and also != locale:
         high *= spec.bilingual_factor
@@ -215,8 +215,9 @@ def build(document: str, locale: str, paper: str | None, patient: Patient | None
           out_dir: Path, model: content.ContentModel | None = None, large_print: bool = False,
           also: str | None = None) -> Built:
     model = model or content.default()
-    paper_obj = validate(document, locale, paper, patient, out_dir, model)
-    rendered = render_document(document, locale, paper_obj, patient, model, large_print, also)
+    with session.use():
+        paper_obj = validate(document, locale, paper, patient, out_dir, model)
+        rendered = render_document(document, locale, paper_obj, patient, model, large_print, also)
     suffix = variant_suffix(locale, also, large_print)
     path = output.write_atomic(out_dir / output_name(document, locale, paper_obj.name, patient, suffix),
                                rendered.pdf)
@@ -249,6 +250,7 @@ def render_sheet(document: str, locale: str, sheet: str, patients: Sequence[Pati
         or [Card(locale)] * imp.per_sheet
     if also:
         cards = [dataclasses.replace(c, also=also) for c in cards]
-    for card in dict.fromkeys((c.locale, c.patient, c.where) for c in cards):
-        check_patient(card[1], card[0], model, card[2] or "patient")
-    return _engine(spec, f"{document} {locale} {sheet}", spec.render_sheet, cards, imp, model)
+    with session.use() as s, s.paused_gc():  # many cards: no collection until the sheets are drawn
+        for card in dict.fromkeys((c.locale, c.patient, c.where) for c in cards):
+            check_patient(card[1], card[0], model, card[2] or "patient")
+        return _engine(spec, f"{document} {locale} {sheet}", spec.render_sheet, cards, imp, model)

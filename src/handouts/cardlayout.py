@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal, NamedTuple
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from . import papers, paths
 from .errors import HandoutsError, data_error
@@ -93,6 +93,9 @@ class Geometry(_Strict):
     corner_guide: Guides
     front: Side
     back: Side
+    # Each card format's layout, made once per Geometry (it lives and dies with it; a
+    # copy shares the dict, so each entry names the Geometry it was made from).
+    _cards: dict[str, tuple[Geometry, CardLayout]] = PrivateAttr(default_factory=dict)
 
     @field_validator("colors")
     @classmethod
@@ -124,8 +127,11 @@ class Geometry(_Strict):
                         raise ValueError(f"{side_name} zone {name}: unknown colour {c!r}")
         return self
 
-    def card(self, fmt_name: str) -> "CardLayout":
-        return _card_layout(self, fmt_name)
+    def card(self, fmt_name: str) -> CardLayout:
+        found = self._cards.get(fmt_name)
+        if found is None or found[0] is not self:
+            found = self._cards[fmt_name] = (self, _card_layout(self, fmt_name))
+        return found[1]
 
 
 @dataclass(frozen=True)
@@ -172,14 +178,7 @@ def _scale_side(side: Side, design: CardFormat, fmt: CardFormat, margin: float) 
     return Side(fills=[r(f) for f in side.fills], zones={k: r(z) for k, z in side.zones.items()}, qr=qr)
 
 
-_LAYOUTS: dict[tuple[int, str], tuple[Geometry, CardLayout]] = {}
-
-
 def _card_layout(geo: Geometry, fmt_name: str) -> CardLayout:
-    key = (id(geo), fmt_name)
-    cached = _LAYOUTS.get(key)
-    if cached is not None and cached[0] is geo:
-        return cached[1]
     if fmt_name not in geo.formats:
         raise data_error("card format", f"unknown card format {fmt_name!r}")
     design = geo.formats[geo.design_format]
@@ -190,9 +189,7 @@ def _card_layout(geo: Geometry, fmt_name: str) -> CardLayout:
         back = _scale_side(back, design, fmt, geo.safe_margin)
     front = _override(front, fmt.front, "front", fmt_name)
     back = _override(back, fmt.back, "back", fmt_name)
-    layout = CardLayout(fmt, front, back, dict(geo.colors), geo.corner_guide)
-    _LAYOUTS[key] = (geo, layout)  # keeps geo alive, so its id is not reused
-    return layout
+    return CardLayout(fmt, front, back, dict(geo.colors), geo.corner_guide)
 
 
 def _override(side: Side, changes: dict[str, dict[str, float]], side_name: str, fmt_name: str) -> Side:

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from . import cardlayout, content, output
 from .build import checked_rows, render_sheet
-from .documents.wallet_card import Card, gc_paused
+from .documents.wallet_card import Card
+from .session import use
 from .errors import HandoutsError
 from .patient import Patient
 
@@ -30,7 +31,7 @@ def cards_from_csv(path: Path, default_locale: str | None, copies: int,
     """One card per row (each in its row's locale), `copies` times; the first bad row
     stops the build, naming its row number and field. Each row's card is laid out
     here, in the sheet's card format and languages, once: the render reuses it."""
-    with gc_paused():
+    with use() as s, s.paused_gc():
         return _cards_from_csv(path, default_locale, copies, model, fmt, also)
 
 
@@ -75,8 +76,7 @@ def build_sheets(cards: list[Card], sheet: str, bleed: float, offset: tuple[floa
     if not cards:
         raise HandoutsError("cards.none", "cards")
     output.ensure_writable_dir(out_path.parent)
-    with gc_paused():
-        rendered = render_sheet("wallet-card", cards[0].locale, sheet, cards, model, bleed, offset, also)
+    rendered = render_sheet("wallet-card", cards[0].locale, sheet, cards, model, bleed, offset, also)
     path = output.write_atomic(out_path, rendered.pdf)
     n_sheets = -(-len(cards) // cardlayout.imposition(sheet, bleed, offset).per_sheet)
     return SheetBuilt(path, sheet, len(cards), n_sheets, rendered.pages)

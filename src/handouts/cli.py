@@ -331,7 +331,9 @@ def serve_cmd(host: str, port: int, allow_remote: bool, workers: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     try:
         source_date_epoch()  # refuse a bad SOURCE_DATE_EPOCH before any work
-        cli.main(args=argv, prog_name="handouts", standalone_mode=False)
+        from .session import RenderSession
+        with RenderSession():  # what the run remembers (personal text too) ends with it
+            cli.main(args=argv, prog_name="handouts", standalone_mode=False)
     except Interrupted as err:
         click.echo(f"handouts: {err.render(_LANG[0])}", err=True)
         return 130

@@ -42,6 +42,7 @@ from ..errors import HandoutsError, LayoutOverflow  # noqa: E402
 from ..fonts import has_glyph  # noqa: E402
 from ..linebreak import TooWide, break_lines, is_cjk  # noqa: E402
 from ..locales import font_families  # noqa: E402
+from ..session import RenderSession, current  # noqa: E402
 
 SIZE_STEP = 0.25  # pt: how finely a zone's text size is reduced to fit
 
@@ -164,9 +165,15 @@ class FontStack:
 RUNS_MAX = 20_000  # texts whose font runs a stack remembers
 
 
-@cache
-def font_stack(families: tuple[str, ...], bold: bool = False) -> FontStack:
-    return FontStack(families, bold)
+def font_stack(families: tuple[str, ...], bold: bool = False, session: RenderSession | None = None) -> FontStack:
+    """The session's stack for these families (its glyph widths and the font runs of the
+    texts it drew are remembered for the session: they hold personal text)."""
+    stacks = (session or current()).cache("rl.font_stacks")
+    key = (families, bold)
+    stack = stacks.get(key)
+    if stack is None:
+        stack = stacks[key] = FontStack(families, bold)
+    return stack
 
 
 # ------------------------------------------------------------------------------ text
@@ -301,7 +308,8 @@ class _BlockRow(NamedTuple):
     size: float  # pt
 
 
-def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], size: float) -> Laid | None:
+def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], size: float,
+            session: RenderSession) -> Laid | None:
     """Lay out at one size; None when it does not fit the zone."""
     laid = Laid(size)
     width_pt = style.w * mm
@@ -310,7 +318,7 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
     for bi, blk in enumerate(blocks):
         fams = blk.families or families
         bold = style.bold if blk.bold is None else blk.bold
-        stack = font_stack(fams, bold)
+        stack = font_stack(fams, bold, session)
         bsize = size * blk.scale
         line_h = bsize * style.leading
         measure = lambda t, s=stack, z=bsize: s.width(t, z)  # noqa: E731
@@ -318,7 +326,7 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
         indent = 0.0
         first_width = None
         if blk.label is not None:
-            lstack = font_stack(fams, False)
+            lstack = font_stack(fams, False, session)
             label = blk.label
             # A space after a Latin label; a full-width colon (：) already has its room.
             gap = "" if label and is_cjk(label[-1]) else " "
@@ -383,18 +391,17 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
     return laid
 
 
-_FITTED: dict[tuple, Laid] = {}
-FITTED_MAX = 20_000
-# A zone of one block that fitted on one line at full size, by everything but the text:
-# the zone's style, the stack, and every other field of the block.
-_ONE_LINE: dict[tuple, Laid] = {}
+# A zone of one block that fitted on one line at full size is remembered (cache
+# "rl.one_line") by everything but the text: the zone's style, the stack, and every other
+# field of the block.
 _BLOCK_BUT_TEXT = attrgetter(*(f.name for f in fields(Block) if f.name != "text"))
 
 
 Zone = str | tuple[str, str, str]  # a zone's name, or (where, field, label): see overflow()
 
 
-def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: Zone | Callable[[], Zone]) -> Laid:
+def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: Zone | Callable[[], Zone],
+        session: RenderSession | None = None) -> Laid:
     """Set blocks in the zone at the largest size that fits; LayoutOverflow otherwise
     (`what` names the zone, or makes its name when needed).
     A result is shared by every zone with the same style and text (many cards print the
@@ -404,27 +411,27 @@ def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: 
     per shape: another text of the same block is measured against the same room and, if
     it passes the same test, takes the same place (Laid.refill); else the full layout
     runs. Either way every text is measured; nothing is assumed to fit."""
+    session = session or current()
+    fitted, one_line = session.cache("rl.fitted"), session.cache("rl.one_line")
     key = (style, tuple(blocks), families)
-    laid = _FITTED.get(key)
+    laid = fitted.get(key)
     if laid is not None:
         return laid
     shape = (style, families, _BLOCK_BUT_TEXT(blocks[0])) if len(blocks) == 1 else None
     if shape is not None:
-        known = _ONE_LINE.get(shape)
+        known = one_line.get(shape)
         if known is not None:
             laid = known.refill(blocks[0].text)
             if laid is not None:
-                _remember(key, laid)
+                fitted[key] = laid
                 return laid
     size = style.size
     while size >= style.min_size - 1e-9:
-        laid = _layout(style, blocks, families, size)
+        laid = _layout(style, blocks, families, size, session)
         if laid is not None:
-            _remember(key, laid)
+            fitted[key] = laid
             if shape is not None and laid.one_line is not None and size == style.size:
-                if len(_ONE_LINE) >= FITTED_MAX:
-                    _ONE_LINE.clear()
-                _ONE_LINE[shape] = laid
+                one_line[shape] = laid
             return laid
         size = round(size - SIZE_STEP, 4)
     raise overflow(what() if callable(what) else what,
@@ -438,12 +445,6 @@ def overflow(what: Zone, params: dict[str, str]) -> LayoutOverflow:
         return LayoutOverflow("layout.overflow", "", params, label=what)
     where, field_name, label = what
     return LayoutOverflow("layout.overflow", field_name, params, where=where, label=label)
-
-
-def _remember(key: tuple, laid: Laid) -> None:
-    if len(_FITTED) >= FITTED_MAX:
-        _FITTED.clear()
-    _FITTED[key] = laid
 
 
 # --------------------------------------------------------------------------- drawing
@@ -574,12 +575,12 @@ class Document:
     """A PDF of pages of any size, with form XObjects defined once and placed often."""
 
     def __init__(self, title: str, author: str, subject: str, lang: str, creator: str = "handouts",
-                 group_text: bool = False):
+                 group_text: bool = False, session: RenderSession | None = None):
         self._buf = io.BytesIO()
         self.group_text = group_text
         # A bundled font as the initial font: otherwise ReportLab's default (Helvetica,
         # not embedded) would be named in every page's resources.
-        initial = font_stack((next(iter(font_families())),)).names[0]
+        initial = font_stack((next(iter(font_families())),), session=session).names[0]
         self.c = Canvas(self._buf, invariant=1, pageCompression=1, lang=lang,
                         initialFontName=initial, initialFontSize=10)
         self.c.setTitle(title)

@@ -13,7 +13,7 @@ import io
 from dataclasses import dataclass, field
 from functools import cache
 
-from handouts import build, content, locales, registry
+from handouts import build, content, locales, registry, session
 from handouts.errors import HandoutsError
 from handouts.patient import FIELDS, Patient, from_mapping
 
@@ -136,7 +136,12 @@ class Problems(HandoutsError):
 def check_order(order: Order, patient: Patient | None = None, where: str = WHERE) -> Patient | None:
     """Every check the CLI makes, raising the core's HandoutsError (or Problems, one per
     wrong field). The patient comes from the order's fields, or is given (a CSV row that
-    the core already validated)."""
+    the core already validated). What the checks remember ends with the call."""
+    with session.use():
+        return _check_order(order, patient, where)
+
+
+def _check_order(order: Order, patient: Patient | None, where: str) -> Patient | None:
     build.known_locale(order.locale, "locale", WHERE)
     if order.documents not in DOCUMENT_CHOICES:
         raise HandoutsError("choice.unknown", "documents", {"value": order.documents, "choices": DOCUMENT_CHOICES},
@@ -188,7 +193,13 @@ def check_order(order: Order, patient: Patient | None = None, where: str = WHERE
 
 
 def render_order(order: Order, patient: Patient | None) -> list[tuple[str, bytes]]:
-    """(file name, PDF bytes) for each document of the order, rendered in memory."""
+    """(file name, PDF bytes) for each document of the order, rendered in memory, in a
+    render session of its own: nothing about the patient outlives the request."""
+    with session.use():
+        return _render_order(order, patient)
+
+
+def _render_order(order: Order, patient: Patient | None) -> list[tuple[str, bytes]]:
     m = model()
     files: list[tuple[str, bytes]] = []
     if order.documents in ("wallet-card", "both"):
@@ -219,7 +230,8 @@ def render_card(locale: str, card: str, patient: Patient | None, also: str | Non
 
 def render_sheet_of(locale: str, sheet: str, patients: list[Patient]) -> tuple[str, bytes]:
     """One imposed sheet of cards for several patients (a patient list)."""
-    rendered = build.render_sheet("wallet-card", locale, sheet, patients, model())
+    with session.use():
+        rendered = build.render_sheet("wallet-card", locale, sheet, patients, model())
     return f"wallet-cards-{locale}-{sheet}.pdf", rendered.pdf
 
 
@@ -248,8 +260,9 @@ def csv_rows(text: str, default_locale: str, sheet: str, name: str = "upload.csv
     laid out in the sheet's card size), or the error for that row."""
     from handouts.cardlayout import imposition
     fmt = imposition(sheet, 0.0, (0.0, 0.0)).preset.card_format
-    return build.checked_rows(_MemoryCSV(name, text), default_locale, model(),
-                              documents=("wallet-card",), fmt=fmt)
+    with session.use():
+        return build.checked_rows(_MemoryCSV(name, text), default_locale, model(),
+                                  documents=("wallet-card",), fmt=fmt)
 
 
 def csv_fields() -> tuple[str, ...]:
