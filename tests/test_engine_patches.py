@@ -49,7 +49,8 @@ def test_every_dependency_of_the_project_is_pinned():
 def test_every_patch_fits_the_pinned_version():
     pins = _pins()
     for patch in patches.PATCHES:
-        assert patch.fits(pins[patch.package]), f"{patch.name} was not written for {patch.package} {pins[patch.package]}"
+        pinned = pins[patch.package]
+        assert patch.fits(pinned), f"{patch.name} was not written for {patch.package} {pinned}"
 
 
 def test_the_weasyprint_adapter_applies_every_patch():

@@ -6,7 +6,8 @@ import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from . import content, fonts, locales, output, papers, registry, session
 from .clock import print_date

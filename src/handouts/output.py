@@ -33,7 +33,7 @@ class OutputDir:
         self.field = field
 
     # -- checks ----------------------------------------------------------------------
-    def ensure(self) -> "OutputDir":
+    def ensure(self) -> OutputDir:
         """Create the folder if needed and check it can be written, before any work."""
         path = self.root
         try:

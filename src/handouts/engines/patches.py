@@ -22,7 +22,8 @@ import zlib
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,7 @@ def _import_deferring_fonttools(importer: Callable[[], None]) -> None:
     spec.loader.exec_module(subsetter)
     # Set on the package as an import would, or `from fontTools import subset` asks the
     # import system, which reads the module's __spec__ and so loads it at once.
-    fontTools.subset = subsetter  # type: ignore[attr-defined]
+    fontTools.subset = subsetter
     stand_in = _InstancerStandIn(DEFERRED_INSTANCER)
     stand_in.instantiateVariableFont = instantiate_variable_font  # type: ignore[attr-defined]
     sys.modules[DEFERRED_INSTANCER] = stand_in
@@ -271,7 +272,7 @@ def fast_cffi_types(ffi: Any, types_first: tuple[str, ...] = FIRST_DOCUMENT_TYPE
         with ffi._lock:
             parsed = dict(ffi._parsed_types)
             if todo:
-                ast = parser._parse("void __dummy(%s);" % ", ".join(todo))[0]
+                ast = parser._parse(f"void __dummy({', '.join(todo)});")[0]
                 for decl, param in zip(todo, ast.ext[-1].type.args.params, strict=True):
                     tp = parser._get_type_and_quals(param.type)[0]
                     if tp.is_array_type:

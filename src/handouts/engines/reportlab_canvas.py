@@ -24,7 +24,8 @@ import io
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from functools import cache
-from typing import Callable, NamedTuple
+from typing import NamedTuple
+from collections.abc import Callable
 
 import reportlab.rl_config as rl_config
 
@@ -270,7 +271,7 @@ class Laid:
     def text(self) -> list[str]:
         return [ln.text for ln in self.lines]
 
-    def refill(self, text: str) -> "Laid | None":
+    def refill(self, text: str) -> Laid | None:
         """This zone with `text` instead of its block's text, if `text` passes the same
         one-line test that _layout applies (single spaces, no wider than the room): then
         _layout would place every line where this one has it. None otherwise."""
@@ -662,7 +663,7 @@ class Document:
         self._page = Painter(self.c, h)
         return self._page
 
-    def at(self, x: float, y: float, h: float) -> "Offset":
+    def at(self, x: float, y: float, h: float) -> Offset:
         """A painter whose origin is the top-left corner of an area of height h at (x, y)."""
         return Offset(self, x, y, h)
 

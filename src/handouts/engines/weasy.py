@@ -192,7 +192,7 @@ def stylesheet(path: Path) -> CSS:
     return css
 
 
-_SOURCES: "weakref.WeakKeyDictionary[CSS, str]" = weakref.WeakKeyDictionary()  # stylesheets made here
+_SOURCES: weakref.WeakKeyDictionary[CSS, str] = weakref.WeakKeyDictionary()  # stylesheets made here
 _CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})\s?")
 _LIST_TAG = re.compile(r"<(/?)(?:ul|ol)\b", re.I)
 
