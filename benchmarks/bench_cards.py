@@ -42,7 +42,7 @@ def cards_per_second(n: int = 1000, sheet: str = "letter-8up", locale: str = "en
     from handouts.session import RenderSession
 
     model = content.default()
-    imp = cardlayout.imposition(sheet)
+    imp = cardlayout.imposition(sheet, layout="wallet-card")
     cards = [Card(locale, p) for p in patients(n)]
     with RenderSession():  # warm-up: fonts, catalogs (what a process loads once)
         render_sheet("wallet-card", locale, sheet, cards[: imp.per_sheet], model)

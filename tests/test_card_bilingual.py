@@ -188,7 +188,7 @@ def test_bilingual_sheets_seven_points_both_languages(model, sheet):
     from handouts.documents.wallet_card import Card, render_sheets
     from handouts.localizer import get
     from handouts.patient import Patient
-    imp = cardlayout.imposition(sheet)
+    imp = cardlayout.imposition(sheet, layout="wallet-card")
     p = Patient(name="Li Wei 李伟", oncologist="Dr. Maria Gonzalez", phone="+1 (555) 010-2030",
                 treatment_center="Riverside Cancer Center")
     for locale, also in PAIRS:

@@ -106,7 +106,7 @@ def test_a_row_whose_card_cannot_fit_is_that_rows_error(capsys, tmp_path):
     code, out, err = run(capsys, "batch", "--patients", f, "--out", tmp_path / "o", "--jobs", "1")
     assert code == 2, err
     assert "p.csv row 3" in err and "name" in err
-    assert list((tmp_path / "o" / "patients").glob("wallet-cards-p-*-en-letter-8up.pdf"))
+    assert list((tmp_path / "o" / "patients").glob("wallet-card-en-letter-8up-p-*.pdf"))
 
 
 @pytest.mark.parametrize("args,field", [

@@ -236,7 +236,7 @@ def test_qr_module_size_and_quiet_zone(renders, model):
     p = res.position
     side_px = ((p.top_right.x - p.top_left.x) ** 2 + (p.top_right.y - p.top_left.y) ** 2) ** 0.5
     module_mm = (side_px + 1) / core / dpi * 25.4  # the corners are the symbol's outer pixels
-    place = cardlayout.geometry().card("id1").back.qr
+    place = cardlayout.geometry("wallet-card").card("id1").back.qr
     assert module_mm == pytest.approx(place.module_mm, abs=0.005)
     assert module_mm >= 0.4 and place.module_mm >= 0.4
     # The quiet zone: 4 modules of white around the symbol.
@@ -294,7 +294,7 @@ def test_static_zone_overflow_names_zone_and_locale(model, monkeypatch):
     from handouts import cardlayout
     from handouts.documents import wallet_card
     from handouts.errors import LayoutOverflow
-    geo = cardlayout.geometry()
+    geo = cardlayout.geometry("wallet-card")
     small = geo.front.zones["intro"].model_copy(update={"h": 3.0})
     tight = geo.model_copy(update={"front": geo.front.model_copy(update={"zones": {**geo.front.zones, "intro": small}})})
     monkeypatch.setattr(cardlayout, "geometry", lambda layout="wallet-card": tight)

@@ -454,8 +454,8 @@ def test_csv_upload_gives_a_zip_with_progress(client, tmp_path):
         real = {_undigest(n): n for n in zf.namelist()}
         names = set(real)
         assert {"Ada-Quill/handout-en-letter-Ada-Quill.pdf", "Ada-Quill/wallet-card-en-id1-Ada-Quill.pdf",
-                "王小明/handout-zh-Hans-letter-王小明.pdf", "wallet-cards-en-letter-8up.pdf",
-                "wallet-cards-zh-Hans-letter-8up.pdf", "rows-not-printed.txt"} <= names
+                "王小明/handout-zh-Hans-letter-王小明.pdf", "wallet-card-en-letter-8up-patients.pdf",
+                "wallet-card-zh-Hans-letter-8up-patients.pdf", "rows-not-printed.txt"} <= names
         assert "王小明" in pdf_text(zf.read(real["王小明/wallet-card-zh-Hans-id1-王小明.pdf"]), tmp_path)
     assert client.get(status["zip"]).status_code == 404     # handed over once, then forgotten
 

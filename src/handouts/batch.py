@@ -31,7 +31,8 @@ import time
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -416,24 +417,11 @@ def plan_locale(code: str, root: Path) -> list[Job]:
     jobs: list[Job] = []
     for spec in registry.DOCUMENTS.values():
         for paper in spec.papers:
-            jobs.append(Job(spec.name, code, paper, root, f"{code}/{spec.name}-{code}-{paper}.pdf"))
+            jobs.append(Job(spec.name, code, paper, root, f"{code}/{spec.file_name(code, paper)}"))
         for sheet in spec.sheets:
-            jobs.append(Job(spec.name, code, spec.papers[0], root,
-                            f"{code}/{spec.name}-{code}-{sheet}.pdf", sheet=sheet))
+            jobs.append(Job(spec.name, code, spec.papers[0], root, f"{code}/{spec.file_name(code, sheet)}",
+                            sheet=sheet))
     return jobs
-
-
-def duplicate_rows(rows: list[tuple[int, Patient]], source: str) -> dict[int, HandoutsError]:
-    """Rows that repeat an earlier row exactly: the same patient listed twice."""
-    first: dict[str, int] = {}
-    out: dict[int, HandoutsError] = {}
-    for row, p in rows:
-        key = p.identity()
-        if key in first:
-            out[row] = HandoutsError("list.duplicate_row", "", {"row": first[key]}, where=f"{source} row {row}")
-        else:
-            first[key] = row
-    return out
 
 
 def patient_folders(patients: list[tuple[int, Patient]]) -> dict[int, str]:
@@ -457,40 +445,34 @@ def patient_folders(patients: list[tuple[int, Patient]]) -> dict[int, str]:
     return out
 
 
-PATIENT_DOCUMENTS = ("handout", "wallet-card")
-PATIENT_SHEET = "letter-8up"
-
-
-def list_key(rows: list[tuple[int, Patient]]) -> str:
-    """A digest of a list's rows: the name of its card sheets."""
-    return hashlib.sha256("\n".join(p.identity() for _, p in rows).encode()).hexdigest()[:8]
-
-
 def plan_patients(rows: list[tuple[int, Patient]], source: str, root: Path,
-                  default_locale: str) -> list[Job]:
+                  default_locale: str, model: content.ContentModel | None = None) -> list[Job]:
+    """Each row's documents (every document that prints a patient's details) in the
+    row's own folder, and per locale a sheet of the rows' cards (where a document names a
+    list sheet), each resolved as the command line resolves it."""
+    from .request import Request, resolve
+    model = model or content.default()
     names = patient_folders(rows)
     jobs: list[Job] = []
     by_locale: dict[str, list[Patient]] = {}
+    personal = [spec for spec in registry.DOCUMENTS.values() if spec.variables]
     for row, p in rows:
         code = p.locale or default_locale
         origin = f"{source} row {row}"
-        for doc in PATIENT_DOCUMENTS:
-            if doc not in registry.DOCUMENTS:
-                continue
-            spec = registry.get(doc)
-            paper = spec.paper_default or locales.get(code).default_paper
-            paper = paper if paper in spec.papers else spec.papers[0]
-            jobs.append(Job(doc, code, paper, root, f"{PATIENTS_DIR}/{names[row]}/{doc}-{code}-{paper}.pdf",
-                            patient=p, origin=origin))
+        for spec in personal:
+            res = resolve(Request(spec.name, code, patient=p, patient_where=origin), model)
+            jobs.append(Job(spec.name, res.locale, res.paper.name, root,
+                            f"{PATIENTS_DIR}/{names[row]}/{res.plain_name}", patient=p, origin=origin))
         by_locale.setdefault(code, []).append(p)
-    card = registry.DOCUMENTS.get("wallet-card")
-    if card and PATIENT_SHEET in card.sheets and rows:
-        stem = output.safe_name(Path(source).stem, fallback="patients", max_len=40)
-        key = list_key(rows)
+    for spec in personal:
+        if spec.list_sheet is None or not rows:
+            continue
         for code, group in sorted(by_locale.items()):
-            jobs.append(Job("wallet-card", code, card.papers[0], root,
-                            f"{PATIENTS_DIR}/wallet-cards-{stem}-{key}-{code}-{PATIENT_SHEET}.pdf",
-                            sheet=PATIENT_SHEET, patients=tuple(group),
+            res = resolve(Request(spec.name, code, sheet=spec.list_sheet, patients=tuple(group), list_name=source,
+                                  copies=1), model)
+            key = res.file_name.removesuffix(".pdf").rsplit("-", 1)[-1]
+            jobs.append(Job(spec.name, code, spec.papers[0], root, f"{PATIENTS_DIR}/{res.file_name}",
+                            sheet=spec.list_sheet, patients=tuple(group),
                             origin=f"{source} ({len(group)} rows, list {key})"))
     return jobs
 

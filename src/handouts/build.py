@@ -17,6 +17,7 @@ from .patient import Patient
 
 if TYPE_CHECKING:
     from .documents.wallet_card import Card
+    from .request import Resolved
 
 
 @dataclass(frozen=True)
@@ -62,24 +63,6 @@ def resolve_paper(spec: registry.DocumentSpec, locale: str, paper: str | None) -
     return papers.get(paper, spec.papers)
 
 
-def output_name(document: str, locale: str, paper: str, patient: Patient | None, suffix: str = "") -> str:
-    """A patient's file carries the name and a digest of the whole record, so two
-    patients with the same name never overwrite each other's file."""
-    parts = [document, locale, paper]
-    if patient is not None:
-        parts.append(patient_tag(patient))
-    return "-".join(parts) + suffix + ".pdf"
-
-
-def variant_suffix(locale: str | None, also: str | None, large_print: bool = False) -> str:
-    """How a file name says it is bilingual or large print (every command names it so)."""
-    return (f"+{also}" if also and also != locale else "") + ("-large-print" if large_print else "")
-
-
-def patient_tag(patient: Patient) -> str:
-    return f"{output.safe_name(patient.name or '', fallback='patient', max_len=48)}-{patient.identity()[:8]}"
-
-
 def check_patient(patient: Patient | None, locale: str, model: content.ContentModel,
                   where: str = "patient") -> None:
     if patient is None:
@@ -99,29 +82,6 @@ def check_patient(patient: Patient | None, locale: str, model: content.ContentMo
         if value:
             fonts.require(value, families, var.field, locale, where)
     passed[key] = model
-
-
-def checked_rows(path: Path, default_locale: str, model: content.ContentModel,
-                 **options) -> list[tuple[int, Patient | HandoutsError]]:
-    """Each CSV row (numbered as in a spreadsheet) with its validated patient, or the
-    error naming its row and field: locale known, dates plausible, glyphs printable,
-    and each document's own check (`options` go to it, e.g. a card sheet's format)."""
-    from .batch import duplicate_rows
-    from .patient import load_csv
-    out: list[tuple[int, Patient | HandoutsError]] = []
-    for row, item in load_csv(path):
-        if isinstance(item, Patient):
-            where = f"{path.name} row {row}"
-            code = item.locale or default_locale
-            try:
-                known_locale(code, "locale", where)
-                check_patient(item, code, model, where=where)
-                precheck(item, code, model, where, **options)
-            except HandoutsError as err:
-                item = err
-        out.append((row, item))
-    dupes = duplicate_rows([(r, p) for r, p in out if isinstance(p, Patient)], path.name)
-    return [(r, dupes.get(r, p)) for r, p in out]
 
 
 def precheck(patient: Patient | None, locale: str, model: content.ContentModel, where: str = "patient",
@@ -201,28 +161,24 @@ def _overflowing_field(spec: registry.DocumentSpec, req: BuildRequest, budget: t
     return None
 
 
-def validate(document: str, locale: str, paper: str | None, patient: Patient | None,
-             out_dir: Path, model: content.ContentModel) -> papers.Paper:
-    """Every check on the user's input, before anything is rendered or written."""
-    spec = registry.get(document)
-    locales.get(locale)
-    paper_obj = resolve_paper(spec, locale, paper)
-    check_patient(patient, locale, model)
-    output.ensure_writable_dir(out_dir)
-    return paper_obj
-
-
-def build(document: str, locale: str, paper: str | None, patient: Patient | None,
+def build(document: str, locale: str | None, paper: str | None, patient: Patient | None,
           out_dir: Path, model: content.ContentModel | None = None, large_print: bool = False,
           also: str | None = None) -> Built:
+    """Resolve, render and write one document (the command line's `build`, as a call)."""
+    from .request import Request, resolve
     model = model or content.default()
     with session.use():
-        paper_obj = validate(document, locale, paper, patient, out_dir, model)
-        rendered = render_document(document, locale, paper_obj, patient, model, large_print, also)
-    suffix = variant_suffix(locale, also, large_print)
-    path = output.write_atomic(out_dir / output_name(document, locale, paper_obj.name, patient, suffix),
-                               rendered.pdf)
-    return Built(path, document, locale, paper_obj.name, rendered.pages)
+        res = resolve(Request(document, locale, paper, also=also, large_print=large_print, patient=patient), model)
+        output.ensure_writable_dir(out_dir)
+        return write(res, model, out_dir)
+
+
+def write(res: Resolved, model: content.ContentModel, out_dir: Path, name: str | None = None) -> Built:
+    """Render a resolved request and write it atomically as out_dir/its file name."""
+    from .request import render
+    rendered = render(res, model)
+    path = output.write_atomic(out_dir / (name or res.file_name), rendered.pdf)
+    return Built(path, res.document, res.locale, res.sheet or res.paper.name, rendered.pages)
 
 
 def warn(warnings: Sequence[HandoutsError | str], lang: str | None = None) -> None:
@@ -246,7 +202,7 @@ def render_sheet(document: str, locale: str, sheet: str, patients: Sequence[Pati
     if also:
         _supported("also", document, "bilingual_factor")
         locales.get(also, "also")
-    imp = imposition(sheet, bleed, offset)
+    imp = imposition(sheet, bleed, offset, layout=spec.layout)
     cards = [p if isinstance(p, Card) else Card(p.locale or locale, p) for p in patients] \
         or [Card(locale)] * imp.per_sheet
     if also:

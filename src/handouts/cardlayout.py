@@ -412,12 +412,12 @@ def _check_preset(name: str, preset: SheetPreset, geo: Geometry) -> None:
 
 
 @cache
-def geometry(layout: str = "wallet-card") -> Geometry:
+def geometry(layout: str) -> Geometry:
     return _load_toml(paths.layouts_dir() / layout / "geometry.toml", Geometry)
 
 
 @cache
-def sheets(layout: str = "wallet-card") -> dict[str, SheetPreset]:
+def sheets(layout: str) -> dict[str, SheetPreset]:
     data = _load_toml(paths.layouts_dir() / layout / "sheets.toml", Sheets)
     geo = geometry(layout)
     for name, preset in data.presets.items():
@@ -425,8 +425,8 @@ def sheets(layout: str = "wallet-card") -> dict[str, SheetPreset]:
     return dict(data.presets)
 
 
-def imposition(sheet: str, bleed: float = 0.0, offset: tuple[float, float] = (0.0, 0.0),
-               layout: str = "wallet-card") -> Imposition:
+def imposition(sheet: str, bleed: float = 0.0, offset: tuple[float, float] = (0.0, 0.0), *,
+               layout: str) -> Imposition:
     presets = sheets(layout)
     if sheet not in presets:
         raise HandoutsError("sheet.unknown", "sheet", {"value": sheet, "choices": tuple(presets)})

@@ -130,83 +130,26 @@ def list_cmd() -> None:
 def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
               sheet, bleed, duplex_offset, copies, patients_file, large_print=False, also=None) -> None:
     """Render DOCUMENT and print the path of every file written."""
-    from . import content, locales, registry
-    from .build import build, known_locale, precheck, review_warnings, validate, warn
+    from . import cards, content, output, registry
+    from .build import review_warnings, warn, write
     from .patient import load_toml
+    from .request import ListFile, Request, resolve
     spec = registry.get(document)
-    if sheet or bleed is not None or duplex_offset or copies is not None or patients_file:
-        _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
-                         sheet, bleed, duplex_offset, copies, patients_file, also)
-        return
-    patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
-    locale = locale or (patient.locale if patient and patient.locale else "en")
-    known_locale(locale, "locale", "patient" if patient and patient.locale else "")
-    if also:
-        locales.get(also, "also")
-    model = content.default()
-    out_dir = out_dir or Path("out") / locale
-    freshness = review_warnings(model, strict)  # --strict refuses before anything is created
-    validate(document, locale, paper, patient, out_dir, model)
-    precheck(patient, locale, model, "", documents=(spec.name,))
-    warn(freshness, _LANG[0])
-    built = build(document, locale, paper, patient, out_dir, model, large_print=large_print, also=also)
-    click.echo(str(built.path))
-
-
-def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
-                     sheet, bleed, duplex_offset, copies, patients_file, also=None) -> None:
-    """build --sheet: cards imposed on sheets for duplex printing (wallet-card)."""
-    from . import cards, content, locales, output
-    from .build import check_patient, known_locale, precheck, review_warnings, variant_suffix, warn
-    from .patient import load_toml
-    from .cardlayout import imposition
-    from .documents.wallet_card import Card
-
-    if not spec.sheets:
-        raise HandoutsError("document.no_sheets", "sheet", {"document": spec.name})
-    if not sheet:
-        given = next(o for o, v in (("bleed", bleed is not None), ("duplex_offset", duplex_offset),
-                                     ("copies", copies is not None), ("patients", patients_file)) if v)
-        raise HandoutsError("option.only_with_sheet", given, {"sheets": spec.sheets})
-    if sheet not in spec.sheets:
-        raise HandoutsError("sheet.unknown", "sheet", {"value": sheet, "choices": spec.sheets})
-    if paper:
-        raise HandoutsError("option.paper_with_sheet", "paper")
     if patients_file and (patient_file or sample):
         raise HandoutsError("option.list_and_patient", "patients")
-    offset = tuple(duplex_offset) if duplex_offset else (0.0, 0.0)
-    bleed = bleed or 0.0
-    imp = imposition(sheet, bleed, offset)
+    patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
+    req = Request(document, locale, paper, sheet=sheet, also=also, large_print=large_print, patient=patient,
+                  rows=ListFile(patients_file) if patients_file else None, copies=copies, bleed=bleed,
+                  duplex_offset=tuple(duplex_offset) if duplex_offset else None)
     model = content.default()
-    if also:
-        locales.get(also, "also")
-    if patients_file:
-        if locale:
-            locales.get(locale)
-        if not patients_file.is_file():
-            raise HandoutsError("file.missing", "patients", {"path": patients_file})
-        items = cards.cards_from_csv(patients_file, locale, copies or 1, model, imp.preset.card_format, also)
-        out_dir = out_dir or Path("out")
-        from .batch import list_key
-        key = list_key([(i, c.patient) for i, c in enumerate(dict.fromkeys(items)) if c.patient])
-        name = cards.sheet_file_name(sheet, None, None, patients_file, key)
-    else:
-        patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
-        locale = locale or (patient.locale if patient and patient.locale else "en")
-        known_locale(locale, "locale", "patient" if patient and patient.locale else "")
-        check_patient(patient, locale, model)
-        items = [Card(locale, patient)] * (copies or imp.per_sheet)
-        out_dir = out_dir or Path("out") / locale
-        name = cards.sheet_file_name(sheet, locale, patient, None)
-    freshness = review_warnings(model, strict)
+    res = resolve(req, model)
+    out_dir = out_dir or (Path("out") if req.rows is not None else Path("out") / res.locale)
+    freshness = review_warnings(model, strict)  # --strict refuses before anything is created
     output.ensure_writable_dir(out_dir)
-    # A list's cards are each in their row's locale: the back language is always named.
-    name = name.removesuffix(".pdf") + variant_suffix(None if patients_file else locale, also) + ".pdf"
-    if not patients_file:  # a list's rows were checked as they were read
-        precheck(items[0].patient, locale, model, "patient", documents=(spec.name,),
-                 fmt=imp.preset.card_format, also=also)
-    warn(freshness + cards.bleed_warnings(sheet, bleed), _LANG[0])
-    built = cards.build_sheets(items, sheet, bleed, offset, out_dir / name, model, also)
+    if res.sheet:
+        freshness += cards.bleed_warnings(res.sheet, bleed or 0.0)
+    warn(freshness, _LANG[0])
+    built = write(res, model, out_dir)
     click.echo(str(built.path))
 
 
@@ -224,8 +167,9 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     """Render every document for a locale (into OUT/<locale>/) or for a list of patients
     (into OUT/patients/<name>/), with a manifest.json in each folder."""
     from . import batch, content, locales, output
-    from .build import checked_rows, review_warnings, warn
+    from .build import review_warnings, warn
     from .progress import Reporter
+    from .request import ListFile, checked_rows
 
     codes = list(locales.available()) if all_locales else list(locale_codes)
     for code in codes:
@@ -241,9 +185,10 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     jobs_list = []
     if patients_csv:
         rows = []
-        for row, item in checked_rows(patients_csv, codes[0] if codes else "en", model):
+        source = ListFile(patients_csv)
+        for row, item in checked_rows(source, codes[0] if codes else "en", model):
             if isinstance(item, HandoutsError):
-                bad_rows.append(item.one_line())
+                bad_rows.append(item.one_line(_LANG[0]))
                 if fail_fast:
                     break
             else:
@@ -251,7 +196,7 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
         for line in bad_rows:
             click.echo(f"handouts: error: {line} (row skipped)", err=True)
         if not (fail_fast and bad_rows):
-            jobs_list = batch.plan_patients(rows, patients_csv.name, out_dir, codes[0] if codes else "en")
+            jobs_list = batch.plan_patients(rows, source.name, out_dir, codes[0] if codes else "en", model)
     else:
         if not codes:
             raise HandoutsError("batch.nothing_chosen", "locale")

@@ -32,7 +32,7 @@ FIELDS = ("name", "first_dose", "oncologist", "phone", "treatment_center", "loca
 # Bounds on input: a patient file is a few lines, a day's list a few hundred rows.
 MAX_TOML_BYTES = 16 * 1024
 MAX_CSV_BYTES = 2 * 1024 * 1024
-MAX_CSV_ROWS = 10_000  # as many rows as cards in one sheet build (cards.MAX_CARDS)
+MAX_CSV_ROWS = 10_000  # as many rows as cards in one sheet build (request.MAX_CARDS)
 
 # Scripts whose characters are drawn one by one, without shaping, in both engines.
 # "Common" covers digits, punctuation and symbols shared by all scripts.
@@ -330,7 +330,7 @@ def read_patients(source: RowSource, columns: Columns = Columns(),
     if not header or not any(h.strip() for h in header):
         raise HandoutsError("list.no_header", "header", {"allowed": FIELDS}, where=source.name)
     names = [columns.field_of(h) for h in header]
-    unknown = [h.strip() for h, n in zip(header, names) if n is None]
+    unknown = [h.strip() for h, n in zip(header, names, strict=True) if n is None]
     if unknown:
         raise HandoutsError("list.unknown_columns", "header", {"columns": unknown, "allowed": FIELDS},
                             where=source.name)
@@ -348,7 +348,8 @@ def read_patients(source: RowSource, columns: Columns = Columns(),
             out.append((row, HandoutsError("list.extra_cells", "", {"cells": len(cells), "columns": len(header)},
                                            where=where)))
             continue
-        data = {n: columns.value(n, v) for n, v in zip(names, cells) if v != "" and n is not None}
+        # A short row leaves its last columns empty.
+        data = {n: columns.value(n, v) for n, v in zip(names, cells, strict=False) if v != "" and n is not None}
         try:
             out.append((row, from_mapping(data, where)))
         except HandoutsError as err:

@@ -236,7 +236,7 @@ async def submit(request: Request, preview: bool):
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, pdf in outcome.files:
             z.writestr(name, pdf)
-    zip_name = outcome.files[-1][0].replace("handout-", "handouts-", 1).rsplit(".", 1)[0] + ".zip"
+    zip_name = core.bundle_name(order)
     return Response(buf.getvalue(), media_type="application/zip",
                     headers={"content-disposition": _attachment(zip_name)})
 

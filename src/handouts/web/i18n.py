@@ -77,11 +77,9 @@ FIELD_LABELS = {
     "treatment_center": W_("Treatment center"),
 }
 
-# The documents, as the "second language" hint and error name them.
-DOCUMENT_NAMES = {
-    "handout": W_("the handout"),
-    "wallet-card": W_("the wallet card"),
-}
+# The counter page's documents as the "second language" hint and error name them
+# (registry.DocumentSpec.page_label): marked here for the `web` catalog.
+PAGE_LABELS = (W_("the handout"), W_("the wallet card"))
 # Between two names in a list ("the handout, the wallet card").
 LIST_SEPARATOR = W_(", ")
 
@@ -173,7 +171,8 @@ def error_words(code: str, p: core.Problem) -> str:
 
 def bilingual_names(code: str) -> str:
     """The documents that can carry a second language, named in the page's language."""
-    return tr(code, LIST_SEPARATOR).join(tr(code, DOCUMENT_NAMES[d]) for d in core.bilingual_documents())
+    from handouts import registry
+    return tr(code, LIST_SEPARATOR).join(tr(code, registry.get(d).page_label) for d in core.bilingual_documents())
 
 
 def message(code: str, kind: str, **params) -> str:
