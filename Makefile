@@ -6,13 +6,15 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: render test catalogs check bench wheel clean
+.PHONY: render test lint catalogs check bench wheel constraints clean
 
-$(STAMP): pyproject.toml
+# Installed with constraints.txt: the same engine versions on every machine (see that
+# file for how to bump them).
+$(STAMP): pyproject.toml constraints.txt
 	@./scripts/install-system-deps.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,lint]'
 	@touch $@
 
 ## Render every document in every locale into out/
@@ -23,18 +25,42 @@ render: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto -q
 
-## Re-extract messages into locales/handouts.pot (documents) and locales/web.pot (the web page) and merge them into every catalog
+## Re-extract messages into locales/handouts.pot (documents), locales/web.pot (the web page) and locales/errors.pot (error messages) and merge them into every catalog
 catalogs: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --omit-header --sort-output -o locales/handouts.pot .
 	$(BIN)/pybabel update -i locales/handouts.pot -d locales -D handouts --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
 	$(BIN)/pybabel extract -F src/handouts/web/babel.cfg -k W_ --no-location --omit-header --sort-output -o locales/web.pot .
 	$(BIN)/pybabel update -i locales/web.pot -d locales -D web --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
+	$(BIN)/pybabel extract --no-default-keywords -k E_ --no-location --omit-header --sort-output -o locales/errors.pot src/handouts/errors.py
+	$(BIN)/pybabel update -i locales/errors.pot -d locales -D errors --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
 
 check: $(STAMP)
 	$(BIN)/handouts check
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+
+# Modules that pass ruff and mypy (pyproject.toml); the rest join as they are cleaned.
+LINT_FILES := src/handouts/errors.py src/handouts/session.py src/handouts/scratch.py src/handouts/papers.py \
+	src/handouts/engines/patches.py src/handouts/output.py src/handouts/registry.py src/handouts/cards.py \
+	src/handouts/build.py src/handouts/localizer.py src/handouts/cardlayout.py src/handouts/engines \
+	src/handouts/request.py src/handouts/patient.py src/handouts/batch.py src/handouts/web/core.py tests/test_request.py \
+	tests/test_engine_patches.py tests/test_temp_folders.py tests/test_error_messages.py tests/test_render_sessions.py
+
+## Lint and type-check the modules that are already clean (see pyproject.toml)
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_FILES)
+	$(BIN)/mypy
+
+## Re-resolve the newest versions pyproject.toml allows and rewrite constraints.txt
+constraints:
+	rm -rf .constraints-venv
+	$(PYTHON) -m venv .constraints-venv
+	.constraints-venv/bin/python -m pip install --quiet --upgrade pip
+	.constraints-venv/bin/python -m pip install --quiet '.[test,lint]'
+	{ sed -n '/^#/p' constraints.txt; .constraints-venv/bin/python -m pip freeze --exclude handouts | grep -v '^#'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf .constraints-venv
 
 wheel: $(STAMP)
 	$(BIN)/python -m pip wheel --no-deps -w dist .

@@ -56,8 +56,9 @@ def test_build_puts_both_languages_on_the_sheets(model, sample_patient, tmp_path
 def test_only_the_handout_is_bilingual(tmp_path, model):
     from handouts.build import build
     from handouts.errors import HandoutsError
-    with pytest.raises(HandoutsError, match="--also"):
+    with pytest.raises(HandoutsError, match="--also") as err:
         build("poster", "en", None, None, tmp_path, model, also="zh-Hans")
-    with pytest.raises(HandoutsError, match="--also"):
+    assert err.value.field == "also"
+    with pytest.raises(HandoutsError, match="^also: unknown locale") as err:
         build("handout", "en", None, None, tmp_path, model, also="fr")
     assert not list(tmp_path.iterdir())

@@ -12,7 +12,8 @@ from handouts.cardlayout import Bleed
 
 
 def test_gc_paused_restores_the_setting_also_on_error():
-    from handouts.documents.wallet_card import gc_paused
+    from handouts.session import RenderSession
+    gc_paused = RenderSession().paused_gc
     assert gc.isenabled()
     with pytest.raises(RuntimeError):
         with gc_paused():
@@ -34,7 +35,7 @@ def test_gc_paused_restores_the_setting_also_on_error():
 def test_a_sheet_build_leaves_the_collector_on(model):
     from handouts import cardlayout
     from handouts.documents.wallet_card import Card, render_sheets
-    render_sheets([Card("en")], cardlayout.imposition("letter-8up"), model)
+    render_sheets([Card("en")], cardlayout.imposition("letter-8up", layout="wallet-card"), model)
     assert gc.isenabled()
 
 

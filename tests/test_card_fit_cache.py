@@ -6,10 +6,12 @@ against the same layout made from scratch."""
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import pytest
 
 from handouts.engines import reportlab_canvas as rl
+from handouts.session import RenderSession
 from handouts.errors import LayoutOverflow
 
 EN = ("Noto Sans", "Noto Sans SC")
@@ -34,22 +36,33 @@ INERT_STYLE = dict(min_size=6.25, rule_color="#000000", paragraph_gap=0.5)
 INERT_BLOCK = dict(keep_together=True)
 
 
+class Shape(NamedTuple):
+    """A layout as drawn: each line's place, text, fonts (by family and weight: each
+    session has stacks of its own), size and colour; the rules."""
+    size: float
+    lines: tuple
+    rules: tuple
+
+
+def _shape(laid: rl.Laid) -> Shape:
+    return Shape(laid.size, tuple((ln.x, ln.y, ln.text, ln.fonts.families, ln.fonts.weight, ln.size, ln.color)
+                                  for ln in laid.lines), tuple(laid.rules))
+
+
 def fresh(style, blocks, families):
-    """The layout with empty caches."""
-    rl._FITTED.clear()
-    rl._ONE_LINE.clear()
-    return rl.fit(style, blocks, families, "test zone")
+    """The layout with empty caches (a render session of its own)."""
+    with RenderSession():
+        return _shape(rl.fit(style, blocks, families, "test zone"))
 
 
 def warm(style, blocks, families, base=BASE_STYLE):
-    """The layout after the base zone (another text) has been laid out: its one-line
-    shape and its result are cached."""
-    rl._FITTED.clear()
-    rl._ONE_LINE.clear()
-    rl.fit(base, [BASE_BLOCK], EN, "base")
-    rl.fit(base, [dataclasses.replace(BASE_BLOCK, text="Chen Mei")], EN, "base")
-    assert rl._ONE_LINE, "the base zone should leave a one-line shape to reuse"
-    return rl.fit(style, blocks, families, "test zone")
+    """The layout after the base zone (another text) has been laid out in the same
+    session: its one-line shape and its result are cached."""
+    with RenderSession() as s:
+        rl.fit(base, [BASE_BLOCK], EN, "base")
+        rl.fit(base, [dataclasses.replace(BASE_BLOCK, text="Chen Mei")], EN, "base")
+        assert s.cache("rl.one_line"), "the base zone should leave a one-line shape to reuse"
+        return _shape(rl.fit(style, blocks, families, "test zone"))
 
 
 def test_every_style_and_block_field_is_covered():
@@ -133,19 +146,20 @@ def test_a_text_that_does_not_fit_is_still_refused():
     block = dataclasses.replace(BASE_BLOCK, text="Hubert Blaine Wolfeschlegelsteinhausenbergerdorff Senior")
     with pytest.raises(LayoutOverflow) as cold:
         fresh(style, [block], EN)
-    rl._FITTED.clear()
-    rl._ONE_LINE.clear()
-    rl.fit(style, [BASE_BLOCK], EN, "base")
-    assert rl._ONE_LINE
-    with pytest.raises(LayoutOverflow) as cached:
-        rl.fit(style, [block], EN, lambda: "test zone")
+    with RenderSession() as s:
+        rl.fit(style, [BASE_BLOCK], EN, "base")
+        assert s.cache("rl.one_line")
+        with pytest.raises(LayoutOverflow) as cached:
+            rl.fit(style, [block], EN, lambda: "test zone")
     assert str(cached.value) == str(cold.value)
 
 
 def test_refilled_layout_is_its_own_object():
     """The sheet renderer tells zones apart by identity: a refilled layout is new."""
-    a = warm(BASE_STYLE, [dataclasses.replace(BASE_BLOCK, text="Wang Fang")], EN)
-    b = rl.fit(BASE_STYLE, [dataclasses.replace(BASE_BLOCK, text="Zhang San")], EN, "x")
+    with RenderSession():
+        rl.fit(BASE_STYLE, [BASE_BLOCK], EN, "base")
+        a = rl.fit(BASE_STYLE, [dataclasses.replace(BASE_BLOCK, text="Wang Fang")], EN, "x")
+        b = rl.fit(BASE_STYLE, [dataclasses.replace(BASE_BLOCK, text="Zhang San")], EN, "x")
     assert a is not b and a.lines is not b.lines and a.text() != b.text()
 
 
@@ -191,7 +205,11 @@ def test_field_blocks_are_shared_only_when_every_part_agrees(args):
             return rl.Block(value, label=label, families=fams, keep_together=keep_together)
         return rl.Block("", label=label, blank=True, families=fams)
 
-    wc._FIELDS.clear()
+    with RenderSession():
+        _shared_blocks(wc, made, args)
+
+
+def _shared_blocks(wc, made, args):
     for other in [("Name:", "Li Wei", EN, False), ("Name:", "Li Wei", EN, True), ("Name:", "Li Wei", SC, False),
                   ("姓名：", "Li Wei", EN, False), ("Name:", "Wang Fang", EN, False), ("Name:", None, EN, False),
                   (None, "Li Wei", EN, False), (None, None, EN, True)]:

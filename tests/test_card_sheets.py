@@ -46,7 +46,7 @@ class Sheets:
         from handouts.documents.wallet_card import Card
         key = (sheet, n, bleed, offset, locale, None if cards is None else tuple(cards))
         if key not in self._done:
-            imp = cardlayout.imposition(sheet)
+            imp = cardlayout.imposition(sheet, layout="wallet-card")
             items = list(cards) if cards is not None else [Card(locale, None)] * (n or imp.per_sheet)
             out = self.root / f"s{len(self._done)}" / f"{sheet}.pdf"
             self._done[key] = build_sheets(items, sheet, bleed, offset, out, self.model).path
@@ -243,7 +243,7 @@ def test_preset_validation_rejects_ten_id1_on_letter():
     preset = cardlayout.SheetPreset(label="x", paper="letter", card_format="id1", cols=2, rows=5,
                                     pitch_x=91.6, pitch_y=53.98, min_margin=6.35, crop_marks=True)
     with pytest.raises(HandoutsError, match="4.75 mm"):
-        cardlayout._check_preset("letter-10up", preset, cardlayout.geometry())
+        cardlayout._check_preset("letter-10up", preset, cardlayout.geometry("wallet-card"))
 
 
 def test_geometry_refuses_small_text_and_small_qr_modules():
@@ -258,7 +258,7 @@ def test_geometry_refuses_small_text_and_small_qr_modules():
 
 def test_every_card_format_has_room_for_its_qr_and_zones():
     from handouts import cardlayout, qr
-    geo = cardlayout.geometry()
+    geo = cardlayout.geometry("wallet-card")
     modules = qr.make(NCI_URL).size_modules
     for fmt in geo.formats:
         cardlayout.check_card(geo.card(fmt), fmt, modules, geo.safe_margin)

@@ -142,9 +142,11 @@ def test_citations_come_from_the_printed_facts(model, document):
     module = {"handout": handout, "poster": poster}[document]
     req = BuildRequest(document, "en", papers.get(spec.papers[0], spec.papers),
                        spec.sample_patient() if document == "handout" else None, model)
-    L = get("en", model)
-    with L.tracking() as printed:
-        html = module.html(req)
+    from handouts.session import RenderSession
+    with RenderSession():  # the render's localizer is the session's
+        L = get("en", model)
+        with L.tracking() as printed:
+            html = module.html(req)
     assert len(printed) >= 15, printed
     for source in model.sources_for(sorted(printed)):
         assert source.citation in html, (source.citation, document)

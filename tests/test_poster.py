@@ -157,8 +157,11 @@ def test_every_section_and_figure_is_on_the_page(renders, locale, paper, model):
     expected += [poster.lab_schedule_staff(L, set())]
     expected += [model.meta.dailymed_site, model.meta.content_version, L.month_year(model.meta.label_revised)]
     # Citations come from what the render printed: every record the localizer handed out.
-    with L.tracking() as printed:
-        poster.html(poster_request(locale, paper, model))
+    from handouts.session import RenderSession
+    with RenderSession():  # the render's localizer is the session's
+        L = get_localizer(locale, model)
+        with L.tracking() as printed:
+            poster.html(poster_request(locale, paper, model))
     assert {"schedule", "crs_signs_staff", "storage", "restart_rule_c1d15", "amgen_phone", "lab_schedule",
             "premed_dexamethasone", "icans_signs_staff"} <= printed
     for s in poster.cited_sources(model, printed):

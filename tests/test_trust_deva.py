@@ -10,5 +10,5 @@ UNSHAPED_SCRIPTS = {"Devanagari": "रमन", "Bengali": "রমন", "Tamil": 
 def test_scripts_the_card_cannot_shape_are_refused_even_without_combining_marks(kind):
     with pytest.raises(HandoutsError) as exc:
         patient_mod.from_mapping({"name": f"Ann {UNSHAPED_SCRIPTS[kind]}"}, "p.toml")
-    assert exc.value.field == "p.toml: name"
+    assert (exc.value.where, exc.value.field) == ("p.toml", "name")
     assert "shaping" in str(exc.value)

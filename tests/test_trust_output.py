@@ -64,7 +64,7 @@ def test_a_second_list_does_not_replace_the_first_lists_sheets(capsys, tmp_path)
     for f in (a, b):
         code, out, err = run(capsys, "batch", "--patients", f, "--out", tmp_path / "o", "--jobs", "1")
         assert code == 0, err
-    sheets = sorted((tmp_path / "o" / "patients").glob("wallet-cards-today-*-en-letter-8up.pdf"))
+    sheets = sorted((tmp_path / "o" / "patients").glob("wallet-card-en-letter-8up-today-*.pdf"))
     assert len(sheets) == 2
     texts = [extract(s) for s in sheets]
     assert sorted(("Ann" in t, "Bob" in t) for t in texts) == [(False, True), (True, False)]

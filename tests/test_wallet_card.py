@@ -235,7 +235,7 @@ def test_qr_module_size_and_quiet_zone(tmp_path, model, sample_patient, fmt):
         page, origin = 1, (0.0, 0.0)
     else:
         import io
-        imp = cardlayout.imposition("avery-8371")
+        imp = cardlayout.imposition("avery-8371", layout="wallet-card")
         path = tmp_path / "sheet.pdf"
         path.write_bytes(render_sheets([Card("en", sample_patient)], imp, model).pdf)
         page, cell = 1, imp.backs()[0]
@@ -243,7 +243,7 @@ def test_qr_module_size_and_quiet_zone(tmp_path, model, sample_patient, fmt):
     dpi = 600
     image = cardpdf.render(path, page, dpi)
     found = {r.text: r for r in zxingcpp_read(image)}
-    card = cardlayout.geometry().card(fmt)
+    card = cardlayout.geometry("wallet-card").card(fmt)
     for url, place in ((NCI_URL, card.back.qr), (model.meta.dailymed_url, card.back.qr2)):
         res = found[url]
         assert res.ec_level in ("M", "Q", "H")
@@ -292,7 +292,7 @@ def test_text_that_does_not_fit_is_an_error(tmp_path, model, locale):
     from handouts.errors import LayoutOverflow
     with pytest.raises(LayoutOverflow) as err:
         build("wallet-card", locale, None, patient(name=TOO_LONG), tmp_path, model)
-    assert "name" in err.value.field and locale in err.value.field
+    assert err.value.field == "name" and locale in err.value.subject
     assert not any(tmp_path.iterdir())
 
 
@@ -312,7 +312,7 @@ def test_static_zone_overflow_names_zone_and_locale(model, monkeypatch):
     from handouts import cardlayout
     from handouts.documents import wallet_card
     from handouts.errors import LayoutOverflow
-    geo = cardlayout.geometry()
+    geo = cardlayout.geometry("wallet-card")
     small = geo.front.zones["intro"].model_copy(update={"h": 3.0})
     tight = geo.model_copy(update={"front": geo.front.model_copy(update={"zones": {**geo.front.zones, "intro": small}})})
     monkeypatch.setattr(cardlayout, "geometry", lambda layout="wallet-card": tight)

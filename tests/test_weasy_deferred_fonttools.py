@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from handouts.engines import weasy
+from handouts.engines import patches, weasy  # noqa: F401 - weasy: WeasyPrint imported through the patches
 
 RENDER_AND_REPORT = """
 import sys
@@ -34,7 +34,7 @@ def test_the_instancer_stand_in_calls_the_real_instancer(monkeypatch):
 
     seen = []
     monkeypatch.setattr(instancer, "instantiateVariableFont", lambda *a, **k: seen.append((a, k)) or "font")
-    assert fonts.instantiateVariableFont is weasy.instantiate_variable_font
+    assert fonts.instantiateVariableFont is patches.instantiate_variable_font
     assert fonts.instantiateVariableFont("ttfont", {"wght": 700}, static=True) == "font"
     assert seen == [(("ttfont", {"wght": 700}), {"static": True})]
     assert sys.modules["fontTools.varLib.instancer"] is instancer  # the stand-in is gone

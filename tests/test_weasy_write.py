@@ -8,7 +8,7 @@ import io
 import pypdf
 import pytest
 
-from handouts.engines import weasy
+from handouts.engines import patches, weasy
 
 
 def _pdf(html: str) -> bytes:
@@ -83,8 +83,8 @@ def test_c_types_prepared_without_the_parser_are_cffis_own():
     fixed-length glyph array on nearly every one) without a pycparser run each: they
     must be the very objects cffi's parser makes."""
     from weasyprint.text.ffi import ffi
-    assert isinstance(ffi._parsed_types, weasy._ParsedTypes), "the fast path is off (cffi changed?)"
-    decls = [*weasy.FIRST_DOCUMENT_TYPES, "hb_codepoint_t[57]", "hb_codepoint_t[30440]", "char[7]"]
+    assert isinstance(ffi._parsed_types, patches.ParsedTypes), "the fast path is off (cffi changed?)"
+    decls = [*patches.FIRST_DOCUMENT_TYPES, "hb_codepoint_t[57]", "hb_codepoint_t[30440]", "char[7]"]
     fast = {d: ffi.typeof(d) for d in decls}
     saved = ffi._parsed_types
     ffi._parsed_types = {}  # a plain cache: cffi parses every string itself

@@ -181,7 +181,7 @@ def test_upload_a_small_csv(page, server, tmp_path):
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = {_undigest(n) for n in z.namelist()}
     assert {"Ada-Quill/handout-en-letter-Ada-Quill.pdf", "林美玲/wallet-card-zh-Hant-id1-林美玲.pdf",
-            "wallet-cards-zh-Hant-letter-8up.pdf", "rows-not-printed.txt"} <= names
+            "wallet-card-zh-Hant-letter-8up-patients.pdf", "rows-not-printed.txt"} <= names
     assert page.locator("#batch-progress").get_attribute("value") == "4"
     assert "4 of 4 files made" in page.inner_text("#batch-progress-text")
     assert "Row 4" in page.inner_text("#batch-problems")

@@ -31,15 +31,16 @@ import time
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from . import __version__, content, locales, output, paths, registry
+from . import __version__, content, locales, output, paths, registry, scratch
 from .clock import print_date
 from .errors import HandoutsError, Interrupted
-from .models import validation_error
 from .patient import Patient
+from .session import RenderSession
 
 MANIFEST = "manifest.json"
 PATIENTS_DIR = "patients"
@@ -130,6 +131,14 @@ def _content_digest() -> str:
     return _hash_files([paths.content_file()])
 
 
+@cache
+def _engines() -> dict[str, str | None]:
+    """The engine libraries' versions and which of their patches are on: a new WeasyPrint
+    or pydyf may change a file's bytes."""
+    from .engines import patches
+    return patches.engine_versions()
+
+
 def inputs(job: Job) -> dict:
     spec = registry.get(job.document)
     personal = [p.model_dump_json() for p in ((job.patient,) if job.patient else job.patients)]
@@ -139,6 +148,7 @@ def inputs(job: Job) -> dict:
         "fonts": _fonts_digest(job.locale)[:16],
         "layout": _layout_digest(spec.layout)[:16],
         "code": f"{__version__}+{_code_digest()[:12]}",
+        "engines": _engines(),
         "print_date": print_date().isoformat(),
         "personal": hashlib.sha256("\n".join(personal).encode()).hexdigest()[:16] if personal else None,
     }
@@ -165,7 +175,7 @@ class _Manifest(BaseModel):
 
 
 def read_manifest(out: output.OutputDir, folder: str,
-                  warn: Callable[[str], None] | None = None) -> dict[str, dict]:
+                  warn: Callable[[HandoutsError], None] | None = None) -> dict[str, dict]:
     """The files a folder's manifest records; a malformed manifest counts as absent (its
     files are rebuilt), and the caller is told."""
     rel = MANIFEST if folder in ("", ".") else f"{folder}/{MANIFEST}"
@@ -177,8 +187,9 @@ def read_manifest(out: output.OutputDir, folder: str,
     except ValidationError as exc:  # bad JSON too
         if warn:
             where = "a patient folder" if folder.startswith(PATIENTS_DIR + "/") else (folder or ".")
-            first = validation_error("", exc).one_line().removeprefix(": ")[:80]
-            warn(f"{MANIFEST} in {where} is malformed ({first}); treating it as absent and rebuilding")
+            first = exc.errors()[0]
+            detail = f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}".strip(": ")[:80]
+            warn(HandoutsError("manifest.malformed", "", {"file": MANIFEST, "folder": where, "detail": detail}))
         return {}
     return {e.file: e.model_dump() for e in data.files}
 
@@ -238,37 +249,29 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _own_font_folder() -> None:
-    """A forked worker copies fonts into a folder of its own. WeasyPrint copies each
-    bundled face into its font configuration's temp folder and skips a face whose copy
-    is already there; a worker writing into the parent's folder would make the parent
-    skip that face later, and print with a system font (a process that renders and then
-    runs batches, such as the test suite)."""
+    """A forked worker's WeasyPrint fonts go to a folder of its own (if the parent had
+    loaded WeasyPrint at all: otherwise the worker loads it fresh)."""
     weasy = sys.modules.get(f"{__package__}.engines.weasy")
-    if weasy is not None and weasy._font_config.cache_info().currsize:
-        config = weasy._font_config()
-        if getattr(config, "_folder", None) is not None:
-            config._folder = None  # the next face goes to a new folder
+    if weasy is not None:
+        weasy.start_own_fonts()
 
 
-def _worker_init(parent: int) -> None:
+def _worker_init(parent: int, scratch_dir: str | None = None) -> None:
     # Ctrl-C goes to the whole process group; only the parent acts on it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent)
+    if scratch_dir is not None:
+        scratch.adopt(scratch_dir)  # removed by the parent, even if this worker is killed
     _own_font_folder()
     content.default()  # parse and validate the model once per process
 
 
 def render_job(job: Job) -> Result:
-    from .build import render_document, render_sheet, resolve_paper
     t0 = time.perf_counter()
     model = content.default()
     try:
-        if job.sheet:
-            rendered = render_sheet(job.document, job.locale, job.sheet, list(job.patients), model)
-        else:
-            spec = registry.get(job.document)
-            rendered = render_document(job.document, job.locale, resolve_paper(spec, job.locale, job.paper),
-                                       job.patient, model)
+        with RenderSession():  # one job's speed layer (its patient's text too) dies with it
+            rendered = _render(job, model)
         output.OutputDir(job.root).write(job.rel, rendered.pdf)
     except HandoutsError as err:
         return Result(job, "failed", error=err.one_line(), seconds=time.perf_counter() - t0)
@@ -277,6 +280,14 @@ def render_job(job: Job) -> Result:
                       seconds=time.perf_counter() - t0)
     return Result(job, "built", pages=rendered.pages, sha256=hashlib.sha256(rendered.pdf).hexdigest(),
                   seconds=time.perf_counter() - t0)
+
+
+def _render(job: Job, model: content.ContentModel) -> Any:
+    from .build import render_document, render_sheet, resolve_paper
+    if job.sheet:
+        return render_sheet(job.document, job.locale, job.sheet, list(job.patients), model)
+    spec = registry.get(job.document)
+    return render_document(job.document, job.locale, resolve_paper(spec, job.locale, job.paper), job.patient, model)
 
 
 # -- orchestration ----------------------------------------------------------------
@@ -320,7 +331,7 @@ def _mp_context():
 
 def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
         on_result: Callable[[Result], None] | None = None,
-        warn: Callable[[str], None] | None = None) -> list[Result]:
+        warn: Callable[[HandoutsError], None] | None = None) -> list[Result]:
     jobs = jobs or os.cpu_count() or 1
     out = output.OutputDir(plan.root)
     for folder in plan.folders():
@@ -354,9 +365,7 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
         for folder in plan.folders():
             out.clean_partials(folder)
         done = sum(r.status in ("built", "unchanged") for r in results)
-        return Interrupted("interrupted", f"stopped after {done} of {len(plan.jobs)} files; every file "
-                                          "written is complete and in its folder's manifest.json. Run the "
-                                          "same command again to finish: finished files are not rebuilt")
+        return Interrupted("interrupted", "", {"done": done, "total": len(plan.jobs)})
 
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGINT, _first_sigint_only) if in_main else None
@@ -369,8 +378,9 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
                 if fail_fast and res.status == "failed":
                     break
         else:
+            workspace = scratch.Scratch()
             pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=_mp_context(),
-                                          initializer=_worker_init, initargs=(os.getpid(),))
+                                          initializer=_worker_init, initargs=(os.getpid(), str(workspace.path)))
             try:
                 futures = {pool.submit(render_job, job): (job, inp, dig) for job, inp, dig in todo}
                 for fut in cf.as_completed(futures):
@@ -387,6 +397,8 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
                 raise
             else:
                 _stop_workers(pool) if fail_fast else pool.shutdown(wait=True)
+            finally:
+                workspace.close()
     except KeyboardInterrupt:
         stopping = True
         raise interrupted() from None
@@ -405,25 +417,11 @@ def plan_locale(code: str, root: Path) -> list[Job]:
     jobs: list[Job] = []
     for spec in registry.DOCUMENTS.values():
         for paper in spec.papers:
-            jobs.append(Job(spec.name, code, paper, root, f"{code}/{spec.name}-{code}-{paper}.pdf"))
+            jobs.append(Job(spec.name, code, paper, root, f"{code}/{spec.file_name(code, paper)}"))
         for sheet in spec.sheets:
-            jobs.append(Job(spec.name, code, spec.papers[0], root,
-                            f"{code}/{spec.name}-{code}-{sheet}.pdf", sheet=sheet))
+            jobs.append(Job(spec.name, code, spec.papers[0], root, f"{code}/{spec.file_name(code, sheet)}",
+                            sheet=sheet))
     return jobs
-
-
-def duplicate_rows(rows: list[tuple[int, Patient]], source: str) -> dict[int, HandoutsError]:
-    """Rows that repeat an earlier row exactly: the same patient listed twice."""
-    first: dict[str, int] = {}
-    out: dict[int, HandoutsError] = {}
-    for row, p in rows:
-        key = p.identity()
-        if key in first:
-            out[row] = HandoutsError(f"{source} row {row}", f"repeats row {first[key]} exactly "
-                                                            "(the same patient listed twice)")
-        else:
-            first[key] = row
-    return out
 
 
 def patient_folders(patients: list[tuple[int, Patient]]) -> dict[int, str]:
@@ -441,46 +439,40 @@ def patient_folders(patients: list[tuple[int, Patient]]) -> dict[int, str]:
             if owner is None or owner == ident:
                 break
         else:  # pragma: no cover - a full sha256 collision
-            raise HandoutsError("patients", "two rows map to the same folder")
+            raise HandoutsError("list.same_folder", "patients")
         taken[name.casefold()] = ident
         out[row] = name
     return out
 
 
-PATIENT_DOCUMENTS = ("handout", "wallet-card")
-PATIENT_SHEET = "letter-8up"
-
-
-def list_key(rows: list[tuple[int, Patient]]) -> str:
-    """A digest of a list's rows: the name of its card sheets."""
-    return hashlib.sha256("\n".join(p.identity() for _, p in rows).encode()).hexdigest()[:8]
-
-
 def plan_patients(rows: list[tuple[int, Patient]], source: str, root: Path,
-                  default_locale: str) -> list[Job]:
+                  default_locale: str, model: content.ContentModel | None = None) -> list[Job]:
+    """Each row's documents (every document that prints a patient's details) in the
+    row's own folder, and per locale a sheet of the rows' cards (where a document names a
+    list sheet), each resolved as the command line resolves it."""
+    from .request import Request, resolve
+    model = model or content.default()
     names = patient_folders(rows)
     jobs: list[Job] = []
     by_locale: dict[str, list[Patient]] = {}
+    personal = [spec for spec in registry.DOCUMENTS.values() if spec.variables]
     for row, p in rows:
         code = p.locale or default_locale
         origin = f"{source} row {row}"
-        for doc in PATIENT_DOCUMENTS:
-            if doc not in registry.DOCUMENTS:
-                continue
-            spec = registry.get(doc)
-            paper = spec.paper_default or locales.get(code).default_paper
-            paper = paper if paper in spec.papers else spec.papers[0]
-            jobs.append(Job(doc, code, paper, root, f"{PATIENTS_DIR}/{names[row]}/{doc}-{code}-{paper}.pdf",
-                            patient=p, origin=origin))
+        for spec in personal:
+            res = resolve(Request(spec.name, code, patient=p, patient_where=origin), model)
+            jobs.append(Job(spec.name, res.locale, res.paper.name, root,
+                            f"{PATIENTS_DIR}/{names[row]}/{res.plain_name}", patient=p, origin=origin))
         by_locale.setdefault(code, []).append(p)
-    card = registry.DOCUMENTS.get("wallet-card")
-    if card and PATIENT_SHEET in card.sheets and rows:
-        stem = output.safe_name(Path(source).stem, fallback="patients", max_len=40)
-        key = list_key(rows)
+    for spec in personal:
+        if spec.list_sheet is None or not rows:
+            continue
         for code, group in sorted(by_locale.items()):
-            jobs.append(Job("wallet-card", code, card.papers[0], root,
-                            f"{PATIENTS_DIR}/wallet-cards-{stem}-{key}-{code}-{PATIENT_SHEET}.pdf",
-                            sheet=PATIENT_SHEET, patients=tuple(group),
+            res = resolve(Request(spec.name, code, sheet=spec.list_sheet, patients=tuple(group), list_name=source,
+                                  copies=1), model)
+            key = res.file_name.removesuffix(".pdf").rsplit("-", 1)[-1]
+            jobs.append(Job(spec.name, code, spec.papers[0], root, f"{PATIENTS_DIR}/{res.file_name}",
+                            sheet=spec.list_sheet, patients=tuple(group),
                             origin=f"{source} ({len(group)} rows, list {key})"))
     return jobs
 

@@ -6,9 +6,10 @@ import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
-from . import content, fonts, locales, output, papers, registry
+from . import content, fonts, locales, output, papers, registry, session
 from .clock import print_date
 from .documents.common import BuildRequest
 from .errors import EngineError, HandoutsError, LayoutOverflow
@@ -16,6 +17,7 @@ from .patient import Patient
 
 if TYPE_CHECKING:
     from .documents.wallet_card import Card
+    from .request import Resolved
 
 
 @dataclass(frozen=True)
@@ -27,17 +29,30 @@ class Built:
     pages: int
 
 
-def review_warnings(model: content.ContentModel, strict: bool = False) -> list[str]:
+def review_warnings(model: content.ContentModel, strict: bool = False) -> list[HandoutsError]:
+    """Sources past their review date, and a label comparison past due: warnings, or
+    with `strict` the first of them as an error (naming how many more)."""
     today = print_date()
-    lines = [f"source {sid} ({s.publisher}) was due for review on {s.review_due().isoformat()}"
+    found = [HandoutsError("review.source_due", "", {"source": sid, "publisher": s.publisher,
+                                                     "date": s.review_due()})
              for sid, s in model.overdue_sources(today)]
     if model.label_check_due() < today:
-        lines.append(f"the facts were last compared with the prescribing information on "
-                     f"{model.meta.label_checked.isoformat()}; the next comparison was due on "
-                     f"{model.label_check_due().isoformat()} (update label_checked in the content model)")
-    if strict and lines:
-        raise HandoutsError("--strict", lines[0] + (f" (and {len(lines) - 1} more)" if len(lines) > 1 else ""))
-    return lines
+        found.append(HandoutsError("review.label_check_due", "", {"checked": model.meta.label_checked,
+                                                                  "due": model.label_check_due()}))
+    if strict and found:
+        if len(found) == 1:
+            raise HandoutsError(found[0].code, "strict", found[0].params)
+        raise HandoutsError("review.more", "strict", {"first": found[0], "more": len(found) - 1})
+    return found
+
+
+def known_locale(code: str, field: str = "locale", where: str = "") -> locales.LocaleSpec:
+    """The locale `code`, or the error naming the field (and where its value came from)."""
+    try:
+        return locales.get(code, field)
+    except HandoutsError as err:
+        err.where = where
+        raise
 
 
 def resolve_paper(spec: registry.DocumentSpec, locale: str, paper: str | None) -> papers.Paper:
@@ -48,37 +63,16 @@ def resolve_paper(spec: registry.DocumentSpec, locale: str, paper: str | None) -
     return papers.get(paper, spec.papers)
 
 
-def output_name(document: str, locale: str, paper: str, patient: Patient | None, suffix: str = "") -> str:
-    """A patient's file carries the name and a digest of the whole record, so two
-    patients with the same name never overwrite each other's file."""
-    parts = [document, locale, paper]
-    if patient is not None:
-        parts.append(patient_tag(patient))
-    return "-".join(parts) + suffix + ".pdf"
-
-
-def variant_suffix(locale: str | None, also: str | None, large_print: bool = False) -> str:
-    """How a file name says it is bilingual or large print (every command names it so)."""
-    return (f"+{also}" if also and also != locale else "") + ("-large-print" if large_print else "")
-
-
-def patient_tag(patient: Patient) -> str:
-    return f"{output.safe_name(patient.name or '', fallback='patient', max_len=48)}-{patient.identity()[:8]}"
-
-
-# Patients that passed check_patient, by (model, locale, print date, patient): a list's
-# rows are checked when read and again, as a safety net, when a sheet is rendered.
-_PASSED: dict[tuple, content.ContentModel] = {}
-PASSED_MAX = 20_000
-
-
 def check_patient(patient: Patient | None, locale: str, model: content.ContentModel,
                   where: str = "patient") -> None:
     if patient is None:
         return
     today = print_date()
-    key = (id(model), locale, today, patient)
-    if _PASSED.get(key) is model:
+    # A list's rows are checked when read and again, as a safety net, when a sheet is
+    # rendered: the session remembers who passed (for its own model).
+    passed = session.current().cache("patients.passed")
+    key = (locale, today, patient)
+    if passed.get(key) is model:
         return
     approved = model.fact("approval_accelerated").value
     patient.check_first_dose(approved, today, where)
@@ -86,33 +80,8 @@ def check_patient(patient: Patient | None, locale: str, model: content.ContentMo
     for var in registry.TEXT_VARIABLES:
         value = var.evaluate(patient)
         if value:
-            fonts.require(value, families, f"{where}: {var.field}", locale)
-    if len(_PASSED) >= PASSED_MAX:
-        _PASSED.clear()
-    _PASSED[key] = model  # kept, so that its id is not reused while the entry lives
-
-
-def checked_rows(path: Path, default_locale: str, model: content.ContentModel,
-                 **options) -> list[tuple[int, Patient | HandoutsError]]:
-    """Each CSV row (numbered as in a spreadsheet) with its validated patient, or the
-    error naming its row and field: locale known, dates plausible, glyphs printable,
-    and each document's own check (`options` go to it, e.g. a card sheet's format)."""
-    from .batch import duplicate_rows
-    from .patient import load_csv
-    out: list[tuple[int, Patient | HandoutsError]] = []
-    for row, item in load_csv(path):
-        if isinstance(item, Patient):
-            where = f"{path.name} row {row}"
-            code = item.locale or default_locale
-            try:
-                locales.get(code, f"{where}: locale")
-                check_patient(item, code, model, where=where)
-                precheck(item, code, model, where, **options)
-            except HandoutsError as err:
-                item = err
-        out.append((row, item))
-    dupes = duplicate_rows([(r, p) for r, p in out if isinstance(p, Patient)], path.name)
-    return [(r, dupes.get(r, p)) for r, p in out]
+            fonts.require(value, families, var.field, locale, where)
+    passed[key] = model
 
 
 def precheck(patient: Patient | None, locale: str, model: content.ContentModel, where: str = "patient",
@@ -126,12 +95,12 @@ def precheck(patient: Patient | None, locale: str, model: content.ContentModel, 
             spec.check(locale, patient, model, where, **options)
 
 
-def _supported(flag: str, document: str, capability: str) -> None:
-    """A flag only some documents have: refused, naming those that have it."""
+def _supported(option: str, document: str, capability: str) -> None:
+    """An option only some documents have: refused, naming those that have it."""
     if getattr(registry.get(document), capability) is None:
-        have = [s.name for s in registry.DOCUMENTS.values() if getattr(s, capability) is not None]
-        raise HandoutsError(flag, f"{document} does not support {flag}; the {' and the '.join(have)} "
-                                  + ("does" if len(have) == 1 else "do"))
+        have = tuple(s.name for s in registry.DOCUMENTS.values() if getattr(s, capability) is not None)
+        raise HandoutsError("document.option_unsupported", option,
+                            {"document": document, "option": "--" + option.replace("_", "-"), "documents": have})
 
 
 def render_document(document: str, locale: str, paper: papers.Paper, patient: Patient | None,
@@ -139,21 +108,27 @@ def render_document(document: str, locale: str, paper: papers.Paper, patient: Pa
     spec = registry.get(document)
     check_patient(patient, locale, model)
     if large_print:
-        _supported("--large-print", document, "large_print_budget")
+        _supported("large_print", document, "large_print_budget")
     if also:
-        _supported("--also", document, "bilingual_factor")
-        locales.get(also, "--also")
+        _supported("also", document, "bilingual_factor")
+        locales.get(also, "also")
     what = f"{document} {locale} {paper.name}"
     req = BuildRequest(document, locale, paper, patient, model, large_print, also)
-    rendered = _engine(spec, what, spec.render, req)
+    with session.use() as s:
+        if spec.engine == "reportlab":  # many small cyclic objects: no collection until done
+            with s.paused_gc():
+                rendered = _engine(spec, what, spec.render, req)
+        else:
+            rendered = _engine(spec, what, spec.render, req)
     low, high = spec.large_print_budget if large_print else spec.page_budget
     if also and also != locale:
         high *= spec.bilingual_factor
     if not low <= rendered.pages <= high:
         field = _overflowing_field(spec, req, (low, high))
-        raise LayoutOverflow(field or what,
-                             f"{rendered.pages} pages, outside the {what} budget of {low} to {high}"
-                             + (" (this value is too long for the page; shorten it)" if field else ""))
+        budget = {"pages": rendered.pages, "what": what, "low": low, "high": high}
+        if field is None:
+            raise LayoutOverflow("layout.page_budget", "", budget, label=what)
+        raise LayoutOverflow("layout.value_too_long", field, budget, where="patient")
     return rendered
 
 
@@ -163,12 +138,13 @@ def _engine(spec: registry.DocumentSpec, what: str, fn, *args):
         return fn(*args)
     except HandoutsError as err:
         if err.field == spec.engine_label:
-            raise EngineError(f"{what}: {err.field}", err.message) from None
+            raise EngineError(err.code, err.field, err.params, where=what) from None
         raise
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except Exception as exc:  # noqa: BLE001 - any engine failure is reported, not dumped
-        raise EngineError(what, f"the engine failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}") from None
+        raise EngineError("engine.failed", "", {"kind": type(exc).__name__,
+                                                "detail": " ".join(str(exc).split())[:200]}, where=what) from None
 
 
 def _overflowing_field(spec: registry.DocumentSpec, req: BuildRequest, budget: tuple[int, int]) -> str | None:
@@ -181,35 +157,33 @@ def _overflowing_field(spec: registry.DocumentSpec, req: BuildRequest, budget: t
         if var.evaluate(req.patient):
             trial = dataclasses.replace(req, patient=req.patient.model_copy(update={var.field: None}))
             if low <= spec.render(trial).pages <= high:
-                return f"patient: {var.field}"
+                return var.field
     return None
 
 
-def validate(document: str, locale: str, paper: str | None, patient: Patient | None,
-             out_dir: Path, model: content.ContentModel) -> papers.Paper:
-    """Every check on the user's input, before anything is rendered or written."""
-    spec = registry.get(document)
-    locales.get(locale)
-    paper_obj = resolve_paper(spec, locale, paper)
-    check_patient(patient, locale, model)
-    output.ensure_writable_dir(out_dir)
-    return paper_obj
-
-
-def build(document: str, locale: str, paper: str | None, patient: Patient | None,
+def build(document: str, locale: str | None, paper: str | None, patient: Patient | None,
           out_dir: Path, model: content.ContentModel | None = None, large_print: bool = False,
           also: str | None = None) -> Built:
+    """Resolve, render and write one document (the command line's `build`, as a call)."""
+    from .request import Request, resolve
     model = model or content.default()
-    paper_obj = validate(document, locale, paper, patient, out_dir, model)
-    rendered = render_document(document, locale, paper_obj, patient, model, large_print, also)
-    suffix = variant_suffix(locale, also, large_print)
-    path = output.write_atomic(out_dir / output_name(document, locale, paper_obj.name, patient, suffix),
-                               rendered.pdf)
-    return Built(path, document, locale, paper_obj.name, rendered.pages)
+    with session.use():
+        res = resolve(Request(document, locale, paper, also=also, large_print=large_print, patient=patient), model)
+        output.ensure_writable_dir(out_dir)
+        return write(res, model, out_dir)
 
 
-def warn(lines: list[str]) -> None:
-    for line in lines:
+def write(res: Resolved, model: content.ContentModel, out_dir: Path, name: str | None = None) -> Built:
+    """Render a resolved request and write it atomically as out_dir/its file name."""
+    from .request import render
+    rendered = render(res, model)
+    path = output.write_atomic(out_dir / (name or res.file_name), rendered.pdf)
+    return Built(path, res.document, res.locale, res.sheet or res.paper.name, rendered.pages)
+
+
+def warn(warnings: Sequence[HandoutsError | str], lang: str | None = None) -> None:
+    for w in warnings:
+        line = w.one_line(lang) if isinstance(w, HandoutsError) else w
         print(f"handouts: warning: {line}", file=sys.stderr)
 
 
@@ -224,16 +198,16 @@ def render_sheet(document: str, locale: str, sheet: str, patients: Sequence[Pati
     from .documents.wallet_card import Card
     spec = registry.get(document)
     if sheet not in spec.sheets:
-        raise HandoutsError("--sheet", f"unknown sheet {sheet!r} for {document}; choose one of: "
-                            f"{', '.join(spec.sheets) or 'none'}")
+        raise HandoutsError("sheet.unknown", "sheet", {"value": sheet, "choices": spec.sheets})
     if also:
-        _supported("--also", document, "bilingual_factor")
-        locales.get(also, "--also")
-    imp = imposition(sheet, bleed, offset)
+        _supported("also", document, "bilingual_factor")
+        locales.get(also, "also")
+    imp = imposition(sheet, bleed, offset, layout=spec.layout)
     cards = [p if isinstance(p, Card) else Card(p.locale or locale, p) for p in patients] \
         or [Card(locale)] * imp.per_sheet
     if also:
         cards = [dataclasses.replace(c, also=also) for c in cards]
-    for card in dict.fromkeys((c.locale, c.patient, c.where) for c in cards):
-        check_patient(card[1], card[0], model, card[2] or "patient")
-    return _engine(spec, f"{document} {locale} {sheet}", spec.render_sheet, cards, imp, model)
+    with session.use() as s, s.paused_gc():  # many cards: no collection until the sheets are drawn
+        for card in dict.fromkeys((c.locale, c.patient, c.where) for c in cards):
+            check_patient(card[1], card[0], model, card[2] or "patient")
+        return _engine(spec, f"{document} {locale} {sheet}", spec.render_sheet, cards, imp, model)

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal, NamedTuple
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from . import papers, paths
-from .errors import HandoutsError
+from .errors import HandoutsError, data_error
 from .models import Strict as _Strict
 from .models import load_toml as _load_toml
 from .qr import MIN_MODULE_MM as MIN_QR_MODULE_MM
@@ -94,6 +94,9 @@ class Geometry(_Strict):
     corner_guide: Guides
     front: Side
     back: Side
+    # Each card format's layout, made once per Geometry (it lives and dies with it; a
+    # copy shares the dict, so each entry names the Geometry it was made from).
+    _cards: dict[str, tuple[Geometry, CardLayout]] = PrivateAttr(default_factory=dict)
 
     @field_validator("colors")
     @classmethod
@@ -125,8 +128,11 @@ class Geometry(_Strict):
                         raise ValueError(f"{side_name} zone {name}: unknown colour {c!r}")
         return self
 
-    def card(self, fmt_name: str) -> "CardLayout":
-        return _card_layout(self, fmt_name)
+    def card(self, fmt_name: str) -> CardLayout:
+        found = self._cards.get(fmt_name)
+        if found is None or found[0] is not self:
+            found = self._cards[fmt_name] = (self, _card_layout(self, fmt_name))
+        return found[1]
 
 
 @dataclass(frozen=True)
@@ -175,16 +181,9 @@ def _scale_side(side: Side, design: CardFormat, fmt: CardFormat, margin: float) 
                 qr=q(side.qr), qr2=q(side.qr2))
 
 
-_LAYOUTS: dict[tuple[int, str], tuple[Geometry, CardLayout]] = {}
-
-
 def _card_layout(geo: Geometry, fmt_name: str) -> CardLayout:
-    key = (id(geo), fmt_name)
-    cached = _LAYOUTS.get(key)
-    if cached is not None and cached[0] is geo:
-        return cached[1]
     if fmt_name not in geo.formats:
-        raise HandoutsError("card format", f"unknown card format {fmt_name!r}")
+        raise data_error("card format", f"unknown card format {fmt_name!r}")
     design = geo.formats[geo.design_format]
     fmt = geo.formats[fmt_name]
     front, back = geo.front, geo.back
@@ -193,9 +192,7 @@ def _card_layout(geo: Geometry, fmt_name: str) -> CardLayout:
         back = _scale_side(back, design, fmt, geo.safe_margin)
     front = _override(front, fmt.front, "front", fmt_name)
     back = _override(back, fmt.back, "back", fmt_name)
-    layout = CardLayout(fmt, front, back, dict(geo.colors), geo.corner_guide)
-    _LAYOUTS[key] = (geo, layout)  # keeps geo alive, so its id is not reused
-    return layout
+    return CardLayout(fmt, front, back, dict(geo.colors), geo.corner_guide)
 
 
 def _override(side: Side, changes: dict[str, dict[str, float]], side_name: str, fmt_name: str) -> Side:
@@ -212,7 +209,7 @@ def _override(side: Side, changes: dict[str, dict[str, float]], side_name: str, 
         elif name in zones:
             zones[name] = zones[name].model_copy(update=update)
         else:
-            raise HandoutsError(f"geometry.toml: formats.{fmt_name}.{side_name}", f"no zone {name!r} to adjust")
+            raise data_error(f"geometry.toml: formats.{fmt_name}.{side_name}", f"no zone {name!r} to adjust")
     return Side(fills=side.fills, zones=zones, qr=qr, qr2=qr2)
 
 
@@ -238,11 +235,10 @@ def check_card(card: CardLayout, fmt_name: str, qr_modules: int, safe_margin: fl
             x, y, w, h = boxes[a]
             m = safe_margin if a not in ("qr", "qr2") else 0.0
             if x < m - EPS or y < m - EPS or x + w > card.width - m + EPS or y + h > card.height - m + EPS:
-                raise HandoutsError(f"geometry.toml: {side_name}.{a}", f"leaves the safe area of the {fmt_name} card")
+                raise data_error(f"geometry.toml: {side_name}.{a}", f"leaves the safe area of the {fmt_name} card")
             for b in names[i + 1:]:
                 if _overlap(boxes[a], boxes[b]):
-                    raise HandoutsError(f"geometry.toml: {side_name}.{a}",
-                                        f"overlaps {b} on the {fmt_name} card")
+                    raise data_error(f"geometry.toml: {side_name}.{a}", f"overlaps {b} on the {fmt_name} card")
 
 
 # ------------------------------------------------------------------------- sheets
@@ -408,28 +404,27 @@ class Imposition:
 
 def _check_preset(name: str, preset: SheetPreset, geo: Geometry) -> None:
     if preset.paper not in papers.PAPERS:
-        raise HandoutsError(f"sheets.toml: {name}", f"unknown paper {preset.paper!r}")
+        raise data_error(f"sheets.toml: {name}", f"unknown paper {preset.paper!r}")
     if preset.card_format not in geo.formats:
-        raise HandoutsError(f"sheets.toml: {name}", f"unknown card format {preset.card_format!r}")
+        raise data_error(f"sheets.toml: {name}", f"unknown card format {preset.card_format!r}")
     imp = Imposition(name, preset, papers.PAPERS[preset.paper], geo.formats[preset.card_format], 0.0, DuplexOffset())
     if imp.gutter_x < -EPS or imp.gutter_y < -EPS:
-        raise HandoutsError(f"sheets.toml: {name}", "the pitch is smaller than the card: cards overlap")
+        raise data_error(f"sheets.toml: {name}", "the pitch is smaller than the card: cards overlap")
     room = imp.outer_room()
     if room < preset.min_margin - EPS:
-        raise HandoutsError(f"sheets.toml: {name}",
-                            f"the cards leave {room:.2f} mm at the paper's edge, less than min_margin "
-                            f"{preset.min_margin} mm")
+        raise data_error(f"sheets.toml: {name}", f"the cards leave {room:.2f} mm at the paper's edge, less "
+                                                  f"than min_margin {preset.min_margin} mm")
     if preset.crop_marks and room < preset.mark_offset + preset.mark_length - EPS:
-        raise HandoutsError(f"sheets.toml: {name}", f"no room for crop marks ({room:.2f} mm margin)")
+        raise data_error(f"sheets.toml: {name}", f"no room for crop marks ({room:.2f} mm margin)")
 
 
 @cache
-def geometry(layout: str = "wallet-card") -> Geometry:
+def geometry(layout: str) -> Geometry:
     return _load_toml(paths.layouts_dir() / layout / "geometry.toml", Geometry)
 
 
 @cache
-def sheets(layout: str = "wallet-card") -> dict[str, SheetPreset]:
+def sheets(layout: str) -> dict[str, SheetPreset]:
     data = _load_toml(paths.layouts_dir() / layout / "sheets.toml", Sheets)
     geo = geometry(layout)
     for name, preset in data.presets.items():
@@ -437,15 +432,15 @@ def sheets(layout: str = "wallet-card") -> dict[str, SheetPreset]:
     return dict(data.presets)
 
 
-def imposition(sheet: str, bleed: float = 0.0, offset: tuple[float, float] = (0.0, 0.0),
-               layout: str = "wallet-card") -> Imposition:
+def imposition(sheet: str, bleed: float = 0.0, offset: tuple[float, float] = (0.0, 0.0), *,
+               layout: str) -> Imposition:
     presets = sheets(layout)
     if sheet not in presets:
-        raise HandoutsError("--sheet", f"unknown sheet {sheet!r}; choose one of: {', '.join(presets)}")
+        raise HandoutsError("sheet.unknown", "sheet", {"value": sheet, "choices": tuple(presets)})
     if not 0 <= bleed <= 5:
-        raise HandoutsError("--bleed", f"{bleed} mm: choose 0 to 5 mm")
+        raise HandoutsError("option.bleed_range", "bleed", {"value": bleed})
     if any(abs(v) > 10 for v in offset):
-        raise HandoutsError("--duplex-offset", f"{offset[0]},{offset[1]} mm: each shift is at most 10 mm")
+        raise HandoutsError("option.offset_range", "duplex_offset", {"x": offset[0], "y": offset[1]})
     preset = presets[sheet]
     geo = geometry(layout)
     return Imposition(sheet, preset, papers.PAPERS[preset.paper], geo.formats[preset.card_format],

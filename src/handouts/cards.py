@@ -1,19 +1,16 @@
-"""Imposed wallet-card builds: check every input, render all cards in memory, then write
-one PDF atomically. Bad input (a CSV row, a locale, a name that does not fit) stops the
-build with one line naming the row and field, and nothing is written."""
+"""Imposed card sheets written to a file (tests and scripts; the command line goes through
+request.resolve), and the warnings a sheet's bleed may need."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import cardlayout, content, output
-from .build import checked_rows, render_sheet
-from .documents.wallet_card import Card, gc_paused
+from . import cardlayout, content, output, registry
+from .build import render_sheet
+from .documents.wallet_card import Card
 from .errors import HandoutsError
-from .patient import Patient
 
-MAX_CARDS = 10_000  # rows x copies in one build: 1,250 letter sheets
 
 
 @dataclass(frozen=True)
@@ -25,71 +22,29 @@ class SheetBuilt:
     pages: int
 
 
-def cards_from_csv(path: Path, default_locale: str | None, copies: int,
-                   model: content.ContentModel, fmt: str = "id1", also: str | None = None) -> list[Card]:
-    """One card per row (each in its row's locale), `copies` times; the first bad row
-    stops the build, naming its row number and field. Each row's card is laid out
-    here, in the sheet's card format and languages, once: the render reuses it."""
-    with gc_paused():
-        return _cards_from_csv(path, default_locale, copies, model, fmt, also)
-
-
-def _cards_from_csv(path: Path, default_locale: str | None, copies: int,
-                    model: content.ContentModel, fmt: str, also: str | None) -> list[Card]:
-    rows = checked_rows(path, default_locale or "en", model, documents=("wallet-card",), fmt=fmt, also=also)
-    if len(rows) * copies > MAX_CARDS:
-        raise HandoutsError("--copies", f"{len(rows)} rows x {copies} copies is more than {MAX_CARDS} cards "
-                                        "in one build; print fewer copies or split the list")
-    if not rows:
-        raise HandoutsError("--patients", f"{path.name} has no patient rows")
-    bad = [err for _, err in rows if isinstance(err, HandoutsError)]
-    if bad:
-        more = f" (and {len(bad) - 1} more bad rows)" if len(bad) > 1 else ""
-        raise HandoutsError(bad[0].field, bad[0].message + more)
-    cards: list[Card] = []
-    for i, patient in rows:
-        cards.extend([Card(patient.locale or default_locale or "en", patient, f"{path.name} row {i}")] * copies)
-    return cards
-
-
-def sheet_file_name(sheet: str, locale: str | None, patient: Patient | None, csv: Path | None,
-                    list_key: str | None = None) -> str:
-    """Named after the list (and a digest of its rows) or the patient (name and a digest
-    of the record): another list or patient never replaces this file."""
-    from .build import patient_tag
-    parts = ["wallet-card"]
-    if csv is not None:
-        parts += [sheet, output.safe_name(csv.stem, "patients", max_len=40), list_key or "list"]
-    else:
-        parts += [locale or "en", sheet]
-        if patient is not None:
-            parts.append(patient_tag(patient))
-    return "-".join(parts) + ".pdf"
-
-
 def build_sheets(cards: list[Card], sheet: str, bleed: float, offset: tuple[float, float],
                  out_path: Path, model: content.ContentModel, also: str | None = None) -> SheetBuilt:
     """Render the cards on sheets (build.render_sheet, as batch and the web page do) and
     write the PDF atomically."""
     if not cards:
-        raise HandoutsError("cards", "nothing to print")
+        raise HandoutsError("cards.none", "cards")
     output.ensure_writable_dir(out_path.parent)
-    with gc_paused():
-        rendered = render_sheet("wallet-card", cards[0].locale, sheet, cards, model, bleed, offset, also)
+    spec = registry.with_sheet(sheet)
+    rendered = render_sheet(spec.name, cards[0].locale, sheet, cards, model, bleed, offset, also)
     path = output.write_atomic(out_path, rendered.pdf)
-    n_sheets = -(-len(cards) // cardlayout.imposition(sheet, bleed, offset).per_sheet)
+    n_sheets = -(-len(cards) // cardlayout.imposition(sheet, bleed, offset, layout=spec.layout).per_sheet)
     return SheetBuilt(path, sheet, len(cards), n_sheets, rendered.pages)
 
 
-def bleed_warnings(sheet: str, bleed: float) -> list[str]:
+def bleed_warnings(sheet: str, bleed: float) -> list[HandoutsError]:
     """Where the preset's gutters leave less room than the bleed asked for."""
     if not bleed:
         return []
-    imp = cardlayout.imposition(sheet, bleed)
+    imp = cardlayout.imposition(sheet, bleed, layout=registry.with_sheet(sheet).layout)
     out = []
-    for name, gutter in (("columns", imp.gutter_x), ("rows", imp.gutter_y)):
-        count = imp.preset.cols if name == "columns" else imp.preset.rows
+    for code, gutter, count in (("sheet.bleed_columns", imp.gutter_x, imp.preset.cols),
+                                ("sheet.bleed_rows", imp.gutter_y, imp.preset.rows)):
         if count > 1 and gutter / 2 < bleed:
-            out.append(f"--bleed: {sheet} has {gutter:.2f} mm between {name}; the bleed there is "
-                       f"{max(gutter, 0) / 2:.2f} mm so it does not cover the next card")
+            out.append(HandoutsError(code, "", {"sheet": sheet, "gutter": f"{gutter:.2f}",
+                                                "bleed": f"{max(gutter, 0) / 2:.2f}"}, label="--bleed"))
     return out

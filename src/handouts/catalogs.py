@@ -165,12 +165,12 @@ def translations(code: str, domain: str = "handouts") -> gettext.NullTranslation
         return gettext.NullTranslations()
     po_path = catalog_path(code, domain)
     if not po_path.is_file():
-        raise CatalogError(str(po_path), "catalog missing")
+        raise CatalogError("catalog.missing", "", where=str(po_path))
     po = _read(po_path, locale=spec.babel)  # read once: checked, then compiled
     bad = problems(po_path, template_path(domain), po=po)
     if bad:
         more = f" (and {len(bad) - 1} more; run `handouts check`)" if len(bad) > 1 else ""
-        raise CatalogError(f"catalog {code}", bad[0] + more)
+        raise CatalogError("catalog.unsafe", "", {"detail": bad[0] + more}, where=f"catalog {code}")
     from babel.messages.mofile import write_mo
     from babel.support import Translations
     buf = io.BytesIO()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -24,7 +25,7 @@ class _OffsetMM(click.ParamType):
             return value
         parts = str(value).split(",")
         if len(parts) != 2:
-            self.fail(f"{value!r}: give X,Y in millimetres, e.g. 0.5,-1", param, ctx)
+            raise HandoutsError("option.offset_format", "duplex_offset", {"value": value})
         mm = click.FloatRange(-10, 10)
         return tuple(mm.convert(p.strip(), param, ctx) for p in parts)
 
@@ -60,13 +61,33 @@ def _not_empty(ctx, param, value):
     values = value if isinstance(value, tuple) else (value,)
     for v in values:
         if v is not None and not str(v).strip():
-            raise HandoutsError(param.opts[0], "is empty; give a value or leave the option out")
+            raise HandoutsError("option.empty", param.opts[0].removeprefix("--").replace("-", "_"))
+    return value
+
+
+# The language of error messages and warnings: English unless --lang (or HANDOUTS_LANG)
+# names a locale (set by the group's option, read when a message is printed).
+_LANG: list[str | None] = [None]
+
+
+def _message_locale(ctx, param, value):
+    value = value or os.environ.get("HANDOUTS_LANG") or None
+    if value:
+        from . import locales
+        try:
+            locales.get(value, "lang")
+        except HandoutsError:
+            raise HandoutsError("lang.unknown", "lang", {"value": value, "choices": tuple(locales.available())}) \
+                from None
+    _LANG[0] = value
     return value
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Show the version and exit.")
+@click.option("--lang", default=None, expose_value=False, callback=_message_locale,
+              help="language of error messages and warnings, e.g. zh-Hans (default: HANDOUTS_LANG, else en)")
 def cli() -> None:
     """Print-ready, localized patient materials for tarlatamab-dlle (IMDELLTRA)."""
 
@@ -109,83 +130,26 @@ def list_cmd() -> None:
 def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
               sheet, bleed, duplex_offset, copies, patients_file, large_print=False, also=None) -> None:
     """Render DOCUMENT and print the path of every file written."""
-    from . import content, locales, registry
-    from .build import build, precheck, review_warnings, validate, warn
+    from . import cards, content, output, registry
+    from .build import review_warnings, warn, write
     from .patient import load_toml
+    from .request import ListFile, Request, resolve
     spec = registry.get(document)
-    if sheet or bleed is not None or duplex_offset or copies is not None or patients_file:
-        _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
-                         sheet, bleed, duplex_offset, copies, patients_file, also)
-        return
-    patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
-    locale = locale or (patient.locale if patient and patient.locale else "en")
-    locales.get(locale, "--locale" if not (patient and patient.locale) else "patient: locale")
-    if also:
-        locales.get(also, "--also")
-    model = content.default()
-    out_dir = out_dir or Path("out") / locale
-    freshness = review_warnings(model, strict)  # --strict refuses before anything is created
-    validate(document, locale, paper, patient, out_dir, model)
-    precheck(patient, locale, model, "", documents=(spec.name,))
-    warn(freshness)
-    built = build(document, locale, paper, patient, out_dir, model, large_print=large_print, also=also)
-    click.echo(str(built.path))
-
-
-def _build_sheet_cmd(spec, locale, paper, patient_file, sample, out_dir, strict,
-                     sheet, bleed, duplex_offset, copies, patients_file, also=None) -> None:
-    """build --sheet: cards imposed on sheets for duplex printing (wallet-card)."""
-    from . import cards, content, locales, output
-    from .build import check_patient, precheck, review_warnings, variant_suffix, warn
-    from .patient import load_toml
-    from .cardlayout import imposition
-    from .documents.wallet_card import Card
-
-    if not spec.sheets:
-        raise HandoutsError("--sheet", f"{spec.name} is not printed on sheets")
-    if not sheet:
-        given = next(o for o, v in (("--bleed", bleed is not None), ("--duplex-offset", duplex_offset),
-                                     ("--copies", copies is not None), ("--patients", patients_file)) if v)
-        raise HandoutsError(given, f"only with --sheet ({', '.join(spec.sheets)})")
-    if sheet not in spec.sheets:
-        raise HandoutsError("--sheet", f"unknown sheet {sheet!r}; choose one of: {', '.join(spec.sheets)}")
-    if paper:
-        raise HandoutsError("--paper", "the sheet preset sets the paper; leave --paper out")
     if patients_file and (patient_file or sample):
-        raise HandoutsError("--patients", "give either --patients or --patient/--sample, not both")
-    offset = tuple(duplex_offset) if duplex_offset else (0.0, 0.0)
-    bleed = bleed or 0.0
-    imp = imposition(sheet, bleed, offset)
+        raise HandoutsError("option.list_and_patient", "patients")
+    patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
+    req = Request(document, locale, paper, sheet=sheet, also=also, large_print=large_print, patient=patient,
+                  rows=ListFile(patients_file) if patients_file else None, copies=copies, bleed=bleed,
+                  duplex_offset=tuple(duplex_offset) if duplex_offset else None)
     model = content.default()
-    if also:
-        locales.get(also, "--also")
-    if patients_file:
-        if locale:
-            locales.get(locale)
-        if not patients_file.is_file():
-            raise HandoutsError("--patients", f"no such file: {patients_file}")
-        items = cards.cards_from_csv(patients_file, locale, copies or 1, model, imp.preset.card_format, also)
-        out_dir = out_dir or Path("out")
-        from .batch import list_key
-        key = list_key([(i, c.patient) for i, c in enumerate(dict.fromkeys(items)) if c.patient])
-        name = cards.sheet_file_name(sheet, None, None, patients_file, key)
-    else:
-        patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
-        locale = locale or (patient.locale if patient and patient.locale else "en")
-        locales.get(locale, "--locale" if not (patient and patient.locale) else "patient: locale")
-        check_patient(patient, locale, model)
-        items = [Card(locale, patient)] * (copies or imp.per_sheet)
-        out_dir = out_dir or Path("out") / locale
-        name = cards.sheet_file_name(sheet, locale, patient, None)
-    freshness = review_warnings(model, strict)
+    res = resolve(req, model)
+    out_dir = out_dir or (Path("out") if req.rows is not None else Path("out") / res.locale)
+    freshness = review_warnings(model, strict)  # --strict refuses before anything is created
     output.ensure_writable_dir(out_dir)
-    # A list's cards are each in their row's locale: the back language is always named.
-    name = name.removesuffix(".pdf") + variant_suffix(None if patients_file else locale, also) + ".pdf"
-    if not patients_file:  # a list's rows were checked as they were read
-        precheck(items[0].patient, locale, model, "patient", documents=(spec.name,),
-                 fmt=imp.preset.card_format, also=also)
-    warn(freshness + cards.bleed_warnings(sheet, bleed))
-    built = cards.build_sheets(items, sheet, bleed, offset, out_dir / name, model, also)
+    if res.sheet:
+        freshness += cards.bleed_warnings(res.sheet, bleed or 0.0)
+    warn(freshness, _LANG[0])
+    built = write(res, model, out_dir)
     click.echo(str(built.path))
 
 
@@ -203,26 +167,28 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     """Render every document for a locale (into OUT/<locale>/) or for a list of patients
     (into OUT/patients/<name>/), with a manifest.json in each folder."""
     from . import batch, content, locales, output
-    from .build import checked_rows, review_warnings, warn
+    from .build import review_warnings, warn
     from .progress import Reporter
+    from .request import ListFile, checked_rows
 
     codes = list(locales.available()) if all_locales else list(locale_codes)
     for code in codes:
         locales.get(code)
     if patients_csv is not None and not patients_csv.is_file():
-        raise HandoutsError("--patients", f"no such file: {patients_csv}")
+        raise HandoutsError("file.missing", "patients", {"path": patients_csv})
     model = content.default()
     freshness = review_warnings(model, strict)
     output.ensure_writable_dir(out_dir)
-    warn(freshness)
+    warn(freshness, _LANG[0])
 
     bad_rows: list[str] = []
     jobs_list = []
     if patients_csv:
         rows = []
-        for row, item in checked_rows(patients_csv, codes[0] if codes else "en", model):
+        source = ListFile(patients_csv)
+        for row, item in checked_rows(source, codes[0] if codes else "en", model):
             if isinstance(item, HandoutsError):
-                bad_rows.append(item.one_line())
+                bad_rows.append(item.one_line(_LANG[0]))
                 if fail_fast:
                     break
             else:
@@ -230,10 +196,10 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
         for line in bad_rows:
             click.echo(f"handouts: error: {line} (row skipped)", err=True)
         if not (fail_fast and bad_rows):
-            jobs_list = batch.plan_patients(rows, patients_csv.name, out_dir, codes[0] if codes else "en")
+            jobs_list = batch.plan_patients(rows, source.name, out_dir, codes[0] if codes else "en", model)
     else:
         if not codes:
-            raise HandoutsError("--locale", "give --locale CODE, --all-locales or --patients FILE.csv")
+            raise HandoutsError("batch.nothing_chosen", "locale")
         for code in codes:
             jobs_list += batch.plan_locale(code, out_dir)
 
@@ -241,7 +207,7 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     reporter = Reporter(len(plan.jobs), as_json=as_json)
     with reporter:
         results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=reporter.update,
-                            warn=lambda line: warn([line]))
+                            warn=lambda w: warn([w], _LANG[0]))
     reporter.summary(results, bad_rows)
     failed = [r for r in results if r.status == "failed"]
     if bad_rows:
@@ -274,13 +240,13 @@ def text_cmd(pdf: Path) -> None:
     try:
         head = pdf.open("rb").read(1024)
     except OSError as exc:
-        raise HandoutsError("PDF", f"cannot read {pdf}: {exc.strerror or exc}") from None
+        raise HandoutsError("file.unreadable", "PDF", {"path": pdf, "reason": exc.strerror or exc}) from None
     if b"%PDF-" not in head:
-        raise HandoutsError("PDF", f"{pdf.name} is not a PDF file")
+        raise HandoutsError("pdf.not_pdf", "PDF", {"file": pdf.name})
     try:
         text = extract(pdf)
     except Exception as exc:  # noqa: BLE001 - pdfminer raises many types for broken files
-        raise HandoutsError("PDF", f"{pdf.name} cannot be read as a PDF ({type(exc).__name__})") from None
+        raise HandoutsError("pdf.unreadable", "PDF", {"file": pdf.name, "kind": type(exc).__name__}) from None
     click.echo(text, nl=False)
 
 
@@ -317,12 +283,14 @@ cli.add_command(record_group)
 def main(argv: list[str] | None = None) -> int:
     try:
         source_date_epoch()  # refuse a bad SOURCE_DATE_EPOCH before any work
-        cli.main(args=argv, prog_name="handouts", standalone_mode=False)
+        from .session import RenderSession
+        with RenderSession():  # what the run remembers (personal text too) ends with it
+            cli.main(args=argv, prog_name="handouts", standalone_mode=False)
     except Interrupted as err:
-        click.echo(f"handouts: {err.message}", err=True)
+        click.echo(f"handouts: {err.render(_LANG[0])}", err=True)
         return 130
     except HandoutsError as err:
-        click.echo(f"handouts: error: {err.one_line()}", err=True)
+        click.echo(f"handouts: error: {shown(err).one_line(_LANG[0])}", err=True)
         return EXIT_USAGE
     except click.exceptions.Exit as exc:
         return exc.exit_code
@@ -336,7 +304,23 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except Exception as exc:  # noqa: BLE001 - never a traceback for a user
         return _internal_error(exc)
+    finally:
+        _LANG[0] = None
     return 0
+
+
+# How the command line names what an error is about: its options as typed.
+OPTIONS = frozenset({"locale", "paper", "patient", "patients", "sheet", "bleed", "duplex_offset", "copies",
+                     "also", "large_print", "out", "strict", "jobs", "lang", "host", "port"})
+
+
+def shown(err: HandoutsError) -> HandoutsError:
+    """The error with its field named as the command line spells it ("--duplex-offset")."""
+    if err.label is None and not err.where and err.field in OPTIONS:
+        err.label = "--" + err.field.replace("_", "-")
+    elif err.label is None and not err.where and err.field == "document":
+        err.label = "DOCUMENT"
+    return err
 
 
 if __name__ == "__main__":

@@ -20,10 +20,10 @@ def source_date_epoch() -> int | None:
         return None
     text = raw.strip()
     if not text.isascii() or not text.isdigit():
-        raise HandoutsError(ENV, f"{raw[:40]!r} is not a whole number of seconds since 1970-01-01")
+        raise HandoutsError("clock.not_seconds", ENV, {"value": repr(raw[:40])})
     value = int(text)
     if value > 253402300799:  # 9999-12-31T23:59:59Z
-        raise HandoutsError(ENV, f"{text[:40]} is after the year 9999")
+        raise HandoutsError("clock.too_late", ENV, {"value": text[:40]})
     return value
 
 

@@ -1,20 +1,239 @@
-"""Errors a user can act on: one line naming the field, exit code 2."""
+"""Errors a user can act on: what went wrong (a code), what to fix (a field), and the
+values the message names (params); one line, exit code 2.
+
+The words live in the gettext domain `errors` (locales/errors.pot, and
+<dir>/LC_MESSAGES/errors.po per translated locale), extracted from MESSAGES below
+(`make catalogs`) and gated like every catalog (untranslated, fuzzy, placeholder and
+digit checks). They are written in the reader's language: English on the command line
+unless `--lang` (or HANDOUTS_LANG) names another, the page's language on the web. No
+code ever reads a message's words to decide anything: it reads the code and the field.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
 EXIT_USAGE = 2
+DOMAIN = "errors"
+
+
+def E_(message: str) -> str:
+    """Mark an error message for the `errors` catalog (pybabel -k E_)."""
+    return message
+
+
+class Phrase(str):
+    """A param that is itself words to translate (e.g. "a control character")."""
+
+
+# Every error a user can see, by code. The message names its params as %(name)s; the
+# field it is about is printed before it ("--paper: unknown paper ...").
+MESSAGES: dict[str, str] = {
+    # -- the command line and its options
+    "option.empty": E_("is empty; give a value or leave the option out"),
+    "option.only_with_sheet": E_("only with --sheet (%(sheets)s)"),
+    "option.paper_with_sheet": E_("the sheet preset sets the paper; leave --paper out"),
+    "option.list_and_patient": E_("give either --patients or --patient/--sample, not both"),
+    "option.offset_format": E_("%(value)s: give X,Y in millimetres, e.g. 0.5,-1"),
+    "option.bleed_range": E_("%(value)s mm: choose 0 to 5 mm"),
+    "option.offset_range": E_("%(x)s,%(y)s mm: each shift is at most 10 mm"),
+    "batch.nothing_chosen": E_("give --locale CODE, --all-locales or --patients FILE.csv"),
+    "lang.unknown": E_("unknown language '%(value)s' for messages; available: %(choices)s"),
+    # -- what to make
+    "document.unknown": E_("unknown document '%(value)s'; available: %(choices)s"),
+    "document.option_unsupported": E_("%(document)s does not support %(option)s; documents that do: %(documents)s"),
+    "document.no_sheets": E_("%(document)s is not printed on sheets"),
+    "sheet.unknown": E_("unknown sheet '%(value)s'; choose one of: %(choices)s"),
+    "paper.unknown": E_("unknown paper '%(value)s' for this document; choose one of: %(choices)s"),
+    "locale.unknown": E_("unknown locale '%(value)s'; available: %(choices)s"),
+    "choice.unknown": E_("'%(value)s' is not one of the choices: %(choices)s"),
+    "cards.none": E_("nothing to print"),
+    "sheet.bleed_columns": E_("%(sheet)s has %(gutter)s mm between columns; the bleed there is %(bleed)s mm so "
+                              "it does not cover the next card"),
+    "sheet.bleed_rows": E_("%(sheet)s has %(gutter)s mm between rows; the bleed there is %(bleed)s mm so it does "
+                           "not cover the next card"),
+    "cards.too_many": E_("%(rows)s rows x %(copies)s copies is more than %(max)s cards in one build; "
+                         "print fewer copies or split the list"),
+    # -- files
+    "file.missing": E_("no such file: %(path)s"),
+    "file.is_folder": E_("%(path)s is a folder, not a file"),
+    "file.unreadable": E_("cannot read %(path)s: %(reason)s"),
+    "file.too_large": E_("%(file)s is larger than %(kib)s KB; is this the right file?"),
+    "file.utf16": E_("%(file)s is UTF-16 text; save it as UTF-8 (in a spreadsheet: 'CSV UTF-8')"),
+    "file.not_utf8": E_("%(file)s is not UTF-8 text (byte 0x%(byte)s on line %(line)s); save it as UTF-8 "
+                        "(in a spreadsheet: 'CSV UTF-8')"),
+    "pdf.not_pdf": E_("%(file)s is not a PDF file"),
+    "pdf.unreadable": E_("%(file)s cannot be read as a PDF (%(kind)s)"),
+    "toml.invalid": E_("not valid TOML (line %(line)s): %(detail)s"),
+    "toml.bad_date": E_("not a valid date (line %(line)s): %(detail)s"),
+    # -- patient lists
+    "list.no_header": E_("no header row; give columns from: %(allowed)s"),
+    "list.unknown_columns": E_("unknown column(s) %(columns)s; allowed: %(allowed)s"),
+    "list.duplicate_columns": E_("column(s) %(columns)s given twice"),
+    "list.too_many_rows": E_("%(file)s has more than %(max)s patient rows; split the list"),
+    "list.extra_cells": E_("%(cells)s cells but the header has %(columns)s columns (an unquoted comma?)"),
+    "list.not_csv": E_("not valid CSV (%(detail)s); check for an unclosed quote"),
+    "list.no_rows": E_("%(file)s has no patient rows"),
+    "list.duplicate_row": E_("repeats row %(row)s exactly (the same patient listed twice)"),
+    "list.bad_rows": E_("%(first)s (and %(more)s more bad rows)"),
+    "list.same_folder": E_("two rows map to the same folder"),
+    # -- a patient's fields
+    "patient.not_a_table": E_("not a table of fields"),
+    "patient.unknown_field": E_("unknown field; allowed: %(allowed)s"),
+    "patient.phone_characters": E_("a phone number has only digits, spaces and + ( ) - . / x"),
+    "patient.phone_digits": E_("a phone number needs at least three digits"),
+    "patient.locale_format": E_("not a locale code such as en, zh-Hans or zh-Hant"),
+    "patient.too_long": E_("too long: at most %(max)s characters"),
+    "patient.too_short": E_("too short: at least %(min)s characters"),
+    "patient.not_text": E_("must be text"),
+    "patient.empty": E_("is empty"),
+    "patient.invalid": E_("%(detail)s"),
+    "text.refused_character": E_("contains %(kind)s (%(char)s); type the text again without it"),
+    "text.needs_shaping": E_("contains %(char)s (%(script)s script), which needs text shaping that the wallet "
+                             "card cannot do; write the name in Latin letters or Chinese"),
+    "date.with_time": E_("give a date without a time, e.g. 2026-12-01"),
+    "date.not_a_date": E_("%(value)s is not a calendar date"),
+    "date.format": E_("give a date as YYYY-MM-DD, e.g. 2026-12-01"),
+    "first_dose.before_approval": E_("%(date)s is before the drug was approved (%(approved)s)"),
+    "first_dose.too_late": E_("%(date)s is more than a year after today (%(today)s)"),
+    "font.missing_glyphs": E_("no bundled font for %(locale)s has %(shown)s"),
+    "font.no_glyph": E_("no bundled font of %(families)s has it"),
+    # -- rendering
+    "layout.overflow": E_("does not fit in its %(width)s x %(height)s mm zone even at %(min)s pt"),
+    "layout.page_budget": E_("%(pages)s pages, outside the %(what)s budget of %(low)s to %(high)s"),
+    "layout.value_too_long": E_("%(pages)s pages, outside the %(what)s budget of %(low)s to %(high)s "
+                                "(this value is too long for the page; shorten it)"),
+    "engine.failed": E_("the engine failed: %(kind)s: %(detail)s"),
+    "engine.warning": E_("%(detail)s"),
+    "engine.refused_resource": E_("refused to load a resource: %(detail)s"),
+    # -- the output folder
+    "output.not_a_folder": E_("%(path)s is not a folder"),
+    "output.cannot_create": E_("cannot create %(path)s: %(reason)s"),
+    "output.cannot_write": E_("cannot write to %(path)s: %(reason)s"),
+    "output.outside": E_("%(path)s: not a path inside the output folder"),
+    "output.link": E_("%(path)s is a symbolic link or not a folder; handouts writes only inside %(root)s "
+                      "(remove or rename it)"),
+    "output.cannot_use": E_("cannot use %(path)s: %(reason)s"),
+    # -- review dates, the environment, the server
+    "review.source_due": E_("source %(source)s (%(publisher)s) was due for review on %(date)s"),
+    "review.label_check_due": E_("the facts were last compared with the prescribing information on %(checked)s; "
+                                 "the next comparison was due on %(due)s (update label_checked in the content "
+                                 "model)"),
+    "review.more": E_("%(first)s (and %(more)s more)"),
+    "clock.not_seconds": E_("%(value)s is not a whole number of seconds since 1970-01-01"),
+    "clock.too_late": E_("%(value)s is after the year 9999"),
+    "server.not_loopback": E_("%(host)s is not a loopback address: the page would be reachable from other "
+                              "computers; add --allow-remote if that is really wanted"),
+    "manifest.malformed": E_("%(file)s in %(folder)s is malformed (%(detail)s); treating it as absent and "
+                             "rebuilding"),
+    "interrupted": E_("stopped after %(done)s of %(total)s files; every file written is complete and in its "
+                      "folder's manifest.json. Run the same command again to finish: finished files are not "
+                      "rebuilt"),
+    # -- the project's own data (layouts, catalogs, the content model): for its maintainers
+    "data.invalid": E_("%(detail)s"),
+    "catalog.missing": E_("catalog missing"),
+    "catalog.unsafe": E_("%(detail)s"),
+}
+
+# Words that params name: a refused character's kind, and how a list is joined.
+PHRASES = (
+    E_("a control character"), E_("an invisible formatting character"), E_("a line separator"),
+    E_("a paragraph separator"), E_("a private-use character"), E_("a lone surrogate"),
+    E_("an unassigned code point"), E_("a combining mark"),
+)
+LIST_SEPARATOR = E_(", ")
+
+
+def _translations(locale: str | None) -> Any:
+    if locale is None:
+        return None
+    from . import catalogs
+    return catalogs.translations(locale, DOMAIN)
+
+
+def _value(value: Any, locale: str | None, tr: Any) -> str:
+    if isinstance(value, HandoutsError):
+        return value.render(locale)
+    if isinstance(value, Phrase):
+        return tr.gettext(value) if tr is not None else str(value)
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, (list, tuple)):
+        sep = tr.gettext(LIST_SEPARATOR) if tr is not None else LIST_SEPARATOR
+        return sep.join(_value(v, locale, tr) for v in value)
+    return str(value)
 
 
 class HandoutsError(Exception):
-    """Bad input or a refused build. `field` names what to fix."""
+    """Bad input or a refused build.
 
-    def __init__(self, field: str, message: str):
-        super().__init__(f"{field}: {message}")
+    `code` says what went wrong (a key of MESSAGES), `field` what to fix (a patient's
+    field, an option such as --paper, a form field), `params` the values the message
+    names; `where` is the place the value came from ("list.csv row 3", "p.toml") and
+    `label` how the field is shown when that differs from its name ("wallet card front
+    name (en)")."""
+
+    def __init__(self, code: str, field: str = "", params: Mapping[str, Any] | None = None, *,
+                 where: str = "", label: str | None = None):
+        if code not in MESSAGES and params is None and where == "" and label is None:
+            # Built the old way, HandoutsError(field, message): its words are kept as given.
+            code, field, params = "legacy", code, {"message": field}
+        self.code = code
         self.field = field
-        self.message = message
+        self.params: dict[str, Any] = dict(params or {})
+        self.where = where
+        self.label = label
+        super().__init__(code, field, self.params)
 
-    def one_line(self) -> str:
-        return " ".join(str(self).split())
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled to and from worker processes
+        return (_rebuild, (type(self), dict(self.__dict__)))
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+    @property
+    def subject(self) -> str:
+        """Where and what, as a message names them: "list.csv row 3: first_dose"."""
+        shown = self.label if self.label is not None else self.field
+        return ": ".join(p for p in (self.where, shown) if p)
+
+    @property
+    def message(self) -> str:
+        """The message in English."""
+        return self.render(None)
+
+    def render(self, locale: str | None = None) -> str:
+        """The message (without the field) in `locale`'s words (None: English)."""
+        if self.code == "legacy":
+            return str(self.params.get("message", ""))
+        template = MESSAGES.get(self.code, self.code)
+        tr = _translations(locale)
+        if tr is not None:
+            template = tr.gettext(template)
+        values = {k: _value(v, locale, tr) for k, v in self.params.items()}
+        try:
+            return template % values
+        except (KeyError, ValueError, TypeError):  # never fail while reporting a failure
+            return f"{template} {values}"
+
+    def one_line(self, locale: str | None = None) -> str:
+        text = f"{self.subject}: {self.render(locale)}" if self.subject else self.render(locale)
+        return " ".join(text.split())
+
+
+def _rebuild(cls: type[HandoutsError], state: dict[str, Any]) -> HandoutsError:
+    err = cls.__new__(cls)
+    Exception.__init__(err, state.get("code"), state.get("field"), state.get("params"))
+    err.__dict__.update(state)
+    return err
+
+
+def data_error(where: str, detail: str) -> HandoutsError:
+    """A file of the project itself (a layout, a catalog, the content model) is wrong: for
+    its maintainers, in the file's own terms."""
+    return HandoutsError("data.invalid", "", {"detail": detail}, where=where)
 
 
 class CatalogError(HandoutsError):

@@ -103,11 +103,12 @@ def missing(text: str, families: tuple[str, ...]) -> list[str]:
     return sorted(gone)
 
 
-def require(text: str, families: tuple[str, ...], field: str, locale: str) -> None:
+def require(text: str, families: tuple[str, ...], field: str, locale: str, where: str = "") -> None:
     gone = missing(text, families)
     if gone:
         shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in gone[:3])
-        raise HandoutsError(field, f"no bundled font for {locale} has {shown}")
+        raise HandoutsError("font.missing_glyphs", field, {"locale": locale, "shown": shown, "chars": "".join(gone)},
+                            where=where)
 
 
 # ---------------------------------------------------------------- generating the data

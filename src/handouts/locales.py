@@ -145,13 +145,13 @@ def _from_folder(code: str) -> LocaleSpec | None:
     return None
 
 
-def get(code: str, field: str = "--locale") -> LocaleSpec:
+def get(code: str, field: str = "locale") -> LocaleSpec:
     spec = _from_folder(code) if isinstance(code, str) else None
     if spec is not None:
         return spec
     specs = available()
     if code not in specs:
-        raise HandoutsError(field, f"unknown locale {code!r}; available: {', '.join(specs)}")
+        raise HandoutsError("locale.unknown", field, {"value": code, "choices": tuple(specs)})
     return specs[code]
 
 

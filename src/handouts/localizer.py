@@ -133,12 +133,12 @@ class Localizer:
         self._handed_out(list_id)
         return [self.interpolate(m) for m in (lst.card_items if card else lst.items)]
 
-_LOCALIZERS: dict[tuple[str, int], Localizer] = {}
-
-
 def get(code: str, model: ContentModel) -> Localizer:
-    """One Localizer per locale and model per process: catalogs load once."""
-    key = (code, id(model))
-    if key not in _LOCALIZERS:
-        _LOCALIZERS[key] = Localizer(code, model)
-    return _LOCALIZERS[key]
+    """One Localizer per locale and model in a render session (the catalogs themselves
+    load once per process)."""
+    from .session import current
+    localizers = current().cache("localizers")
+    found = localizers.get(code)
+    if found is None or found.model is not model:
+        found = localizers[code] = Localizer(code, model)
+    return found

@@ -28,22 +28,23 @@ _FD_SAFE = all(f in os.supports_dir_fd for f in (os.open, os.rename, os.unlink, 
 class OutputDir:
     """The output folder, and the only way files get into it (or out of it)."""
 
-    def __init__(self, root: Path, field: str = "--out"):
+    def __init__(self, root: Path, field: str = "out"):
         self.root = Path(root)
         self.field = field
 
     # -- checks ----------------------------------------------------------------------
-    def ensure(self) -> "OutputDir":
+    def ensure(self) -> OutputDir:
         """Create the folder if needed and check it can be written, before any work."""
         path = self.root
         try:
             path.mkdir(parents=True, exist_ok=True)
         except (FileExistsError, NotADirectoryError):
-            raise HandoutsError(self.field, f"{path} is not a folder") from None
+            raise HandoutsError("output.not_a_folder", self.field, {"path": path}) from None
         except OSError as exc:
-            raise HandoutsError(self.field, f"cannot create {path}: {exc.strerror or exc}") from None
+            raise HandoutsError("output.cannot_create", self.field,
+                                {"path": path, "reason": exc.strerror or exc}) from None
         if not path.is_dir():
-            raise HandoutsError(self.field, f"{path} is not a folder")
+            raise HandoutsError("output.not_a_folder", self.field, {"path": path})
         # Try it: /proc, a read-only mount or a full disk all refuse here, not mid-batch.
         probe = path / f".handouts-probe-{secrets.token_hex(4)}.part"
         try:
@@ -51,21 +52,21 @@ class OutputDir:
             os.close(fd)
             os.unlink(probe)
         except OSError as exc:
-            raise HandoutsError(self.field, f"cannot write to {path}: {exc.strerror or exc}") from None
+            raise HandoutsError("output.cannot_write", self.field, {"path": path, "reason": exc.strerror or exc}) \
+                from None
         return self
 
     def _parts(self, rel: str | Path) -> tuple[str, ...]:
         parts = PurePosixPath(str(rel).replace(os.sep, "/")).parts
         if not parts or any(p in ("", ".", "..") or "/" in p for p in parts) or PurePosixPath(str(rel)).is_absolute():
-            raise HandoutsError(self.field, f"{rel}: not a path inside the output folder")
+            raise HandoutsError("output.outside", self.field, {"path": rel})
         return parts
 
     def _refuse(self, rel_dir: tuple[str, ...], exc: OSError) -> HandoutsError:
         where = self.root.joinpath(*rel_dir)
         if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
-            return HandoutsError(self.field, f"{where} is a symbolic link or not a folder; handouts writes "
-                                             f"only inside {self.root} (remove or rename it)")
-        return HandoutsError(self.field, f"cannot use {where}: {exc.strerror or exc}")
+            return HandoutsError("output.link", self.field, {"path": where, "root": self.root})
+        return HandoutsError("output.cannot_use", self.field, {"path": where, "reason": exc.strerror or exc})
 
     # -- folders -----------------------------------------------------------------------
     def _open_dir(self, rel_dir: tuple[str, ...], create: bool) -> int | None:
@@ -135,8 +136,8 @@ class OutputDir:
                 except OSError:
                     pass
                 if isinstance(exc, OSError):
-                    raise HandoutsError(self.field, f"cannot write {self.root.joinpath(*parts)}: "
-                                                    f"{exc.strerror or exc}") from None
+                    raise HandoutsError("output.cannot_write", self.field,
+                                        {"path": self.root.joinpath(*parts), "reason": exc.strerror or exc}) from None
                 raise
         finally:
             os.close(dfd)
@@ -213,7 +214,7 @@ def _is_regular(fd: int) -> bool:
     return stat.S_ISREG(os.fstat(fd).st_mode)
 
 
-def ensure_writable_dir(path: Path, field: str = "--out") -> Path:
+def ensure_writable_dir(path: Path, field: str = "out") -> Path:
     OutputDir(path, field).ensure()
     return path
 

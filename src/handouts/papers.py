@@ -26,7 +26,7 @@ PAPERS: dict[str, Paper] = {p.name: p for p in (
 )}
 
 
-def get(name: str, allowed: tuple[str, ...], field: str = "--paper") -> Paper:
+def get(name: str, allowed: tuple[str, ...], field: str = "paper") -> Paper:
     if name not in allowed:
-        raise HandoutsError(field, f"unknown paper {name!r} for this document; choose one of: {', '.join(allowed)}")
+        raise HandoutsError("paper.unknown", field, {"value": name, "choices": allowed})
     return PAPERS[name]

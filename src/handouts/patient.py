@@ -1,4 +1,4 @@
-"""Patient files (TOML) and patient lists (CSV): personal data, validated, never markup.
+"""Patient files (TOML) and patient lists: personal data, validated, never markup.
 
 Personal text is checked once, here, for every document and every way in (TOML, CSV,
 the web page): it must print fully and the same way in every engine, or be refused with
@@ -18,36 +18,43 @@ import io
 import re
 import tomllib
 import unicodedata
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, StringConstraints, ValidationError
 
-from .errors import HandoutsError
-from .models import validation_error
+from .errors import HandoutsError, Phrase
 
 FIELDS = ("name", "first_dose", "oncologist", "phone", "treatment_center", "locale")
 
 # Bounds on input: a patient file is a few lines, a day's list a few hundred rows.
 MAX_TOML_BYTES = 16 * 1024
 MAX_CSV_BYTES = 2 * 1024 * 1024
-MAX_CSV_ROWS = 10_000  # as many rows as cards in one sheet build (cards.MAX_CARDS)
+MAX_CSV_ROWS = 10_000  # as many rows as cards in one sheet build (request.MAX_CARDS)
 
 # Scripts whose characters are drawn one by one, without shaping, in both engines.
 # "Common" covers digits, punctuation and symbols shared by all scripts.
 DRAWABLE_SCRIPTS = frozenset({
     "Latn", "Grek", "Cyrl", "Armn", "Geor", "Hani", "Hira", "Kana", "Bopo", "Hang", "Zyyy",
 })
-_REFUSED_CATEGORIES = {
-    "Cc": "a control character", "Cf": "an invisible formatting character",
-    "Zl": "a line separator", "Zp": "a paragraph separator", "Co": "a private-use character",
-    "Cs": "a lone surrogate", "Cn": "an unassigned code point",
-    "Mn": "a combining mark", "Mc": "a combining mark", "Me": "a combining mark",
+_REFUSED_CATEGORIES = {  # the words are in the errors catalog (errors.PHRASES)
+    "Cc": Phrase("a control character"), "Cf": Phrase("an invisible formatting character"),
+    "Zl": Phrase("a line separator"), "Zp": Phrase("a paragraph separator"),
+    "Co": Phrase("a private-use character"), "Cs": Phrase("a lone surrogate"),
+    "Cn": Phrase("an unassigned code point"),
+    "Mn": Phrase("a combining mark"), "Mc": Phrase("a combining mark"), "Me": Phrase("a combining mark"),
 }
 
 
 class TextRefused(ValueError):
-    """A character that cannot be printed faithfully (pydantic reports the message)."""
+    """A value that cannot be printed faithfully: the error's code and params (pydantic
+    carries the exception to from_mapping, which makes it the field's HandoutsError)."""
+
+    def __init__(self, code: str, **params: Any):
+        self.code, self.params = code, params
+        super().__init__(HandoutsError(code, "", params).message)
 
 
 def _describe(ch: str) -> str:
@@ -77,14 +84,12 @@ def printable_text(value: str) -> str:
     for ch in text:
         cat = unicodedata.category(ch)
         if cat in _REFUSED_CATEGORIES:
-            raise TextRefused(f"contains {_REFUSED_CATEGORIES[cat]} ({_describe(ch)}); "
-                              "type the text again without it")
+            raise TextRefused("text.refused_character", kind=_REFUSED_CATEGORIES[cat], char=_describe(ch))
         if cat.startswith("Z") or ch.isspace():
             continue
         script = _script(ch)
         if script not in DRAWABLE_SCRIPTS and script != "Zinh":
-            raise TextRefused(f"contains {_describe(ch)} ({script} script), which needs text shaping "
-                              "that the wallet card cannot do; write the name in Latin letters or Chinese")
+            raise TextRefused("text.needs_shaping", char=_describe(ch), script=script)
     # Any space separator (no-break, ideographic, thin ...) prints as one plain space.
     return re.sub(r"\s+", " ", text).strip()
 
@@ -92,26 +97,26 @@ def printable_text(value: str) -> str:
 def _date_only(value: Any) -> Any:
     """A calendar date: a TOML date or YYYY-MM-DD text; not a number, a time or digits."""
     if isinstance(value, dt.datetime):
-        raise TextRefused("give a date without a time, e.g. 2026-12-01")
+        raise TextRefused("date.with_time")
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
         try:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
-            raise TextRefused(f"{value.strip()} is not a calendar date") from None
-    raise TextRefused("give a date as YYYY-MM-DD, e.g. 2026-12-01")
+            raise TextRefused("date.not_a_date", value=value.strip()) from None
+    raise TextRefused("date.format")
 
 
 def _not_blank(value: str) -> str:
     if not value:
-        raise TextRefused("is empty")
+        raise TextRefused("patient.empty")
     return value
 
 
 def _phone_digits(value: str) -> str:
     if sum(ch.isdigit() for ch in value) < 3:
-        raise TextRefused("a phone number needs at least three digits")
+        raise TextRefused("patient.phone_digits")
     return value
 
 
@@ -142,41 +147,51 @@ class Patient(BaseModel):
         if d is None:
             return
         if d < earliest:
-            raise HandoutsError(f"{where}: first_dose",
-                                f"{d.isoformat()} is before the drug was approved ({earliest.isoformat()})")
+            raise HandoutsError("first_dose.before_approval", "first_dose", {"date": d, "approved": earliest},
+                                where=where)
         if d > today + dt.timedelta(days=366):
-            raise HandoutsError(f"{where}: first_dose",
-                                f"{d.isoformat()} is more than a year after today ({today.isoformat()})")
+            raise HandoutsError("first_dose.too_late", "first_dose", {"date": d, "today": today}, where=where)
 
     def identity(self) -> str:
         """A stable key for this patient's record: the same row gives the same key."""
         return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
 
 
-def _message(err: dict, field: str) -> str | None:
-    """Words for a patient's field where pydantic's would puzzle a nurse."""
-    if err["type"] == "extra_forbidden":
-        return f"unknown field; allowed: {', '.join(FIELDS)}"
-    if err["type"] == "string_pattern_mismatch" and field == "phone":
-        return "a phone number has only digits, spaces and + ( ) - . / x"
-    if err["type"] == "string_pattern_mismatch" and field == "locale":
-        return "not a locale code such as en, zh-Hans or zh-Hant"
-    if err["type"] == "string_too_long":
-        return f"too long: at most {err['ctx']['max_length']} characters"
-    if err["type"].endswith("_type") and field != "first_dose":
-        return "must be text"
-    return None
+def _field_error(err: Mapping[str, Any], where: str) -> HandoutsError:
+    """A patient field's validation error, as the error a nurse can act on."""
+    field = ".".join(str(p) for p in err["loc"])
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    refused = ctx.get("error")
+    if isinstance(refused, TextRefused):
+        return HandoutsError(refused.code, field, refused.params, where=where)
+    if kind == "extra_forbidden":
+        return HandoutsError("patient.unknown_field", field, {"allowed": FIELDS}, where=where)
+    if kind == "string_pattern_mismatch" and field == "phone":
+        return HandoutsError("patient.phone_characters", field, where=where)
+    if kind == "string_pattern_mismatch" and field == "locale":
+        return HandoutsError("patient.locale_format", field, where=where)
+    if kind == "string_too_long":
+        return HandoutsError("patient.too_long", field, {"max": ctx["max_length"]}, where=where)
+    if kind == "string_too_short":
+        return HandoutsError("patient.too_short", field, {"min": ctx["min_length"]}, where=where)
+    if kind.endswith("_type") and field != "first_dose":
+        return HandoutsError("patient.not_text", field, where=where)
+    if field == "first_dose":
+        return HandoutsError("date.format", field, where=where)
+    return HandoutsError("patient.invalid", field, {"detail": err["msg"].removeprefix("Value error, ")},
+                         where=where)
 
 
-def from_mapping(data: dict, where: str) -> Patient:
+def from_mapping(data: object, where: str) -> Patient:
     if not isinstance(data, dict):
-        raise HandoutsError(where, "not a table of fields")
+        raise HandoutsError("patient.not_a_table", "", where=where)
     try:
         return Patient.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(where, exc, _message) from None
+        raise _field_error(exc.errors()[0], where) from None
     except TextRefused as exc:  # raised outside a field validator (should not happen)
-        raise HandoutsError(where, str(exc)) from None
+        raise HandoutsError(exc.code, "", exc.params, where=where) from None
 
 
 _KEY_ON_LINE = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*=")
@@ -187,32 +202,31 @@ def _read_bounded(path: Path, limit: int, option: str) -> bytes:
         with path.open("rb") as fh:
             data = fh.read(limit + 1)
     except FileNotFoundError:
-        raise HandoutsError(option, f"no such file: {path}") from None
+        raise HandoutsError("file.missing", option, {"path": path}) from None
     except IsADirectoryError:
-        raise HandoutsError(option, f"{path} is a folder, not a file") from None
+        raise HandoutsError("file.is_folder", option, {"path": path}) from None
     except OSError as exc:
-        raise HandoutsError(option, f"cannot read {path}: {exc.strerror or exc}") from None
+        raise HandoutsError("file.unreadable", option, {"path": path, "reason": exc.strerror or exc}) from None
     if len(data) > limit:
-        raise HandoutsError(option, f"{path.name} is larger than {limit // 1024} KB; "
-                                    "is this the right file?")
+        raise HandoutsError("file.too_large", option, {"file": path.name, "kib": limit // 1024})
     return data
 
 
-def _decode(data: bytes, path: Path, option: str) -> str:
+def decode(data: bytes, name: str, option: str) -> str:
+    """UTF-8 text (a byte-order mark is dropped), or the error naming the file."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise HandoutsError(option, f"{path.name} is UTF-16 text; save it as UTF-8 "
-                                    "(in a spreadsheet: 'CSV UTF-8')")
+        raise HandoutsError("file.utf16", option, {"file": name})
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
-        raise HandoutsError(option, f"{path.name} is not UTF-8 text (byte 0x{data[exc.start]:02X} on "
-                                    f"line {line}); save it as UTF-8 (in a spreadsheet: 'CSV UTF-8')") from None
+        raise HandoutsError("file.not_utf8", option, {"file": name, "byte": f"{data[exc.start]:02X}",
+                                                      "line": line}) from None
 
 
 def load_toml(path: Path) -> Patient:
     where = path.name
-    text = _decode(_read_bounded(path, MAX_TOML_BYTES, "--patient"), path, "--patient")
+    text = decode(_read_bounded(path, MAX_TOML_BYTES, "patient"), path.name, "patient")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -224,49 +238,125 @@ def load_toml(path: Path) -> Patient:
         key = m.group(1) if m else None
         detail = re.sub(r"\s*\(at line.*\)$", "", str(exc))
         if key == "first_dose":
-            raise HandoutsError(f"{where}: first_dose", f"not a valid date (line {line}): {detail}") from None
-        raise HandoutsError(f"{where}" + (f": {key}" if key else ""),
-                            f"not valid TOML (line {line}): {detail}") from None
+            raise HandoutsError("toml.bad_date", "first_dose", {"line": line, "detail": detail},
+                                where=where) from None
+        raise HandoutsError("toml.invalid", key or "", {"line": line, "detail": detail}, where=where) from None
     return from_mapping(data, where)
 
 
-def load_csv(path: Path) -> list[tuple[int, Patient | HandoutsError]]:
+# -- patient lists ------------------------------------------------------------------
+#
+# A list is read in three steps, each a place where another format plugs in:
+#   1. a RowSource gives the header's cells and each row's cells, numbered as in a
+#      spreadsheet (CsvRows here; a spreadsheet reader gives the same);
+#   2. Columns maps the header to the patient's fields (where header aliases go) and
+#      turns a cell into a field's value (where a clinic's date order goes);
+#   3. read_patients validates each row into a Patient, or that row's error, naming the
+#      list and the row: "today.csv row 3".
+
+
+class RowSource(Protocol):
+    """A patient list: its name (in messages and file names), its header, its rows."""
+    name: str
+
+    def header(self) -> list[str]: ...
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        """(row number as a spreadsheet shows it, the row's cells), blank rows included."""
+        ...
+
+
+@dataclass
+class CsvRows:
+    """A CSV patient list from its text (UTF-8 already decoded): from a file, an upload."""
+    name: str
+    text: str
+    _reader: Any = field(default=None, init=False, repr=False)
+
+    @classmethod
+    def read(cls, path: Path, option: str = "patients") -> CsvRows:
+        """The list in a file, size-limited and decoded (the error names `option`)."""
+        return cls(path.name, decode(_read_bounded(path, MAX_CSV_BYTES, option), path.name, option))
+
+    def _csv(self) -> Any:
+        if self._reader is None:
+            self._reader = csv.reader(io.StringIO(self.text, newline=""), strict=True)
+        return self._reader
+
+    def _next(self) -> list[str] | None:
+        reader = self._csv()
+        try:
+            return next(reader, None)
+        except csv.Error as exc:
+            raise HandoutsError("list.not_csv", "", {"detail": exc}, where=f"{self.name} line {reader.line_num}") \
+                from None
+
+    def header(self) -> list[str]:
+        self._reader = None
+        return self._next() or []
+
+    def rows(self) -> Iterator[tuple[int, list[str]]]:
+        number = 1
+        while (cells := self._next()) is not None:
+            number += 1
+            yield number, cells
+
+
+@dataclass(frozen=True)
+class Columns:
+    """How a list's header names the patient's fields, and how a cell becomes a value.
+    `aliases`: other header texts for a field (compared without case or spaces)."""
+    aliases: Mapping[str, str] = field(default_factory=dict)
+
+    def field_of(self, heading: str) -> str | None:
+        key = heading.strip()
+        if key in FIELDS:
+            return key
+        folded = " ".join(key.casefold().split())
+        return next((f for a, f in self.aliases.items() if " ".join(a.casefold().split()) == folded), None)
+
+    def value(self, field_name: str, cell: str) -> Any:
+        """A cell's value for the patient record (the record validates it)."""
+        return cell
+
+
+def read_patients(source: RowSource, columns: Columns = Columns(),
+                  max_rows: int = MAX_CSV_ROWS) -> list[tuple[int, Patient | HandoutsError]]:
     """Each data row (numbered as in a spreadsheet, header = row 1) and its patient or error.
 
-    The file as a whole (encoding, header, quoting, size) is an error for the whole
-    list; a bad row is that row's error, so the other rows can still be printed."""
-    text = _decode(_read_bounded(path, MAX_CSV_BYTES, "--patients"), path, "--patients")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        header = next(reader, None)
-        if not header or not any(h.strip() for h in header):
-            raise HandoutsError(f"{path.name}: header", f"no header row; give columns from: {', '.join(FIELDS)}")
-        header = [h.strip() for h in header]
-        unknown = [h for h in header if h not in FIELDS]
-        if unknown:
-            raise HandoutsError(f"{path.name}: header",
-                                f"unknown column(s) {unknown}; allowed: {', '.join(FIELDS)}")
-        dupes = sorted({h for h in header if header.count(h) > 1})
-        if dupes:
-            raise HandoutsError(f"{path.name}: header", f"column(s) {dupes} given twice")
-        rows: list[tuple[int, Patient | HandoutsError]] = []
-        for row, cells in enumerate(reader, start=2):
-            if not any(c.strip() for c in cells):
-                continue
-            if len(rows) >= MAX_CSV_ROWS:
-                raise HandoutsError("--patients", f"{path.name} has more than {MAX_CSV_ROWS} patient rows; "
-                                                  "split the list")
-            where = f"{path.name} row {row}"
-            if len(cells) > len(header):
-                rows.append((row, HandoutsError(f"{where}", f"{len(cells)} cells but the header has "
-                                                            f"{len(header)} columns (an unquoted comma?)")))
-                continue
-            data = {k: v for k, v in zip(header, cells) if v != ""}
-            try:
-                rows.append((row, from_mapping(data, where)))
-            except HandoutsError as err:
-                rows.append((row, err))
-    except csv.Error as exc:
-        raise HandoutsError(f"{path.name} line {reader.line_num}",
-                            f"not valid CSV ({exc}); check for an unclosed quote") from None
-    return rows
+    The list as a whole (its header, its syntax, its size) is an error for the whole
+    list; a bad row is that row's error, so that the other rows can still be printed."""
+    header = source.header()
+    if not header or not any(h.strip() for h in header):
+        raise HandoutsError("list.no_header", "header", {"allowed": FIELDS}, where=source.name)
+    names = [columns.field_of(h) for h in header]
+    unknown = [h.strip() for h, n in zip(header, names, strict=True) if n is None]
+    if unknown:
+        raise HandoutsError("list.unknown_columns", "header", {"columns": unknown, "allowed": FIELDS},
+                            where=source.name)
+    dupes = sorted({n for n in names if n is not None and names.count(n) > 1})
+    if dupes:
+        raise HandoutsError("list.duplicate_columns", "header", {"columns": dupes}, where=source.name)
+    out: list[tuple[int, Patient | HandoutsError]] = []
+    for row, cells in source.rows():
+        if not any(c.strip() for c in cells):
+            continue
+        if len(out) >= max_rows:
+            raise HandoutsError("list.too_many_rows", "patients", {"file": source.name, "max": max_rows})
+        where = f"{source.name} row {row}"
+        if len(cells) > len(header):
+            out.append((row, HandoutsError("list.extra_cells", "", {"cells": len(cells), "columns": len(header)},
+                                           where=where)))
+            continue
+        # A short row leaves its last columns empty.
+        data = {n: columns.value(n, v) for n, v in zip(names, cells, strict=False) if v != "" and n is not None}
+        try:
+            out.append((row, from_mapping(data, where)))
+        except HandoutsError as err:
+            out.append((row, err))
+    return out
+
+
+def load_csv(path: Path) -> list[tuple[int, Patient | HandoutsError]]:
+    """The patients of a CSV file (see read_patients)."""
+    return read_patients(CsvRows.read(path))

@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Literal
+from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Callable
 
 from .errors import HandoutsError
 
@@ -86,6 +87,17 @@ class DocumentSpec:
     sheets: tuple[str, ...] = field(default=())
     large_print_budget: tuple[int, int] | None = None  # --large-print, and its page budget
     bilingual_factor: int | None = None  # --also LOCALE: the page budget times this
+    list_sheet: str | None = None  # a patient list's batch imposes its cards on this sheet too
+    counter: int | None = None  # its place on the counter page (None: not offered there)
+    page_label: str = ""  # how the counter page names it (translated by the `web` catalog: web.i18n)
+
+    def file_name(self, locale: str | None, medium: str, tag: str | None = None, also: str | None = None,
+                  large_print: bool = False) -> str:
+        """The output file's name: the document, its locale (none for a list that mixes
+        locales), its paper or sheet, whose it is (a patient's or a list's tag), and its
+        variant (a second language, large print)."""
+        parts = [self.name, *([locale] if locale else []), medium, *([tag] if tag else [])]
+        return "-".join(parts) + (f"+{also}" if also else "") + ("-large-print" if large_print else "") + ".pdf"
 
     @property
     def engine_label(self) -> str:
@@ -120,6 +132,7 @@ register(DocumentSpec(
     large_print_budget=(4, 12),
     # The handout twice on one set of sheets (large print: twice that budget too).
     bilingual_factor=2,
+    counter=2, page_label="the handout",
 ))
 
 register(DocumentSpec(
@@ -131,6 +144,8 @@ register(DocumentSpec(
     sheets=("letter-8up", "a4-10up", "avery-8371"),
     # --also LOCALE sets the back (for clinicians) in that language; still one card.
     bilingual_factor=1,
+    list_sheet="letter-8up",
+    counter=1, page_label="the wallet card",
 ))
 
 register(DocumentSpec(
@@ -141,7 +156,16 @@ register(DocumentSpec(
 ))
 
 
+def with_sheet(sheet: str) -> DocumentSpec:
+    """The document printed on the sheet preset `sheet`."""
+    found = [s for s in DOCUMENTS.values() if sheet in s.sheets]
+    if not found:
+        every = tuple(x for s in DOCUMENTS.values() for x in s.sheets)
+        raise HandoutsError("sheet.unknown", "sheet", {"value": sheet, "choices": every})
+    return found[0]
+
+
 def get(name: str) -> DocumentSpec:
     if name not in DOCUMENTS:
-        raise HandoutsError("DOCUMENT", f"unknown document {name!r}; available: {', '.join(DOCUMENTS)}")
+        raise HandoutsError("document.unknown", "document", {"value": name, "choices": tuple(DOCUMENTS)})
     return DOCUMENTS[name]

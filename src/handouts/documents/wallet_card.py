@@ -22,17 +22,16 @@ depend on the patient are form XObjects, drawn once per document and placed per 
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from .. import cardlayout, locales, qr, registry
+from .. import cardlayout, locales, qr, registry, session
 from ..cardlayout import NO_BLEED, Bleed, CardLayout, Imposition, Zone
 from ..clock import print_date
 from ..content import ContentModel
 from ..engines import reportlab_canvas as rl
 from ..engines.reportlab_canvas import Block, Document, Laid, Rendered, ZoneStyle
-from ..errors import HandoutsError, LayoutOverflow
+from ..errors import HandoutsError, LayoutOverflow, data_error
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..patient import Patient
@@ -42,6 +41,9 @@ from .common import AUTHOR, BuildRequest, approval_statement, danger_call, dange
 
 LAYOUT = "wallet-card"
 PROVIDER_LOCALE = "en"  # the back speaks to any healthcare provider in English
+# The patient's field each personal zone prints (an overflow names the field to shorten).
+ZONE_FIELDS = {"name": "name", "phone": "phone", "oncologist": "oncologist", "center": "treatment_center",
+               "first_dose": "first_dose"}
 # Content-model records this card prints (for provenance and tests).
 RECORDS = ["crs_signs", "card_nervous_signs", "crs_onset_latest", "crs_onset_median", "icans_timing",
            "emergency_signs", "drug_class", "provider_suspect"]
@@ -152,23 +154,18 @@ def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) 
 
 
 def _field(label: str | None, value: str | None, fams: tuple[str, ...], keep_together: bool = False) -> Block:
-    """A field's block (blocks are values: one is shared by every card with the same
-    label, value, fonts and breaking rule)."""
+    """A field's block (blocks are values: one is shared, for the session, by every card
+    with the same label, value, fonts and breaking rule)."""
+    fields = session.current().cache("card.fields")
     key = (label, value, fams, keep_together)
-    blk = _FIELDS.get(key)
+    blk = fields.get(key)
     if blk is None:
         if value:
             blk = Block(value, label=label, families=fams, keep_together=keep_together)
         else:
             blk = Block("", label=label, blank=True, families=fams)
-        if len(_FIELDS) >= FIELDS_MAX:
-            _FIELDS.clear()
-        _FIELDS[key] = blk
+        fields[key] = blk
     return blk
-
-
-_FIELDS: dict[tuple, Block] = {}
-FIELDS_MAX = 20_000
 
 
 def _registry_value(name: str, patient: Patient | None):
@@ -215,17 +212,19 @@ def _styles(card: CardLayout, side: str) -> dict[str, ZoneStyle]:
 
 
 def _fit_zones(side: str, card: CardLayout, texts: dict[str, list[Block]], fams: tuple[str, ...],
-               locale: str, where: str = "", styles: dict[str, ZoneStyle] | None = None) -> list[Laid]:
+               locale: str, where: str = "", styles: dict[str, ZoneStyle] | None = None,
+               within: session.RenderSession | None = None) -> list[Laid]:
     """`styles`: _styles(card, side), if known (a renderer makes them once)."""
     styles = styles or _styles(card, side)
     out = []
     for name, blocks in texts.items():
         style = styles.get(name)
         if style is None:
-            raise HandoutsError(f"layouts/{LAYOUT}/geometry.toml", f"{side} has no zone {name!r}")
-        # The zone's name for an error message, made only for one.
-        what = lambda n=name: f"{where + ': ' if where else ''}wallet card {side} {n} ({locale})"  # noqa: E731
-        out.append(rl.fit(style, blocks, fams, what))
+            raise data_error(f"layouts/{LAYOUT}/geometry.toml", f"{side} has no zone {name!r}")
+        # The zone's name for an error message, made only for one: the personal field it
+        # prints (the page marks that field), where the value came from, the zone.
+        what = lambda n=name: (where, ZONE_FIELDS.get(n, ""), f"wallet card {side} {n} ({locale})")  # noqa: E731
+        out.append(rl.fit(style, blocks, fams, what, within))
     return out
 
 
@@ -259,19 +258,17 @@ class _Memo:
         return getattr(self._L, name)
 
 
-# Personal fields laid out by check() (the CLI's pre-check), kept for the render that
-# follows so that each card is laid out once: (model, layout) by (id(model), format,
-# side, locale, patient). The model is kept too, so its id cannot be reused meanwhile.
-_LAID: dict[tuple, tuple[ContentModel, list[Laid]]] = {}
-LAID_MAX = 40_000  # card sides; beyond that a render lays out again
-
-
 class CardRenderer:
-    """Draws cards into one Document; static parts become forms on first use."""
+    """Draws cards into one Document; static parts become forms on first use. Personal
+    fields laid out by check() (the pre-check) are kept in the session ("card.laid") for
+    the render that follows, so that each card is laid out once."""
 
-    def __init__(self, doc: Document, model: ContentModel, fmt: str, when: dt.date):
+    def __init__(self, doc: Document, model: ContentModel, fmt: str, when: dt.date,
+                 within: session.RenderSession | None = None):
         self.doc = doc
         self.model = model
+        self.session = within or session.current()
+        self._laid = self.session.cache("card.laid")
         geo = cardlayout.geometry(LAYOUT)
         self.card = geo.card(fmt)
         self.fmt = fmt
@@ -370,11 +367,12 @@ class CardRenderer:
         if side == "front":
             fams, _ = self._families(item.locale, item.locale)
             texts = front_fields(self._localizer(item.locale), item.patient, self._value, fams)
-            return _fit_zones("front", self.card, texts, fams, item.locale, item.where, self._styles["front"])
+            return _fit_zones("front", self.card, texts, fams, item.locale, item.where, self._styles["front"],
+                              self.session)
         fams, values = self._families(item.back, item.locale)
         texts = back_fields(self._localizer(item.back), item.patient, item.locale, self._value, values)
         return _fit_zones("back", self.card, texts, fams, _pair(item.locale, item.back), item.where,
-                          self._styles["back"])
+                          self._styles["back"], self.session)
 
     def _key(self, side: str, item: Card) -> tuple:
         return (id(self.model), self.fmt, side, item.locale, item.back, item.patient)
@@ -384,12 +382,10 @@ class CardRenderer:
         already checked (the same patient, locale, format and languages) is not laid
         out again."""
         key = self._key(side, item)
-        kept = _LAID.get(key)
+        kept = self._laid.get(key)
         if kept is not None and kept[0] is self.model:
             return
-        laid = self.lay_out(side, item)
-        if len(_LAID) < LAID_MAX:
-            _LAID[key] = (self.model, laid)
+        self._laid[key] = (self.model, self.lay_out(side, item))
 
     def personal(self, side: str, item: Card) -> list[Laid]:
         key = self._key(side, item)
@@ -399,7 +395,7 @@ class CardRenderer:
         # compared field by field only when the hashes agree).
         if last is not None and last[1] == h and last[0] == key:
             return last[2]
-        kept = _LAID.pop(key, None)
+        kept = self._laid.pop(key, None)
         laid = kept[1] if kept is not None and kept[0] is self.model else self.lay_out(side, item)
         self._last = (key, h, laid)
         return laid
@@ -418,63 +414,43 @@ def _pair(locale: str, back: str) -> str:
     return locale if back == PROVIDER_LOCALE else f"{locale}+{back}"
 
 
-def _document(title_locale: str, model: ContentModel, lang: str, sheets: bool = False) -> Document:
+def _document(title_locale: str, model: ContentModel, lang: str, within: session.RenderSession,
+              sheets: bool = False) -> Document:
     L = get_localizer(title_locale, model)
     return Document(title=L._("Tarlatamab-dlle (IMDELLTRA) wallet card"), author=AUTHOR,
                     subject=L._("Warning card about cytokine release syndrome (CRS) and ICANS"),
-                    lang=lang, group_text=sheets)
+                    lang=lang, group_text=sheets, session=within)
 
 
 def render(req: BuildRequest) -> Rendered:
     """One card: page 1 the front, page 2 the back, each exactly the card's size."""
     fmt = "id1"
-    with gc_paused():
-        doc = _document(req.locale, req.model, locales.get(req.locale).html_lang)
-        r = CardRenderer(doc, req.model, fmt, print_date())
-        if req.also:
-            locales.get(req.also, "--also")
-        card = Card(req.locale, req.patient, also=req.also)
-        for side in ("front", "back"):
-            doc.begin_page(r.card.width, r.card.height)
-            r.draw(side, card, 0.0, 0.0)
-            doc.end_page()
-        return doc.finish()
+    within = session.current()
+    doc = _document(req.locale, req.model, locales.get(req.locale).html_lang, within)
+    r = CardRenderer(doc, req.model, fmt, print_date(), within)
+    if req.also:
+        locales.get(req.also, "also")
+    card = Card(req.locale, req.patient, also=req.also)
+    for side in ("front", "back"):
+        doc.begin_page(r.card.width, r.card.height)
+        r.draw(side, card, 0.0, 0.0)
+        doc.end_page()
+    return doc.finish()
 
 
 # ----------------------------------------------------------------------- imposition
-
-class gc_paused:
-    """No cyclic garbage collection while many cards are checked or drawn: each card
-    leaves a few layouts alive until its sheet is drawn, and the collector walked all of
-    them again and again (about a tenth of a 10,000-card build). The previous setting
-    comes back afterwards, and with it the collection of any cycle made meanwhile (peak
-    memory of a 10,000-card build is the same: 128 MB). (A class, not a generator: it is
-    entered once per checked card.)"""
-
-    def __enter__(self) -> None:
-        self.was = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, *exc) -> None:
-        if self.was:
-            gc.enable()
-
 
 def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Rendered:
     """Cards imposed on sheets: for each sheet a fronts page, then a backs page whose
     cells are mirrored for long-edge duplex and shifted by the duplex offset. A partial
     last sheet is printed; crop marks (cut sheets) sit outside the cards and bleed."""
     if not cards:
-        raise HandoutsError("cards", "nothing to print")
-    with gc_paused():
-        return _render_sheets(cards, imp, model)
-
-
-def _render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Rendered:
+        raise HandoutsError("cards.none", "cards")
+    within = session.current()
     codes = _dedupe(c.locale for c in cards)
     lang = locales.get(codes[0]).html_lang if len(codes) == 1 else locales.get(PROVIDER_LOCALE).html_lang
-    doc = _document(codes[0], model, lang, sheets=True)
-    r = CardRenderer(doc, model, imp.preset.card_format, print_date())
+    doc = _document(codes[0], model, lang, within, sheets=True)
+    r = CardRenderer(doc, model, imp.preset.card_format, print_date(), within)
     fronts, backs = imp.fronts(), imp.backs()
     per = imp.per_sheet
     W, H = imp.paper.width_mm, imp.paper.height_mm
@@ -497,23 +473,23 @@ def _render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> R
 def check(locale: str, patient: Patient | None, model: ContentModel, where: str = "",
           fmt: str = "id1", also: str | None = None) -> None:
     """Lay out a card's personal fields without drawing: LayoutOverflow before any file
-    is written or anything printed (the CLI calls this first)."""
-    with gc_paused():
-        r = _probe_renderer(model, fmt)
-        card = Card(locale, patient, where, also)
-        r.remember("front", card)
-        r.remember("back", card)
-
-
-_PROBES: dict[tuple[int, str], CardRenderer] = {}
+    is written or anything printed (the CLI calls this first). The layout is kept in the
+    session for the render that follows."""
+    r = _probe_renderer(model, fmt)
+    card = Card(locale, patient, where, also)
+    r.remember("front", card)
+    r.remember("back", card)
 
 
 def _probe_renderer(model: ContentModel, fmt: str) -> CardRenderer:
-    """A renderer whose document is never saved: only its layout is used."""
-    key = (id(model), fmt)
-    if key not in _PROBES:
-        _PROBES[key] = CardRenderer(Document("probe", AUTHOR, "probe", "en-US"), model, fmt, print_date())
-    return _PROBES[key]
+    """The session's renderer whose document is never saved: only its layout is used."""
+    within = session.current()
+    probes = within.cache("card.probes")
+    found = probes.get(fmt)
+    if found is None or found.model is not model:
+        found = probes[fmt] = CardRenderer(Document("probe", AUTHOR, "probe", "en-US", session=within), model, fmt,
+                                           print_date(), within)
+    return found
 
 
 def static_texts(locale: str, model: ContentModel, fmt: str = "id1", also: str | None = None) -> dict[str, list[str]]:

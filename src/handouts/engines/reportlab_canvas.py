@@ -24,7 +24,8 @@ import io
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from functools import cache
-from typing import Callable, NamedTuple
+from typing import NamedTuple
+from collections.abc import Callable
 
 import reportlab.rl_config as rl_config
 
@@ -42,6 +43,7 @@ from ..errors import HandoutsError, LayoutOverflow  # noqa: E402
 from ..fonts import has_glyph  # noqa: E402
 from ..linebreak import TooWide, break_lines, is_cjk  # noqa: E402
 from ..locales import font_families  # noqa: E402
+from ..session import RenderSession, current  # noqa: E402
 
 SIZE_STEP = 0.25  # pt: how finely a zone's text size is reduced to fit
 
@@ -113,8 +115,8 @@ class FontStack:
                     g = (i, face.charWidths.get(code, face.defaultWidth) / 1000.0)
                     break
             else:
-                raise MissingGlyph(f"character {ch!r} (U+{code:04X})",
-                                   f"no bundled font of {', '.join(self.families)} has it")
+                raise MissingGlyph("font.no_glyph", "", {"families": self.families},
+                                   label=f"character {ch!r} (U+{code:04X})")
             self._glyph[ch] = g
             self._width[ch] = g[1]
             if g[0] == 0:
@@ -164,9 +166,15 @@ class FontStack:
 RUNS_MAX = 20_000  # texts whose font runs a stack remembers
 
 
-@cache
-def font_stack(families: tuple[str, ...], bold: bool = False) -> FontStack:
-    return FontStack(families, bold)
+def font_stack(families: tuple[str, ...], bold: bool = False, session: RenderSession | None = None) -> FontStack:
+    """The session's stack for these families (its glyph widths and the font runs of the
+    texts it drew are remembered for the session: they hold personal text)."""
+    stacks = (session or current()).cache("rl.font_stacks")
+    key = (families, bold)
+    stack = stacks.get(key)
+    if stack is None:
+        stack = stacks[key] = FontStack(families, bold)
+    return stack
 
 
 # ------------------------------------------------------------------------------ text
@@ -263,7 +271,7 @@ class Laid:
     def text(self) -> list[str]:
         return [ln.text for ln in self.lines]
 
-    def refill(self, text: str) -> "Laid | None":
+    def refill(self, text: str) -> Laid | None:
         """This zone with `text` instead of its block's text, if `text` passes the same
         one-line test that _layout applies (single spaces, no wider than the room): then
         _layout would place every line where this one has it. None otherwise."""
@@ -301,7 +309,8 @@ class _BlockRow(NamedTuple):
     size: float  # pt
 
 
-def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], size: float) -> Laid | None:
+def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], size: float,
+            session: RenderSession) -> Laid | None:
     """Lay out at one size; None when it does not fit the zone."""
     laid = Laid(size)
     width_pt = style.w * mm
@@ -310,7 +319,7 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
     for bi, blk in enumerate(blocks):
         fams = blk.families or families
         bold = style.bold if blk.bold is None else blk.bold
-        stack = font_stack(fams, bold)
+        stack = font_stack(fams, bold, session)
         bsize = size * blk.scale
         line_h = bsize * style.leading
         measure = lambda t, s=stack, z=bsize: s.width(t, z)  # noqa: E731
@@ -318,7 +327,7 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
         indent = 0.0
         first_width = None
         if blk.label is not None:
-            lstack = font_stack(fams, False)
+            lstack = font_stack(fams, False, session)
             label = blk.label
             # A space after a Latin label; a full-width colon (：) already has its room.
             gap = "" if label and is_cjk(label[-1]) else " "
@@ -383,15 +392,17 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
     return laid
 
 
-_FITTED: dict[tuple, Laid] = {}
-FITTED_MAX = 20_000
-# A zone of one block that fitted on one line at full size, by everything but the text:
-# the zone's style, the stack, and every other field of the block.
-_ONE_LINE: dict[tuple, Laid] = {}
+# A zone of one block that fitted on one line at full size is remembered (cache
+# "rl.one_line") by everything but the text: the zone's style, the stack, and every other
+# field of the block.
 _BLOCK_BUT_TEXT = attrgetter(*(f.name for f in fields(Block) if f.name != "text"))
 
 
-def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: str | Callable[[], str]) -> Laid:
+Zone = str | tuple[str, str, str]  # a zone's name, or (where, field, label): see overflow()
+
+
+def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: Zone | Callable[[], Zone],
+        session: RenderSession | None = None) -> Laid:
     """Set blocks in the zone at the largest size that fits; LayoutOverflow otherwise
     (`what` names the zone, or makes its name when needed).
     A result is shared by every zone with the same style and text (many cards print the
@@ -401,37 +412,40 @@ def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: 
     per shape: another text of the same block is measured against the same room and, if
     it passes the same test, takes the same place (Laid.refill); else the full layout
     runs. Either way every text is measured; nothing is assumed to fit."""
+    session = session or current()
+    fitted, one_line = session.cache("rl.fitted"), session.cache("rl.one_line")
     key = (style, tuple(blocks), families)
-    laid = _FITTED.get(key)
+    laid = fitted.get(key)
     if laid is not None:
         return laid
     shape = (style, families, _BLOCK_BUT_TEXT(blocks[0])) if len(blocks) == 1 else None
     if shape is not None:
-        known = _ONE_LINE.get(shape)
+        known = one_line.get(shape)
         if known is not None:
             laid = known.refill(blocks[0].text)
             if laid is not None:
-                _remember(key, laid)
+                fitted[key] = laid
                 return laid
     size = style.size
     while size >= style.min_size - 1e-9:
-        laid = _layout(style, blocks, families, size)
+        laid = _layout(style, blocks, families, size, session)
         if laid is not None:
-            _remember(key, laid)
+            fitted[key] = laid
             if shape is not None and laid.one_line is not None and size == style.size:
-                if len(_ONE_LINE) >= FITTED_MAX:
-                    _ONE_LINE.clear()
-                _ONE_LINE[shape] = laid
+                one_line[shape] = laid
             return laid
         size = round(size - SIZE_STEP, 4)
-    raise LayoutOverflow(what if isinstance(what, str) else what(),
-                         f"does not fit in its {style.w:g} x {style.h:g} mm zone even at {style.min_size:g} pt")
+    raise overflow(what() if callable(what) else what,
+                   {"width": f"{style.w:g}", "height": f"{style.h:g}", "min": f"{style.min_size:g}"})
 
 
-def _remember(key: tuple, laid: Laid) -> None:
-    if len(_FITTED) >= FITTED_MAX:
-        _FITTED.clear()
-    _FITTED[key] = laid
+def overflow(what: Zone, params: dict[str, str]) -> LayoutOverflow:
+    """`what`: the zone's name, or (where, field, label): the personal field that does not
+    fit, the place it came from and how the zone is named."""
+    if isinstance(what, str):
+        return LayoutOverflow("layout.overflow", "", params, label=what)
+    where, field_name, label = what
+    return LayoutOverflow("layout.overflow", field_name, params, where=where, label=label)
 
 
 # --------------------------------------------------------------------------- drawing
@@ -562,12 +576,12 @@ class Document:
     """A PDF of pages of any size, with form XObjects defined once and placed often."""
 
     def __init__(self, title: str, author: str, subject: str, lang: str, creator: str = "handouts",
-                 group_text: bool = False):
+                 group_text: bool = False, session: RenderSession | None = None):
         self._buf = io.BytesIO()
         self.group_text = group_text
         # A bundled font as the initial font: otherwise ReportLab's default (Helvetica,
         # not embedded) would be named in every page's resources.
-        initial = font_stack((next(iter(font_families())),)).names[0]
+        initial = font_stack((next(iter(font_families())),), session=session).names[0]
         self.c = Canvas(self._buf, invariant=1, pageCompression=1, lang=lang,
                         initialFontName=initial, initialFontSize=10)
         self.c.setTitle(title)
@@ -649,7 +663,7 @@ class Document:
         self._page = Painter(self.c, h)
         return self._page
 
-    def at(self, x: float, y: float, h: float) -> "Offset":
+    def at(self, x: float, y: float, h: float) -> Offset:
         """A painter whose origin is the top-left corner of an area of height h at (x, y)."""
         return Offset(self, x, y, h)
 

@@ -8,102 +8,31 @@
   are reported once per process on stderr.
 - Output is byte-reproducible: the PDF identifier is derived from the input.
 
-Write path (issue 12): WeasyPrint's `pdf_identifier` makes pydyf serialize and compress
-every object a second time only to hash it, so the /ID is spliced into the trailer
-after writing; and pydyf's zlib level 9 is replaced by zlib's default level 6 (files
-about 2 % larger, the write about 6 % faster).
+Write path: WeasyPrint's `pdf_identifier` makes pydyf serialize and compress every
+object a second time only to hash it, so the /ID is spliced into the trailer after
+writing. Every change to WeasyPrint, cffi or pydyf themselves is in `patches`.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
 import re
 import sys
 import weakref
-import zlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-# WeasyPrint opens its libraries by trying a list of names, Windows and macOS names
-# first; cffi answers each miss with ctypes.util.find_library, which on Linux runs
-# ldconfig, gcc and ld as subprocesses: 200 processes and 0.2-0.3 s CPU (more wall) of
-# every cold build. When the Linux sonames it also tries open directly, the misses are
-# answered at once instead. Otherwise the real lookup runs, as before.
-LINUX_SONAMES = ("libgobject-2.0.so.0", "libpango-1.0.so.0", "libharfbuzz.so.0",
-                 "libfontconfig.so.1", "libpangoft2-1.0.so.0")
+from . import patches
 
-
-def _sonames_open() -> bool:
-    import ctypes
-    try:
-        for name in LINUX_SONAMES:
-            ctypes.CDLL(name)
-    except OSError:
-        return False
-    return True
-
-
-def _import_weasyprint() -> None:
-    if "weasyprint.text.ffi" in sys.modules or not sys.platform.startswith("linux") or not _sonames_open():
-        _import_deferring_fonttools()
-        return
-    import ctypes.util
-    real = ctypes.util.find_library
-    ctypes.util.find_library = lambda name: None
-    try:
-        _import_deferring_fonttools()
-    finally:
-        ctypes.util.find_library = real
-
-
-# WeasyPrint's PDF writer imports fontTools' subsetter and variable-font instancer when
-# it is imported (with fontTools' OpenType tables and varLib: about 0.1-0.15 s CPU of a
-# cold build), but calls them only where the HarfBuzz subsetter library is missing, or
-# for variable fonts (the bundled fonts are static). Both are loaded when first used:
-# the subsetter through the standard library's LazyLoader (the module runs on first
-# attribute access), the instancer's one function through a stand-in that imports the
-# real module when called. The stand-in leaves sys.modules once WeasyPrint is imported,
-# so anyone else importing the instancer gets the real module.
-DEFERRED_SUBSETTER = "fontTools.subset"
-DEFERRED_INSTANCER = "fontTools.varLib.instancer"
-
-
-def instantiate_variable_font(*args, **kwargs):
-    from fontTools.varLib.instancer import instantiateVariableFont
-    return instantiateVariableFont(*args, **kwargs)
-
-
-def _import_deferring_fonttools() -> None:
-    import importlib.util
-    import types
-    if "weasyprint.pdf.fonts" in sys.modules or DEFERRED_SUBSETTER in sys.modules or DEFERRED_INSTANCER in sys.modules:
-        import weasyprint  # noqa: F401
-        return
-    import fontTools
-    spec = importlib.util.find_spec(DEFERRED_SUBSETTER)
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    subsetter = importlib.util.module_from_spec(spec)
-    sys.modules[DEFERRED_SUBSETTER] = subsetter
-    spec.loader.exec_module(subsetter)
-    # Set on the package as an import would, or `from fontTools import subset` asks the
-    # import system, which reads the module's __spec__ and so loads it at once.
-    fontTools.subset = subsetter
-    stand_in = types.ModuleType(DEFERRED_INSTANCER)
-    stand_in.instantiateVariableFont = instantiate_variable_font
-    sys.modules[DEFERRED_INSTANCER] = stand_in
-    try:
-        import weasyprint  # noqa: F401
-    finally:
-        del sys.modules[DEFERRED_INSTANCER]
-
-
-_import_weasyprint()
+patches.import_weasyprint()
 
 import pydyf  # noqa: E402
 from weasyprint import CSS, HTML  # noqa: E402
+from weasyprint.text.ffi import ffi as _ffi  # noqa: E402
 from weasyprint.text.fonts import FontConfiguration  # noqa: E402
 from weasyprint.urls import URLFetcher  # noqa: E402
 
@@ -111,75 +40,15 @@ from .. import paths  # noqa: E402
 from ..errors import HandoutsError  # noqa: E402
 from ..locales import font_families  # noqa: E402
 
-# cffi turns every C type string it has not seen into a type by running pycparser over
-# the string plus a typedef line for each of WeasyPrint's ~70 type names: 3-10 ms each.
-# WeasyPrint asks for about ten fixed types on a process's first document, and for a
-# new `hb_codepoint_t[N]` (N = glyphs in a font subset) on nearly every document: 0.05-
-# 0.1 s of a cold build and about 15 ms of each document in a batch. The types below
-# are parsed in one pass, and fixed-length arrays are built from their item type, as
-# cffi itself builds them after parsing. Both use cffi internals; should those change,
-# `_fast_cffi_types` leaves cffi as it is (same types, the slower way).
-FIRST_DOCUMENT_TYPES = ("PangoFcFontMap *", "FcChar8 **", "char[]", "PangoRectangle *", "PangoLogAttr[]",
-                        "unsigned int *", "hb_tag_t[100]", "char[4]", "FcResult *", "int *")
-_ARRAY = re.compile(r"([A-Za-z_][A-Za-z0-9_ ]*?)\s*\[(\d+)\]")
-
-
-class _ParsedTypes(dict):
-    """cffi's cache of parsed type strings, which builds `T[N]` without the parser."""
-
-    def __init__(self, ffi, items, array_type):
-        super().__init__(items)
-        self._ffi = ffi
-        self._array_type = array_type  # cffi.model.ArrayType, as its parser made one
-        self._items: dict[str, object] = {}
-
-    def __missing__(self, key):
-        m = _ARRAY.fullmatch(key) if isinstance(key, str) else None
-        if m is None:
-            raise KeyError(key)
-        ffi = self._ffi
-        with ffi._lock:
-            item = self._items.get(m.group(1))
-            if item is None:
-                item = self._items[m.group(1)] = ffi._parser.parse_type(m.group(1))
-            result = (ffi._get_cached_btype(self._array_type(item, int(m.group(2)))), False)
-            return self.setdefault(key, result)
-
-
-def _fast_cffi_types() -> None:
-    try:
-        from weasyprint.text.ffi import ffi
-        if isinstance(ffi._parsed_types, _ParsedTypes):
-            return
-        todo = [t for t in FIRST_DOCUMENT_TYPES if t not in ffi._parsed_types]
-        parser = ffi._parser
-        array_type = None
-        with ffi._lock:
-            if todo:
-                ast = parser._parse("void __dummy(%s);" % ", ".join(todo))[0]
-                for decl, param in zip(todo, ast.ext[-1].type.args.params, strict=True):
-                    tp = parser._get_type_and_quals(param.type)[0]
-                    if tp.is_array_type:
-                        array_type = type(tp)
-                    really_a_function_type = tp.is_raw_function
-                    if really_a_function_type:
-                        tp = tp.as_function_pointer()
-                    ffi._parsed_types[decl] = (ffi._get_cached_btype(tp), really_a_function_type)
-            if array_type is None:
-                array_type = type(parser.parse_type("char[1]"))
-            ffi._parsed_types = _ParsedTypes(ffi, ffi._parsed_types, array_type)
-    except Exception:  # noqa: BLE001 - cffi changed: it parses as before, only slower
-        pass
-
-
-_fast_cffi_types()
+patches.fast_cffi_types(_ffi)
+patches.pdf_zlib_level(pydyf)
 
 
 class EngineWarning(HandoutsError):
     """WeasyPrint warned that it dropped or replaced something: the PDF is not faithful."""
 
-    def __init__(self, message: str):
-        super().__init__("WeasyPrint", message)
+    def __init__(self, detail: str, code: str = "engine.warning"):
+        super().__init__(code, "WeasyPrint", {"detail": detail})
 
 
 # Notices that change speed, not output: matched against the log message, they pass.
@@ -206,25 +75,6 @@ except ImportError:  # pragma: no cover
 
 # Inline images are all a layout may embed as data: URLs (no stylesheets, no HTML).
 DATA_TYPES = frozenset({"image/png", "image/jpeg", "image/svg+xml"})
-
-
-ZLIB_LEVEL = 6
-
-
-class _Zlib:
-    """pydyf's view of zlib: its fixed level 9 costs time for a few bytes."""
-    error = zlib.error
-
-    @staticmethod
-    def compress(data, level=None):
-        return zlib.compress(data, ZLIB_LEVEL)
-
-    @staticmethod
-    def compressobj(level=None, *args, **kwargs):
-        return zlib.compressobj(ZLIB_LEVEL)
-
-
-pydyf.zlib = _Zlib
 
 
 def with_identifier(pdf: bytes, identifier: bytes) -> bytes:
@@ -294,6 +144,32 @@ def _font_config() -> FontConfiguration:
     return FontConfiguration()
 
 
+# Font configurations made by a parent process, held by a forked worker until it exits.
+_INHERITED: list[FontConfiguration] = []
+
+
+def start_own_fonts() -> None:
+    """In a forked worker: a font configuration of its own, whose copies of the bundled
+    faces go to a temporary folder of its own. Sharing the parent's folder would let the
+    worker's copies make the parent skip a face later (and print with a system font).
+    The parent's configuration is kept alive here and never finalized: its finalizer
+    deletes its folder, which the parent still uses."""
+    if _font_config.cache_info().currsize:
+        _INHERITED.append(_font_config())
+    _forget_fonts()
+
+
+def _forget_fonts() -> None:
+    """Drop this process's font configuration and what was parsed with it: its
+    finalizer removes its folder of font copies (run at exit, too)."""
+    font_face_css.cache_clear()
+    stylesheet.cache_clear()
+    _font_config.cache_clear()
+
+
+atexit.register(_forget_fonts)
+
+
 @cache
 def font_face_css(families: tuple[str, ...]) -> CSS:
     """@font-face rules for the given families, parsed once per process."""
@@ -316,7 +192,7 @@ def stylesheet(path: Path) -> CSS:
     return css
 
 
-_SOURCES: "weakref.WeakKeyDictionary[CSS, str]" = weakref.WeakKeyDictionary()  # stylesheets made here
+_SOURCES: weakref.WeakKeyDictionary[CSS, str] = weakref.WeakKeyDictionary()  # stylesheets made here
 _CSS_ESCAPE = re.compile(r"\\([0-9a-fA-F]{1,6})\s?")
 _LIST_TAG = re.compile(r"<(/?)(?:ul|ol)\b", re.I)
 
@@ -377,7 +253,7 @@ def render(html: str, base_dir: Path, families: tuple[str, ...], stylesheets: li
         pdf = with_identifier(pdf, identifier)
     except _FETCH_ERRORS as exc:
         cause = exc.__cause__ or exc
-        raise EngineWarning(f"refused to load a resource: {' '.join(str(cause).split())[:160]}") from None
+        raise EngineWarning(" ".join(str(cause).split())[:160], "engine.refused_resource") from None
     finally:
         logger.removeHandler(capture)
     if capture.records:

@@ -187,7 +187,7 @@ async def _read_form(request: Request, limit: int):
 
 def _order(form) -> tuple[core.Order, dict, list[core.Problem]]:
     values = {k: (v if isinstance(v, str) else "") for k, v in form.items() if k != "patients"}
-    problems = [core.Problem(k, "too long", "too_long", (MAX_FIELD_CHARS,))
+    problems = [core.Problem(k, "too_long", {"max": MAX_FIELD_CHARS})
                 for k, v in values.items() if len(v) > MAX_FIELD_CHARS]
     locale = values.get("locale") or "en"
     order = core.Order(locale=locale, documents=values.get("documents") or "both",
@@ -212,7 +212,7 @@ async def submit(request: Request, preview: bool):
     try:
         form = await _read_form(request, MAX_FORM_BYTES)
     except Refused as r:
-        return _page(request, ui, problems=[core.Problem("", "", r.kind)], status=r.status,
+        return _page(request, ui, problems=[core.Problem("", r.kind, r.params)], status=r.status,
                      notice=i18n.message(ui, r.kind, **r.params))
     order, values, problems = _order(form)
     if problems:
@@ -236,7 +236,7 @@ async def submit(request: Request, preview: bool):
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, pdf in outcome.files:
             z.writestr(name, pdf)
-    zip_name = outcome.files[-1][0].replace("handout-", "handouts-", 1).rsplit(".", 1)[0] + ".zip"
+    zip_name = core.bundle_name(order)
     return Response(buf.getvalue(), media_type="application/zip",
                     headers={"content-disposition": _attachment(zip_name)})
 
@@ -327,8 +327,7 @@ async def _start_batch(request: Request, ui: str) -> Job:
     pool = request.app.state.pool
     checked = await loop.run_in_executor(pool, workers.check_csv, text, locale, sheet)
     if checked and checked[0][0] == 0:          # the file as a whole (header)
-        p = checked[0][1]
-        raise Refused(400, "other", detail=p.message)
+        raise Refused(400, "other", detail=i18n.error_words(ui, checked[0][1]))
     good = [(row, item) for row, item in checked if not isinstance(item, core.Problem)]
     bad = [_row_text(ui, row, item) for row, item in checked if isinstance(item, core.Problem)]
     if not checked:

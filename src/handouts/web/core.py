@@ -9,19 +9,38 @@ never re-implements a rule: a form is validated by the same code as `handouts bu
 from __future__ import annotations
 
 import datetime as dt
-import io
-import re
 from dataclasses import dataclass, field
 from functools import cache
 
-from handouts import build, content, locales, registry
-from handouts.errors import HandoutsError, LayoutOverflow
-from handouts.patient import FIELDS, Patient, from_mapping
+from handouts import build, content, locales, registry, request, session
+from handouts.errors import HandoutsError
+from handouts.patient import FIELDS, CsvRows, Patient, from_mapping
 
 PERSONAL_FIELDS = tuple(v.field for v in registry.PATIENT_VARIABLES)
-DOCUMENT_CHOICES = ("wallet-card", "handout", "both")
 CARD_SINGLE = "card"
+BOTH = "both"
 WHERE = "form"
+
+
+def counter_documents() -> tuple[str, ...]:
+    """The documents the page offers, in the page's order (the registry's `counter`)."""
+    return tuple(s.name for s in sorted((s for s in registry.DOCUMENTS.values() if s.counter is not None),
+                                        key=lambda s: s.counter or 0))
+
+
+def document_choices() -> tuple[str, ...]:
+    """What the form's Documents field may be: each document, or all of them."""
+    return (*counter_documents(), BOTH)
+
+
+def _card() -> registry.DocumentSpec:
+    """The page's document printed as one card or on sheets."""
+    return next(registry.get(d) for d in counter_documents() if registry.get(d).sheets)
+
+
+def _paper_document() -> registry.DocumentSpec:
+    """The page's document whose paper the form chooses."""
+    return next(registry.get(d) for d in counter_documents() if len(registry.get(d).papers) > 1)
 
 
 def locale_codes() -> list[str]:
@@ -41,30 +60,30 @@ def html_lang(code: str) -> str:
 
 
 def handout_papers() -> tuple[str, ...]:
-    return registry.get("handout").papers
+    return _paper_document().papers
 
 
 def card_formats() -> tuple[str, ...]:
     """A single card (front page, back page) or one of the imposed sheet presets."""
-    return (CARD_SINGLE,) + registry.get("wallet-card").sheets
+    return (CARD_SINGLE,) + _card().sheets
 
 
 def supports_also(document: str) -> bool:
-    """Whether the core prints `document` in two languages (`--also`): the registry says,
-    as it does for build.render_document and build.render_sheet."""
+    """Whether the core prints `document` in two languages (`--also`): the registry says."""
     return registry.get(document).bilingual_factor is not None
 
 
 def bilingual_documents() -> tuple[str, ...]:
     """The documents of the form that can carry a second language."""
-    return tuple(d for d in ("handout", "wallet-card") if supports_also(d))
+    return tuple(d for d in sorted(counter_documents(), key=lambda d: -(registry.get(d).counter or 0))
+                 if supports_also(d))
 
 
-def _ordered(order: "Order") -> tuple[str, ...]:
-    return {"both": ("wallet-card", "handout")}.get(order.documents, (order.documents,))
+def _ordered(order: Order) -> tuple[str, ...]:
+    return counter_documents() if order.documents == BOTH else (order.documents,)
 
 
-def _also_for(order: "Order", document: str) -> str | None:
+def _also_for(order: Order, document: str) -> str | None:
     """The second language for one document of the order (None: that document has none)."""
     if not order.also or not supports_also(document):
         return None
@@ -72,7 +91,7 @@ def _also_for(order: "Order", document: str) -> str | None:
 
 
 def default_paper(locale: str) -> str:
-    return build.resolve_paper(registry.get("handout"), locale, None).name
+    return build.resolve_paper(_paper_document(), locale, None).name
 
 
 def paper_for(locale: str, chosen: str | None = None, fallback: str = "en") -> str:
@@ -110,11 +129,13 @@ class Order:
 
 @dataclass(frozen=True)
 class Problem:
-    """A validation error for the page: which form field, and the core's own words."""
+    """A validation error for the page: which form field, what went wrong (the core's
+    error code, or the page's own reason) and the values the words name. Picklable: it
+    comes back from a worker process."""
     field: str        # a form field name, or "" for the form as a whole
-    message: str      # the core's English message (translated by kind in the page)
-    kind: str = "other"
-    params: tuple = ()
+    code: str         # errors.MESSAGES key, or a reason of the page's own (web.i18n.PROBLEM_TEXT)
+    params: dict = field(default_factory=dict)
+    error: HandoutsError | None = None  # the core's error: its words in the page's language
 
 
 def make_patient(data: dict, where: str = WHERE) -> Patient | None:
@@ -128,41 +149,54 @@ class Problems(HandoutsError):
     """Several fields are wrong at once: the page shows each beside its field."""
 
     def __init__(self, errors: list[HandoutsError]):
-        super().__init__(errors[0].field, errors[0].message)
+        first = errors[0]
+        super().__init__(first.code, first.field, first.params, where=first.where, label=first.label)
         self.errors = errors
 
 
 def check_order(order: Order, patient: Patient | None = None, where: str = WHERE) -> Patient | None:
     """Every check the CLI makes, raising the core's HandoutsError (or Problems, one per
     wrong field). The patient comes from the order's fields, or is given (a CSV row that
-    the core already validated)."""
-    locales.get(order.locale, f"{WHERE}: locale")
-    if order.documents not in DOCUMENT_CHOICES:
-        raise HandoutsError(f"{WHERE}: documents", f"choose one of {', '.join(DOCUMENT_CHOICES)}")
-    m = model()
-    card_fmt = None
-    if order.documents in ("handout", "both"):
-        if order.paper not in handout_papers():
-            raise HandoutsError(f"{WHERE}: paper", f"choose one of {', '.join(handout_papers())}")
-        build.resolve_paper(registry.get("handout"), order.locale, order.paper)
-    if order.documents in ("wallet-card", "both"):
-        if order.card not in card_formats():
-            raise HandoutsError(f"{WHERE}: card", f"choose one of {', '.join(card_formats())}")
-        card_fmt = "id1"
-        if order.card != CARD_SINGLE:
-            from handouts.cardlayout import imposition
-            card_fmt = imposition(order.card, 0.0, (0.0, 0.0)).preset.card_format
+    the core already validated). What the checks remember ends with the call."""
+    with session.use():
+        return _check_order(order, patient, where)
+
+
+def _requests(order: Order, patient: Patient | None, where: str = WHERE) -> list[request.Request]:
+    """The order as the core's requests, one per document: the same requests the command
+    line makes (`build handout --paper`, `build wallet-card [--sheet]`)."""
+    out = []
+    for document in _ordered(order):
+        spec = registry.get(document)
+        sheet = order.card if spec.sheets and order.card != CARD_SINGLE else None
+        paper = order.paper if len(spec.papers) > 1 else None
+        out.append(request.Request(document, order.locale, paper, sheet=sheet, also=_also_for(order, document),
+                                   patient=patient, where=WHERE, patient_where=where))
+    return out
+
+
+def _check_order(order: Order, patient: Patient | None, where: str) -> Patient | None:
+    build.known_locale(order.locale, "locale", WHERE)
+    if order.documents not in document_choices():
+        raise HandoutsError("choice.unknown", "documents", {"value": order.documents, "choices": document_choices()},
+                            where=WHERE)
+    documents = _ordered(order)
+    if any(len(registry.get(d).papers) > 1 for d in documents) and order.paper not in handout_papers():
+        raise HandoutsError("choice.unknown", "paper", {"value": order.paper, "choices": handout_papers()},
+                            where=WHERE)
+    if any(registry.get(d).sheets for d in documents) and order.card not in card_formats():
+        raise HandoutsError("choice.unknown", "card", {"value": order.card, "choices": card_formats()}, where=WHERE)
     if order.also:
-        locales.get(order.also, f"{WHERE}: also")
-        if not any(_also_for(order, d) for d in _ordered(order)):
-            raise HandoutsError(f"{WHERE}: also", f"{order.documents} does not support --also; "
-                                f"only {', '.join(bilingual_documents()) or 'no document'} does")
-    card_also = _also_for(order, "wallet-card")
+        build.known_locale(order.also, "also", WHERE)
+        if not any(_also_for(order, d) for d in documents):
+            raise HandoutsError("document.option_unsupported", "also",
+                                {"document": order.documents, "option": "--also", "documents": bilingual_documents()},
+                                where=WHERE)
+    m = model()
 
     def check(p: Patient | None) -> None:
-        build.check_patient(p, order.locale, m, where)
-        if card_fmt is not None:
-            build.precheck(p, order.locale, m, where, documents=("wallet-card",), fmt=card_fmt, also=card_also)
+        for req in _requests(order, p, where):
+            request.resolve(req, m)
 
     if patient is None:
         # The core stops at the first wrong field; the page runs the same checks one
@@ -183,68 +217,42 @@ def check_order(order: Order, patient: Patient | None = None, where: str = WHERE
 
 
 def render_order(order: Order, patient: Patient | None) -> list[tuple[str, bytes]]:
-    """(file name, PDF bytes) for each document of the order, rendered in memory."""
-    m = model()
-    files: list[tuple[str, bytes]] = []
-    if order.documents in ("wallet-card", "both"):
-        files.append(render_card(order.locale, order.card, patient, _also_for(order, "wallet-card")))
-    if order.documents in ("handout", "both"):
-        spec = registry.get("handout")
-        paper = build.resolve_paper(spec, order.locale, order.paper)
-        also = _also_for(order, "handout")
-        rendered = build.render_document("handout", order.locale, paper, patient, m, also=also)
-        suffix = build.variant_suffix(order.locale, also)
-        files.append((build.output_name("handout", order.locale, paper.name, patient, suffix), rendered.pdf))
-    return files
+    """(file name, PDF bytes) for each document of the order, rendered in memory, in a
+    render session of its own: nothing about the patient outlives the request."""
+    with session.use():
+        m = model()
+        files = []
+        for req in _requests(order, patient):
+            res = request.resolve(req, m)
+            files.append((res.file_name, request.render(res, m).pdf))
+        return files
 
 
-def render_card(locale: str, card: str, patient: Patient | None, also: str | None = None) -> tuple[str, bytes]:
-    m = model()
-    if card == CARD_SINGLE:
-        spec = registry.get("wallet-card")
-        paper = build.resolve_paper(spec, locale, None)
-        rendered = build.render_document("wallet-card", locale, paper, patient, m, also=also)
-        suffix = build.variant_suffix(locale, also)
-        return build.output_name("wallet-card", locale, paper.name, patient, suffix), rendered.pdf
-    from handouts import cards
-    rendered = build.render_sheet("wallet-card", locale, card, [patient] if patient else [], m, also=also)
-    name = cards.sheet_file_name(card, locale, patient, None)
-    return name.removesuffix(".pdf") + build.variant_suffix(locale, also) + ".pdf", rendered.pdf
+def bundle_name(order: Order) -> str:
+    """The ZIP of an order's files (an order the core has accepted)."""
+    return request.bundle_name(order.locale, make_patient(order.patient))
 
 
-def render_sheet_of(locale: str, sheet: str, patients: list[Patient]) -> tuple[str, bytes]:
+def render_sheet_of(locale: str, sheet: str, patients: list[Patient], source: str = "patients.csv"
+                    ) -> tuple[str, bytes]:
     """One imposed sheet of cards for several patients (a patient list)."""
-    rendered = build.render_sheet("wallet-card", locale, sheet, patients, model())
-    return f"wallet-cards-{locale}-{sheet}.pdf", rendered.pdf
-
-
-# ------------------------------------------------------------------ patient lists (CSV)
-
-class _MemoryCSV:
-    """The core reads a patient list from a path; this gives it the uploaded text
-    without writing it to disk (patient data stays in memory)."""
-
-    def __init__(self, name: str, text: str):
-        self.name, self._text = name, text
-
-    def open(self, mode: str = "r", *args, **kwargs):
-        if "b" in mode:  # the core reads bytes, bounded, and decodes them itself
-            return io.BytesIO(self._text.encode("utf-8"))
-        return io.StringIO(self._text, newline="")
-
-    def is_file(self) -> bool:
-        return True
+    with session.use():
+        res = request.resolve(request.Request(_card().name, locale, sheet=sheet, patients=tuple(patients),
+                                              list_name=source, copies=1), model())
+        return res.file_name, request.render(res, model()).pdf
 
 
 def csv_rows(text: str, default_locale: str, sheet: str, name: str = "upload.csv"
              ) -> list[tuple[int, Patient | HandoutsError]]:
     """Each row of an uploaded CSV (numbered as in a spreadsheet) with its patient,
     validated as `handouts build wallet-card --sheet SHEET --patients` does (its card
-    laid out in the sheet's card size), or the error for that row."""
+    laid out in the sheet's card size), or the error for that row. The upload stays in
+    memory: it is read as rows, never as a file."""
     from handouts.cardlayout import imposition
-    fmt = imposition(sheet, 0.0, (0.0, 0.0)).preset.card_format
-    return build.checked_rows(_MemoryCSV(name, text), default_locale, model(),
-                              documents=("wallet-card",), fmt=fmt)
+    card = _card()
+    fmt = imposition(sheet, layout=card.layout).preset.card_format
+    with session.use():
+        return request.checked_rows(CsvRows(name, text), default_locale, model(), (card.name,), fmt=fmt, also=None)
 
 
 def csv_fields() -> tuple[str, ...]:
@@ -253,37 +261,10 @@ def csv_fields() -> tuple[str, ...]:
 
 # ------------------------------------------------------------------ errors for the page
 
-_ZONE_FIELD = {"name": "name", "phone": "phone", "oncologist": "oncologist", "center": "treatment_center",
-               "first_dose": "first_dose"}
+FORM_FIELDS = frozenset((*PERSONAL_FIELDS, "locale", "documents", "paper", "card", "also"))
 
 
 def problem(err: HandoutsError) -> Problem:
-    """Which form field a core error is about, and what kind of error it is."""
-    where = err.field.split(": ", 1)[1] if ": " in err.field else err.field
-    msg = err.message
-    if isinstance(err, LayoutOverflow):
-        m = re.search(r"wallet card (?:front|back) (\w+)", err.field)
-        fld = _ZONE_FIELD.get(m.group(1), "") if m else ""
-        return Problem(fld, msg, "overflow")
-    fld = where if where in PERSONAL_FIELDS or where in ("locale", "documents", "paper", "card", "also") else ""
-    if fld == "also":
-        return Problem(fld, msg, "also_unsupported" if "does not support" in msg else "choice")
-    if fld in ("locale", "documents", "paper", "card"):
-        return Problem(fld, msg, "choice")
-    if fld == "first_dose":
-        if "before the drug was approved" in msg:
-            return Problem(fld, msg, "date_before", (approval_date(),))
-        if "more than a year after" in msg:
-            return Problem(fld, msg, "date_ahead")
-        return Problem(fld, msg, "date_invalid")
-    if fld == "phone" and "phone number has only" in msg:
-        return Problem(fld, msg, "phone_chars")
-    m = re.search(r"at most (\d+) character", msg)
-    if m:
-        return Problem(fld, msg, "too_long", (int(m.group(1)),))
-    if re.search(r"at least \d+ character", msg):
-        return Problem(fld, msg, "too_short")
-    if "no bundled font" in msg:
-        chars = "".join(re.findall(r"'(.)' \(U\+", msg))
-        return Problem(fld, msg, "glyph", (chars,))
-    return Problem(fld, msg, "other")
+    """A core error for the page: the form field it names (by the error's field, never by
+    its words) and its code; the page words it in its own language (web.i18n)."""
+    return Problem(err.field if err.field in FORM_FIELDS else "", err.code, dict(err.params), err)

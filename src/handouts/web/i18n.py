@@ -77,11 +77,9 @@ FIELD_LABELS = {
     "treatment_center": W_("Treatment center"),
 }
 
-# The documents, as the "second language" hint and error name them.
-DOCUMENT_NAMES = {
-    "handout": W_("the handout"),
-    "wallet-card": W_("the wallet card"),
-}
+# The counter page's documents as the "second language" hint and error name them
+# (registry.DocumentSpec.page_label): marked here for the `web` catalog.
+PAGE_LABELS = (W_("the handout"), W_("the wallet card"))
 # Between two names in a list ("the handout, the wallet card").
 LIST_SEPARATOR = W_(", ")
 
@@ -132,25 +130,49 @@ def environment(code: str) -> jinja2.Environment:
     return env
 
 
+# The core's errors that the page words in its own plainer way (by error code); any other
+# error is shown in the core's words (the `errors` catalog), in the page's language.
+PAGE_WORDS = {
+    "first_dose.before_approval": "date_before",
+    "first_dose.too_late": "date_ahead",
+    "date.format": "date_invalid", "date.not_a_date": "date_invalid", "date.with_time": "date_invalid",
+    "patient.phone_characters": "phone_chars",
+    "patient.too_long": "too_long",
+    "patient.too_short": "too_short",
+    "font.missing_glyphs": "glyph",
+    "layout.overflow": "overflow",
+    "choice.unknown": "choice", "locale.unknown": "choice", "paper.unknown": "choice", "sheet.unknown": "choice",
+    "document.option_unsupported": "also_unsupported",
+}
+
+
 def problem_text(code: str, p: core.Problem) -> str:
+    """What the page says about a problem, in the page's language `code`."""
     from babel.dates import format_date
-    text = tr(code, PROBLEM_TEXT.get(p.kind, PROBLEM_TEXT["other"]))
-    if p.kind == "date_before":
-        return text % {"date": format_date(p.params[0], "long", locale=core.babel_locale(code))}
-    if p.kind == "too_long":
-        return text % {"max": p.params[0]}
-    if p.kind == "glyph":
-        return text % {"chars": p.params[0]}
-    if p.kind == "also_unsupported":
-        return text % {"documents": bilingual_names(code)}
-    if p.kind == "other" or p.kind not in PROBLEM_TEXT:
-        return tr(code, PROBLEM_TEXT["other"]) % {"detail": p.message}
-    return text
+    kind = PAGE_WORDS.get(p.code, p.code)
+    if kind == "date_before":
+        date = format_date(p.params["approved"], "long", locale=core.babel_locale(code))
+        return tr(code, PROBLEM_TEXT[kind]) % {"date": date}
+    if kind == "too_long":
+        return tr(code, PROBLEM_TEXT[kind]) % {"max": p.params["max"]}
+    if kind == "glyph":
+        return tr(code, PROBLEM_TEXT[kind]) % {"chars": p.params["chars"]}
+    if kind == "also_unsupported":
+        return tr(code, PROBLEM_TEXT[kind]) % {"documents": bilingual_names(code)}
+    if kind in PROBLEM_TEXT and kind != "other":
+        return message(code, kind, **p.params)
+    return tr(code, PROBLEM_TEXT["other"]) % {"detail": error_words(code, p)}
+
+
+def error_words(code: str, p: core.Problem) -> str:
+    """The core's own words for a problem, in the page's language `code`."""
+    return p.error.render(code) if p.error is not None else str(p.params.get("detail", ""))
 
 
 def bilingual_names(code: str) -> str:
     """The documents that can carry a second language, named in the page's language."""
-    return tr(code, LIST_SEPARATOR).join(tr(code, DOCUMENT_NAMES[d]) for d in core.bilingual_documents())
+    from handouts import registry
+    return tr(code, LIST_SEPARATOR).join(tr(code, registry.get(d).page_label) for d in core.bilingual_documents())
 
 
 def message(code: str, kind: str, **params) -> str:

@@ -33,8 +33,7 @@ def check_host(host: str, allow_remote: bool) -> bool:
     if is_loopback(host):
         return False
     if not allow_remote:
-        raise HandoutsError("--host", f"{host} is not a loopback address: the page would be reachable "
-                                      "from other computers; add --allow-remote if that is really wanted")
+        raise HandoutsError("server.not_loopback", "host", {"host": host})
     return True
 
 

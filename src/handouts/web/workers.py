@@ -20,8 +20,11 @@ class Outcome:
     previews: tuple[tuple[str, tuple[bytes, ...]], ...] = ()   # (file name, PNG per page)
 
 
-def _warm(render: bool) -> None:
+def _warm(render: bool, scratch_dir: str | None = None) -> None:
     """Process initializer: pay every one-time cost before the first request."""
+    if scratch_dir is not None:  # temporary files (WeasyPrint's font copies) go where the pool removes them
+        from handouts import scratch
+        scratch.adopt(scratch_dir)
     import logging
     logging.disable(logging.CRITICAL)   # a worker never logs (patient data stays unlogged)
     import weasyprint  # noqa: F401
@@ -92,11 +95,27 @@ def render_sheet(locale: str, sheet: str, patients: list) -> Outcome:
     return Outcome(files=((name, pdf),))
 
 
+class _Pool(ProcessPoolExecutor):
+    """Removes its workers' temporary folder when it shuts down (a worker stopped by the
+    server's Ctrl-C cannot remove its own)."""
+
+    def __init__(self, workers: int, warm: bool) -> None:
+        from handouts import scratch
+        self.scratch = scratch.Scratch()
+        super().__init__(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                         initializer=_warm, initargs=(warm, str(self.scratch.path)))
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        try:
+            super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        finally:
+            self.scratch.close()
+
+
 def pool(workers: int = 0, warm: bool = True) -> ProcessPoolExecutor:
     """Worker processes started with `spawn` (no inherited server threads or sockets)."""
     n = workers or min(4, os.cpu_count() or 1)
-    ex = ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_warm, initargs=(warm,))
+    ex = _Pool(n, warm)
     # Start every worker now (and wait for the warm-up), not on the first request.
     for f in [ex.submit(os.getpid) for _ in range(n)]:
         f.result()
