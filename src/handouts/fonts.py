@@ -106,8 +106,11 @@ def missing(text: str, families: tuple[str, ...]) -> list[str]:
 def require(text: str, families: tuple[str, ...], field: str, locale: str) -> None:
     gone = missing(text, families)
     if gone:
-        shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in gone[:3])
-        raise HandoutsError(field, f"no bundled font for {locale} has {shown}")
+        # Code points, never the characters: the message goes to terminals, logs and
+        # the page's status, and the characters are part of a patient's name.
+        shown = ", ".join(f"U+{ord(c):04X}" for c in gone[:3])
+        more = f" and {len(gone) - 3} more" if len(gone) > 3 else ""
+        raise HandoutsError(field, f"no bundled font for {locale} has {shown}{more}")
 
 
 # ---------------------------------------------------------------- generating the data

@@ -33,11 +33,14 @@ MAX_TOML_BYTES = 16 * 1024
 MAX_CSV_BYTES = 2 * 1024 * 1024
 MAX_CSV_ROWS = 10_000  # as many rows as cards in one sheet build (cards.MAX_CARDS)
 
-# Scripts whose characters are drawn one by one, without shaping, in both engines.
-# "Common" covers digits, punctuation and symbols shared by all scripts.
-DRAWABLE_SCRIPTS = frozenset({
-    "Latn", "Grek", "Cyrl", "Armn", "Geor", "Hani", "Hira", "Kana", "Bopo", "Hang", "Zyyy",
-})
+# Scripts whose characters are drawn one by one, without shaping, in both engines, and
+# that the bundled fonts (assets/fonts) have. "Common" covers digits, punctuation and
+# symbols shared by all scripts. A character of these scripts that a locale's fonts lack
+# is still refused, by fonts.require.
+DRAWABLE_SCRIPTS = frozenset({"Latn", "Grek", "Cyrl", "Hani", "Hira", "Kana", "Bopo", "Zyyy"})
+# Scripts that would need no shaping but that no bundled font has (a font would have to
+# be added to assets/fonts first).
+UNBUNDLED_SCRIPTS = frozenset({"Armn", "Geor", "Hang"})
 _REFUSED_CATEGORIES = {
     "Cc": "a control character", "Cf": "an invisible formatting character",
     "Zl": "a line separator", "Zp": "a paragraph separator", "Co": "a private-use character",
@@ -55,9 +58,9 @@ def _describe(ch: str) -> str:
     return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
 
 
-# Code point ranges whose characters are all drawable (Latin, Greek, Cyrillic, CJK,
-# kana, Hangul syllables, full-width forms): most names never need the script table.
-_FAST_DRAWABLE = ((0x20, 0x24F), (0x370, 0x4FF), (0x3000, 0x30FF), (0x3400, 0x9FFF), (0xAC00, 0xD7A3),
+# Code point ranges whose characters are all of drawable scripts (Latin, Greek, Cyrillic,
+# CJK, kana, full-width forms): most names never need the script table.
+_FAST_DRAWABLE = ((0x20, 0x24F), (0x370, 0x4FF), (0x3000, 0x30FF), (0x3400, 0x9FFF),
                   (0xF900, 0xFAFF), (0xFF00, 0xFFEF), (0x20000, 0x3134F))
 
 
@@ -82,8 +85,12 @@ def printable_text(value: str) -> str:
         if cat.startswith("Z") or ch.isspace():
             continue
         script = _script(ch)
+        # A letter is named by its code point only: its Unicode name would spell it.
+        if script in UNBUNDLED_SCRIPTS:
+            raise TextRefused(f"contains U+{ord(ch):04X} ({script} script), which no bundled font has; "
+                              "write the name in Latin letters or Chinese")
         if script not in DRAWABLE_SCRIPTS and script != "Zinh":
-            raise TextRefused(f"contains {_describe(ch)} ({script} script), which needs text shaping "
+            raise TextRefused(f"contains U+{ord(ch):04X} ({script} script), which needs text shaping "
                               "that the wallet card cannot do; write the name in Latin letters or Chinese")
     # Any space separator (no-break, ideographic, thin ...) prints as one plain space.
     return re.sub(r"\s+", " ", text).strip()

@@ -284,6 +284,5 @@ def problem(err: HandoutsError) -> Problem:
     if re.search(r"at least \d+ character", msg):
         return Problem(fld, msg, "too_short")
     if "no bundled font" in msg:
-        chars = "".join(re.findall(r"'(.)' \(U\+", msg))
-        return Problem(fld, msg, "glyph", (chars,))
+        return Problem(fld, msg, "glyph", (", ".join(re.findall(r"U\+[0-9A-F]{4,6}", msg)),))
     return Problem(fld, msg, "other")
