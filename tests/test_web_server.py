@@ -299,6 +299,7 @@ def test_workers_die_with_a_killed_server():
     port = _free_port()
     proc = subprocess.Popen([sys.executable, "-m", "handouts", "serve", "--port", str(port), "--workers", "1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    workers: set[int] = set()
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -320,8 +321,9 @@ def test_workers_die_with_a_killed_server():
         if proc.poll() is None:
             proc.kill()
         proc.wait()
-        for w in _descendants(proc.pid):
-            os.kill(w, signal.SIGKILL)
+        for w in workers | _descendants(proc.pid):      # never leave an orphan behind
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)
 
 
 def test_a_port_in_use_is_refused_before_any_worker_starts(monkeypatch, capsys):
