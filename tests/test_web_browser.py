@@ -186,9 +186,9 @@ def test_upload_a_small_csv(page, server, tmp_path, caplog):
     assert "Row 4" in page.inner_text("#batch-problems")
     page.screenshot(path=str(tmp_path / "5-csv.png"), full_page=True)
     # The job id, the only key to the ZIP, went in POST bodies: the access log never saw it.
-    assert len(jobs) == 1 and len(jobs[0]) >= 20
+    assert len(jobs) == 1 and len(jobs[0]) >= 20 and "POST /en/batch " in caplog.text
+    assert jobs[0] not in caplog.text, "the job id reached the access log"
     assert "POST /en/batch/status" in caplog.text and "POST /en/batch/zip" in caplog.text
-    assert jobs[0] not in caplog.text
 
 
 def test_keyboard_only_labels_focus_and_tab_order(page, server):
