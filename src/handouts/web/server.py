@@ -147,10 +147,18 @@ def serve(host: str = "127.0.0.1", port: int = 8000, allow_remote: bool = False,
               "Use it only on a trusted network.", file=sys.stderr)
     app = create_app(workers, warm=True, allowed_hosts=None if remote else LOOPBACK_HOSTS)
     shown = f"[{host}]" if ":" in host else host
-    print(f"handouts: the counter page will be at http://{shown}:{port}/ once the workers are warm "
-          "(Ctrl+C to stop)", file=sys.stderr, flush=True)
+    url = f"http://{shown}:{port}/"
+    print(f"handouts: starting the workers for the counter page at {url} (Ctrl+C to stop)",
+          file=sys.stderr, flush=True)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None):
+            await super().startup(sockets)
+            if self.started:     # uvicorn says nothing when it is given its sockets
+                print(f"handouts: the counter page is ready at {url}", file=sys.stderr, flush=True)
+
     try:
-        uvicorn.Server(config(app, host, port)).run(sockets=sockets)
+        Server(config(app, host, port)).run(sockets=sockets)
     finally:
         for sock in sockets:
             sock.close()
