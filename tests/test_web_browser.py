@@ -11,15 +11,13 @@ import re
 import io
 import logging
 import os
-import socket
-import threading
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from conftest import NCI_URL
+from liveserver import running
 from pdfcheck import decode_qr
 
 from handouts.pdftext import extract
@@ -29,29 +27,11 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    import uvicorn
-
-    from handouts.web import server as web_server
     from handouts.web.app import create_app
-    port = _free_port()
-    srv = uvicorn.Server(web_server.config(create_app(workers_count=2, warm=False), "127.0.0.1", port))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the web server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=60)
+    with running(create_app(workers_count=2, warm=False)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

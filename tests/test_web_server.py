@@ -11,7 +11,6 @@ import concurrent.futures
 import io
 import logging
 import os
-import re
 import select
 import signal
 import socket
@@ -26,16 +25,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from liveserver import free_port, running
+
 HEADER_TIMEOUT = 1.5
 BODY_TIMEOUT = 2.0
 CARD = {"locale": "en", "documents": "wallet-card", "paper": "letter", "card": "card", "name": "Walk In",
         "first_dose": "2026-12-01", "phone": "+1 555 010 2030"}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Live:
@@ -59,26 +54,18 @@ class _Capture(logging.Handler):
 
 @pytest.fixture(scope="module")
 def live():
-    import uvicorn
-
-    from handouts.web import server
     from handouts.web.app import create_app
-    port = _free_port()
+    port = free_port()
     guard = create_app(workers_count=2, warm=False, counter_workers=1, body_timeout=BODY_TIMEOUT)
-    srv = uvicorn.Server(server.config(guard, "127.0.0.1", port, header_timeout=HEADER_TIMEOUT))
     out = Live(guard, f"http://127.0.0.1:{port}", port)
     capture = _Capture(out.access)
-    logging.getLogger("uvicorn.access").addHandler(capture)   # after the config set up logging
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 180
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the web server did not start"
-        time.sleep(0.05)
-    yield out
-    srv.should_exit = True
-    thread.join(timeout=120)
-    logging.getLogger("uvicorn.access").removeHandler(capture)
+    access = logging.getLogger("uvicorn.access")
+    try:
+        with running(guard, port, header_timeout=HEADER_TIMEOUT):
+            access.addHandler(capture)          # after uvicorn's configuration set up logging
+            yield out
+    finally:
+        access.removeHandler(capture)
 
 
 def _client(live) -> httpx.Client:
@@ -304,7 +291,7 @@ def _alive(pid: int) -> bool:
 def test_workers_die_with_a_killed_server():
     """`kill -9` of `handouts serve`: its render workers (which hold the last lists in
     memory) must not live on."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "handouts", "serve", "--port", str(port), "--workers", "1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     workers: set[int] = set()
