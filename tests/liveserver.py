@@ -4,6 +4,7 @@ a free loopback port, in a thread of the test process."""
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
@@ -35,3 +36,14 @@ def running(app, port: int | None = None, **config) -> Iterator[str]:
     finally:
         srv.should_exit = True
         thread.join(timeout=120)
+
+
+def die_once(folder: str, times: int) -> int:
+    """Run in a worker: kill this worker the first `times` calls (counted as files in
+    `folder`), then answer with its pid."""
+    os.makedirs(folder, exist_ok=True)
+    calls = len(os.listdir(folder))
+    if calls < times:
+        open(os.path.join(folder, str(calls)), "w").close()
+        os._exit(1)
+    return os.getpid()

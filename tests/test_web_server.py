@@ -27,8 +27,8 @@ import pytest
 
 from liveserver import free_port, running
 
-HEADER_TIMEOUT = 1.5
-BODY_TIMEOUT = 2.0
+HEADER_TIMEOUT = 3.0        # short stand-ins for the server's 10 s and 30 s
+BODY_TIMEOUT = 4.0
 CARD = {"locale": "en", "documents": "wallet-card", "paper": "letter", "card": "card", "name": "Walk In",
         "first_dose": "2026-12-01", "phone": "+1 555 010 2030"}
 
@@ -143,25 +143,45 @@ def _kill(pids: list[int]) -> None:
 
 
 def test_a_dead_worker_is_replaced_and_the_request_retried(live):
+    """A killed worker used to break every later render (BrokenProcessPool) while the
+    form still answered."""
     lane = live.state.counter
     with _client(live) as c:
         assert c.get("/health").json()["status"] == "ok"
         restarts = lane.restarts
-        # Killed while idle: the next request finds the pool broken, rebuilds it, retries.
-        _kill(_pids(lane))
-        time.sleep(0.3)
-        assert _card_seconds(c) < 120
-        assert lane.restarts == restarts + 1
-        # Killed while it renders: that request is retried on the new pool.
-        with concurrent.futures.ThreadPoolExecutor(1) as ex:
-            pending = ex.submit(c.post, "/en/preview", data={**CARD, "documents": "both"})
-            time.sleep(0.4)
+        for _ in range(2):
             _kill(_pids(lane))
-            r = pending.result()
-        assert r.status_code == 200 and r.text.count("data:image/png;base64,") >= 4
+            time.sleep(0.3)
+            r = c.post("/en/preview", data={**CARD, "documents": "both"})
+            assert r.status_code == 200 and r.text.count("data:image/png;base64,") >= 4
         assert lane.restarts == restarts + 2
         health = c.get("/health")
         assert health.status_code == 200 and health.json()["lanes"]["counter"]["restarts"] == restarts + 2
+
+
+def test_a_call_whose_worker_dies_is_retried_once_in_a_new_pool(tmp_path):
+    """The retry, exactly: a call that kills its worker once succeeds on the new pool;
+    one that kills every worker it reaches fails after one retry."""
+    import asyncio
+    from concurrent.futures.process import BrokenProcessPool
+
+    from liveserver import die_once
+    from handouts.web.workers import Lane
+
+    async def scenario():
+        lane = Lane("test", 1)
+        await lane.start()
+        try:
+            pid = await lane.run(die_once, str(tmp_path / "once"), 1)
+            assert pid > 0 and lane.restarts == 1 and lane.healthy
+            with pytest.raises(BrokenProcessPool):
+                await lane.run(die_once, str(tmp_path / "always"), 99)
+            assert len(list((tmp_path / "always").iterdir())) == 2          # the call and one retry
+            assert lane.restarts == 2 and await lane.probe()               # rebuilt for the next call
+        finally:
+            lane.shutdown()
+
+    asyncio.run(scenario())
 
 
 def test_health_says_unhealthy_while_workers_cannot_be_restarted(live, monkeypatch):
@@ -243,14 +263,13 @@ def test_slow_clients_do_not_hold_the_page(live):
             t0 = time.perf_counter()
             page = c.get("/en/")
             page_seconds = time.perf_counter() - t0
+            # ... while all the slow connections were still open and unanswered
+            readable, _, _ = select.select(bodies + headers + silent, [], [], 0)
+            assert readable == [] and time.monotonic() - opened < HEADER_TIMEOUT, \
+                "the slow connections were closed before the page was asked"
             card = c.post("/en/download", data=CARD)
-        assert page.status_code == 200 and "Download PDF" in page.text
+        assert page.status_code == 200 and "Download PDF" in page.text and page_seconds < 2.0
         assert card.status_code == 200 and card.headers["content-type"] == "application/pdf"
-        # ... and all the slow connections were still open and unanswered meanwhile
-        readable, _, _ = select.select(bodies + headers + silent, [], [], 0)
-        assert readable == [] and time.monotonic() - opened < HEADER_TIMEOUT, \
-            "the slow connections were closed before the page was asked"
-        assert page_seconds < 1.0
         # Then every one of them is answered 408 and closed once its time is up.
         got = _answers(bodies + headers + silent, BODY_TIMEOUT + 5 - (time.monotonic() - opened))
     finally:
