@@ -78,7 +78,6 @@ def timed_protocol(header_timeout: float = HEADER_TIMEOUT) -> type:
     """uvicorn's HTTP/1.1 protocol with a deadline for request headers. uvicorn itself
     waits forever for a new connection's first request, and its keep-alive timer is
     reset by every byte, so one byte now and then would hold a connection open."""
-    import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class TimedH11Protocol(H11Protocol):
@@ -115,10 +114,9 @@ def timed_protocol(header_timeout: float = HEADER_TIMEOUT) -> type:
         def _too_slow(self) -> None:
             self._headers_timer = None
             if self.transport.is_closing() or self.cycle is not self._waiting_since:
-                return
-            if self.conn.their_state is h11.IDLE and self.conn.our_state is h11.IDLE:
-                self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\n"
-                                     b"content-length: 0\r\nconnection: close\r\n\r\n")
+                return           # closed meanwhile, or a request's headers came in time
+            self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\n"
+                                 b"content-length: 0\r\nconnection: close\r\n\r\n")
             self.transport.close()
 
     return TimedH11Protocol
