@@ -166,6 +166,95 @@ def test_post_from_another_site_is_refused(client):
     assert r.status_code == 403
 
 
+@pytest.mark.parametrize("host,parsed", [
+    ("127.0.0.1", ("127.0.0.1", None)), ("127.0.0.1:8000", ("127.0.0.1", 8000)), ("LocalHost:80", ("localhost", 80)),
+    ("[::1]", ("::1", None)), ("[::1]:8000", ("::1", 8000)), ("[0:0:0:0:0:0:0:1]:8000", ("::1", 8000)),
+    ("[::1].evil.example", None), ("[::1]evil:80", None), ("[::1]:", None), ("127.0.0.1:", None),
+    ("127.0.0.1:99999", None), ("127.0.0.1:0", None), ("localhost.", None), ("a..b", None), ("", None),
+    ("user@127.0.0.1", None), ("127.0.0.1 ", None), ("127.0.0.1/x", None), ("[fe80::1%25eth0]", None),
+    ("[::1", None), ("::1", None), ("127.0.0.1:80:80", None), ("-localhost", None),
+])
+def test_host_parsing_is_strict(host, parsed):
+    from handouts.web.app import parse_host
+    assert parse_host(host) == parsed
+
+
+@pytest.mark.parametrize("origin,ok", [
+    ("http://127.0.0.1:8000", True), ("http://localhost:8000", False),   # another name is another origin
+    ("https://127.0.0.1:8000", False),    # https is another origin than this http server
+    ("http://127.0.0.1", False), ("http://127.0.0.1:80", False), ("http://127.0.0.1:8000/", False),
+    ("http://[::1].evil.example:8000", False), ("null", False), ("", False), ("http://127.0.0.1:8000 ", False),
+    ("ws://127.0.0.1:8000", False), ("http://user@127.0.0.1:8000", False),
+])
+def test_origin_must_be_exactly_this_server(origin, ok):
+    from handouts.web.app import same_origin
+    assert same_origin(origin, "http", ("127.0.0.1", 8000)) is ok
+
+
+@pytest.mark.parametrize("headers,method,status", [
+    ([(b"host", b"[::1].evil.example")], "GET", 400),
+    ([(b"host", b"127.0.0.1"), (b"host", b"evil.example")], "GET", 400),          # two Host headers
+    ([], "GET", 400),
+    ([(b"host", b"[::1]:8000")], "GET", 200),
+    ([(b"host", b"127.0.0.1:8000"), (b"origin", b"https://127.0.0.1:8000")], "POST", 403),
+    ([(b"host", b"127.0.0.1:8000"), (b"origin", b"null")], "POST", 403),
+    ([(b"host", b"127.0.0.1:8000"), (b"sec-fetch-site", b"cross-site")], "POST", 403),
+    ([(b"host", b"127.0.0.1:8000"), (b"sec-fetch-site", b"same-site")], "POST", 403),
+    ([(b"host", b"127.0.0.1:8000"), (b"origin", b"http://127.0.0.1:8000"),
+      (b"sec-fetch-site", b"same-origin")], "POST", 200),
+])
+def test_guard_checks_host_and_origin_strictly(headers, method, status):
+    import asyncio
+
+    from handouts.web.app import Guard
+
+    async def ok(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {"type": "http", "method": method, "scheme": "http", "path": "/", "headers": headers}
+    asyncio.run(Guard(ok, ("127.0.0.1", "localhost", "::1"))(scope, receive, send))
+    assert sent[0]["status"] == status
+
+
+def test_finished_lists_are_forgotten_on_a_timer_without_another_request():
+    """A finished ZIP leaves memory after its time, whether or not a request comes."""
+    import asyncio
+
+    from handouts.web.app import MAX_KEPT, Lists
+
+    async def scenario():
+        lists = Lists(ttl=0.2)
+        jobs = [lists.reserve() for _ in range(2)]
+        lists.finish(jobs[0], "done")
+        assert lists.get(jobs[0].id) is jobs[0]
+        await asyncio.sleep(0.1)
+        lists.finish(jobs[1], "failed")
+        await asyncio.sleep(0.15)
+        assert lists.get(jobs[0].id) is None and lists.get(jobs[1].id) is jobs[1]
+        await asyncio.sleep(0.1)
+        assert lists.jobs == {}
+        kept = Lists(ttl=60)
+        many = []
+        for _ in range(MAX_KEPT + 2):
+            job = kept.reserve()
+            kept.finish(job, "done")
+            many.append(job)
+        assert list(kept.jobs) == [j.id for j in many[-MAX_KEPT:]]      # the oldest are dropped
+        kept.close()
+        assert kept.jobs == {}
+
+    asyncio.run(scenario())
+
+
 # ----------------------------------------------------------------------- download
 
 def test_download_card_pdf_has_the_patient_and_a_sensible_name(client, tmp_path):
@@ -292,6 +381,30 @@ def test_unknown_choices_are_field_errors(client):
     r = client.post("/en/download", data=form(locale="fr", documents="poster"))
     assert r.status_code == 422
     assert set(parse(r.text).errors) <= {"locale", "documents"} and parse(r.text).errors
+
+
+@pytest.mark.parametrize("name", ["김민준", "Ada 𪚥"])
+def test_a_name_the_fonts_cannot_draw_is_named_by_code_points(client, name):
+    """The page describes a refused name by code points, never by quoting it."""
+    r = client.post("/en/download", data=form(name=name))
+    assert r.status_code == 422
+    error = parse(r.text).errors["name"]
+    assert "cannot draw these characters: U+" in error, error
+    assert not {c for c in name if not c.isascii()} & set(error)
+    summary = r.text.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert not {c for c in name if not c.isascii()} & set(summary)
+
+
+def test_a_list_names_a_row_the_fonts_cannot_draw_by_code_points(client):
+    data = "name,phone\nAda Quill,555 0100\n김민준,555 0101\nBo 𪚥,555 0102\n".encode()
+    job = upload(client, data).json()
+    assert len(job["problems"]) == 2 and all("U+" in p for p in job["problems"]), job["problems"]
+    wait_zip(client, job["job"])
+    with zipfile.ZipFile(io.BytesIO(fetch_zip(client, job["job"]).content)) as z:
+        listed = z.read("rows-not-printed.txt").decode()
+    for text in job["problems"] + [listed]:
+        assert not set("김민준𪚥") & set(text), text
+    assert "Row 3" in listed and "U+AE40" in listed and "U+2A6A5" in listed
 
 
 # ----------------------------------------------------------------------- second language
@@ -427,13 +540,18 @@ def upload(client, data: bytes, name: str = "today.csv", ui: str = "en", **field
                        headers={"accept": "application/json"})
 
 
-def wait_zip(client, job_url: str) -> dict:
+def wait_zip(client, job: str, ui: str = "en") -> dict:
+    """Poll a list's progress as the page's script does: the job id in the POST body."""
     for _ in range(600):
-        status = client.get(job_url).json()
+        status = client.post(f"/{ui}/batch/status", data={"job": job}).json()
         if status["state"] != "running":
             return status
         time.sleep(0.1)
     raise AssertionError("patient list did not finish")
+
+
+def fetch_zip(client, job: str, ui: str = "en"):
+    return client.post(f"/{ui}/batch/zip", data={"job": job})
 
 
 CSV = ("name,first_dose,phone,locale\n"
@@ -448,9 +566,9 @@ def test_csv_upload_gives_a_zip_with_progress(client, tmp_path):
     job = r.json()
     assert job["total"] == 4                           # 2 patients + a card sheet per locale
     assert len(job["problems"]) == 1 and job["problems"][0].startswith("Row 4")
-    status = wait_zip(client, f"/en/batch/{job['job']}")
-    assert status["state"] == "done" and status["done"] == 4 and status["zip"]
-    z = client.get(status["zip"])
+    status = wait_zip(client, job["job"])
+    assert status["state"] == "done" and status["done"] == 4 and status["ready"]
+    z = fetch_zip(client, job["job"])
     assert z.status_code == 200 and "handouts-patients.zip" in z.headers["content-disposition"]
     with zipfile.ZipFile(io.BytesIO(z.content)) as zf:
         real = {_undigest(n): n for n in zf.namelist()}
@@ -459,7 +577,7 @@ def test_csv_upload_gives_a_zip_with_progress(client, tmp_path):
                 "王小明/handout-zh-Hans-letter-王小明.pdf", "wallet-card-en-letter-8up-patients.pdf",
                 "wallet-card-zh-Hans-letter-8up-patients.pdf", "rows-not-printed.txt"} <= names
         assert "王小明" in pdf_text(zf.read(real["王小明/wallet-card-zh-Hans-id1-王小明.pdf"]), tmp_path)
-    assert client.get(status["zip"]).status_code == 404     # handed over once, then forgotten
+    assert fetch_zip(client, job["job"]).status_code == 404  # handed over once, then forgotten
 
 
 def test_csv_upload_without_script_returns_the_zip(client):
@@ -476,7 +594,7 @@ def test_a_row_whose_card_does_not_fit_the_sheets_card_is_that_rows_problem(clie
             f"Long Phone,2026-12-01,{'5' * 32},en\n").encode()
     job = upload(client, data, card="avery-8371").json()
     assert len(job["problems"]) == 1 and job["problems"][0].startswith("Row 3"), job["problems"]
-    status = wait_zip(client, f"/en/batch/{job['job']}")
+    status = wait_zip(client, job["job"])
     assert status["state"] == "done" and status["done"] == job["total"]
 
 
@@ -536,8 +654,8 @@ def test_nothing_about_a_patient_is_logged_or_written(client, private_tmp, caplo
     client.post("/en/download", data=form(name=secret, first_dose="1999-01-01"))
     client.post("/en/download", data=form(name=secret + " \U0001F600"))
     job = upload(client, f"name,phone\n{secret},555 0100\n{secret} 2,not a phone\n".encode()).json()
-    wait_zip(client, f"/en/batch/{job['job']}")
-    client.get(f"/en/batch/{job['job']}/zip")
+    wait_zip(client, job["job"])
+    fetch_zip(client, job["job"])
     client.post("/en/batch", files={"patients": ("t.csv", f"name\n{secret}\n".encode() * 10, "text/csv")},
                 data={"locale": "en"})
     assert secret not in caplog.text and "Quartermaine" not in caplog.text
@@ -587,18 +705,29 @@ def test_serve_refuses_a_non_loopback_host_without_the_flag(capsys):
 
 
 def test_serve_with_allow_remote_warns_and_accepts_any_host(monkeypatch, capsys):
+    import socket
+
     import uvicorn
 
     from handouts.web import server
     seen = {}
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(app=app, **kw))
-    server.serve("0.0.0.0", 8123, allow_remote=True, workers=1)
+
+    def run(self, sockets=None):
+        seen.update(app=self.config.app, config=self.config,
+                    addresses=[s.getsockname()[0] for s in sockets])
+
+    monkeypatch.setattr(uvicorn.Server, "run", run)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server.serve("0.0.0.0", port, allow_remote=True, workers=1)
     err = capsys.readouterr().err
     assert "WARNING" in err and "0.0.0.0" in err
-    assert seen["host"] == "0.0.0.0" and seen["app"].allowed_hosts is None
+    assert seen["addresses"] == ["0.0.0.0"] and seen["app"].allowed_hosts is None
     seen.clear()
-    server.serve("127.0.0.1", 8123)
+    server.serve("127.0.0.1", port)
     assert "WARNING" not in capsys.readouterr().err
+    assert seen["addresses"] == ["127.0.0.1"]
     assert seen["app"].allowed_hosts and "127.0.0.1" in seen["app"].allowed_hosts
-    access = seen["log_config"]["handlers"]["access"]
+    access = seen["config"].log_config["handlers"]["access"]
     assert access["filters"] == ["no_query"]

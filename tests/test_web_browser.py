@@ -11,15 +11,13 @@ import re
 import io
 import logging
 import os
-import socket
-import threading
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from conftest import NCI_URL
+from liveserver import running
 from pdfcheck import decode_qr
 
 from handouts.pdftext import extract
@@ -29,31 +27,11 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server():
-    import uvicorn
-
     from handouts.web.app import create_app
-    from handouts.web.server import log_config
-    port = _free_port()
-    config = uvicorn.Config(create_app(workers_count=2, warm=False), host="127.0.0.1", port=port,
-                            log_config=log_config(), lifespan="on")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not srv.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "the web server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=60)
+    with running(create_app(workers_count=2, warm=False)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -166,13 +144,16 @@ def test_switch_the_page_to_chinese(page, server, tmp_path):
     assert page.inner_text("#download") == "下載 PDF"
 
 
-def test_upload_a_small_csv(page, server, tmp_path):
+def test_upload_a_small_csv(page, server, tmp_path, caplog):
     csv = ("name,first_dose,phone,locale\n"
            "Ada Quill,2026-12-01,+1 555 010 2030,en\n"
            "林美玲,2026-12-03,+886 2 2345 6789,zh-Hant\n"
            "Bad Phone,2026-12-01,call me,en\n").encode()
+    caplog.set_level(logging.INFO)
     page.goto(server + "/en/")
     page.set_input_files("#patients", files=[{"name": "today.csv", "mimeType": "text/csv", "buffer": csv}])
+    jobs = []
+    page.on("response", lambda r: jobs.append(r.json()["job"]) if r.url.endswith("/en/batch") else None)
     with page.expect_download() as info:
         page.click("#upload")
     download = info.value
@@ -186,6 +167,10 @@ def test_upload_a_small_csv(page, server, tmp_path):
     assert "4 of 4 files made" in page.inner_text("#batch-progress-text")
     assert "Row 4" in page.inner_text("#batch-problems")
     page.screenshot(path=str(tmp_path / "5-csv.png"), full_page=True)
+    # The job id, the only key to the ZIP, went in POST bodies: the access log never saw it.
+    assert len(jobs) == 1 and len(jobs[0]) >= 20 and "POST /en/batch " in caplog.text
+    assert jobs[0] not in caplog.text, "the job id reached the access log"
+    assert "POST /en/batch/status" in caplog.text and "POST /en/batch/zip" in caplog.text
 
 
 def test_keyboard_only_labels_focus_and_tab_order(page, server):

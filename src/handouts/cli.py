@@ -266,7 +266,9 @@ def _internal_error(exc: BaseException) -> int:
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on (loopback only unless --allow-remote)")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--allow-remote", is_flag=True, help="allow a non-loopback --host (prints a warning: no login, no TLS)")
-@click.option("--workers", type=click.IntRange(min=0), default=0, help="render processes (default: cores, at most 4)")
+@click.option("--workers", type=click.IntRange(min=0), default=0,
+              help="render processes for patient lists (default: cores, at most 4); the patient at the "
+                   "counter has one of their own")
 def serve_cmd(host: str, port: int, allow_remote: bool, workers: int) -> None:
     """Start the pharmacy counter page: a local web page that makes a patient's card and handout."""
     from .web.server import serve

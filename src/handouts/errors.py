@@ -93,6 +93,8 @@ MESSAGES: dict[str, str] = {
     "text.refused_character": E_("contains %(kind)s (%(char)s); type the text again without it"),
     "text.needs_shaping": E_("contains %(char)s (%(script)s script), which needs text shaping that the wallet "
                              "card cannot do; write the name in Latin letters or Chinese"),
+    "text.unbundled_script": E_("contains %(char)s (%(script)s script), which no bundled font has; write the "
+                                "name in Latin letters or Chinese"),
     "date.with_time": E_("give a date without a time, e.g. 2026-12-01"),
     "date.not_a_date": E_("%(value)s is not a calendar date"),
     "date.format": E_("give a date as YYYY-MM-DD, e.g. 2026-12-01"),

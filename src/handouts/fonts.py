@@ -106,9 +106,12 @@ def missing(text: str, families: tuple[str, ...]) -> list[str]:
 def require(text: str, families: tuple[str, ...], field: str, locale: str, where: str = "") -> None:
     gone = missing(text, families)
     if gone:
-        shown = ", ".join(f"{c!r} (U+{ord(c):04X})" for c in gone[:3])
-        raise HandoutsError("font.missing_glyphs", field, {"locale": locale, "shown": shown, "chars": "".join(gone)},
-                            where=where)
+        # Code points, never the characters: the message goes to terminals, logs and
+        # the page's status, and the characters are part of a patient's name.
+        shown = ", ".join(f"U+{ord(c):04X}" for c in gone[:3])
+        if len(gone) > 3:
+            shown += f" (+{len(gone) - 3})"
+        raise HandoutsError("font.missing_glyphs", field, {"locale": locale, "shown": shown}, where=where)
 
 
 # ---------------------------------------------------------------- generating the data

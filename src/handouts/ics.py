@@ -70,8 +70,8 @@ def schedule_calendar(patient: Patient, model: ContentModel, locale: str | None 
     stamp = stamp or _stamp()
     seed = key or uid_seed(patient)
     phone_line = f"{L._('Phone, any time:')} {patient.phone}" if patient.phone else None
-    caution = L._("These dates are planned from your first dose. Your care team will confirm each one; "
-                  "dates change if a dose is delayed.")
+    caution = L._("These dates are planned from your first dose. Your care team will confirm each one. "
+                  "The dates change if a dose is delayed.")
 
     cal = Calendar()
     cal.add("prodid", PRODID)

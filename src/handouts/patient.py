@@ -34,11 +34,14 @@ MAX_TOML_BYTES = 16 * 1024
 MAX_CSV_BYTES = 2 * 1024 * 1024
 MAX_CSV_ROWS = 10_000  # as many rows as cards in one sheet build (request.MAX_CARDS)
 
-# Scripts whose characters are drawn one by one, without shaping, in both engines.
-# "Common" covers digits, punctuation and symbols shared by all scripts.
-DRAWABLE_SCRIPTS = frozenset({
-    "Latn", "Grek", "Cyrl", "Armn", "Geor", "Hani", "Hira", "Kana", "Bopo", "Hang", "Zyyy",
-})
+# Scripts whose characters are drawn one by one, without shaping, in both engines, and
+# that the bundled fonts (assets/fonts) have. "Common" covers digits, punctuation and
+# symbols shared by all scripts. A character of these scripts that a locale's fonts lack
+# is still refused, by fonts.require.
+DRAWABLE_SCRIPTS = frozenset({"Latn", "Grek", "Cyrl", "Hani", "Hira", "Kana", "Bopo", "Zyyy"})
+# Scripts that would need no shaping but that no bundled font has (a font would have to
+# be added to assets/fonts first).
+UNBUNDLED_SCRIPTS = frozenset({"Armn", "Geor", "Hang"})
 _REFUSED_CATEGORIES = {  # the words are in the errors catalog (errors.PHRASES)
     "Cc": Phrase("a control character"), "Cf": Phrase("an invisible formatting character"),
     "Zl": Phrase("a line separator"), "Zp": Phrase("a paragraph separator"),
@@ -62,9 +65,9 @@ def _describe(ch: str) -> str:
     return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
 
 
-# Code point ranges whose characters are all drawable (Latin, Greek, Cyrillic, CJK,
-# kana, Hangul syllables, full-width forms): most names never need the script table.
-_FAST_DRAWABLE = ((0x20, 0x24F), (0x370, 0x4FF), (0x3000, 0x30FF), (0x3400, 0x9FFF), (0xAC00, 0xD7A3),
+# Code point ranges whose characters are all of drawable scripts (Latin, Greek, Cyrillic,
+# CJK, kana, full-width forms): most names never need the script table.
+_FAST_DRAWABLE = ((0x20, 0x24F), (0x370, 0x4FF), (0x3000, 0x30FF), (0x3400, 0x9FFF),
                   (0xF900, 0xFAFF), (0xFF00, 0xFFEF), (0x20000, 0x3134F))
 
 
@@ -88,8 +91,11 @@ def printable_text(value: str) -> str:
         if cat.startswith("Z") or ch.isspace():
             continue
         script = _script(ch)
+        # A letter is named by its code point only: its Unicode name would spell it.
+        if script in UNBUNDLED_SCRIPTS:
+            raise TextRefused("text.unbundled_script", char=f"U+{ord(ch):04X}", script=script)
         if script not in DRAWABLE_SCRIPTS and script != "Zinh":
-            raise TextRefused("text.needs_shaping", char=_describe(ch), script=script)
+            raise TextRefused("text.needs_shaping", char=f"U+{ord(ch):04X}", script=script)
     # Any space separator (no-break, ideographic, thin ...) prints as one plain space.
     return re.sub(r"\s+", " ", text).strip()
 

@@ -11,7 +11,10 @@ import asyncio
 import base64
 import csv
 import io
+import ipaddress
 import logging
+import os
+import re
 import secrets
 import time
 import zipfile
@@ -40,6 +43,7 @@ MAX_ROWS = 200
 MAX_JOBS = 2                        # patient lists rendering at once
 JOB_TTL = 600.0                     # seconds a finished list's ZIP is kept (in memory)
 MAX_KEPT = 4                        # finished lists kept at most (the oldest is dropped)
+BODY_TIMEOUT = 30.0                 # seconds from a request's headers to the end of its body
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 SECURITY_HEADERS = [
@@ -63,27 +67,87 @@ class Refused(Exception):
 
 # ------------------------------------------------------------------------ middleware
 
+_HOST = re.compile(r"(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?))"
+                   r"(?::(?P<port>[0-9]{1,5}))?")
+_ORIGIN = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*)://(?P<host>[^/?#@\s]+)")
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def parse_host(value: str) -> tuple[str, int | None] | None:
+    """(host, port) of a Host header or an origin's authority, or None unless it is
+    exactly a name, an IPv4 address or a bracketed IPv6 address with an optional port
+    (so `[::1].evil.example`, `localhost.` or `a@b` are refused, not guessed at)."""
+    m = _HOST.fullmatch(value)
+    if m is None:
+        return None
+    port = int(m["port"]) if m["port"] else None
+    if port is not None and not 0 < port < 65536:
+        return None
+    if m["ip6"]:
+        try:
+            return str(ipaddress.IPv6Address(m["ip6"])), port
+        except ValueError:
+            return None
+    name = m["name"].lower()
+    return None if ".." in name else (name, port)
+
+
+def same_origin(origin: str, scheme: str, host: tuple[str, int | None]) -> bool:
+    """Whether an Origin header names this server: same scheme (an `https` page is
+    another origin than this `http` one), same host, same port."""
+    m = _ORIGIN.fullmatch(origin)
+    if m is None or m["scheme"] != scheme or scheme not in DEFAULT_PORTS:
+        return False
+    theirs = parse_host(m["host"])
+    if theirs is None:
+        return False
+    default = DEFAULT_PORTS[scheme]
+    return (theirs[0], theirs[1] or default) == (host[0], host[1] or default)
+
+
+class BodyTimeout(Exception):
+    """The request body did not arrive within the time allowed."""
+
+
 class Guard:
     """Outermost ASGI layer: checks the Host (DNS rebinding) and, for POST, the Origin
-    (another site's form), adds security headers, and turns any unexpected exception into
-    a plain error page while logging only the exception's type (never its message,
-    which could quote a patient's data)."""
+    (another site's form), gives a request body a deadline (a client sending one byte now
+    and then must not hold the page), adds security headers, and turns any unexpected
+    exception into a plain error page while logging only the exception's type (never its
+    message, which could quote a patient's data)."""
 
-    def __init__(self, app, allowed_hosts: tuple[str, ...] | None):
-        self.app, self.allowed_hosts = app, allowed_hosts
+    def __init__(self, app, allowed_hosts: tuple[str, ...] | None, body_timeout: float = BODY_TIMEOUT):
+        self.app, self.allowed_hosts, self.body_timeout = app, allowed_hosts, body_timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = dict(scope.get("headers") or [])
-        host = headers.get(b"host", b"").decode("latin-1")
-        hostname = host.rsplit(":", 1)[0] if not host.startswith("[") else host[1:].split("]")[0]
-        if self.allowed_hosts is not None and hostname not in self.allowed_hosts:
+        raw = scope.get("headers") or []
+        hosts = [v for k, v in raw if k == b"host"]
+        host = parse_host(hosts[0].decode("latin-1")) if len(hosts) == 1 else None
+        if host is None or (self.allowed_hosts is not None and host[0] not in self.allowed_hosts):
             return await _plain(send, 400, "Bad Host header")
-        origin = headers.get(b"origin")
-        if scope["method"] == "POST" and origin and origin.decode("latin-1").split("://", 1)[-1] != host:
-            return await _plain(send, 403, "Cross-site request refused")
-        started = False
+        headers = dict(raw)
+        if scope["method"] == "POST":
+            origin = headers.get(b"origin")
+            site = headers.get(b"sec-fetch-site", b"same-origin")
+            if (origin is not None and not same_origin(origin.decode("latin-1"), scope.get("scheme", "http"), host)) \
+                    or site not in (b"same-origin", b"none"):
+                return await _plain(send, 403, "Cross-site request refused")
+        started = timed_out = body_done = False
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
+
+        async def receive_in_time():
+            nonlocal timed_out, body_done
+            if body_done:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), deadline - asyncio.get_running_loop().time())
+            except asyncio.TimeoutError:
+                timed_out = True
+                raise BodyTimeout from None
+            body_done = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
 
         async def send_with_headers(message):
             nonlocal started
@@ -92,11 +156,13 @@ class Guard:
                 headers = list(message.get("headers", [])) + SECURITY_HEADERS
                 if not any(k.lower() == b"cache-control" for k, _ in headers):
                     headers.append(NO_STORE)
+                if timed_out:              # the rest of that body is not worth waiting for
+                    headers.append((b"connection", b"close"))
                 message = {**message, "headers": headers}
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive_in_time, send_with_headers)
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             log.error("request failed: %s", type(exc).__name__)
             if not started:
@@ -183,6 +249,8 @@ async def _read_form(request: Request, limit: int):
         return await request.form(max_files=1, max_fields=20, max_part_size=limit)
     except HTTPException:
         raise Refused(400, "not_csv") from None
+    except BodyTimeout:
+        raise Refused(408, "slow") from None
 
 
 def _order(form) -> tuple[core.Order, dict, list[core.Problem]]:
@@ -198,8 +266,7 @@ def _order(form) -> tuple[core.Order, dict, list[core.Problem]]:
 
 
 async def _produce(request: Request, order: core.Order, preview: bool) -> workers.Outcome:
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(request.app.state.pool, workers.produce, order, preview)
+    return await request.app.state.counter.run(workers.produce, order, preview)
 
 
 def _attachment(name: str) -> str:
@@ -254,23 +321,58 @@ async def download(request: Request):
 @dataclass
 class Job:
     id: str
-    total: int
+    total: int = 0
     done: int = 0
     state: str = "running"          # running | done | failed
     problems: list[str] = field(default_factory=list)
     data: bytes | None = None
-    created: float = field(default_factory=time.monotonic)
+    finished: float = 0.0
     task: asyncio.Task | None = None
+    expiry: asyncio.TimerHandle | None = None
 
 
-def _jobs(request: Request) -> dict[str, Job]:
-    jobs = request.app.state.jobs
-    now = time.monotonic()
-    finished = sorted((j for j in jobs.values() if j.state != "running"), key=lambda j: j.created)
-    for i, job in enumerate(finished):
-        if now - job.created > JOB_TTL or i < len(finished) - MAX_KEPT:
-            jobs.pop(job.id, None)
-    return jobs
+class Lists:
+    """The patient lists of one server. A list takes one of MAX_JOBS places from the
+    moment its upload is read (no await between the count and the taking, so lists
+    arriving together cannot all pass the check). A finished list's ZIP is forgotten on a
+    timer after `ttl` seconds, whether or not another request comes, and at most
+    MAX_KEPT finished lists are kept. The job id is the only key to a ZIP: it travels in
+    POST bodies, never in a URL that an access log would record."""
+
+    def __init__(self, ttl: float = JOB_TTL):
+        self.ttl = ttl
+        self.jobs: dict[str, Job] = {}
+
+    def running(self) -> int:
+        return sum(j.state == "running" for j in self.jobs.values())
+
+    def reserve(self) -> Job:
+        if self.running() >= MAX_JOBS:
+            raise Refused(503, "busy")
+        job = Job(secrets.token_urlsafe(16))
+        self.jobs[job.id] = job
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id) if isinstance(job_id, str) else None
+
+    def forget(self, job: Job) -> None:
+        if job.expiry is not None:
+            job.expiry.cancel()
+        self.jobs.pop(job.id, None)
+
+    def finish(self, job: Job, state: str) -> None:
+        job.state, job.finished = state, time.monotonic()
+        job.expiry = asyncio.get_running_loop().call_later(self.ttl, self.forget, job)
+        finished = sorted((j for j in self.jobs.values() if j.state != "running"), key=lambda j: j.finished)
+        for old in finished[:-MAX_KEPT]:
+            self.forget(old)
+
+    def close(self) -> None:
+        for job in list(self.jobs.values()):
+            if job.task:
+                job.task.cancel()
+            self.forget(job)
 
 
 def _row_text(ui: str, row: int, p: core.Problem) -> str:
@@ -296,7 +398,7 @@ async def batch(request: Request):
     if wants_json:
         return JSONResponse(_status(ui, job), status_code=202)
     await asyncio.shield(job.task)       # without script: wait, then send the ZIP
-    return await batch_zip(request, job.id)
+    return _hand_over(request, ui, job)
 
 
 async def _start_batch(request: Request, ui: str) -> Job:
@@ -320,24 +422,26 @@ async def _start_batch(request: Request, ui: str) -> Job:
     locale = form.get("locale") if form.get("locale") in core.locale_codes() else ui
     paper = core.paper_for(locale, form.get("paper"))
     sheet = form.get("card") if form.get("card") in core.card_formats()[1:] else core.card_formats()[1]
-    jobs = _jobs(request)
-    if sum(j.state == "running" for j in jobs.values()) >= MAX_JOBS:
-        raise Refused(503, "busy")
-    loop = asyncio.get_running_loop()
-    pool = request.app.state.pool
-    checked = await loop.run_in_executor(pool, workers.check_csv, text, locale, sheet)
-    if checked and checked[0][0] == 0:          # the file as a whole (header)
-        raise Refused(400, "other", detail=i18n.error_words(ui, checked[0][1]))
-    good = [(row, item) for row, item in checked if not isinstance(item, core.Problem)]
-    bad = [_row_text(ui, row, item) for row, item in checked if isinstance(item, core.Problem)]
-    if not checked:
-        raise Refused(400, "no_rows")
+    lists: Lists = request.app.state.lists
+    job = lists.reserve()                # from here on, this list holds one of the places
+    try:
+        lane = request.app.state.list_lane
+        checked = await lane.run(workers.check_csv, text, locale, sheet)
+        if checked and checked[0][0] == 0:          # the file as a whole (header)
+            p = checked[0][1]
+            raise Refused(400, "other", detail=i18n.error_words(ui, p))
+        good = [(row, item) for row, item in checked if not isinstance(item, core.Problem)]
+        bad = [_row_text(ui, row, item) for row, item in checked if isinstance(item, core.Problem)]
+        if not checked:
+            raise Refused(400, "no_rows")
+    except BaseException:
+        lists.forget(job)
+        raise
     groups: dict[str, list] = {}
     for _, p in good:
         groups.setdefault(p.locale or locale, []).append(p)
-    job = Job(secrets.token_urlsafe(16), total=len(good) + len(groups), problems=bad)
-    jobs[job.id] = job
-    job.task = asyncio.create_task(_run_batch(job, pool, ui, good, groups, locale, paper, sheet))
+    job.total, job.problems = len(good) + len(groups), bad
+    job.task = asyncio.create_task(_run_batch(job, lists, lane, ui, good, groups, locale, paper, sheet))
     return job
 
 
@@ -347,14 +451,17 @@ def _folders(rows) -> dict[int, str]:
     return patient_folders(rows)
 
 
-async def _run_batch(job: Job, pool, ui, good, groups, locale, paper, sheet) -> None:
-    loop = asyncio.get_running_loop()
+async def _run_batch(job: Job, lists: Lists, lane: workers.Lane, ui, good, groups, locale, paper, sheet) -> None:
     folders = _folders(good)
     files: list[tuple[str, bytes]] = []
+    # At most one render per worker in the lane's queue for this list: two lists then
+    # take turns, and another list's upload is checked without waiting for this one.
+    turn = asyncio.Semaphore(lane.workers)
 
     async def one(row, p):
         code = p.locale or locale
-        outcome = await loop.run_in_executor(pool, workers.render_patient, code, paper, p)
+        async with turn:
+            outcome = await lane.run(workers.render_patient, code, paper, p)
         if outcome.problems:
             job.problems.append(_row_text(ui, row, outcome.problems[0]))
         for name, pdf in outcome.files:
@@ -362,13 +469,17 @@ async def _run_batch(job: Job, pool, ui, good, groups, locale, paper, sheet) -> 
         job.done += 1
 
     async def sheet_of(code, patients):
-        outcome = await loop.run_in_executor(pool, workers.render_sheet, code, sheet, patients)
+        async with turn:
+            outcome = await lane.run(workers.render_sheet, code, sheet, patients)
         files.extend(outcome.files)
         job.done += 1
 
     try:
-        await asyncio.gather(*[one(row, p) for row, p in good],
-                             *[sheet_of(code, ps) for code, ps in sorted(groups.items())])
+        async with asyncio.TaskGroup() as group:     # one failure stops the list's other rows
+            for row, p in good:
+                group.create_task(one(row, p))
+            for code, ps in sorted(groups.items()):
+                group.create_task(sheet_of(code, ps))
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
             for name, pdf in sorted(files):
@@ -376,11 +487,11 @@ async def _run_batch(job: Job, pool, ui, good, groups, locale, paper, sheet) -> 
             if job.problems:
                 z.writestr("rows-not-printed.txt", "\n".join(job.problems) + "\n")
         job.data = buf.getvalue()
-        job.state = "done"
+        lists.finish(job, "done")
     except Exception as exc:  # noqa: BLE001
-        log.error("patient list failed: %s", type(exc).__name__)
-        job.state = "failed"
-    job.created = time.monotonic()
+        first = exc.exceptions[0] if isinstance(exc, ExceptionGroup) else exc
+        log.error("patient list failed: %s", type(first).__name__)
+        lists.finish(job, "failed")
 
 
 def _status(ui: str, job: Job) -> dict:
@@ -388,28 +499,53 @@ def _status(ui: str, job: Job) -> dict:
             "problems": job.problems,
             "progress": i18n.tr(ui, i18n.W_("%(done)s of %(total)s files made")) % {
                 "done": job.done, "total": job.total},
-            "zip": f"/{ui}/batch/{job.id}/zip" if job.state == "done" else None,
+            "ready": job.state == "done",
             "error": i18n.message(ui, "failed") if job.state == "failed" else None}
+
+
+async def _job_of(request: Request) -> Job | None:
+    """The job named by the POST body's `job` field (never by the URL)."""
+    form = await _read_form(request, MAX_FORM_BYTES)
+    return request.app.state.lists.get(form.get("job"))
 
 
 async def batch_status(request: Request):
     ui = _ui(request)
-    job = _jobs(request).get(request.path_params["job"])
+    try:
+        job = await _job_of(request)
+    except Refused as r:
+        return _json_refusal(ui, r)
     if job is None:
         return JSONResponse({"error": i18n.message(ui, "expired")}, status_code=404)
     return JSONResponse(_status(ui, job))
 
 
-async def batch_zip(request: Request, job_id: str | None = None):
+async def batch_zip(request: Request):
     ui = _ui(request)
-    jobs = _jobs(request)
-    job = jobs.get(job_id or request.path_params["job"])
+    try:
+        job = await _job_of(request)
+    except Refused as r:
+        return _page(request, ui, status=r.status, notice=i18n.message(ui, r.kind, **r.params))
+    return _hand_over(request, ui, job)
+
+
+def _hand_over(request: Request, ui: str, job: Job | None) -> Response:
     if job is None or job.state != "done":
         return _page(request, ui, status=404 if job is None else 409,
                      notice=i18n.message(ui, "expired" if job is None else "failed"))
-    jobs.pop(job.id, None)               # handed over once, then forgotten
+    request.app.state.lists.forget(job)  # handed over once, then forgotten
     return Response(job.data, media_type="application/zip",
                     headers={"content-disposition": _attachment("handouts-patients.zip")})
+
+
+async def health(request: Request):
+    """For a monitor: 200 while both lanes of workers can take work, else 503."""
+    lanes = {"counter": request.app.state.counter, "lists": request.app.state.list_lane}
+    report = {name: {"healthy": await lane.probe(), "workers": lane.workers, "restarts": lane.restarts}
+              for name, lane in lanes.items()}
+    ok = all(r["healthy"] for r in report.values())
+    return JSONResponse({"status": "ok" if ok else "unhealthy", "lanes": report,
+                         "lists_running": request.app.state.lists.running()}, status_code=200 if ok else 503)
 
 
 # ------------------------------------------------------------------------ app
@@ -431,34 +567,41 @@ async def not_found(request: Request, exc: HTTPException):
 
 
 def create_app(workers_count: int = 0, warm: bool = True,
-               allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS):
-    """The ASGI app. `allowed_hosts=None` accepts any Host header (--allow-remote)."""
+               allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS, *, counter_workers: int = 1,
+               body_timeout: float = BODY_TIMEOUT, job_ttl: float = JOB_TTL):
+    """The ASGI app. `allowed_hosts=None` accepts any Host header (--allow-remote).
+
+    Two lanes of workers: `counter_workers` for the patient at the counter (warm: each
+    has rendered every document once), `workers_count` (default: cores, at most 4) for
+    patient lists, at a lower CPU priority, so a card never waits behind a list."""
+    list_workers = workers_count or min(4, os.cpu_count() or 1)
 
     @asynccontextmanager
     async def lifespan(app):
-        app.state.jobs = {}
-        app.state.pool = await asyncio.to_thread(workers.pool, workers_count, warm)
+        app.state.lists = Lists(job_ttl)
+        app.state.counter = workers.Lane("counter", counter_workers, render=warm)
+        app.state.list_lane = workers.Lane("lists", list_workers, nice=10)
         try:
+            await asyncio.gather(app.state.counter.start(), app.state.list_lane.start())
             yield
         finally:
-            for job in app.state.jobs.values():
-                if job.task:
-                    job.task.cancel()
-            app.state.jobs.clear()
-            app.state.pool.shutdown(wait=True, cancel_futures=True)
+            app.state.lists.close()
+            for lane in (app.state.counter, app.state.list_lane):
+                await asyncio.to_thread(lane.shutdown)
 
     routes = [
         Route("/", home),
         Route("/favicon.ico", lambda request: Response(status_code=204)),
+        Route("/health", health),
         Route("/fonts/{name}", font),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
         Route("/{ui}/", form_page),
         Route("/{ui}/preview", preview, methods=["POST"]),
         Route("/{ui}/download", download, methods=["POST"]),
         Route("/{ui}/batch", batch, methods=["POST"]),
-        Route("/{ui}/batch/{job}", batch_status),
-        Route("/{ui}/batch/{job}/zip", batch_zip),
+        Route("/{ui}/batch/status", batch_status, methods=["POST"]),
+        Route("/{ui}/batch/zip", batch_zip, methods=["POST"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={HTTPException: not_found})
-    return Guard(app, allowed_hosts)
+    return Guard(app, allowed_hosts, body_timeout)

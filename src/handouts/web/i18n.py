@@ -102,6 +102,7 @@ PROBLEM_TEXT = {
                            "language\u201d, or make one of these documents too."),
     "other": W_("This cannot be used: %(detail)s"),
     "too_large": W_("What was sent is too large for this page (at most %(kib)s KiB)."),
+    "slow": W_("What was sent arrived too slowly, so the page did not use it. Send it again."),
     "not_csv": W_("This file is not a patient list: save it as CSV (UTF-8) with a header row."),
     "too_many_rows": W_("This list has more than %(max)s patients. Split it into smaller files."),
     "no_rows": W_("This list has no patient rows."),

@@ -1,12 +1,22 @@
-"""Start the counter page with uvicorn: loopback only unless --allow-remote."""
+"""Start the counter page with uvicorn: loopback only unless --allow-remote.
+
+The port is taken before the workers warm up (a port in use is one line at once, not
+after a minute of warming), and a connection has HEADER_TIMEOUT seconds to send a
+request's headers (the app gives the body its own deadline), so a client trickling
+bytes cannot hold a connection for long."""
 
 from __future__ import annotations
 
 import copy
+import errno
 import ipaddress
+import socket
 import sys
 
 from handouts.errors import HandoutsError
+
+HEADER_TIMEOUT = 10.0       # seconds from connecting (or the last response) to complete headers
+MAX_CONNECTIONS = 256       # open connections (uvicorn answers 503 beyond); slow ones time out
 
 
 def is_loopback(host: str) -> bool:
@@ -37,6 +47,88 @@ def check_host(host: str, allow_remote: bool) -> bool:
     return True
 
 
+def bind(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets for every address of `host` (not yet listening: uvicorn starts
+    that once the workers are warm), or one line naming --port or --host."""
+    try:
+        infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        raise HandoutsError("--host", f"{host} is not an address of this computer") from None
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+    except OSError as exc:
+        for sock in sockets:
+            sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise HandoutsError("--port", f"port {port} on {host} is already in use (is the page already "
+                                          "running?); stop the other program or choose another --port") from None
+        raise HandoutsError("--host", f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
+    return sockets
+
+
+def timed_protocol(header_timeout: float = HEADER_TIMEOUT) -> type:
+    """uvicorn's HTTP/1.1 protocol with a deadline for request headers. uvicorn itself
+    waits forever for a new connection's first request, and its keep-alive timer is
+    reset by every byte, so one byte now and then would hold a connection open."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class TimedH11Protocol(H11Protocol):
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._headers_timer = None
+            self._arm()
+
+        def _arm(self) -> None:
+            """Until a new request's headers are complete (a new cycle starts)."""
+            self._disarm()
+            self._waiting_since = self.cycle
+            self._headers_timer = self.loop.call_later(header_timeout, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._headers_timer is not None:
+                self._headers_timer.cancel()
+                self._headers_timer = None
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.cycle is not self._waiting_since:
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing() and (self.cycle is None or self.cycle.response_complete):
+                self._arm()
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _too_slow(self) -> None:
+            self._headers_timer = None
+            if self.transport.is_closing() or self.cycle is not self._waiting_since:
+                return           # closed meanwhile, or a request's headers came in time
+            self.transport.write(b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\n"
+                                 b"content-length: 0\r\nconnection: close\r\n\r\n")
+            self.transport.close()
+
+    return TimedH11Protocol
+
+
+def config(app, host: str, port: int, header_timeout: float = HEADER_TIMEOUT):
+    """The uvicorn configuration of `handouts serve` (tests run the same one)."""
+    import uvicorn
+    return uvicorn.Config(app, host=host, port=port, log_config=log_config(), server_header=False,
+                          proxy_headers=False, limit_concurrency=MAX_CONNECTIONS, timeout_keep_alive=5,
+                          http=timed_protocol(header_timeout), ws="none", lifespan="on")
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, allow_remote: bool = False, workers: int = 0) -> None:
     remote = check_host(host, allow_remote)
     import uvicorn
@@ -45,13 +137,25 @@ def serve(host: str = "127.0.0.1", port: int = 8000, allow_remote: bool = False,
     from .app import LOOPBACK_HOSTS, create_app
     for code in core.locale_codes():     # a bad catalog stops here, with one line naming it
         i18n.translations(code)
+    sockets = bind(host, port)           # a port in use stops here, before any worker starts
     if remote:
         print(f"handouts: WARNING: serving on {host}: anyone who can reach this machine on port {port} "
               "can use the page and see what it renders; there is no login and no encryption (HTTP). "
               "Use it only on a trusted network.", file=sys.stderr)
     app = create_app(workers, warm=True, allowed_hosts=None if remote else LOOPBACK_HOSTS)
     shown = f"[{host}]" if ":" in host else host
-    print(f"handouts: the counter page will be at http://{shown}:{port}/ once the workers are warm "
-          "(Ctrl+C to stop)", file=sys.stderr, flush=True)
-    uvicorn.run(app, host=host, port=port, log_config=log_config(), server_header=False,
-                proxy_headers=False, limit_concurrency=64, timeout_keep_alive=5)
+    url = f"http://{shown}:{port}/"
+    print(f"handouts: starting the workers for the counter page at {url} (Ctrl+C to stop)",
+          file=sys.stderr, flush=True)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None):
+            await super().startup(sockets)
+            if self.started:     # uvicorn says nothing when it is given its sockets
+                print(f"handouts: the counter page is ready at {url}", file=sys.stderr, flush=True)
+
+    try:
+        Server(config(app, host, port)).run(sockets=sockets)
+    finally:
+        for sock in sockets:
+            sock.close()

@@ -1,16 +1,28 @@
-"""Warm worker processes: each loads the content model, the catalogs and the fonts and
-renders one card and one handout at start, so a request only pays for its own render.
-Patient data reaches a worker as arguments and leaves as PDF bytes: nothing is written."""
+"""Warm worker processes in two lanes: one for the walk-in patient at the counter, one
+for patient lists, so a card is never queued behind a list's rows.
+
+Each worker loads the content model, the catalogs and the fonts at start (the counter's
+also renders one card and one handout per locale), so a request only pays for its own
+render. Patient data reaches a worker as arguments and leaves as PDF bytes: nothing is
+written. Workers die with the server (also after `kill -9`), and a lane whose worker
+died is rebuilt and the request retried once.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 from . import core
+
+log = logging.getLogger("handouts.web")
 
 
 @dataclass(frozen=True)
@@ -20,12 +32,17 @@ class Outcome:
     previews: tuple[tuple[str, tuple[bytes, ...]], ...] = ()   # (file name, PNG per page)
 
 
-def _warm(render: bool, scratch_dir: str | None = None) -> None:
-    """Process initializer: pay every one-time cost before the first request."""
+def _warm(render: bool, parent: int, nice: int = 0, scratch_dir: str | None = None) -> None:
+    """Process initializer: tie the worker to the server's life, then pay every one-time
+    cost before the first request."""
+    from handouts.batch import _die_with_parent
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl+C reaches the group; the server stops us
+    _die_with_parent(parent)
     if scratch_dir is not None:  # temporary files (WeasyPrint's font copies) go where the pool removes them
         from handouts import scratch
         scratch.adopt(scratch_dir)
-    import logging
+    if nice:
+        os.nice(nice)                   # list rows yield the CPU to the counter's card
     logging.disable(logging.CRITICAL)   # a worker never logs (patient data stays unlogged)
     import weasyprint  # noqa: F401
     from handouts import catalogs
@@ -99,11 +116,11 @@ class _Pool(ProcessPoolExecutor):
     """Removes its workers' temporary folder when it shuts down (a worker stopped by the
     server's Ctrl-C cannot remove its own)."""
 
-    def __init__(self, workers: int, warm: bool) -> None:
+    def __init__(self, workers: int, render: bool, parent: int, nice: int) -> None:
         from handouts import scratch
         self.scratch = scratch.Scratch()
         super().__init__(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                         initializer=_warm, initargs=(warm, str(self.scratch.path)))
+                         initializer=_warm, initargs=(render, parent, nice, str(self.scratch.path)))
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         try:
@@ -112,11 +129,88 @@ class _Pool(ProcessPoolExecutor):
             self.scratch.close()
 
 
-def pool(workers: int = 0, warm: bool = True) -> ProcessPoolExecutor:
-    """Worker processes started with `spawn` (no inherited server threads or sockets)."""
-    n = workers or min(4, os.cpu_count() or 1)
-    ex = _Pool(n, warm)
-    # Start every worker now (and wait for the warm-up), not on the first request.
-    for f in [ex.submit(os.getpid) for _ in range(n)]:
-        f.result()
-    return ex
+def _ready() -> int:
+    return os.getpid()
+
+
+class Lane:
+    """A pool of warm worker processes for one kind of work.
+
+    A worker that dies (killed, out of memory, a crash in a native library) breaks the
+    whole pool: every later call would fail. `run` then builds a new pool and retries the
+    call once; the lane is unhealthy while it cannot be rebuilt (the next call tries
+    again). Processes are started from the event loop's thread, which lives as long as
+    the server, because the kernel's parent-death signal follows the starting thread."""
+
+    def __init__(self, name: str, workers: int, render: bool = False, nice: int = 0):
+        self.name, self.workers, self.render, self.nice = name, workers, render, nice
+        self.restarts = 0
+        self._pool: ProcessPoolExecutor | None = None    # None: down, could not be rebuilt
+        self._generation = 0
+        self._lock = asyncio.Lock()
+
+    @property
+    def healthy(self) -> bool:
+        return self._pool is not None
+
+    async def _new_pool(self) -> ProcessPoolExecutor:
+        ex = _Pool(self.workers, self.render, os.getpid(), self.nice)
+        try:
+            # Start every worker now and wait for its warm-up, not on the first request.
+            await asyncio.gather(*[asyncio.wrap_future(ex.submit(_ready)) for _ in range(self.workers)])
+        except BaseException:
+            ex.shutdown(wait=False, cancel_futures=True)
+            raise
+        return ex
+
+    async def start(self) -> None:
+        self._pool = await self._new_pool()
+
+    def _submit(self, fn, *args):
+        if self._pool is None:
+            raise BrokenProcessPool(f"the {self.name} lane is down")
+        return self._pool.submit(fn, *args)
+
+    async def run(self, fn, *args):
+        """fn(*args) in a worker; on a broken pool, once more in a new one."""
+        for attempt in (1, 2):
+            generation = self._generation
+            try:
+                return await asyncio.wrap_future(self._submit(fn, *args))
+            except BrokenProcessPool:
+                if attempt == 2:
+                    raise
+                await self._rebuild(generation)
+
+    async def probe(self) -> bool:
+        """Whether the lane can take work, after rebuilding a broken pool."""
+        try:
+            self._submit(_ready)        # raises at once on a broken pool; else a no-op
+        except BrokenProcessPool:
+            try:
+                await self._rebuild(self._generation)
+            except BrokenProcessPool:
+                pass                    # reported as unhealthy
+        return self.healthy
+
+    async def _rebuild(self, broken: int) -> None:
+        """A new pool for the one of generation `broken` (once, however many calls saw
+        it break); BrokenProcessPool if no new pool can be started."""
+        async with self._lock:
+            if self._generation != broken and self._pool is not None:
+                return                   # another call has rebuilt it meanwhile
+            log.error("a %s worker died: restarting the %s workers", self.name, self.name)
+            old, self._pool = self._pool, None
+            if old is not None:
+                old.shutdown(wait=False, cancel_futures=True)
+            try:
+                self._pool = await self._new_pool()
+            except Exception as exc:
+                log.error("the %s workers could not be restarted: %s", self.name, type(exc).__name__)
+                raise BrokenProcessPool(f"the {self.name} lane could not be restarted") from None
+            self._generation += 1
+            self.restarts += 1
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)

@@ -18,14 +18,19 @@
     });
   }
 
-  function poll(url) {
-    fetch(url, { headers: { "Accept": "application/json" } })
+  // The job id is the key to the list's ZIP: it goes in POST bodies, never in a URL.
+  function poll(job) {
+    fetch(form.action + "/status", { method: "POST", body: new URLSearchParams({ job: job }),
+                                     headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json(); })
       .then(function (data) {
         show(data);
-        if (data.state === "running") { setTimeout(function () { poll(url); }, 250); return; }
+        if (data.state === "running") { setTimeout(function () { poll(job); }, 250); return; }
         button.disabled = false;
-        if (data.zip) { window.location.assign(data.zip); }
+        if (data.ready) {
+          document.getElementById("batch-zip-job").value = job;
+          document.getElementById("batch-zip").submit();
+        }
       })
       .catch(function () { button.disabled = false; });
   }
@@ -38,7 +43,7 @@
       .then(function (r) { return r.json(); })
       .then(function (data) {
         show(data);
-        if (data.job) { poll(form.action + "/" + data.job); } else { button.disabled = false; }
+        if (data.job) { poll(data.job); } else { button.disabled = false; }
       })
       .catch(function () { button.disabled = false; });
   });
