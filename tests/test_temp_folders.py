@@ -98,7 +98,11 @@ def test_a_server_stop_leaves_no_temporary_folder(tmp_path, stop):
                         break
             except OSError:
                 time.sleep(0.2)
-        assert _font_copies(tmp) >= 2, "the warm workers made no font folders: nothing was tested"
+        # The page answers while the workers warm up; the counter's worker renders while it
+        # warms, and makes its font folder then (the list workers make theirs on a first list).
+        while _font_copies(tmp) < 1 and time.time() < deadline:
+            time.sleep(0.2)
+        assert _font_copies(tmp) >= 1, "the warm worker made no font folder: nothing was tested"
         os.killpg(proc.pid, stop)
         proc.communicate(timeout=60)
     finally:

@@ -101,6 +101,7 @@ MESSAGES: dict[str, str] = {
     "first_dose.before_approval": E_("%(date)s is before the drug was approved (%(approved)s)"),
     "first_dose.too_late": E_("%(date)s is more than a year after today (%(today)s)"),
     "font.missing_glyphs": E_("no bundled font for %(locale)s has %(shown)s"),
+    "font.missing_glyphs_more": E_("no bundled font for %(locale)s has %(shown)s and %(more)s more"),
     "font.no_glyph": E_("no bundled font of %(families)s has it"),
     # -- rendering
     "layout.overflow": E_("does not fit in its %(width)s x %(height)s mm zone even at %(min)s pt"),

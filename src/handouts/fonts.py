@@ -110,7 +110,8 @@ def require(text: str, families: tuple[str, ...], field: str, locale: str, where
         # the page's status, and the characters are part of a patient's name.
         shown = ", ".join(f"U+{ord(c):04X}" for c in gone[:3])
         if len(gone) > 3:
-            shown += f" (+{len(gone) - 3})"
+            raise HandoutsError("font.missing_glyphs_more", field,
+                                {"locale": locale, "shown": shown, "more": len(gone) - 3}, where=where)
         raise HandoutsError("font.missing_glyphs", field, {"locale": locale, "shown": shown}, where=where)
 
 

@@ -140,7 +140,7 @@ PAGE_WORDS = {
     "patient.phone_characters": "phone_chars",
     "patient.too_long": "too_long",
     "patient.too_short": "too_short",
-    "font.missing_glyphs": "glyph",
+    "font.missing_glyphs": "glyph", "font.missing_glyphs_more": "glyph", "text.unbundled_script": "glyph",
     "layout.overflow": "overflow",
     "choice.unknown": "choice", "locale.unknown": "choice", "paper.unknown": "choice", "sheet.unknown": "choice",
     "document.option_unsupported": "also_unsupported",
@@ -157,7 +157,8 @@ def problem_text(code: str, p: core.Problem) -> str:
     if kind == "too_long":
         return tr(code, PROBLEM_TEXT[kind]) % {"max": p.params["max"]}
     if kind == "glyph":
-        return tr(code, PROBLEM_TEXT[kind]) % {"chars": p.params["chars"]}
+        # Code points only: the characters are part of a patient's name.
+        return tr(code, PROBLEM_TEXT[kind]) % {"chars": p.params.get("shown") or p.params["char"]}
     if kind == "also_unsupported":
         return tr(code, PROBLEM_TEXT[kind]) % {"documents": bilingual_names(code)}
     if kind in PROBLEM_TEXT and kind != "other":
