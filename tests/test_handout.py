@@ -116,11 +116,13 @@ def test_a_reviewers_record_removes_the_notice_and_a_bare_flag_is_refused(model,
     signed = locales.LocaleSpec(**{**base, "medical_review": {
         "reviewed": True, "reviewer": "A. Reviewer, certified medical translator", "date": "2027-01-15",
         "scope": "handouts.po, every entry, content 2026.12.0"}})
-    L = get("zh-Hant", model)
+    from handouts.session import RenderSession
     req = BuildRequest("handout", "zh-Hant", papers.get("a4", ("a4",)), None, model)
-    assert "尚未經合格的醫學翻譯人員審核" in handout.html(req)
-    monkeypatch.setattr(L, "spec", signed)
-    assert "尚未經合格的醫學翻譯人員審核" not in handout.html(req)
+    with RenderSession():  # the render's localizer is the session's
+        L = get("zh-Hant", model)
+        assert "尚未經合格的醫學翻譯人員審核" in handout.html(req)
+        monkeypatch.setattr(L, "spec", signed)
+        assert "尚未經合格的醫學翻譯人員審核" not in handout.html(req)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
