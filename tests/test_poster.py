@@ -76,10 +76,11 @@ def test_exactly_one_page_of_the_paper(renders, locale, paper):
     assert h == pytest.approx(PAPERS[paper].height_mm, abs=0.1)
 
 
-def reference_text(L, model) -> str:
+def reference_text(L, model, paper: str = "tabloid") -> str:
     """The poster's reference text, not read from 2 m: storage, the reporting numbers,
-    versions, QR captions and sources (style.css: .reference and the footer, 0.9rem)."""
-    html = poster.html(BuildRequest("poster", L.code, PAPERS["tabloid"], None, model))
+    versions, QR captions, sources and the document id, which names the paper
+    (style.css: .reference and the footer, 0.9rem)."""
+    html = poster.html(BuildRequest("poster", L.code, PAPERS[paper], None, model))
     parts = re.findall(r'<section class="storage reference">(.*?)</section>|<footer>(.*?)</footer>', html, re.S)
     text = re.sub(r"<[^>]+>", "", "".join(a + b for a, b in parts))
     import html as htmllib
@@ -97,7 +98,7 @@ def test_type_readable_from_two_metres(renders, locale, paper, model):
     def plain(text: str) -> str:  # list markers (• and ·) are drawn apart from their text
         return re.sub(r"[•·]", "", text)
     small = plain(squeeze("".join(c["text"] for c in cs if c["size"] < body - 0.01)))
-    assert small in plain(reference_text(get_localizer(locale, model), model)), small[:60]
+    assert small in plain(reference_text(get_localizer(locale, model), model, paper)), small[:60]
     smallest = min(c["size"] for c in cs)
     assert smallest >= 0.9 * body - 0.01 and smallest >= 8 - 0.01, smallest
     big = squeeze("".join(c["text"] for c in cs if c["size"] >= 28 * scale - 0.01))

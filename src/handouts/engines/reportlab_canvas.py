@@ -680,7 +680,10 @@ class Document:
         self.c.showPage()
         self.pages += 1
 
-    def finish(self) -> Rendered:
+    def finish(self, keywords: str = "") -> Rendered:
+        """The PDF; `keywords` go to its document information (what it names: ids)."""
+        if keywords:
+            self.c.setKeywords(keywords)
         self.c.save()
         return Rendered(self._buf.getvalue(), self.pages)
 
