@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -127,8 +128,16 @@ def list_cmd() -> None:
               help="with --sheet: CSV with the patient file's fields, one personalized card per row")
 @click.option("--large-print", "large_print", is_flag=True, help="handout: all text at least 18 pt")
 @click.option("--also", default=None, help="handout, wallet-card: a second locale on the same sheets, e.g. en")
+@click.option("--record", is_flag=True, help="record what is printed in the print record (see handouts record info)")
+@click.option("--record-db", "record_db", default=None, callback=_not_empty,
+              help="the print record: a file path or postgresql:// URL (implies --record; default: the settings "
+                   "file's)")
+@click.option("--ics", is_flag=True, help="with --patient: also the dated schedule as a calendar file (.ics)")
+@click.option("--fhir-out", "fhir_out", type=click.Path(path_type=Path), default=None,
+              help="write a FHIR DocumentReference (JSON) for each document into this folder")
 def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
-              sheet, bleed, duplex_offset, copies, patients_file, large_print=False, also=None) -> None:
+              sheet, bleed, duplex_offset, copies, patients_file, large_print=False, also=None,
+              record=False, record_db=None, ics=False, fhir_out=None) -> None:
     """Render DOCUMENT and print the path of every file written."""
     from . import cards, content, output, registry
     from .build import review_warnings, warn, write
@@ -140,7 +149,8 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
     req = Request(document, locale, paper, sheet=sheet, also=also, large_print=large_print, patient=patient,
                   rows=ListFile(patients_file) if patients_file else None, copies=copies, bleed=bleed,
-                  duplex_offset=tuple(duplex_offset) if duplex_offset else None)
+                  duplex_offset=tuple(duplex_offset) if duplex_offset else None, record=record,
+                  record_db=record_db, ics=ics)
     model = content.default()
     res = resolve(req, model)
     out_dir = out_dir or (Path("out") if req.rows is not None else Path("out") / res.locale)
@@ -148,9 +158,22 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     output.ensure_writable_dir(out_dir)
     if res.sheet:
         freshness += cards.bleed_warnings(res.sheet, bleed or 0.0)
+    from .records.recorder import add_resolved, for_request
+    recorder = for_request(res, "cli", model, fhir_out)  # a record it cannot use refuses before any file
     warn(freshness, _LANG[0])
     built = write(res, model, out_dir)
     click.echo(str(built.path))
+    if res.ics:
+        from . import ics as calendar
+        from .request import patient_tag
+        assert res.patient is not None
+        name = calendar.file_name(res.locale, patient_tag(res.patient))
+        click.echo(str(output.write_atomic(out_dir / name, calendar.schedule_calendar(res.patient, model, res.locale))))
+    if recorder is not None:
+        with recorder:
+            add_resolved(recorder, res, built.path.read_bytes(), file=built.path.name)
+        for name in recorder.written:
+            click.echo(str(name))
 
 
 @cli.command("batch")
@@ -163,12 +186,21 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
 @click.option("--fail-fast", is_flag=True, help="stop at the first bad row or failed document")
 @click.option("--strict", is_flag=True, help="fail when a source is past its review date")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON instead of a table")
-def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast, strict, as_json) -> None:
-    """Render every document for a locale (into OUT/<locale>/) or for a list of patients
-    (into OUT/patients/<name>/), with a manifest.json in each folder."""
+@click.option("--record", is_flag=True, help="record what is printed in the print record (see handouts record info)")
+@click.option("--record-db", "record_db", default=None, callback=_not_empty,
+              help="the print record: a file path or postgresql:// URL (implies --record)")
+@click.option("--ics", is_flag=True, help="with --patients: each patient's dated schedule as a calendar file")
+@click.option("--fhir-out", "fhir_out", type=click.Path(path_type=Path), default=None,
+              help="write a FHIR DocumentReference (JSON) for each document into this folder")
+def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast, strict, as_json,
+              record=False, record_db=None, ics=False, fhir_out=None) -> None:
+    """Render every document for a locale (into OUT/<locale>/) or for a list of patients,
+    a CSV file or a FHIR bundle (.json), into OUT/patients/<name>/, with a manifest.json
+    in each folder."""
     from . import batch, content, locales, output
     from .build import review_warnings, warn
     from .progress import Reporter
+    from .records.recorder import batch_recorder
     from .request import ListFile, checked_rows
 
     codes = list(locales.available()) if all_locales else list(locale_codes)
@@ -176,9 +208,12 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
         locales.get(code)
     if patients_csv is not None and not patients_csv.is_file():
         raise HandoutsError("file.missing", "patients", {"path": patients_csv})
+    if ics and patients_csv is None:
+        raise HandoutsError("ics.one_patient", "ics")
     model = content.default()
     freshness = review_warnings(model, strict)
     output.ensure_writable_dir(out_dir)
+    recorder = batch_recorder(record, record_db, model, fhir_out)  # a bad record refuses before any file
     warn(freshness, _LANG[0])
 
     bad_rows: list[str] = []
@@ -193,6 +228,8 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
                     break
             else:
                 rows.append((row, item))
+                if recorder is not None:
+                    recorder.knows(item, source.imported(row))  # an EHR's MRN keys the patient
         for line in bad_rows:
             click.echo(f"handouts: error: {line} (row skipped)", err=True)
         if not (fail_fast and bad_rows):
@@ -205,9 +242,13 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
 
     plan = batch.Plan(out_dir, jobs_list)
     reporter = Reporter(len(plan.jobs), as_json=as_json)
-    with reporter:
-        results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=reporter.update,
+    on_result = reporter.update if recorder is None else recorder.watching(reporter.update)
+    with reporter, (recorder or contextlib.nullcontext()):
+        results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=on_result,
                             warn=lambda w: warn([w], _LANG[0]))
+        if ics and patients_csv:
+            from .records.recorder import write_calendars
+            write_calendars(out_dir, rows, model, codes[0] if codes else "en", recorder.who if recorder else None)
     reporter.summary(results, bad_rows)
     failed = [r for r in results if r.status == "failed"]
     if bad_rows:
@@ -313,7 +354,8 @@ def main(argv: list[str] | None = None) -> int:
 
 # How the command line names what an error is about: its options as typed.
 OPTIONS = frozenset({"locale", "paper", "patient", "patients", "sheet", "bleed", "duplex_offset", "copies",
-                     "also", "large_print", "out", "strict", "jobs", "lang", "host", "port"})
+                     "also", "large_print", "out", "strict", "jobs", "lang", "host", "port", "record_db", "ics",
+                     "fhir_out"})
 
 
 def shown(err: HandoutsError) -> HandoutsError:

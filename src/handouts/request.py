@@ -52,7 +52,9 @@ class Request:
     copies: int | None = None  # cards per patient on sheets (default: a full sheet, 1 per row)
     bleed: float | None = None
     duplex_offset: tuple[float, float] | None = None
-    record: bool = False  # keep a print record (not yet: a later print-record module reads it)
+    record: bool = False  # record what is printed (records.recorder), in the settings file's record
+    record_db: str | None = None  # that record's file or URL instead (--record-db; implies record)
+    ics: bool = False  # the patient's dated schedule as a calendar file too (--ics)
     where: str = ""  # where the options came from ("form" on the counter page)
     patient_where: str = "patient"  # where the patient came from, for its errors
 
@@ -72,6 +74,8 @@ class Resolved:
     imposition: Imposition | None = None
     cards: tuple[Card, ...] = ()
     record: bool = False
+    record_target: str | None = None  # where prints are recorded (None: not recorded)
+    ics: bool = False
 
     @property
     def document(self) -> str:
@@ -139,6 +143,8 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
     from .build import check_patient, precheck, resolve_paper
     spec = registry.get(req.document)
     _refuse_unsupported(req, spec)
+    recording = {"record": bool(req.record or req.record_db), "record_target": record_target(req.record, req.record_db),
+                 "ics": _calendar(req)}
     patient = req.patient
     from_patient = req.locale is None and patient is not None and patient.locale is not None
     locale = _locale(req.locale or (patient.locale if from_patient and patient else None) or DEFAULT_LOCALE,
@@ -156,7 +162,7 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
         tag = patient_tag(patient) if patient is not None else None
         return Resolved(spec, locale, paper, also, req.large_print, patient,
                         spec.file_name(locale, paper.name, tag, bilingual, req.large_print),
-                        spec.file_name(locale, paper.name, None, bilingual, req.large_print), record=req.record)
+                        spec.file_name(locale, paper.name, None, bilingual, req.large_print), **recording)
     from .cardlayout import imposition
     from .documents.wallet_card import Card
     imp = imposition(req.sheet, req.bleed or 0.0, req.duplex_offset or (0.0, 0.0), layout=spec.layout)
@@ -183,7 +189,28 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
     if also:
         cards = [dataclasses.replace(c, also=also) for c in cards]
     return Resolved(spec, locale, papers.PAPERS[imp.preset.paper], also, False, patient, name, name,
-                    sheet=req.sheet, imposition=imp, cards=tuple(cards), record=req.record)
+                    sheet=req.sheet, imposition=imp, cards=tuple(cards), **recording)
+
+
+def record_target(record: bool, record_db: str | None) -> str | None:
+    """Where prints are recorded: --record-db, else (--record, the counter's setting) the
+    settings file's record; None: not recorded. The settings file is read here, so a bad
+    one stops a request before any file is written."""
+    if not (record or record_db):
+        return None
+    from .records import config
+    return record_db or config.load().record.target()
+
+
+def _calendar(req: Request) -> bool:
+    """--ics: one patient with a first dose (a list's calendars come from the batch)."""
+    if not req.ics:
+        return False
+    if req.patient is None or req.rows is not None or req.patients:
+        raise HandoutsError("ics.one_patient", "ics", where=req.where)
+    if req.patient.first_dose is None:
+        raise HandoutsError("ics.no_first_dose", "first_dose", where=req.patient_where)
+    return True
 
 
 def _check_options(spec: registry.DocumentSpec, imp: Imposition | None, also: str | None) -> dict[str, Any]:
@@ -202,9 +229,12 @@ def checked_rows(source: RowSource, default_locale: str, model: ContentModel, do
     size), and no row repeating another."""
     from .build import check_patient, known_locale, precheck
     out: list[tuple[int, Patient | HandoutsError]] = []
-    for row, item in read_patients(source):
+    # A source may name its rows itself (a FHIR bundle: its Patients) and bring the rows
+    # it could not read as errors.
+    named = getattr(source, "where", None)
+    for row, item in sorted([*read_patients(source), *getattr(source, "errors", [])], key=lambda r: r[0]):
         if isinstance(item, Patient):
-            where = f"{source.name} row {row}"
+            where = named(row) if named else f"{source.name} row {row}"
             code = item.locale or default_locale
             try:
                 known_locale(code, "locale", where)
@@ -260,17 +290,23 @@ def _cards_of(source: RowSource, locale: str | None, copies: int, model: Content
 @dataclass
 class ListFile:
     """A patient list in a file, read when its rows are first asked for: after the
-    request's options have been checked."""
+    request's options have been checked. A .json file is a FHIR bundle (its Patients
+    are the rows; see fhir.BundleRows)."""
     path: Path
-    _rows: CsvRows | None = None
+    _rows: Any = None
 
     @property
     def name(self) -> str:
         return self.path.name
 
-    def _read(self) -> CsvRows:
+    def _read(self) -> Any:
         if self._rows is None:
-            self._rows = CsvRows.read(self.path, "patients")
+            if self.path.suffix.lower() == ".json":
+                from .fhir import BundleRows
+                from .records import config
+                self._rows = BundleRows.read(self.path, config.load().fhir)
+            else:
+                self._rows = CsvRows.read(self.path, "patients")
         return self._rows
 
     def header(self) -> list[str]:
@@ -278,6 +314,19 @@ class ListFile:
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         return self._read().rows()
+
+    @property
+    def errors(self) -> list[tuple[int, HandoutsError]]:
+        return list(getattr(self._read(), "errors", []))
+
+    def where(self, row: int) -> str:
+        named = getattr(self._read(), "where", None)
+        return named(row) if named else f"{self.name} row {row}"
+
+    def imported(self, row: int) -> Any:
+        """What an EHR said about the row's patient (fhir.ImportedPatient), or None."""
+        found = getattr(self._read(), "imported", None)
+        return found(row) if found else None
 
 
 def render(res: Resolved, model: ContentModel) -> Any:
