@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 
 import pytest
@@ -155,3 +156,105 @@ def test_recall_of_one_paper_by_its_id(settings, content_file, tmp_path, capsys)
     assert code == 1 and printed in table and "stay_near_distance" in table
     code, _, err = run(capsys, "recall", "--document", "H-en-2026.12.0-2511-AAAAAAAA")
     assert code == 2 and "H-en-2026.12.0-2511-AAAAAAAA" in err
+
+
+# -- FHIR in, documents and DocumentReferences out; the calendar ------------------------
+
+def _bundle_file(tmp_path):
+    from test_fhir import bundle, given, patient
+    mr = {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
+          "system": "urn:oid:1.2.3", "value": "E100"}
+    comm = [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "zh-TW"}]}, "preferred": True}]
+    data = bundle(patient("p1", identifier=[mr], communication=comm), given("g1", pid="p1"),
+                  patient("p2", name=[{"text": "Bo Lin"}], telecom=[{"system": "phone", "value": "555 0199"}]),
+                  given("g2", pid="p2", when="2026-12-05T08:00:00-05:00"),
+                  patient("p3", name=[{"text": "No Drug"}]))  # no tarlatamab: that row's error
+    path = tmp_path / "today.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_bundle_in_documents_and_document_references_out(settings, tmp_path, capsys):
+    import base64
+    import hashlib
+
+    from fhir.resources.R4B.documentreference import DocumentReference
+    out, fhir = tmp_path / "out", tmp_path / "fhir"
+    code, _, err = run(capsys, "batch", "--patients", _bundle_file(tmp_path), "--record", "--fhir-out", fhir,
+                       "--ics", "--out", out, "--jobs", "1")
+    assert code == 2 and "today.json Patient/p3" in err and "row skipped" in err  # the bad Patient only
+    pdfs = {p.relative_to(out).as_posix(): p for p in out.glob("patients/*/*.pdf")}
+    assert len(pdfs) == 4  # two patients, a handout and a card each
+    files = sorted(fhir.glob("*.json"))
+    refs = [DocumentReference.model_validate_json(f.read_text()) for f in files]  # validated as R4(B)
+    assert len(refs) == 4
+    by_sha = {hashlib.sha256(p.read_bytes()).hexdigest(): name for name, p in pdfs.items()}
+    for f, ref in zip(files, refs):
+        assert ref.type.coding[0].code == "34895-3" and ref.type.coding[0].system == "http://loinc.org"
+        att = ref.content[0].attachment
+        data = base64.b64decode(json.loads(f.read_text())["content"][0]["attachment"]["data"])  # as the file holds it
+        assert data == att.data and hashlib.sha256(data).hexdigest() in by_sha and att.size == len(data)
+        assert PdfReader(io.BytesIO(data)).metadata["/Keywords"] == ref.identifier[0].value
+    mrn = [r for r in refs if r.subject.identifier is not None]
+    assert len(mrn) == 2 and all(r.subject.identifier.value == "E100" and r.subject.reference == "Patient/p1"
+                                 and r.content[0].attachment.language == "zh-Hant" for r in mrn)
+    with Record.open(tmp_path / "settings-record.sqlite3") as rec:
+        keys = {p.patient_key for p in rec.prints()}
+    assert "mrn:urn:oid:1.2.3|E100" in keys and len(keys) == 2  # an MRN when the EHR gives one, else keyed
+    # Each patient's calendar, beside the documents.
+    assert len(list(out.glob("patients/*/schedule-*.ics"))) == 2
+
+
+def test_a_reprint_replaces_the_documentreference_it_supersedes(settings, content_file, tmp_path, capsys):
+    from fhir.resources.R4B.documentreference import DocumentReference
+    path, reload = content_file
+    bundle_path = _bundle_file(tmp_path)
+    out = tmp_path / "out"
+    run(capsys, "batch", "--patients", bundle_path, "--record", "--fhir-out", tmp_path / "first", "--out", out,
+        "--jobs", "1")
+    first = {DocumentReference.model_validate_json(f.read_text()).id for f in (tmp_path / "first").glob("*.json")}
+    _change_fact(path, "crs_onset_latest", r"\S+", "30")
+    reload()
+    code, _, err = run(capsys, "recall", "--patients", bundle_path, "--reprint", "--fhir-out", tmp_path / "again",
+                       "--out", out, "--jobs", "1")
+    assert code == 0, err
+    again = [DocumentReference.model_validate_json(f.read_text()) for f in (tmp_path / "again").glob("*.json")]
+    assert len(again) == 4  # the value is on the card and in the handout
+    for ref in again:
+        [rel] = ref.relatesTo
+        assert rel.code == "replaces" and rel.target.reference.removeprefix("DocumentReference/") in first
+
+
+def test_a_calendar_needs_one_patient_with_a_first_dose(settings, tmp_path, capsys):
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "build", "handout", "--ics", "--out", out)
+    assert code == 2 and "--ics" in err and not out.exists()
+    p = tmp_path / "p.toml"
+    p.write_text('name = "Ann Lee"\n', encoding="utf-8")
+    code, _, err = run(capsys, "build", "handout", "--patient", p, "--ics", "--out", out)
+    assert code == 2 and "first_dose" in err and not out.exists()
+    p.write_text('name = "Ann Lee"\nfirst_dose = 2026-12-01\n', encoding="utf-8")
+    code, printed, _ = run(capsys, "build", "handout", "--patient", p, "--ics", "--out", out)
+    from icalendar import Calendar
+    [ics] = [line for line in printed.splitlines() if line.endswith(".ics")]
+    events = Calendar.from_ical(open(ics, "rb").read()).walk("VEVENT")
+    assert min(e.decoded("dtstart") for e in events).isoformat() == "2026-12-01"
+
+
+def test_cards_on_a_sheet_are_recorded_one_by_one_without_a_copy(settings, tmp_path, capsys):
+    from fhir.resources.R4B.documentreference import DocumentReference
+    listing = tmp_path / "today.csv"
+    listing.write_text(LIST, encoding="utf-8")
+    code, _, err = run(capsys, "build", "wallet-card", "--sheet", "letter-8up", "--patients", listing, "--record",
+                       "--fhir-out", tmp_path / "fhir", "--out", tmp_path / "out")
+    assert code == 0, err
+    with Record.open(tmp_path / "settings-record.sqlite3") as rec:
+        prints = rec.prints()
+    assert sorted((p.document, p.locale, p.paper) for p in prints) == [
+        ("wallet-card", "en", "letter-8up"), ("wallet-card", "zh-Hans", "letter-8up"),
+        ("wallet-card", "zh-Hant", "letter-8up")]
+    [sheet] = (tmp_path / "out").glob("*.pdf")
+    assert PdfReader(sheet).metadata["/Keywords"].split(", ") == [p.document_id for p in prints]
+    for f in (tmp_path / "fhir").glob("*.json"):
+        att = DocumentReference.model_validate_json(f.read_text()).content[0].attachment
+        assert att.data is None and att.url is None  # the sheet holds other patients' cards
