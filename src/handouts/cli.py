@@ -310,10 +310,15 @@ def _internal_error(exc: BaseException) -> int:
 @click.option("--workers", type=click.IntRange(min=0), default=0,
               help="render processes for patient lists (default: cores, at most 4); the patient at the "
                    "counter has one of their own")
-def serve_cmd(host: str, port: int, allow_remote: bool, workers: int) -> None:
+@click.option("--record", is_flag=True, help="record each document the counter prints, and show a patient's "
+                                             "outdated paper (the settings file's print record)")
+@click.option("--record-db", "record_db", default=None, callback=_not_empty,
+              help="the print record: a file path or postgresql:// URL (implies --record)")
+def serve_cmd(host: str, port: int, allow_remote: bool, workers: int, record: bool = False,
+              record_db: str | None = None) -> None:
     """Start the pharmacy counter page: a local web page that makes a patient's card and handout."""
     from .web.server import serve
-    serve(host, port, allow_remote, workers)
+    serve(host, port, allow_remote, workers, record=record, record_db=record_db)
 
 
 # The print record's commands live in their own module (recall, record info/upgrade/forget/prune).

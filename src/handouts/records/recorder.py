@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .store import PrintRow, Record
 
 FLUSH_EVERY = 500
+_SHARED: dict[str, Record] = {}  # Recorder.shared: records this process keeps open
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Recorder:
     settings: Settings
     fhir_out: Path | None = None
     _secret: bytes | None = None
+    _owns_record: bool = True
     _pending: list[_Pending] = field(default_factory=list)
     # (patient key, document) -> (uid, locale) of its first print in this run
     _first_of: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
@@ -93,8 +95,23 @@ class Recorder:
             self.close()
 
     def close(self) -> None:
-        if self.record is not None:
+        if self.record is not None and self._owns_record:
             self.record.close()
+
+    @classmethod
+    def shared(cls, target: str, channel: str, model: ContentModel) -> Recorder:
+        """A recorder on a record this process keeps open (the counter page's workers:
+        opening a record checks its schema and key, too slow for every request). The
+        open record holds content (wordings), never a patient."""
+        from . import config
+        record = _SHARED.get(target)
+        if record is None:
+            rec = cls.open(target, channel, model)
+            _SHARED[target] = rec.record
+        else:
+            rec = cls(record, channel, model, config.load())
+        rec._owns_record = False
+        return rec
 
     # -- a batch ------------------------------------------------------------------------
     def knows(self, patient: Patient, imported: Any = None) -> None:

@@ -47,6 +47,19 @@ def check_host(host: str, allow_remote: bool) -> bool:
     return True
 
 
+def check_record(record: bool, record_db: str | None) -> str | None:
+    """The print record the counter keeps (opened once here: a record or key file it
+    cannot use is one line and exit code 2, before any worker starts), or None."""
+    from handouts import content
+    from handouts.records.recorder import Recorder
+    from handouts.request import record_target
+    target = record_target(record, record_db)
+    if target is not None:
+        with Recorder.open(target, "counter", content.default()):
+            pass
+    return target
+
+
 def bind(host: str, port: int) -> list[socket.socket]:
     """Listening sockets for every address of `host` (not yet listening: uvicorn starts
     that once the workers are warm), or one line naming --port or --host."""
@@ -129,7 +142,8 @@ def config(app, host: str, port: int, header_timeout: float = HEADER_TIMEOUT):
                           http=timed_protocol(header_timeout), ws="none", lifespan="on")
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, allow_remote: bool = False, workers: int = 0) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8000, allow_remote: bool = False, workers: int = 0,
+          record: bool = False, record_db: str | None = None) -> None:
     remote = check_host(host, allow_remote)
     import uvicorn
 
@@ -137,12 +151,13 @@ def serve(host: str = "127.0.0.1", port: int = 8000, allow_remote: bool = False,
     from .app import LOOPBACK_HOSTS, create_app
     for code in core.locale_codes():     # a bad catalog stops here, with one line naming it
         i18n.translations(code)
+    target = check_record(record, record_db)  # so does a print record the counter cannot use
     sockets = bind(host, port)           # a port in use stops here, before any worker starts
     if remote:
         print(f"handouts: WARNING: serving on {host}: anyone who can reach this machine on port {port} "
               "can use the page and see what it renders; there is no login and no encryption (HTTP). "
               "Use it only on a trusted network.", file=sys.stderr)
-    app = create_app(workers, warm=True, allowed_hosts=None if remote else LOOPBACK_HOSTS)
+    app = create_app(workers, warm=True, allowed_hosts=None if remote else LOOPBACK_HOSTS, record=target)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
     print(f"handouts: starting the workers for the counter page at {url} (Ctrl+C to stop)",
