@@ -30,7 +30,8 @@ Chen Mei 陳美,2026-12-08,555 0102,zh-Hant
 def settings(tmp_path, monkeypatch):
     """A clinic's settings file; the record key in a temporary folder."""
     cfg = tmp_path / "config.toml"
-    cfg.write_text(f'[record]\nurl = "{tmp_path / "settings-record.sqlite3"}"\nkey_file = "{tmp_path / "record.key"}"\n')
+    record, key = tmp_path / "settings-record.sqlite3", tmp_path / "record.key"
+    cfg.write_text(f'[record]\nurl = "{record}"\nkey_file = "{key}"\n')
     monkeypatch.setenv("HANDOUTS_CONFIG", str(cfg))
     return cfg
 
@@ -189,7 +190,7 @@ def test_a_bundle_in_documents_and_document_references_out(settings, tmp_path, c
     refs = [DocumentReference.model_validate_json(f.read_text()) for f in files]  # validated as R4(B)
     assert len(refs) == 4
     by_sha = {hashlib.sha256(p.read_bytes()).hexdigest(): name for name, p in pdfs.items()}
-    for f, ref in zip(files, refs):
+    for f, ref in zip(files, refs, strict=True):
         assert ref.type.coding[0].code == "34895-3" and ref.type.coding[0].system == "http://loinc.org"
         att = ref.content[0].attachment
         data = base64.b64decode(json.loads(f.read_text())["content"][0]["attachment"]["data"])  # as the file holds it

@@ -97,7 +97,7 @@ def test_an_outdated_card_is_shown_with_a_button_to_print_it_again(client, clini
         did = str(document_id("wallet-card", "en", old.meta.content_version, old.meta.label_revised, {"x": 1}))
         rec.record_printed(document="wallet-card", locale="en", paper="id1", model=old, printed=printed,
                            document_id=did, channel="batch", patient_key=key,
-                           printed_at=dt.datetime(2026, 11, 2, 9, tzinfo=dt.timezone.utc))
+                           printed_at=dt.datetime(2026, 11, 2, 9, tzinfo=dt.UTC))
     page = client.post("/en/preview", data=form(documents="handout")).text
     notice = re.search(r'<section id="outdated".*?</section>', page, re.S)
     assert notice and did in notice.group(0) and "November 2, 2026" in notice.group(0)
@@ -115,7 +115,7 @@ def test_an_outdated_card_is_shown_with_a_button_to_print_it_again(client, clini
         rec.record_printed(document="wallet-card", locale="zh-Hant", paper="id1", model=old,
                            printed=entries("wallet-card", "zh-Hant", old, papers.PAPERS["id1"], other),
                            document_id=did, channel="batch", patient_key=keyed_digest(other, secret),
-                           printed_at=dt.datetime(2026, 11, 25, 9, tzinfo=dt.timezone.utc))
+                           printed_at=dt.datetime(2026, 11, 25, 9, tzinfo=dt.UTC))
     zh = client.post("/zh-Hant/preview", data=form(locale="zh-Hant", name="林美玲")).text
     assert "已過時" in re.search(r'<section id="outdated".*?</section>', zh, re.S).group(0)
 

@@ -199,8 +199,8 @@ def entries(document: str, locale: str, model: ContentModel, paper: Paper, patie
         return hit[1]
     spec = registry.get(document)
     if spec.printed is None:
-        raise HandoutsError("document.unknown", "document",
-                            {"value": document, "choices": tuple(n for n, s in registry.DOCUMENTS.items() if s.printed)})
+        known = tuple(n for n, s in registry.DOCUMENTS.items() if s.printed)
+        raise HandoutsError("document.unknown", "document", {"value": document, "choices": known})
     from .. import session
     from ..documents.common import BuildRequest
     # The render asks the session for its localizers: tracking must watch those same ones.

@@ -18,7 +18,8 @@ import hashlib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 from .. import papers, registry
 
@@ -193,7 +194,7 @@ class Recorder:
         pending, self._pending = self._pending, []
         if not pending:
             return []
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         keep = self.settings.record.keep_patient_details
         rows: list[PrintRow] = []
         if self.record is not None:
@@ -211,7 +212,7 @@ class Recorder:
                 rows.append(self._unrecorded(item, now))
                 self._first(rows[-1])
         if self.fhir_out is not None:
-            for item, row in zip(pending, rows):
+            for item, row in zip(pending, rows, strict=True):
                 self._document_reference(row, item)
         self.rows.extend(rows)
         return rows
