@@ -259,3 +259,30 @@ def test_cards_on_a_sheet_are_recorded_one_by_one_without_a_copy(settings, tmp_p
     for f in (tmp_path / "fhir").glob("*.json"):
         att = DocumentReference.model_validate_json(f.read_text()).content[0].attachment
         assert att.data is None and att.url is None  # the sheet holds other patients' cards
+
+
+def test_one_document_in_two_languages_in_one_run_is_a_translation(settings, content_file, tmp_path, capsys):
+    """A patient who holds the handout in English and in Chinese gets both again in one
+    reprint: the second's DocumentReference transforms the first (and each replaces its own)."""
+    from fhir.resources.R4B.documentreference import DocumentReference
+    path, reload = content_file
+    p = tmp_path / "p.toml"
+    p.write_text('name = "Ann Lee"\nfirst_dose = 2026-12-01\n', encoding="utf-8")
+    for locale in ("en", "zh-Hans"):
+        assert run(capsys, "build", "handout", "--patient", p, "--locale", locale, "--record",
+                   "--out", tmp_path / "o")[0] == 0
+    listing = tmp_path / "list.csv"
+    listing.write_text("name,first_dose\nAnn Lee,2026-12-01\n", encoding="utf-8")
+    _change_fact(path, "stay_near_distance", "1", "2")
+    reload()
+    code, _, err = run(capsys, "recall", "--patients", listing, "--reprint", "--fhir-out", tmp_path / "fhir",
+                       "--out", tmp_path / "out", "--jobs", "1")
+    assert code == 0, err
+    refs = {r.content[0].attachment.language: r for r in
+            (DocumentReference.model_validate_json(f.read_text()) for f in (tmp_path / "fhir").glob("*.json"))}
+    assert set(refs) == {"en-US", "zh-Hans"}
+    first, second = sorted(refs.values(), key=lambda r: len(r.relatesTo))
+    assert [x.code for x in first.relatesTo] == ["replaces"]
+    assert sorted(x.code for x in second.relatesTo) == ["replaces", "transforms"]
+    [transforms] = [x for x in second.relatesTo if x.code == "transforms"]
+    assert transforms.target.reference == f"DocumentReference/{first.id}"
