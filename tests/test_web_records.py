@@ -177,7 +177,12 @@ def test_a_file_that_is_not_a_bundle_is_a_plain_error(client):
 
 
 def test_serve_refuses_a_record_it_cannot_use_before_any_worker(capsys, tmp_path):
+    import socket
     bad = tmp_path / "record.sqlite3"
     bad.write_text("not a database")
-    code, _, err = run(capsys, "serve", "--record-db", bad, "--port", "1")
+    # the port is taken, so a record checked too late would be refused as --port (not hang serving)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        code, _, err = run(capsys, "serve", "--record-db", bad, "--port", taken.getsockname()[1])
     assert code == 2 and "--record-db" in err and err.count("\n") == 1
