@@ -184,7 +184,7 @@ def premedication(L: Localizer, model: ContentModel, visits: str) -> list[str]:
     else:
         out.append("")
     if model.is_printable("posthydration_saline") and model.is_printable("posthydration_duration"):
-        out.append(L._("Right after the infusion: normal saline %(volume)s IV over %(duration)s.",
+        out.append(L._("Right after these infusions: normal saline %(volume)s IV over %(duration)s.",
                        volume=L.q("posthydration_saline"), duration=L.q("posthydration_duration")))
     else:
         out.append("")
