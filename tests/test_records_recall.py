@@ -14,7 +14,7 @@ from handouts.clock import print_date
 from handouts.documents import handout, poster, wallet_card
 from handouts.documents.common import BuildRequest
 from handouts.records import Record, document_id, entries, mrn_key, recall
-from handouts.records.printed import CARD, SCHEDULE, WITHHELD, Wordings
+from handouts.records.printed import APPROVAL, CARD, LAB_SCHEDULE, PREMEDICATION, SCHEDULE, WITHHELD, Wordings
 from handouts.records.recalls import CSV_COLUMNS, as_csv, as_table
 
 UTC = dt.timezone.utc
@@ -90,8 +90,52 @@ def test_what_a_document_printed_is_exactly_what_recall_compares(document, model
                 extra.append(f"{list_id}[{index}]")
     assert missing == [], f"printed but not recorded: {missing}"
     assert extra == [], f"recorded but not printed: {extra}"
-    assert all(e == SCHEDULE or e.removesuffix(CARD) in model.facts or e.removesuffix(CARD) in model.lists
-               for e in found)
+    assert all(e in (SCHEDULE, LAB_SCHEDULE, PREMEDICATION) or e.startswith(APPROVAL)
+               or e.removesuffix(CARD) in model.facts or e.removesuffix(CARD) in model.lists for e in found)
+
+
+def _beyond_facts_and_lists(model):
+    """The records a document prints other than facts and lists, each changed the way a
+    new label or a new check would change it: (entries that stand for it, changed model)."""
+    lab = model.lab_schedule
+    cycle, day = lab.every_dose_through
+    later_labs = model.model_copy(update={"lab_schedule": lab.model_copy(update={
+        "every_dose_through": (cycle + 1, day), "from_cycle": lab.from_cycle + 1})})
+    out = [({LAB_SCHEDULE}, later_labs)]
+    for region in ("CN", "TW", "HK"):
+        approval = [a.model_copy(update={"status": "approved", "since": a.checked}) if a.region == region else a
+                    for a in model.approval]
+        out.append(({APPROVAL + region}, model.model_copy(update={"approval": approval})))
+    # The handout says "a steroid before, fluids after" only while the facts behind it
+    # are verified; the poster prints the facts themselves.
+    out.append(({PREMEDICATION, "premed_dexamethasone"},
+                with_fact(model, "premed_dexamethasone", confidence="unverified")))
+    return out
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-Hant"])
+@pytest.mark.parametrize("document", ["handout", "wallet-card", "poster"])
+def test_the_lab_schedule_approval_and_premedication_are_recorded_where_printed(document, locale, model,
+                                                                               sample_patient):
+    patient = sample_patient if document != "poster" else None
+    found = entries(document, locale, model, papers.PAPERS[PAPER[document]], patient)
+    recorded = {(e, code) for code, ids in found.items() for e in ids}
+    base = printed_text(document, model, patient, locale)
+    now = Wordings(model)
+    for names, changed_model in _beyond_facts_and_lists(model):
+        changed = printed_text(document, changed_model, patient, locale) != base
+        hits = {(e, code) for e, code in recorded if e in names}
+        assert bool(hits) == changed, (names, changed)
+        later = Wordings(changed_model)
+        # What recall compares differs too: a document that printed it is recalled.
+        assert all(later.get(e, code).digest != now.get(e, code).digest for e, code in hits), names
+    assert any(e.startswith(APPROVAL) for e, _ in recorded) == (locale != "en")
+
+
+def test_a_new_approval_check_that_finds_the_same_status_recalls_nothing(model):
+    later = [a.model_copy(update={"checked": a.checked + dt.timedelta(days=30)}) for a in model.approval]
+    changed = model.model_copy(update={"approval": later})
+    assert Wordings(changed).get(APPROVAL + "CN", "zh-Hans") == Wordings(model).get(APPROVAL + "CN", "zh-Hans")
 
 
 def test_the_card_records_its_own_items_and_both_languages(model, sample_patient):
@@ -99,7 +143,10 @@ def test_the_card_records_its_own_items_and_both_languages(model, sample_patient
     assert set(zh) == {"zh-Hans", "en"}  # the back speaks English to any provider
     assert "crs_signs#card" in zh["zh-Hans"] and "crs_signs" not in zh["zh-Hans"]
     also = entries("handout", "zh-Hant", model, papers.PAPERS["a4"], sample_patient, also="en")
-    assert set(also) == {"zh-Hant", "en"} and also["zh-Hant"] == also["en"]
+    assert set(also) == {"zh-Hant", "en"}
+    # Both parts print the same content; the Chinese part also says where it is not approved.
+    assert also["zh-Hant"] - also["en"] == {"approval:CN", "approval:TW", "approval:HK"}
+    assert also["en"] <= also["zh-Hant"]
     # The dated schedule is printed only with a first dose.
     blank = entries("handout", "en", model, papers.PAPERS["letter"], sample_patient.model_copy(
         update={"first_dose": None}))["en"]

@@ -129,11 +129,62 @@ MESSAGES: dict[str, str] = {
     "clock.too_late": E_("%(value)s is after the year 9999"),
     "server.not_loopback": E_("%(host)s is not a loopback address: the page would be reachable from other "
                               "computers; add --allow-remote if that is really wanted"),
+    "server.not_an_address": E_("%(host)s is not an address of this computer"),
+    "server.port_in_use": E_("port %(port)s on %(host)s is already in use (is the page already running?); stop the "
+                             "other program or choose another --port"),
+    "server.cannot_listen": E_("cannot listen on %(host)s port %(port)s: %(reason)s"),
     "manifest.malformed": E_("%(file)s in %(folder)s is malformed (%(detail)s); treating it as absent and "
                              "rebuilding"),
     "interrupted": E_("stopped after %(done)s of %(total)s files; every file written is complete and in its "
                       "folder's manifest.json. Run the same command again to finish: finished files are not "
                       "rebuilt"),
+    "file.not_regular": E_("%(path)s is not a regular file"),
+    "file.changed": E_("%(file)s changed while it was read; try again"),
+    # -- the print record: where it is, its settings and its key
+    "record.url_empty": E_("is empty; give a file path or a database URL"),
+    "record.url_invalid": E_("not a database URL (e.g. postgresql://user@host/db, or a file path)"),
+    "record.url_backend": E_("%(backend)s databases are not supported; use a file path (SQLite) or postgresql://"),
+    "record.in_memory": E_("the print record must be a file, not an in-memory database"),
+    "record.missing": E_("no print record at %(path)s (documents are recorded with --record)"),
+    "record.cannot_open": E_("cannot open %(path)s: %(reason)s"),
+    "record.open_to_all": E_("%(path)s can be read or written by every user (mode %(mode)s); run: chmod o-rwx "
+                             "%(path)s"),
+    "record.driver_missing": E_("this database needs the %(package)s package: %(install)s"),
+    "record.unusable": E_("cannot use the print record at %(url)s: %(reason)s"),
+    "record.foreign_tables": E_("%(url)s holds tables that are not a handouts print record"),
+    "record.not_a_record": E_("%(url)s is not a print record yet"),
+    "record.newer_schema": E_("%(url)s was written by a newer handouts (schema %(schema)s); update handouts on "
+                              "this computer"),
+    "record.older_schema": E_("%(url)s has an older schema (%(schema)s); back it up, then run: %(command)s"),
+    "record.other_key": E_("this key file is not the one %(url)s was keyed with; patients would get new keys and "
+                           "recall would miss them. Use the clinic's key file"),
+    "record.forget_which": E_("give exactly one of --mrn, --patient or --key"),
+    "record.mrn_format": E_("a medical record number is %(min)s to %(max)s printable characters without '|'"),
+    "record.mrn_system": E_("the MRN's system is at most %(max)s characters without '|'"),
+    "record.key_needed": E_("a patient without a medical record number needs the record key file"),
+    "record.key_missing": E_("no record key file at %(path)s"),
+    "record.key_open": E_("%(path)s can be read or written by others (mode %(mode)s); run: %(command)s"),
+    "record.key_format": E_("%(path)s is not a record key (one line of hexadecimal digits)"),
+    "record.key_short": E_("%(path)s holds %(bytes)s bytes; a record key has at least %(min)s"),
+    "record.key_too_short": E_("the record key must be at least %(min)s bytes"),
+    "config.url_base": E_("attachment = \"url\" needs the base URL of the documents (url_base)"),
+    # -- FHIR bundles in
+    "fhir.not_json": E_("not valid JSON (line %(line)s): %(detail)s"),
+    "fhir.not_bundle": E_("not a FHIR Bundle (resourceType must be \"Bundle\")"),
+    "fhir.entry_not_list": E_("must be a list of entries"),
+    "fhir.entry_no_resource": E_("has no resource with a resourceType"),
+    "fhir.no_patient": E_("holds no Patient resource"),
+    "fhir.too_many_patients": E_("%(file)s has more than %(max)s patients; split it"),
+    "fhir.invalid": E_("%(detail)s"),
+    "fhir.contained_missing": E_("the contained resource %(ref)s is missing"),
+    "fhir.reference_missing": E_("%(ref)s is not in the bundle"),
+    "fhir.no_tarlatamab": E_("no MedicationRequest or MedicationAdministration of tarlatamab refers to this "
+                             "patient (matched by NDC, by an RxNorm code in the settings, or by name)"),
+    "fhir.no_language": E_("no language this tool prints (%(tags)s); available: %(choices)s"),
+    "fhir.no_date": E_("an administration without a date"),
+    "fhir.duplicate_patient": E_("the same patient as %(other)s"),
+    # -- the calendar file
+    "ics.no_first_dose": E_("a calendar needs the date of the first dose"),
     # -- the project's own data (layouts, catalogs, the content model): for its maintainers
     "data.invalid": E_("%(detail)s"),
     "catalog.missing": E_("catalog missing"),

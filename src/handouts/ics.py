@@ -57,13 +57,13 @@ def schedule_calendar(patient: Patient, model: ContentModel, locale: str | None 
     print record, when there is one (else uid_seed)."""
     from icalendar import Calendar, Event, vText
 
-    from . import localizer
+    from . import localizer, locales
     from .documents.common import monitoring_text, visit_label
     from .documents.handout import stay_near_until
     from .schedule import planned_visits
 
     if patient.first_dose is None:
-        raise HandoutsError("first_dose", "a calendar needs the date of the first dose")
+        raise HandoutsError("ics.no_first_dose", "first_dose")
     code = locale or patient.locale or "en"
     L = localizer.get(code, model)
     lang = L.spec.html_lang
@@ -96,7 +96,9 @@ def schedule_calendar(patient: Patient, model: ContentModel, locale: str | None 
         lines.append(caution)
         if phone_line:
             lines.append(phone_line)
-        event.add("description", "\n\n".join(lines), parameters={"LANGUAGE": lang})
+        # Spaced as the handout prints them (no space between Han characters in Chinese).
+        text = "\n\n".join(locales.sentence_spacing(line, L.spec) for line in lines)
+        event.add("description", text, parameters={"LANGUAGE": lang})
         if patient.treatment_center:
             event.add("location", patient.treatment_center)
         cal.add_component(event)

@@ -55,6 +55,9 @@ class Localizer:
         if self._printed is not None:
             self._printed.add(record_id)
 
+    # For records a document prints through its own words (an approval statement).
+    handed_out = _handed_out
+
     def schedule(self):
         """The printable step-up schedule (Table 1), recorded as printed."""
         rows = self.model.printable_schedule()

@@ -64,6 +64,10 @@ def _documents(ref: str) -> Hook:
     return Hook(f"{__package__}.documents.{ref}")
 
 
+def _printed(ref: str) -> Hook:
+    return Hook(f"{__package__}.records.printed:{ref}")
+
+
 # The engines, and the field name under which each adapter reports its own failures.
 ENGINES = {"weasyprint": "WeasyPrint", "reportlab": "ReportLab"}
 
@@ -90,6 +94,12 @@ class DocumentSpec:
     list_sheet: str | None = None  # a patient list's batch imposes its cards on this sheet too
     counter: int | None = None  # its place on the counter page (None: not offered there)
     page_label: str = ""  # how the counter page names it (translated by the `web` catalog: web.i18n)
+    # The print record: the letter that starts its document id ("W-zh-Hans-..."), how an
+    # EHR's document list names it, and printed(BuildRequest) -> {locale: the content
+    # records each of its languages prints} (records.printed).
+    id_code: str = ""
+    record_title: str = ""
+    printed: Hook | None = None
 
     def file_name(self, locale: str | None, medium: str, tag: str | None = None, also: str | None = None,
                   large_print: bool = False) -> str:
@@ -119,6 +129,9 @@ DOCUMENTS: dict[str, DocumentSpec] = {}
 
 
 def register(spec: DocumentSpec) -> DocumentSpec:
+    # Two documents with one id letter would make their document ids ambiguous on paper.
+    if spec.id_code and any(o.id_code == spec.id_code for o in DOCUMENTS.values() if o.name != spec.name):
+        raise ValueError(f"{spec.name}: document id letter {spec.id_code!r} is taken")
     DOCUMENTS[spec.name] = spec
     return spec
 
@@ -133,6 +146,7 @@ register(DocumentSpec(
     # The handout twice on one set of sheets (large print: twice that budget too).
     bilingual_factor=2,
     counter=2, page_label="the handout",
+    id_code="H", record_title="patient handout", printed=_printed("handout_entries"),
 ))
 
 register(DocumentSpec(
@@ -146,6 +160,7 @@ register(DocumentSpec(
     bilingual_factor=1,
     list_sheet="letter-8up",
     counter=1, page_label="the wallet card",
+    id_code="W", record_title="CRS wallet card", printed=_printed("card_entries"),
 ))
 
 register(DocumentSpec(
@@ -153,6 +168,7 @@ register(DocumentSpec(
     description="Clinic dosing poster for staff: step-up timeline, monitoring, restart rules, red flags, storage",
     layout="poster", engine="weasyprint", papers=("tabloid", "a3", "letter", "a4"), page_budget=(1, 1),
     variables=(), render=_documents("poster:render"), paper_default="tabloid",
+    id_code="P", record_title="dosing poster", printed=_printed("poster_entries"),
 ))
 
 

@@ -224,6 +224,8 @@ def approval_statement(L: Localizer, model: ContentModel, printed: set[str] | No
     regions = not_approved_regions(L, model)
     if not regions:
         return ""
+    for _, r in regions:
+        L.handed_out(f"approval:{r.region}")  # the print record tracks what every document says
     if printed is not None:
         printed.update(f"approval:{r.region}" for _, r in regions)
     checked = max(r.checked for _, r in regions)

@@ -28,9 +28,13 @@ if TYPE_CHECKING:
 
 LOINC = "http://loinc.org"
 EDUCATION_NOTE = ("34895-3", "Education note")
-TITLES = {"handout": "Tarlatamab-dlle (IMDELLTRA) patient handout",
-          "wallet-card": "Tarlatamab-dlle (IMDELLTRA) CRS wallet card",
-          "poster": "Tarlatamab-dlle (IMDELLTRA) dosing poster"}
+
+
+def document_title(document: str) -> str:
+    """How an EHR's document list names it: "Tarlatamab-dlle (IMDELLTRA) CRS wallet card"."""
+    from .. import content, registry
+    meta = content.default().meta
+    return f"{meta.drug[:1].upper()}{meta.drug[1:]} ({meta.brand}) {registry.get(document).record_title}"
 
 
 @dataclass(frozen=True)
@@ -51,7 +55,7 @@ def document_reference(row: PrintRow, pdf: bytes, *, html_lang: str, url: str | 
     """The DocumentReference for one recorded print (a validated R4B model): the PDF
     inline, or with `url` (where the clinic serves it) only its size and hash."""
     from fhir.resources.R4B.documentreference import DocumentReference
-    title = TITLES.get(row.document, row.document)
+    title = document_title(row.document)
     attachment = {
         "contentType": "application/pdf", "language": html_lang,
         "title": f"{title} ({row.document_id})",

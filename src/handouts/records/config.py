@@ -72,11 +72,11 @@ def load(file: Path | None = None) -> Settings:
     file = file or path()
     if not file.exists():
         if os.environ.get(ENV, "").strip() and file == path():
-            raise HandoutsError(ENV, f"no settings file at {file}")
+            raise HandoutsError("file.missing", ENV, {"path": file})
         return Settings()
     if file.is_dir():
-        raise HandoutsError(str(file), "is a folder, not a settings file")
+        raise HandoutsError("file.is_folder", ENV if os.environ.get(ENV, "").strip() else "settings", {"path": file})
     settings = load_toml(file, Settings, where=str(file))
     if settings.fhir.attachment == "url" and not settings.fhir.url_base:
-        raise HandoutsError(f"{file}: fhir.url_base", "attachment = \"url\" needs the base URL of the documents")
+        raise HandoutsError("config.url_base", "fhir.url_base", where=str(file))
     return settings

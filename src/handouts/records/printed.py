@@ -2,9 +2,12 @@
 
 An *entry* is a content-model record a document hands to the reader: a fact id
 ("stay_near_total"), a list id ("neuro_signs"), a list's card items ("crs_signs#card":
-the wallet card prints only those) or "schedule" (the step-up schedule's rows). The
-Localizer's tracking() collects the ids a render hands out; `entries()` runs a
-document's text (never its engine) under tracking, per locale.
+the wallet card prints only those), "schedule" (the step-up schedule's rows),
+"lab_schedule" (when blood tests come), "approval:CN" (a region's approval status, as a
+Chinese document states it) or "premedication" (the handout's "a steroid before, fluids
+after", which names no number: the poster prints those facts). The Localizer's
+tracking() collects the ids a render hands out; `entries()` runs a document's text
+(never its engine) under tracking, per locale.
 
 A *wording* is an entry as a reader of one locale sees it: a fact formatted ("22 to 24
 hours", "22 至 24 小时"), a list's items translated and filled in, one per line. Its
@@ -26,12 +29,16 @@ from ..errors import HandoutsError
 
 if TYPE_CHECKING:
     from ..content import ContentModel
+    from ..documents.common import BuildRequest
     from ..localizer import Localizer
     from ..papers import Paper
     from ..patient import Patient
 
 CARD = "#card"
 SCHEDULE = "schedule"
+LAB_SCHEDULE = "lab_schedule"
+APPROVAL = "approval:"
+PREMEDICATION = "premedication"
 REMOVED = "(no longer in the content model)"
 WITHHELD = "(no longer printed: not verified against the prescribing information)"
 NO_LOCALE = "(this language is no longer available)"
@@ -63,6 +70,34 @@ def _schedule_text(L: Localizer) -> str:
     return "\n".join(rows)
 
 
+def _lab_schedule_text(L: Localizer) -> str:
+    from ..documents.common import visit_label
+    lab = L.model.printable_lab_schedule()
+    return (f"every dose through {visit_label(L, *lab.every_dose_through)}; from cycle "
+            f"{L.number(lab.from_cycle)} day {L.number(lab.then_day)}")
+
+
+def _approval_text(L: Localizer, region: str) -> str:
+    """What a document says about a region: that the drug is not approved there. A later
+    check that finds the same status changes nothing printed that is wrong (the paper
+    says "as of" its date); an approval does."""
+    try:
+        record = L.model.approval_in(region)
+    except KeyError:
+        return REMOVED
+    return f"{region}: approved since {record.since}" if record.approved else f"{region}: not approved"
+
+
+def _premedication_text(L: Localizer) -> str:
+    from ..documents.handout import PREMEDICATION_FACTS
+    model = L.model
+    if not all(f in model.facts for f in PREMEDICATION_FACTS):
+        return REMOVED
+    if not all(model.is_printable(f) for f in PREMEDICATION_FACTS):
+        return WITHHELD
+    return "a steroid before, fluids after: " + ", ".join(PREMEDICATION_FACTS)
+
+
 def _text(L: Localizer, entry: str) -> str:
     from ..content import UnverifiedFact
     model = L.model
@@ -70,6 +105,12 @@ def _text(L: Localizer, entry: str) -> str:
     try:
         if entry == SCHEDULE:
             return _schedule_text(L)
+        if entry == LAB_SCHEDULE:
+            return _lab_schedule_text(L)
+        if entry.startswith(APPROVAL):
+            return _approval_text(L, entry[len(APPROVAL):])
+        if entry == PREMEDICATION:
+            return _premedication_text(L)
         if list_id in model.lists:
             lst = model.text_list(list_id)
             if card and not lst.card_items:
@@ -98,17 +139,18 @@ class Wordings:
         return found
 
     def _compute(self, entry: str, locale: str) -> str:
-        from .. import localizer, locales
+        from .. import localizer, locales, session
         try:
             locales.get(locale)
         except HandoutsError:
             return NO_LOCALE
-        L = localizer.get(locale, self.model)
-        outer, L._printed = L._printed, None  # a wording is not a render: track nothing
-        try:
-            return _text(L, entry)
-        finally:
-            L._printed = outer
+        with session.use():
+            L = localizer.get(locale, self.model)
+            outer, L._printed = L._printed, None  # a wording is not a render: track nothing
+            try:
+                return _text(L, entry)
+            finally:
+                L._printed = outer
 
 
 # -- what a document prints ----------------------------------------------------------
@@ -148,44 +190,62 @@ def entries(document: str, locale: str, model: ContentModel, paper: Paper, patie
     """The entries `document` prints, by locale (a bilingual document, and a wallet card
     whose back is in English, print in two). Which personal fields are filled matters
     (a first dose adds the dated schedule); their values do not, so the result is kept
-    per shape of patient."""
+    per shape of patient (it holds no personal data, and is kept per process)."""
+    from .. import registry
     shape = tuple(getattr(patient, f) is not None for f in type(patient).model_fields) if patient else None
     key = (id(model), document, locale, paper.name, shape, also, large_print)
     hit = _ENTRIES.get(key)
     if hit is not None and hit[0] is model:
         return hit[1]
-    found = _entries(document, locale, model, paper, patient, also, large_print)
+    spec = registry.get(document)
+    if spec.printed is None:
+        raise HandoutsError("document.unknown", "document",
+                            {"value": document, "choices": tuple(n for n, s in registry.DOCUMENTS.items() if s.printed)})
+    from .. import session
+    from ..documents.common import BuildRequest
+    # The render asks the session for its localizers: tracking must watch those same ones.
+    with session.use():
+        found = spec.printed(BuildRequest(document, locale, paper, patient, model, large_print, also))
     if len(_ENTRIES) >= ENTRIES_MAX:
         _ENTRIES.clear()
     _ENTRIES[key] = (model, found)
     return found
 
 
-def _entries(document, locale, model, paper, patient, also, large_print) -> dict[str, frozenset[str]]:
+def card_entries(req: BuildRequest) -> dict[str, frozenset[str]]:
+    """A wallet card: its front in the patient's language (the card's own items of a
+    list), its back in English or the --also language."""
     from .. import localizer
     from ..clock import print_date
-    from ..documents.common import BuildRequest
-    req = BuildRequest(document, locale, paper, patient, model, large_print, also)
-    if document == "wallet-card":
-        from ..documents import wallet_card
-        back = wallet_card.Card(locale, patient, also=also).back
-        L, E = localizer.get(locale, model), localizer.get(back, model)
-        front = _CardVariants(L)
-        rear = _CardVariants(E) if E is not L else front
-        found = _tracked(list(dict.fromkeys((L, E))), lambda: (
-            wallet_card.front_static(front), wallet_card.back_static(rear, front, model, print_date())))
-        by_code = {L.code: front, E.code: rear}
-        return {code: frozenset(_with_variants(ids, [by_code[code]])) for code, ids in found.items()}
-    if document == "handout":
-        from ..documents import handout
-        codes = list(dict.fromkeys([locale] + ([also] if also else [])))
-        trackers = [localizer.get(c, model) for c in codes]
-        return _tracked(trackers, lambda: handout.bilingual_html(req) if also and also != locale
-                        else handout.html(dataclasses.replace(req, also=None)))
-    if document == "poster":
-        from ..documents import poster
-        return _tracked([localizer.get(locale, model)], lambda: poster.html(req))
-    raise HandoutsError("document", f"the print record does not know what {document!r} prints")
+    from ..documents import wallet_card
+    model = req.model
+    back = wallet_card.Card(req.locale, req.patient, also=req.also).back
+    L, E = localizer.get(req.locale, model), localizer.get(back, model)
+    front = _CardVariants(L)
+    rear = _CardVariants(E) if E is not L else front
+    found = _tracked(list(dict.fromkeys((L, E))), lambda: (
+        wallet_card.front_static(front), wallet_card.back_static(rear, front, model, print_date())))
+    by_code = {L.code: front, E.code: rear}
+    return {code: frozenset(_with_variants(ids, [by_code[code]])) for code, ids in found.items()}
+
+
+def handout_entries(req: BuildRequest) -> dict[str, frozenset[str]]:
+    """A handout, and with --also the same handout in a second language."""
+    from .. import localizer
+    from ..documents import handout
+    codes = list(dict.fromkeys([req.locale] + ([req.also] if req.also else [])))
+    trackers = [localizer.get(c, req.model) for c in codes]
+    found = _tracked(trackers, lambda: handout.bilingual_html(req) if req.also and req.also != req.locale
+                     else handout.html(dataclasses.replace(req, also=None)))
+    # The handout cites the premedication facts but prints none of their values.
+    cited = frozenset(handout.PREMEDICATION_FACTS)
+    return {code: ids - cited | {PREMEDICATION} if ids >= cited else ids for code, ids in found.items()}
+
+
+def poster_entries(req: BuildRequest) -> dict[str, frozenset[str]]:
+    from .. import localizer
+    from ..documents import poster
+    return _tracked([localizer.get(req.locale, req.model)], lambda: poster.html(req))
 
 
 def _tracked(trackers: list[Localizer], render) -> dict[str, frozenset[str]]:
