@@ -126,7 +126,9 @@ MESSAGES: dict[str, str] = {
                                  "model)"),
     "review.more": E_("%(first)s (and %(more)s more)"),
     "clock.not_seconds": E_("%(value)s is not a whole number of seconds since 1970-01-01"),
-    "clock.too_late": E_("%(value)s is after the year 9999"),
+    "clock.too_late": E_("%(value)s is later than the end of %(year)s; the documents count forward from the "
+                         "print date (a first dose up to a year later, then its visits), so choose an earlier "
+                         "date"),
     "server.not_loopback": E_("%(host)s is not a loopback address: the page would be reachable from other "
                               "computers; add --allow-remote if that is really wanted"),
     "manifest.malformed": E_("%(file)s in %(folder)s is malformed (%(detail)s); treating it as absent and "

@@ -1,0 +1,53 @@
+"""Batches and builds on a busy day: re-runs of a corrected list, a second language, things
+in the way inside --out, two batches into one folder, odd clocks and odd file names."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from handouts import clock
+from conftest import run
+from test_trust_input import assert_one_line_error
+
+HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
+
+
+# -- SOURCE_DATE_EPOCH: the range the date arithmetic needs -----------------------------
+
+def _epoch(day: dt.date) -> str:
+    return str(int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()))
+
+
+@pytest.mark.parametrize("value", [
+    "1" * 5000,                                    # int() refuses it: not an internal error
+    "0" * 30 + "1" * 20,                           # leading zeros hide a huge number
+    _epoch(dt.date(9998, 6, 1)),                   # any day of the last year(s) before 10000
+    _epoch(dt.date(9999, 12, 31)),
+])
+def test_a_source_date_epoch_too_late_for_the_documents_is_refused(capsys, tmp_path, monkeypatch, value):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    p = tmp_path / "p.toml"
+    p.write_text('name = "Ann"\nfirst_dose = 2026-12-01\n')
+    code, out, err = run(capsys, "build", "handout", "--patient", p, "--out", tmp_path / "o")
+    assert_one_line_error(code, out, err, "SOURCE_DATE_EPOCH", tmp_path / "o")
+    assert len(err) < 400, err
+
+
+def test_the_latest_accepted_print_date_builds_a_personal_schedule(capsys, tmp_path, monkeypatch):
+    """The last second accepted: a first dose a year after it still gets its visits."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(clock.LATEST))
+    last = dt.date(clock.LATEST_YEAR, 12, 31)
+    assert clock.print_date() == last
+    p = tmp_path / "p.toml"
+    p.write_text(f'name = "Ann"\nfirst_dose = {last + dt.timedelta(days=366)}\n')
+    for doc in ("handout", "wallet-card"):
+        code, out, err = run(capsys, "build", doc, "--patient", p, "--out", tmp_path / "o")
+        assert code == 0, err
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(clock.LATEST + 1))
+    assert_one_line_error(*run(capsys, "build", "poster", "--out", tmp_path / "o2"), "SOURCE_DATE_EPOCH")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")  # 1970: every first dose is refused, nothing breaks
+    assert run(capsys, "build", "poster", "--out", tmp_path / "o3")[0] == 0
