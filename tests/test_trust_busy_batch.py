@@ -51,3 +51,43 @@ def test_the_latest_accepted_print_date_builds_a_personal_schedule(capsys, tmp_p
     assert_one_line_error(*run(capsys, "build", "poster", "--out", tmp_path / "o2"), "SOURCE_DATE_EPOCH")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")  # 1970: every first dose is refused, nothing breaks
     assert run(capsys, "build", "poster", "--out", tmp_path / "o3")[0] == 0
+
+
+# -- untrusted file names are printed escaped --------------------------------------------
+
+def _no_raw_controls(text: str) -> None:
+    assert "\x1b" not in text and "\r" not in text, text
+    for line in text.splitlines():  # a newline in a name must not start a line of its own
+        assert line.startswith(("handouts:", "[", "failed:")) or not line.strip() or "│" in line \
+            or line.strip().startswith(("┏", "┃", "┡", "└", "handouts batch", "nothing to do")), line
+
+
+def test_untrusted_file_names_are_printed_escaped(capsys, tmp_path):
+    name = "y\x1b[31mred\nb.csv"
+    csv = tmp_path / name
+    csv.write_text(HEADER + "Ann,2026-12-01,,,,en\nBob,20261,,,,en\n")
+    code, out, err = run(capsys, "batch", "--patients", csv, "--out", tmp_path / "o", "--jobs", "1")
+    assert code == 2
+    _no_raw_controls(err)
+    _no_raw_controls(out)
+    assert "y\\x1b[31mred\\nb.csv row 3: first_dose" in err  # the bad row, escaped
+    assert err.count("(y\\x1b[31mred\\nb.csv row 2)") == 2  # the progress lines, escaped
+    # Errors about a file name, from handouts and from click (which quotes with repr), escape it too.
+    code, out, err = run(capsys, "build", "wallet-card", "--sheet", "letter-8up", "--patients",
+                         tmp_path / "z\x1b]0;owned\x07.csv", "--out", tmp_path / "o")
+    assert code == 2 and "z\\x1b]0;owned\\x07.csv" in err
+    _no_raw_controls(err)
+    code, out, err = run(capsys, "text", tmp_path / "w\x1b[2J\u202e.pdf")
+    assert code == 2 and "w\\x1b[2J\\u202e.pdf" in err
+    _no_raw_controls(err)
+
+
+def test_the_summary_prints_a_list_name_as_text_not_markup(capsys, tmp_path):
+    from handouts import batch
+    from handouts.progress import Reporter
+    job = batch.Job("handout", "en", "letter", tmp_path, "patients/x/handout-en-letter.pdf",
+                    origin="[red]today[/red].csv row 2")
+    reporter = Reporter(1)
+    reporter.summary([batch.Result(job, "failed", error="out: cannot write")], [])
+    out = capsys.readouterr().out
+    assert "failed: handout en letter ([red]today[/red].csv row 2): out: cannot write" in " ".join(out.split())

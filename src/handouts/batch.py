@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import __version__, content, locales, output, paths, registry, scratch
 from .clock import print_date
-from .errors import HandoutsError, Interrupted
+from .errors import HandoutsError, Interrupted, escaped
 from .patient import Patient
 from .session import RenderSession
 
@@ -72,10 +72,10 @@ class Job:
 
     @property
     def label(self) -> str:
-        """What progress lines show: never personal data."""
+        """What progress lines show: never personal data, and the list's name escaped."""
         parts = [self.document, self.locale, self.sheet or self.paper]
         if self.origin:
-            parts.append(f"({self.origin})")
+            parts.append(f"({escaped(self.origin)})")
         return " ".join(parts)
 
 

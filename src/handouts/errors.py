@@ -12,6 +12,7 @@ code ever reads a message's words to decide anything: it reads the code and the 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -151,6 +152,27 @@ PHRASES = (
 LIST_SEPARATOR = E_(", ")
 
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escaped(text: str) -> str:
+    """Text from outside (a file's name, an option's value) as a message may print it:
+    control, format, separator and unassigned characters spelled as escapes (`\\n`,
+    `\\x1b`, `\\u202e`), so that a name cannot move the cursor, recolour the terminal,
+    reorder the line or start a new one that looks like another message."""
+    if text.isascii() and text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or unicodedata.category(ch) == "Zs":
+            out.append(ch)
+            continue
+        code = ord(ch)
+        out.append(_ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else
+                                        f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"))
+    return "".join(out)
+
+
 def _translations(locale: str | None) -> Any:
     if locale is None:
         return None
@@ -168,7 +190,7 @@ def _value(value: Any, locale: str | None, tr: Any) -> str:
     if isinstance(value, (list, tuple)):
         sep = tr.gettext(LIST_SEPARATOR) if tr is not None else LIST_SEPARATOR
         return sep.join(_value(v, locale, tr) for v in value)
-    return str(value)
+    return escaped(str(value))
 
 
 class HandoutsError(Exception):
@@ -202,7 +224,7 @@ class HandoutsError(Exception):
     def subject(self) -> str:
         """Where and what, as a message names them: "list.csv row 3: first_dose"."""
         shown = self.label if self.label is not None else self.field
-        return ": ".join(p for p in (self.where, shown) if p)
+        return ": ".join(escaped(p) for p in (self.where, shown) if p)
 
     @property
     def message(self) -> str:

@@ -59,7 +59,7 @@ class Reporter:
                              default=str, indent=2))
             return
         if counts["built"] == 0 and counts["failed"] == 0 and results:
-            self.out.print("nothing to do: every file is up to date")
+            self.out.print("nothing to do: every file is up to date", markup=False, highlight=False)
         table = Table(title="handouts batch")
         for col in ("files", "built", "unchanged", "pages", "failures", "bad rows", "seconds"):
             table.add_column(col, justify="right")
@@ -68,4 +68,5 @@ class Reporter:
         self.out.print(table)
         for r in results:
             if r.status == "failed":
-                self.out.print(f"failed: {r.job.label}: {r.error}")
+                # Plain text: a list's name is not rich markup ("[/x].csv" must not raise).
+                self.out.print(f"failed: {r.job.label}: {r.error}", markup=False, highlight=False)
