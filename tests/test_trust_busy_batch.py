@@ -91,3 +91,47 @@ def test_the_summary_prints_a_list_name_as_text_not_markup(capsys, tmp_path):
     reporter.summary([batch.Result(job, "failed", error="out: cannot write")], [])
     out = capsys.readouterr().out
     assert "failed: handout en letter ([red]today[/red].csv row 2): out: cannot write" in " ".join(out.split())
+
+
+# -- a folder where a PDF or manifest.json goes ----------------------------------------
+
+def _errors(err: str) -> list[str]:
+    return [ln for ln in err.splitlines() if ln.startswith("handouts: error") or ln.startswith("failed:")]
+
+
+@pytest.mark.parametrize("where", ["en/handout-en-letter.pdf", "en/manifest.json"])
+def test_a_folder_where_a_file_goes_refuses_that_file_and_builds_the_rest(capsys, tmp_path, stub_render, where):
+    out_dir = tmp_path / "o"
+    (out_dir / where).mkdir(parents=True)
+    (out_dir / where / "keep.txt").write_text("someone's")
+    code, out, err = run(capsys, "batch", "--locale", "en", "--out", out_dir, "--jobs", "1")
+    assert code == 1, err
+    assert "internal error" not in err and "Traceback" not in err
+    named = [ln for ln in (out + err).splitlines() if str(out_dir / where) in ln]
+    assert named and all("is a folder where handouts writes a file" in ln for ln in named), out + err
+    assert (out_dir / where / "keep.txt").read_text() == "someone's"
+    built = {p.name for p in (out_dir / "en").glob("*.pdf") if p.is_file()}
+    from handouts import batch
+    expected = {j.name for j in batch.plan_locale("en", out_dir)} - {Path(where).name}
+    assert built == expected
+    if where.endswith(".pdf"):  # the others are recorded; the next run builds only the refused one again
+        assert {f["file"] for f in json.loads((out_dir / "en" / "manifest.json").read_text())["files"]} == expected
+        (out_dir / where / "keep.txt").unlink()
+        (out_dir / where).rmdir()
+        code, out, err = run(capsys, "batch", "--locale", "en", "--out", out_dir, "--jobs", "1")
+        assert code == 0 and err.count(" built ") == 1, err
+    else:  # once per run, not once per file
+        assert len([ln for ln in err.splitlines() if "manifest" in ln]) == 1, err
+
+
+def test_a_folder_where_a_patients_manifest_goes(capsys, tmp_path, stub_render):
+    csv = tmp_path / "today.csv"
+    csv.write_text(HEADER + "Ann,2026-12-01,,,,en\n")
+    out_dir = tmp_path / "o"
+    (out_dir / "patients" / "manifest.json").mkdir(parents=True)
+    for _ in range(2):  # and on every re-run
+        code, out, err = run(capsys, "batch", "--patients", csv, "--out", out_dir, "--jobs", "1")
+        assert code == 1 and "internal error" not in err, err
+        assert len(_errors(err)) == 1 and str(out_dir / "patients" / "manifest.json") in err, err
+        assert len(list((out_dir / "patients").glob("Ann-*/handout-en-letter.pdf"))) == 1
+        assert len(list((out_dir / "patients").glob("wallet-card-en-letter-8up-*.pdf"))) == 1

@@ -28,7 +28,7 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -296,6 +296,9 @@ def _render(job: Job, model: content.ContentModel) -> Any:
 class Plan:
     root: Path
     jobs: list[Job]
+    # What went wrong beside the jobs (a manifest that could not be written): each
+    # reported once, as it happens; the run is then not a success.
+    problems: list[HandoutsError] = field(default_factory=list)
 
     def folders(self) -> set[str]:
         return {j.folder for j in self.jobs}
@@ -338,6 +341,7 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
         out.clean_partials(folder)
     manifests = {f: read_manifest(out, f, warn) for f in plan.folders()}
     results: list[Result] = []
+    unrecorded: set[str] = set()  # folders whose manifest could not be written
     todo: list[tuple[Job, dict, str]] = []
     for job in plan.jobs:
         inp = inputs(job)
@@ -357,7 +361,15 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
         results.append(res)
         if res.status == "built":
             manifests[res.job.folder][res.job.name] = _entry(res, inp)
-            write_manifest(out, res.job.folder, manifests[res.job.folder])
+            if res.job.folder not in unrecorded:
+                try:
+                    write_manifest(out, res.job.folder, manifests[res.job.folder])
+                except HandoutsError as err:  # e.g. a folder named manifest.json: that file only
+                    unrecorded.add(res.job.folder)
+                    problem = HandoutsError("manifest.not_written", "", {"problem": err})
+                    plan.problems.append(problem)
+                    if warn:
+                        warn(problem)
         if on_result:
             on_result(res)
 

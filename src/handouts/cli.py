@@ -207,13 +207,23 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     reporter = Reporter(len(plan.jobs), as_json=as_json)
     with reporter:
         results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=reporter.update,
-                            warn=lambda w: warn([w], _LANG[0]))
+                            warn=lambda w: _batch_notice(w, plan))
     reporter.summary(results, bad_rows)
     failed = [r for r in results if r.status == "failed"]
     if bad_rows:
         raise SystemExit(EXIT_USAGE)
-    if failed:
+    if failed or plan.problems:
         raise SystemExit(1)
+
+
+def _batch_notice(notice: HandoutsError, plan) -> None:
+    """A batch's notice as it happens: an error when the run cannot succeed because of it
+    (a manifest that cannot be written), else a warning (a malformed manifest, rebuilt)."""
+    if notice in plan.problems:
+        click.echo(f"handouts: error: {notice.one_line(_LANG[0])}", err=True)
+    else:
+        from .build import warn
+        warn([notice], _LANG[0])
 
 
 @cli.command("check")

@@ -120,6 +120,9 @@ MESSAGES: dict[str, str] = {
     "output.link": E_("%(path)s is a symbolic link or not a folder; handouts writes only inside %(root)s "
                       "(remove or rename it)"),
     "output.cannot_use": E_("cannot use %(path)s: %(reason)s"),
+    "output.folder_in_the_way": E_("%(path)s is a folder where handouts writes a file; move or rename it"),
+    "manifest.not_written": E_("%(problem)s; the files of that folder were built but are not recorded in its "
+                               "manifest.json, so the next run builds them again"),
     # -- review dates, the environment, the server
     "review.source_due": E_("source %(source)s (%(publisher)s) was due for review on %(date)s"),
     "review.label_check_due": E_("the facts were last compared with the prescribing information on %(checked)s; "

@@ -14,6 +14,7 @@ import errno
 import os
 import re
 import secrets
+import stat
 import unicodedata
 from pathlib import Path, PurePosixPath
 
@@ -120,6 +121,7 @@ class OutputDir:
             return self._write_by_path(folder, name, tmp, data)
         dfd = self._open_dir(folder, create=True)
         try:
+            self._refuse_folder_in_the_way(dfd, name, parts)
             try:
                 fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=dfd)
             except OSError as exc:
@@ -135,6 +137,9 @@ class OutputDir:
                     os.unlink(tmp, dir_fd=dfd)
                 except OSError:
                     pass
+                if isinstance(exc, IsADirectoryError):  # a folder appeared there meanwhile
+                    raise HandoutsError("output.folder_in_the_way", "", {"path": self.root.joinpath(*parts)}) \
+                        from None
                 if isinstance(exc, OSError):
                     raise HandoutsError("output.cannot_write", self.field,
                                         {"path": self.root.joinpath(*parts), "reason": exc.strerror or exc}) from None
@@ -142,6 +147,16 @@ class OutputDir:
         finally:
             os.close(dfd)
         return self.root.joinpath(*parts)
+
+    def _refuse_folder_in_the_way(self, dfd: int, name: str, parts: tuple[str, ...]) -> None:
+        """A folder where the file goes is someone's: refused, naming it (a rename would
+        fail on it anyway, with a message about the output folder instead of the file)."""
+        try:
+            st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        except OSError:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            raise HandoutsError("output.folder_in_the_way", "", {"path": self.root.joinpath(*parts)})
 
     def _write_by_path(self, folder, name, tmp, data) -> Path:  # pragma: no cover
         target_dir = self._checked_path(folder, create=True)
@@ -180,9 +195,10 @@ class OutputDir:
             return None
         finally:
             os.close(dfd)
+        if not _is_regular(fd):  # a folder, a FIFO, a device: not a file handouts wrote
+            os.close(fd)
+            return None
         with os.fdopen(fd, "rb") as fh:
-            if not _is_regular(fh.fileno()):
-                return None
             return fh.read(limit)
 
     def clean_partials(self, rel_folder: str | Path = "") -> None:
@@ -210,7 +226,6 @@ class OutputDir:
 
 
 def _is_regular(fd: int) -> bool:
-    import stat
     return stat.S_ISREG(os.fstat(fd).st_mode)
 
 
