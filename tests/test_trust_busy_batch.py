@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -135,3 +138,95 @@ def test_a_folder_where_a_patients_manifest_goes(capsys, tmp_path, stub_render):
         assert len(_errors(err)) == 1 and str(out_dir / "patients" / "manifest.json") in err, err
         assert len(list((out_dir / "patients").glob("Ann-*/handout-en-letter.pdf"))) == 1
         assert len(list((out_dir / "patients").glob("wallet-card-en-letter-8up-*.pdf"))) == 1
+
+
+# -- two batches into one --out ------------------------------------------------------------
+
+# A batch in its own process whose every render is a small fake PDF after a pause: two of
+# them overlap for seconds without rendering anything real.
+SLOW_BATCH = """
+import sys, time
+from types import SimpleNamespace
+from handouts import build
+def fake(document, locale, medium, *rest, **kw):
+    time.sleep(float(sys.argv[1]))
+    return SimpleNamespace(pdf=f"%PDF-1.7 {document} {locale} {getattr(medium, 'name', medium)}\\n%%EOF\\n".encode(),
+                           pages=1)
+build.render_document = fake
+build.render_sheet = fake
+from handouts.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _slow_batch(tmp_path: Path, delay: float, *args) -> subprocess.Popen:
+    script = tmp_path / "slow_batch.py"
+    script.write_text(SLOW_BATCH)
+    return subprocess.Popen([sys.executable, str(script), str(delay), "batch", *map(str, args), "--jobs", "1"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_two_batches_into_one_folder_take_turns_and_keep_each_others_records(tmp_path):
+    out_dir = tmp_path / "o"
+    lists = []
+    for name, who in (("monday.csv", "Ann"), ("tuesday.csv", "Bob")):
+        lists.append(tmp_path / name)
+        lists[-1].write_text(HEADER + "".join(f"{who} {i},2026-12-01,,,,en\n" for i in range(4)))
+    first = _slow_batch(tmp_path, 0.4, "--patients", lists[0], "--out", out_dir)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(out_dir.rglob("*.pdf")):
+        time.sleep(0.05)  # the first batch holds the folder
+    second = _slow_batch(tmp_path, 0.0, "--patients", lists[1], "--out", out_dir)
+    err1, err2 = first.communicate(timeout=120)[1], second.communicate(timeout=120)[1]
+    assert first.returncode == 0 and second.returncode == 0, (err1, err2)
+    assert f"{out_dir} is in use by another handouts batch (process {first.pid}); waiting" in err2, err2
+    # Each list's sheet is in the folder's manifest, and every patient folder is complete.
+    sheets = json.loads((out_dir / "patients" / "manifest.json").read_text())["files"]
+    assert sorted(f["list"].split(" ")[0] for f in sheets) == ["monday.csv", "tuesday.csv"]
+    for folder in (p for p in (out_dir / "patients").iterdir() if p.is_dir()):
+        assert len(json.loads((folder / "manifest.json").read_text())["files"]) == 2
+    assert len([p for p in (out_dir / "patients").iterdir() if p.is_dir()]) == 8
+    assert not list(out_dir.rglob("*.part"))
+
+
+def test_manifest_writes_merge_with_what_the_file_holds_now(tmp_path, stub_render):
+    """A writer that did not take the lock (another machine on a shared folder) added an
+    entry while this batch ran: it is still there at the end."""
+    from handouts import batch
+    plan = batch.Plan(tmp_path, batch.plan_locale("en", tmp_path))
+    theirs = {"file": "theirs.pdf", "pages": 1, "sha256": "0" * 64, "input_digest": "x"}
+
+    def meanwhile(result):
+        if result is not None and not (tmp_path / "en" / "theirs.pdf").exists():
+            (tmp_path / "en" / "theirs.pdf").write_bytes(b"%PDF")
+            m = json.loads((tmp_path / "en" / "manifest.json").read_text())
+            m["files"].append(theirs)
+            (tmp_path / "en" / "manifest.json").write_text(json.dumps(m))
+
+    batch.run(plan, jobs=1, on_result=meanwhile)
+    files = {f["file"] for f in json.loads((tmp_path / "en" / "manifest.json").read_text())["files"]}
+    assert files == {j.name for j in plan.jobs} | {"theirs.pdf"}
+
+
+def test_clean_up_deletes_only_its_own_stale_temporary_files(capsys, tmp_path, stub_render):
+    from handouts import output
+    folder = tmp_path / "o" / "en"
+    folder.mkdir(parents=True)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    alive = subprocess.Popen(["sleep", "60"])
+    try:
+        keep = [".notes.part", ".handout-en-letter.pdf.1234.part", "draft.part",
+                f".handout-en-a4.pdf.{alive.pid}-0123abcd{output.TEMP_SUFFIX}"]  # another run still writing
+        stale = f".handout-en-letter.pdf.{gone.pid}-89abcdef{output.TEMP_SUFFIX}"
+        for name in (*keep, stale):
+            (folder / name).write_text("x")
+        code, out, err = run(capsys, "batch", "--locale", "en", "--out", tmp_path / "o", "--jobs", "1")
+        assert code == 0, err
+        assert sorted(p.name for p in folder.iterdir() if "part" in p.name) == sorted(keep)
+    finally:
+        alive.kill()
+        alive.wait()
+    # A file being written carries this pattern (and nothing else does).
+    name = output.temp_name("handout-en-letter.pdf")
+    assert output._TEMP.fullmatch(name) and not output._TEMP.fullmatch(".notes.part")

@@ -335,12 +335,28 @@ def _mp_context():
 def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
         on_result: Callable[[Result], None] | None = None,
         warn: Callable[[HandoutsError], None] | None = None) -> list[Result]:
-    jobs = jobs or os.cpu_count() or 1
+    """Build the plan's jobs, holding the output folder: a second batch into the same
+    folder waits for this one (and is told so), so that neither cleans up nor records
+    over the other."""
     out = output.OutputDir(plan.root)
+
+    def waiting(pid: int | None) -> None:
+        if warn:
+            warn(HandoutsError("output.in_use", "out", {"path": plan.root, "pid": pid}) if pid else
+                 HandoutsError("output.in_use_unknown", "out", {"path": plan.root}))
+
+    with out.locked(waiting):
+        return _run(plan, out, jobs, fail_fast, on_result, warn)
+
+
+def _run(plan: Plan, out: output.OutputDir, jobs: int, fail_fast: bool,
+         on_result: Callable[[Result], None] | None, warn: Callable[[HandoutsError], None] | None) -> list[Result]:
+    jobs = jobs or os.cpu_count() or 1
     for folder in plan.folders():
         out.clean_partials(folder)
     manifests = {f: read_manifest(out, f, warn) for f in plan.folders()}
     results: list[Result] = []
+    built: dict[str, dict[str, dict]] = {}  # folder -> file -> this run's manifest entry
     unrecorded: set[str] = set()  # folders whose manifest could not be written
     todo: list[tuple[Job, dict, str]] = []
     for job in plan.jobs:
@@ -360,12 +376,15 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
         res.digest = dig
         results.append(res)
         if res.status == "built":
-            manifests[res.job.folder][res.job.name] = _entry(res, inp)
-            if res.job.folder not in unrecorded:
+            folder = res.job.folder
+            built.setdefault(folder, {})[res.job.name] = _entry(res, inp)
+            if folder not in unrecorded:
                 try:
-                    write_manifest(out, res.job.folder, manifests[res.job.folder])
+                    # This run's entries merged into what the file holds now: a writer that
+                    # does not take the lock (another machine on a network share) keeps its own.
+                    write_manifest(out, folder, {**read_manifest(out, folder), **built[folder]})
                 except HandoutsError as err:  # e.g. a folder named manifest.json: that file only
-                    unrecorded.add(res.job.folder)
+                    unrecorded.add(folder)
                     problem = HandoutsError("manifest.not_written", "", {"problem": err})
                     plan.problems.append(problem)
                     if warn:

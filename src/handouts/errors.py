@@ -120,6 +120,10 @@ MESSAGES: dict[str, str] = {
     "output.link": E_("%(path)s is a symbolic link or not a folder; handouts writes only inside %(root)s "
                       "(remove or rename it)"),
     "output.cannot_use": E_("cannot use %(path)s: %(reason)s"),
+    "output.in_use": E_("%(path)s is in use by another handouts batch (process %(pid)s); waiting for it to "
+                        "finish (Ctrl-C to stop waiting)"),
+    "output.in_use_unknown": E_("%(path)s is in use by another handouts batch; waiting for it to finish (Ctrl-C "
+                                "to stop waiting)"),
     "output.folder_in_the_way": E_("%(path)s is a folder where handouts writes a file; move or rename it"),
     "manifest.not_written": E_("%(problem)s; the files of that folder were built but are not recorded in its "
                                "manifest.json, so the next run builds them again"),

@@ -10,15 +10,27 @@ output folder itself is the user's choice and may be a link.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
 import secrets
 import stat
 import unicodedata
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 from .errors import HandoutsError
+
+# A temporary file's name: hidden, the final name, the writing process and a random
+# token, and a suffix of our own. Clean-up deletes only names of this pattern whose
+# process is gone: never a user's own hidden ".part" file, never another run's file
+# that is still being written.
+TEMP_SUFFIX = ".handouts.part"
+_TEMP = re.compile(r"\.(?P<name>.+)\.(?P<pid>[0-9]{1,10})-[0-9a-f]{8}" + re.escape(TEMP_SUFFIX))
+# What the temporary name adds to a file's name, at most: "." + "." + pid + "-" + token + suffix.
+TEMP_OVERHEAD = 2 + 10 + 1 + 8 + len(TEMP_SUFFIX)
+LOCK_NAME = ".handouts.lock"
 
 _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
 # os.replace takes the same dir_fd arguments as os.rename (supports_dir_fd lists rename).
@@ -47,7 +59,7 @@ class OutputDir:
         if not path.is_dir():
             raise HandoutsError("output.not_a_folder", self.field, {"path": path})
         # Try it: /proc, a read-only mount or a full disk all refuse here, not mid-batch.
-        probe = path / f".handouts-probe-{secrets.token_hex(4)}.part"
+        probe = path / temp_name("handouts-probe")
         try:
             fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             os.close(fd)
@@ -116,7 +128,7 @@ class OutputDir:
         """Write root/rel atomically: a temporary file in the same folder, then rename."""
         parts = self._parts(rel)
         folder, name = parts[:-1], parts[-1]
-        tmp = f".{name}.{secrets.token_hex(4)}.part"
+        tmp = temp_name(name)
         if not _FD_SAFE:  # pragma: no cover - platforms without dir_fd (Windows)
             return self._write_by_path(folder, name, tmp, data)
         dfd = self._open_dir(folder, create=True)
@@ -202,7 +214,9 @@ class OutputDir:
             return fh.read(limit)
 
     def clean_partials(self, rel_folder: str | Path = "") -> None:
-        """Temporary files left by a killed run in one folder (never through a link)."""
+        """Temporary files left in one folder by a run that has ended (killed, or stopped
+        by Ctrl-C): only names of our own pattern whose process is gone (never through
+        a link)."""
         parts = self._parts(rel_folder) if str(rel_folder) not in ("", ".") else ()
         if not _FD_SAFE:  # pragma: no cover
             return
@@ -214,8 +228,7 @@ class OutputDir:
             return
         try:
             with os.scandir(dfd) as entries:
-                names = [e.name for e in entries
-                         if e.name.startswith(".") and e.name.endswith(".part") and e.is_file(follow_symlinks=False)]
+                names = [e.name for e in entries if is_stale_temp(e.name) and e.is_file(follow_symlinks=False)]
             for name in names:
                 try:
                     os.unlink(name, dir_fd=dfd)
@@ -223,6 +236,65 @@ class OutputDir:
                     pass
         finally:
             os.close(dfd)
+
+
+    # -- the lock --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def locked(self, waiting: Callable[[int | None], None] | None = None) -> Iterator[None]:
+        """Hold the output folder for one run: a second batch into the same folder waits
+        (`waiting` is told first, with the holder's process id when known) instead of
+        cleaning up or recording over the first. The lock (flock on LOCK_NAME) ends with
+        the process, even a killed one; the file itself stays."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no flock (Windows): one run at a time is up to the user
+            yield
+            return
+        path = self.root / LOCK_NAME
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o644)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.EISDIR):
+                raise HandoutsError("output.folder_in_the_way" if exc.errno == errno.EISDIR else "output.link",
+                                    self.field, {"path": path, "root": self.root}) from None
+            raise HandoutsError("output.cannot_write", self.field, {"path": path, "reason": exc.strerror or exc}) \
+                from None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if waiting is not None:
+                    holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+                    waiting(int(holder) if holder.isdigit() else None)
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+
+def temp_name(name: str) -> str:
+    """The temporary name under which `name` is written (see _TEMP)."""
+    return f".{name}.{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
+
+
+def is_stale_temp(name: str) -> bool:
+    """A temporary file of ours whose writer has ended (or is this process, which calls
+    this only when it is not writing)."""
+    m = _TEMP.fullmatch(name)
+    if m is None:
+        return False
+    pid = int(m["pid"])
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, OSError):
+        return False  # alive under another user, or not a pid this system has: leave it
+    return False
 
 
 def _is_regular(fd: int) -> bool:
