@@ -230,3 +230,28 @@ def test_clean_up_deletes_only_its_own_stale_temporary_files(capsys, tmp_path, s
     # A file being written carries this pattern (and nothing else does).
     name = output.temp_name("handout-en-letter.pdf")
     assert output._TEMP.fullmatch(name) and not output._TEMP.fullmatch(".notes.part")
+
+
+# -- a list's sheets in a second language, with bleed, with copies ----------------------
+
+def test_a_lists_sheet_in_another_language_or_make_never_replaces_the_first(capsys, tmp_path):
+    from handouts.pdftext import extract
+    csv = tmp_path / "today.csv"
+    csv.write_text("name,first_dose,locale\nAnn,2026-12-01,\nBo,2026-12-01,zh-Hans\n")
+    out_dir = tmp_path / "o"
+    made: dict[str, bytes] = {}
+    for extra in ([], ["--locale", "zh-Hant"], ["--bleed", "3"], ["--copies", "2"], ["--duplex-offset", "0.5,-1"]):
+        code, out, err = run(capsys, "build", "wallet-card", "--sheet", "letter-8up", "--patients", csv,
+                             "--out", out_dir, *extra)
+        assert code == 0, err
+        path = Path(out.strip())
+        assert path.name not in made, f"{extra} replaced {path.name}"
+        made[path.name] = path.read_bytes()
+    for name, data in made.items():  # each is still what its own build wrote
+        assert (out_dir / name).read_bytes() == data
+    names = sorted(made)
+    assert any(n.startswith("wallet-card-en_zh-Hans-letter-8up-today-") for n in names), names
+    zh_hant = next(n for n in names if n.startswith("wallet-card-zh-Hans_zh-Hant-letter-8up-today-"))
+    assert "我正在使用 tarlatamab-dlle" in extract(out_dir / zh_hant)  # Ann's card in the new default
+    assert any("-bleed3mm-" in n for n in names) and any("-2copies-" in n for n in names)
+    assert any("-offset0.5,-1mm-" in n for n in names)
