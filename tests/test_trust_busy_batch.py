@@ -255,3 +255,66 @@ def test_a_lists_sheet_in_another_language_or_make_never_replaces_the_first(caps
     assert "我正在使用 tarlatamab-dlle" in extract(out_dir / zh_hant)  # Ann's card in the new default
     assert any("-bleed3mm-" in n for n in names) and any("-2copies-" in n for n in names)
     assert any("-offset0.5,-1mm-" in n for n in names)
+
+
+# -- a corrected row: exactly one current pack ------------------------------------------
+
+def _packs(patients: Path) -> dict[str, dict]:
+    """The current packs: folder -> its manifest (the superseded/ folder is not one)."""
+    return {p.name: json.loads((p / "manifest.json").read_text())
+            for p in sorted(patients.iterdir()) if p.is_dir() and p.name != "superseded"}
+
+
+def test_a_corrected_row_leaves_exactly_one_current_pack(capsys, tmp_path, stub_render):
+    csv, other = tmp_path / "today.csv", tmp_path / "other.csv"
+    out_dir = tmp_path / "o"
+    patients = out_dir / "patients"
+    other.write_text(HEADER + "Ann Lee,2026-12-01,Dr. Other,555 0999,,en\n")  # another list's Ann Lee
+    assert run(capsys, "batch", "--patients", other, "--out", out_dir, "--jobs", "1")[0] == 0
+    csv.write_text(HEADER + "Ann Lee,2026-12-01,Dr. A,555 0100,,en\nBo,2026-12-01,Dr. A,555 0101,,en\n")
+    assert run(capsys, "batch", "--patients", csv, "--out", out_dir, "--jobs", "1")[0] == 0
+    before = _packs(patients)
+    old = next(n for n, m in before.items() if n.startswith("Ann-Lee-") and "today.csv" in m["files"][0]["origin"])
+    old_sheet = json.loads((patients / "manifest.json").read_text())["files"]
+    # The phone number is corrected and the list run again.
+    csv.write_text(HEADER + "Ann Lee,2026-12-01,Dr. A,555 0199,,en\nBo,2026-12-01,Dr. A,555 0101,,en\n")
+    code, out, err = run(capsys, "batch", "--patients", csv, "--out", out_dir, "--jobs", "1")
+    assert code == 0, err
+    after = _packs(patients)
+    mine = [n for n, m in after.items() if n.startswith("Ann-Lee-") and "today.csv" in m["files"][0]["origin"]]
+    assert len(mine) == 1 and mine[0] != old, after.keys()  # one current pack for the row
+    assert len(after) == 3  # Bo's pack and the other list's Ann Lee stay where they were
+    # Said, naming the row (never the patient), and counted in the summary.
+    assert "today.csv row 2: the pack made earlier for this row" in err and "Ann" not in err, err
+    assert "moved aside: 2 earlier pack(s) or sheet(s)" in out, out
+    # The earlier pack is aside, whole, and its manifest still says what was printed.
+    aside = json.loads((patients / "superseded" / old / "manifest.json").read_text())["files"]
+    assert {(f["file"], f["sha256"]) for f in aside} == {(f["file"], f["sha256"]) for f in before[old]["files"]}
+    assert all(f["superseded"] == {"by": mine[0], "on": "2026-11-23", "list": "today.csv", "row": 2} for f in aside)
+    assert all((patients / "superseded" / old / f["file"]).is_file() for f in aside)
+    # The new pack names the one it replaces; the list's old sheet (Ann's old card) went too.
+    assert all(f["supersedes"] == [f"superseded/{old}"] for f in after[mine[0]]["files"])
+    sheets = json.loads((patients / "manifest.json").read_text())["files"]
+    assert [s["file"] for s in sheets if "today.csv" in s["list"]] != [s["file"] for s in old_sheet
+                                                                       if "today.csv" in s["list"]]
+    assert not any((patients / s["file"]).exists() for s in old_sheet if "today.csv" in s["list"])
+    moved_sheets = json.loads((patients / "superseded" / "manifest.json").read_text())["files"]
+    assert [s["superseded"]["by"] for s in moved_sheets] == [[mine[0]]]
+    # A re-run moves nothing more, and keeps what the new pack supersedes.
+    code, out, err = run(capsys, "batch", "--patients", csv, "--out", out_dir, "--jobs", "1")
+    assert code == 0 and "moved" not in out + err and _packs(patients) == after
+
+
+def test_namesakes_in_one_list_each_keep_their_own_pack(capsys, tmp_path, stub_render):
+    csv = tmp_path / "today.csv"
+    out_dir = tmp_path / "o"
+    rows = ["Li Wei,2026-12-01,Dr. A,555 0100,,en", "Li Wei,2026-12-01,Dr. B,555 0200,,en"]
+    csv.write_text(HEADER + "\n".join(rows) + "\n")
+    assert run(capsys, "batch", "--patients", csv, "--out", out_dir, "--jobs", "1")[0] == 0
+    first = set(_packs(out_dir / "patients"))
+    csv.write_text(HEADER + rows[0] + "\n" + rows[1].replace("555 0200", "555 0299") + "\n")  # row 3 corrected
+    code, out, err = run(capsys, "batch", "--patients", csv, "--out", out_dir, "--jobs", "1")
+    assert code == 0 and "today.csv row 3: the pack made earlier" in err, err
+    now = set(_packs(out_dir / "patients"))
+    assert len(now) == 2 and len(now & first) == 1  # row 2's pack untouched, row 3's replaced
+    assert [p.name for p in (out_dir / "patients" / "superseded").iterdir() if p.is_dir()] == list(first - now)

@@ -208,7 +208,7 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     with reporter:
         results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=reporter.update,
                             warn=lambda w: _batch_notice(w, plan))
-    reporter.summary(results, bad_rows)
+    reporter.summary(results, bad_rows, plan.moved_aside)
     failed = [r for r in results if r.status == "failed"]
     if bad_rows:
         raise SystemExit(EXIT_USAGE)

@@ -141,6 +141,13 @@ MESSAGES: dict[str, str] = {
                               "computers; add --allow-remote if that is really wanted"),
     "manifest.malformed": E_("%(file)s in %(folder)s is malformed (%(detail)s); treating it as absent and "
                              "rebuilding"),
+    "pack.superseded": E_("the pack made earlier for this row, from its details before a correction, was moved "
+                          "to %(folder)s; its manifest.json there says what was printed and which pack replaces "
+                          "it"),
+    "sheet.superseded": E_("a card sheet made earlier from this list holds a card that was corrected since; it "
+                           "was moved to %(folder)s"),
+    "pack.not_moved": E_("the pack made earlier for this row, from its details before a correction, could not be "
+                         "moved aside: %(problem)s"),
     "interrupted": E_("stopped after %(done)s of %(total)s files; every file written is complete and in its "
                       "folder's manifest.json. Run the same command again to finish: finished files are not "
                       "rebuilt"),

@@ -238,6 +238,66 @@ class OutputDir:
             os.close(dfd)
 
 
+    def folders(self, rel_folder: str | Path = "") -> list[str]:
+        """The names of the folders (not links) in root/rel_folder; none if it is absent."""
+        parts = self._parts(rel_folder) if str(rel_folder) not in ("", ".") else ()
+        if not _FD_SAFE:  # pragma: no cover
+            folder = self._checked_path(parts, create=False)
+            return sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.is_symlink()) if folder else []
+        dfd = self._open_dir(parts, create=False)
+        if dfd is None:
+            return []
+        try:
+            with os.scandir(dfd) as entries:
+                return sorted(e.name for e in entries if e.is_dir(follow_symlinks=False))
+        finally:
+            os.close(dfd)
+
+    def move_aside(self, rel: str, rel_folder: str) -> str:
+        """Move root/rel (a file or a folder, never through a link) into root/rel_folder,
+        under its own name, or with "~2", "~3" ... before its suffix when that name is
+        taken there: nothing is replaced. Returns its new path inside root."""
+        parts, into = self._parts(rel), self._parts(rel_folder)
+        name = parts[-1]
+        stem, dot, suffix = name.rpartition(".") if "." in name.lstrip(".") else (name, "", "")
+        if not _FD_SAFE:  # pragma: no cover
+            src_dir = self._checked_path(parts[:-1], create=False)
+            dst_dir = self._checked_path(into, create=True)
+            if src_dir is None or dst_dir is None:
+                raise FileNotFoundError(rel)
+            for n in range(1, 1000):
+                target = name if n == 1 else f"{stem}~{n}{dot}{suffix}"
+                if not (dst_dir / target).exists():
+                    os.rename(src_dir / name, dst_dir / target)
+                    return "/".join((*into, target))
+            raise FileExistsError(rel)
+        sfd = self._open_dir(parts[:-1], create=False)
+        if sfd is None:
+            raise HandoutsError("output.cannot_use", self.field, {"path": self.root.joinpath(*parts),
+                                                                 "reason": os.strerror(errno.ENOENT)})
+        try:
+            dfd = self._open_dir(into, create=True)
+            try:
+                for n in range(1, 1000):
+                    target = name if n == 1 else f"{stem}~{n}{dot}{suffix}"
+                    try:
+                        os.stat(target, dir_fd=dfd, follow_symlinks=False)
+                    except FileNotFoundError:
+                        break
+                else:  # pragma: no cover - a thousand earlier versions of one pack
+                    raise HandoutsError("output.cannot_use", self.field, {"path": self.root.joinpath(*into),
+                                                                         "reason": os.strerror(errno.EEXIST)})
+                try:
+                    os.rename(name, target, src_dir_fd=sfd, dst_dir_fd=dfd)
+                except OSError as exc:
+                    raise HandoutsError("output.cannot_use", self.field,
+                                        {"path": self.root.joinpath(*parts), "reason": exc.strerror or exc}) from None
+                return "/".join((*into, target))
+            finally:
+                os.close(dfd)
+        finally:
+            os.close(sfd)
+
     # -- the lock --------------------------------------------------------------------------
     @contextlib.contextmanager
     def locked(self, waiting: Callable[[int | None], None] | None = None) -> Iterator[None]:
