@@ -596,7 +596,7 @@ def patient_folders(patients: list[tuple[int, Patient]]) -> dict[int, str]:
     taken: dict[str, str] = {}  # case-folded folder -> identity (case-insensitive file systems)
     for row, p in patients:
         ident = p.identity()
-        base = output.safe_name(p.name or "", fallback="patient", max_len=48)
+        base = output.safe_name(p.name or "", fallback="patient", max_len=48, max_bytes=96)
         for n in (8, 16, 64):
             name = f"{base}-{ident[:n]}"
             owner = taken.get(name.casefold())

@@ -40,6 +40,7 @@ MESSAGES: dict[str, str] = {
     "option.offset_format": E_("%(value)s: give X,Y in millimetres, e.g. 0.5,-1"),
     "option.bleed_range": E_("%(value)s mm: choose 0 to 5 mm"),
     "option.offset_range": E_("%(x)s,%(y)s mm: each shift is at most 10 mm"),
+    "option.locale_and_all_locales": E_("give --locale CODE or --all-locales, not both"),
     "batch.nothing_chosen": E_("give --locale CODE, --all-locales or --patients FILE.csv"),
     "lang.unknown": E_("unknown language '%(value)s' for messages; available: %(choices)s"),
     # -- what to make
@@ -60,6 +61,8 @@ MESSAGES: dict[str, str] = {
     # -- files
     "file.missing": E_("no such file: %(path)s"),
     "file.is_folder": E_("%(path)s is a folder, not a file"),
+    "file.not_regular": E_("%(path)s is not a regular file (a device, a pipe or a socket); give a saved file"),
+    "file.binary": E_("%(file)s holds NUL bytes, so it is not a text file; is this the right file?"),
     "file.unreadable": E_("cannot read %(path)s: %(reason)s"),
     "file.too_large": E_("%(file)s is larger than %(kib)s KB; is this the right file?"),
     "file.utf16": E_("%(file)s is UTF-16 text; save it as UTF-8 (in a spreadsheet: 'CSV UTF-8')"),
@@ -98,6 +101,8 @@ MESSAGES: dict[str, str] = {
                                 "name in Latin letters or Chinese"),
     "date.with_time": E_("give a date without a time, e.g. 2026-12-01"),
     "date.not_a_date": E_("%(value)s is not a calendar date"),
+    "date.ascii_digits": E_("write the date with the digits 0-9 (not full-width or other digits), as YYYY-MM-DD, "
+                            "e.g. 2026-12-01"),
     "date.format": E_("give a date as YYYY-MM-DD, e.g. 2026-12-01"),
     "first_dose.before_approval": E_("%(date)s is before the drug was approved (%(approved)s)"),
     "first_dose.too_late": E_("%(date)s is more than a year after today (%(today)s)"),
@@ -124,6 +129,8 @@ MESSAGES: dict[str, str] = {
                         "finish (Ctrl-C to stop waiting)"),
     "output.in_use_unknown": E_("%(path)s is in use by another handouts batch; waiting for it to finish (Ctrl-C "
                                 "to stop waiting)"),
+    "output.name_too_long": E_("the file name %(name)s would be %(bytes)s bytes long, more than the %(max)s bytes "
+                               "a file name may have"),
     "output.folder_in_the_way": E_("%(path)s is a folder where handouts writes a file; move or rename it"),
     "manifest.not_written": E_("%(problem)s; the files of that folder were built but are not recorded in its "
                                "manifest.json, so the next run builds them again"),

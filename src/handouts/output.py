@@ -128,6 +128,8 @@ class OutputDir:
         """Write root/rel atomically: a temporary file in the same folder, then rename."""
         parts = self._parts(rel)
         folder, name = parts[:-1], parts[-1]
+        for part in parts:
+            _refuse_long_name(part)
         tmp = temp_name(name)
         if not _FD_SAFE:  # pragma: no cover - platforms without dir_fd (Windows)
             return self._write_by_path(folder, name, tmp, data)
@@ -334,6 +336,20 @@ class OutputDir:
             os.close(fd)  # releases the lock
 
 
+# The longest name most file systems take (ext4, APFS, NTFS: 255 bytes or UTF-16 units).
+MAX_NAME_BYTES = 255
+
+
+def _refuse_long_name(name: str) -> None:
+    """A name the file system would refuse (with its temporary name's additions): said
+    about the name itself, not about the output folder."""
+    size = len(name.encode("utf-8"))
+    if size + TEMP_OVERHEAD > MAX_NAME_BYTES:
+        shown = name if len(name) <= 60 else f"{name[:40]}...{name[-16:]}"
+        raise HandoutsError("output.name_too_long", "", {"name": shown, "bytes": size,
+                                                         "max": MAX_NAME_BYTES - TEMP_OVERHEAD})
+
+
 def temp_name(name: str) -> str:
     """The temporary name under which `name` is written (see _TEMP)."""
     return f".{name}.{os.getpid()}-{secrets.token_hex(4)}{TEMP_SUFFIX}"
@@ -375,11 +391,16 @@ _WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 1
                      *(f"LPT{i}" for i in range(1, 10))}
 
 
-def safe_name(text: str, fallback: str = "patient", max_len: int = 60) -> str:
-    """A folder or file name that is safe on every OS and cannot climb out of out/."""
+def safe_name(text: str, fallback: str = "patient", max_len: int = 60, max_bytes: int | None = None) -> str:
+    """A folder or file name that is safe on every OS and cannot climb out of out/: at
+    most `max_len` characters and `max_bytes` bytes of UTF-8 (file systems limit names in
+    bytes: a Chinese character takes three, some take four)."""
     norm = unicodedata.normalize("NFKC", text or "")
     cleaned = re.sub(r"[^\w\-]+", "-", norm, flags=re.UNICODE).strip("-_.")
-    cleaned = cleaned[:max_len].strip("-_.")
+    cleaned = cleaned[:max_len]
+    if max_bytes is not None:
+        cleaned = cleaned.encode("utf-8")[:max_bytes].decode("utf-8", "ignore")  # whole characters only
+    cleaned = cleaned.strip("-_.")
     if not cleaned or cleaned.upper().split(".")[0] in _WINDOWS_RESERVED:
         cleaned = f"{fallback}-{cleaned}" if cleaned else fallback
     return cleaned

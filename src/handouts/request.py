@@ -81,7 +81,8 @@ class Resolved:
 def patient_tag(patient: Patient) -> str:
     """A patient's part of a file name: the name made safe and a digest of the whole
     record, so that two patients with the same name never share a file."""
-    return f"{output.safe_name(patient.name or '', fallback='patient', max_len=48)}-{patient.identity()[:8]}"
+    name = output.safe_name(patient.name or "", fallback="patient", max_len=48, max_bytes=96)
+    return f"{name}-{patient.identity()[:8]}"
 
 
 def list_key(patients: Sequence[Patient]) -> str:
@@ -92,7 +93,7 @@ def list_key(patients: Sequence[Patient]) -> str:
 def list_tag(source: str, patients: Sequence[Patient]) -> str:
     """A list's part of a file name: the list's name made safe and a digest of its rows,
     so that a second list never replaces the first list's sheets."""
-    stem = output.safe_name(Path(source).stem, fallback="patients", max_len=40)
+    stem = output.safe_name(Path(source).stem, fallback="patients", max_len=40, max_bytes=60)
     return f"{stem}-{list_key(patients)}"
 
 
