@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
@@ -125,6 +126,17 @@ def test_a_folder_where_a_file_goes_refuses_that_file_and_builds_the_rest(capsys
         assert code == 0 and err.count(" built ") == 1, err
     else:  # once per run, not once per file
         assert len([ln for ln in err.splitlines() if "manifest" in ln]) == 1, err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+@pytest.mark.parametrize("where", ["en/handout-en-letter.pdf", "en/manifest.json"])
+def test_a_fifo_where_a_file_goes_is_replaced_as_a_name_never_read(capsys, tmp_path, stub_render, where):
+    out_dir = tmp_path / "o"
+    (out_dir / "en").mkdir(parents=True)
+    os.mkfifo(out_dir / where)
+    code, out, err = run(capsys, "batch", "--locale", "en", "--out", out_dir, "--jobs", "1")
+    assert code == 0, err
+    assert (out_dir / where).is_file() and not (out_dir / where).is_fifo()
 
 
 def test_a_folder_where_a_patients_manifest_goes(capsys, tmp_path, stub_render):

@@ -10,7 +10,10 @@ manifest.json records.
 Every patient row gets its own folder, named from the patient's name and a digest of
 the whole row, so the same row always lands in the same folder and two patients never
 share one, whatever their names. Imposed card sheets are named after the list and a
-digest of its rows, so a second list never replaces the first list's sheets.
+digest of its rows, so a second list never replaces the first list's sheets. A row
+corrected since the last run gets a new folder, and its earlier pack is moved aside
+(supersede_earlier_packs). Two batches into one output folder take turns: each holds
+the folder's lock while it cleans up, builds and records.
 
 Ctrl-C stops the batch: workers ignore SIGINT, the parent stops them, removes their
 temporary files and says how to resume. Workers die with their parent (SIGKILL
