@@ -300,8 +300,11 @@ def test_a_corrected_row_leaves_exactly_one_current_pack(capsys, tmp_path, stub_
     assert "today.csv row 2: the pack made earlier for this row" in err and "Ann" not in err, err
     assert "moved aside: 2 earlier pack(s) or sheet(s)" in out, out
     # The earlier pack is aside, whole, and its manifest still says what was printed.
-    aside = json.loads((patients / "superseded" / old / "manifest.json").read_text())["files"]
-    assert {(f["file"], f["sha256"]) for f in aside} == {(f["file"], f["sha256"]) for f in before[old]["files"]}
+    aside_manifest = json.loads((patients / "superseded" / old / "manifest.json").read_text())
+    aside = aside_manifest["files"]
+    assert {k: v for k, v in aside_manifest.items() if k != "files"} == \
+        {k: v for k, v in before[old].items() if k != "files"}  # as written when it was printed
+    assert [{k: v for k, v in f.items() if k != "superseded"} for f in aside] == before[old]["files"]
     assert all(f["superseded"] == {"by": mine[0], "on": "2026-11-23", "list": "today.csv", "row": 2} for f in aside)
     assert all((patients / "superseded" / old / f["file"]).is_file() for f in aside)
     # The new pack names the one it replaces; the list's old sheet (Ann's old card) went too.
@@ -330,3 +333,18 @@ def test_namesakes_in_one_list_each_keep_their_own_pack(capsys, tmp_path, stub_r
     now = set(_packs(out_dir / "patients"))
     assert len(now) == 2 and len(now & first) == 1  # row 2's pack untouched, row 3's replaced
     assert [p.name for p in (out_dir / "patients" / "superseded").iterdir() if p.is_dir()] == list(first - now)
+
+
+def test_a_link_where_superseded_packs_go_is_never_followed(capsys, tmp_path, stub_render):
+    csv = tmp_path / "today.csv"
+    out_dir = tmp_path / "o"
+    csv.write_text(HEADER + "Ann Lee,2026-12-01,Dr. A,555 0100,,en\n")
+    assert run(capsys, "batch", "--patients", csv, "--out", out_dir, "--jobs", "1")[0] == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (out_dir / "patients" / "superseded").symlink_to(elsewhere)
+    csv.write_text(HEADER + "Ann Lee,2026-12-01,Dr. A,555 0199,,en\n")
+    code, out, err = run(capsys, "batch", "--patients", csv, "--out", out_dir, "--jobs", "1")
+    assert code == 1 and "could not be moved aside" in err and "symbolic link" in err, err
+    assert list(elsewhere.iterdir()) == []
+    assert len(_packs(out_dir / "patients")) == 2  # the earlier pack stays where it was, said so

@@ -368,8 +368,7 @@ def supersede_earlier_packs(plan: Plan, out: output.OutputDir,
             if notice:
                 notice(problem)
             continue
-        note = {"by": by, "on": today, "list": lst, "row": row}
-        _annotate(out, aside, {f: {**e, "superseded": note} for f, e in entries.items()})
+        _mark_superseded(out, aside, {"by": by, "on": today, "list": lst, "row": row})
         moved.setdefault(by, []).append(aside.removeprefix(PATIENTS_DIR + "/"))
         plan.moved_aside.append(aside)
         replaced_by[name] = by
@@ -380,10 +379,23 @@ def supersede_earlier_packs(plan: Plan, out: output.OutputDir,
     return moved
 
 
+def _mark_superseded(out: output.OutputDir, folder: str, note: dict) -> None:
+    """Add `note` to each entry of a moved pack's manifest, keeping everything else as it
+    was written (the content version it was printed from included)."""
+    rel = f"{folder}/{MANIFEST}"
+    try:
+        data = json.loads(out.read(rel, limit=16 * 1024 * 1024) or b"")
+        for entry in data["files"]:
+            entry["superseded"] = note
+        out.write(rel, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    except (ValueError, TypeError, KeyError, HandoutsError):  # no usable manifest: the pack is aside anyway
+        pass
+
+
 def _annotate(out: output.OutputDir, folder: str, entries: dict[str, dict]) -> None:
     try:
         write_manifest(out, folder, entries)
-    except HandoutsError:  # the pack is aside either way; its files are what they were
+    except HandoutsError:  # reported by the run's own manifest writes, if it matters
         pass
 
 
@@ -399,19 +411,23 @@ def _move_sheets_aside(plan: Plan, out: output.OutputDir, replaced: dict[str, st
         return
     aside = read_manifest(out, f"{PATIENTS_DIR}/{SUPERSEDED}")
     for file, entry in stale.items():
-        try:
-            new = out.move_aside(f"{PATIENTS_DIR}/{file}", f"{PATIENTS_DIR}/{SUPERSEDED}")
-        except HandoutsError:
-            new = None  # already gone: only its entry is left to move
-        if new:
-            plan.moved_aside.append(new)
+        where = str(entry.get("list") or "")
+        moved = file
+        if os.path.lexists(out.root / PATIENTS_DIR / file):  # else deleted by hand: only its entry moves
+            try:
+                moved = out.move_aside(f"{PATIENTS_DIR}/{file}", f"{PATIENTS_DIR}/{SUPERSEDED}").rsplit("/", 1)[-1]
+            except HandoutsError as err:
+                problem = HandoutsError("pack.not_moved", "", {"problem": err}, where=where)
+                plan.problems.append(problem)
+                if notice:
+                    notice(problem)
+                continue
+            plan.moved_aside.append(f"{PATIENTS_DIR}/{SUPERSEDED}/{moved}")
         by = sorted({replaced[f] for f in entry.get("folders") or () if f in replaced})
-        aside[new.rsplit("/", 1)[-1] if new else file] = {**entry, "file": new.rsplit("/", 1)[-1] if new else file,
-                                                          "superseded": {"by": by, "on": today}}
+        aside[moved] = {**entry, "file": moved, "superseded": {"by": by, "on": today}}
         entries.pop(file)
         if notice:
-            notice(HandoutsError("sheet.superseded", "", {"folder": f"{PATIENTS_DIR}/{SUPERSEDED}"},
-                                 where=str(entry.get("list") or "")))
+            notice(HandoutsError("sheet.superseded", "", {"folder": f"{PATIENTS_DIR}/{SUPERSEDED}"}, where=where))
     _annotate(out, f"{PATIENTS_DIR}/{SUPERSEDED}", aside)
     _annotate(out, PATIENTS_DIR, entries)
 

@@ -153,8 +153,8 @@ MESSAGES: dict[str, str] = {
                           "it"),
     "sheet.superseded": E_("a card sheet made earlier from this list holds a card that was corrected since; it "
                            "was moved to %(folder)s"),
-    "pack.not_moved": E_("the pack made earlier for this row, from its details before a correction, could not be "
-                         "moved aside: %(problem)s"),
+    "pack.not_moved": E_("an earlier pack or card sheet that a corrected row replaces could not be moved aside: "
+                         "%(problem)s"),
     "interrupted": E_("stopped after %(done)s of %(total)s files; every file written is complete and in its "
                       "folder's manifest.json. Run the same command again to finish: finished files are not "
                       "rebuilt"),
