@@ -18,6 +18,8 @@ from test_trust_input import assert_one_line_error
 from test_web_app import client, form, private_tmp, upload  # noqa: F401 - fixtures
 
 HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
+# The counter page's tests use starlette's test client, as test_web_app.py does.
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
 
 # -- file names: limited in bytes, and blamed on themselves ------------------------------
