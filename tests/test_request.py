@@ -116,7 +116,7 @@ def test_a_list_on_sheets_names_the_list_and_each_row(model):
     res = resolve(Request("wallet-card", sheet="letter-8up", rows=source, copies=2), model)
     assert [c.where for c in res.cards] == ["today.csv row 2"] * 2 + ["today.csv row 3"] * 2
     people = list(dict.fromkeys(c.patient for c in res.cards))
-    assert res.file_name == f"wallet-card-en-letter-8up-{list_tag('today.csv', people)}.pdf"
+    assert res.file_name == f"wallet-card-en-letter-8up-2copies-{list_tag('today.csv', people)}.pdf"
     mixed = resolve(Request("wallet-card", sheet="letter-8up", rows=CsvRows("t.csv", "name,locale\nA,en\nB,zh-Hans\n")),
                     model)
-    assert mixed.file_name.startswith("wallet-card-letter-8up-t-")  # two locales: the name says none
+    assert mixed.file_name.startswith("wallet-card-en_zh-Hans-letter-8up-t-")  # two locales: the name says both

@@ -612,8 +612,10 @@ def test_malformed_upload_gets_a_clear_error(client, data, status, words):
 
 
 def test_upload_error_in_chinese(client):
-    r = upload(client, b"\xff\xfe\x00bad", ui="zh-Hant")
+    r = upload(client, b"\x89PNG\x00\xffbad", ui="zh-Hant")
     assert "不是病人名單" in r.json()["error"]
+    r = upload(client, b"\xff\xfe\x00bad", ui="zh-Hant")  # UTF-16 is named as such
+    assert "UTF-16" in r.json()["error"] and "UTF-8" in r.json()["error"]
 
 
 def test_missing_file_is_an_error_not_a_traceback(client):

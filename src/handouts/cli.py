@@ -168,14 +168,17 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     (into OUT/patients/<name>/), with a manifest.json in each folder."""
     from . import batch, content, locales, output
     from .build import review_warnings, warn
+    from .patient import check_file
     from .progress import Reporter
     from .request import ListFile, checked_rows
 
-    codes = list(locales.available()) if all_locales else list(locale_codes)
-    for code in codes:
+    for code in locale_codes:  # each one typed is checked, also beside --all-locales
         locales.get(code)
-    if patients_csv is not None and not patients_csv.is_file():
-        raise HandoutsError("file.missing", "patients", {"path": patients_csv})
+    if all_locales and locale_codes:
+        raise HandoutsError("option.locale_and_all_locales", "all_locales")
+    codes = list(locales.available()) if all_locales else list(locale_codes)
+    if patients_csv is not None:  # a folder, a FIFO or /dev/zero is said to be one
+        check_file(patients_csv, "patients")
     model = content.default()
     freshness = review_warnings(model, strict)
     output.ensure_writable_dir(out_dir)
@@ -207,13 +210,23 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     reporter = Reporter(len(plan.jobs), as_json=as_json)
     with reporter:
         results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=reporter.update,
-                            warn=lambda w: warn([w], _LANG[0]))
-    reporter.summary(results, bad_rows)
+                            warn=lambda w: _batch_notice(w, plan))
+    reporter.summary(results, bad_rows, plan.moved_aside)
     failed = [r for r in results if r.status == "failed"]
     if bad_rows:
         raise SystemExit(EXIT_USAGE)
-    if failed:
+    if failed or plan.problems:
         raise SystemExit(1)
+
+
+def _batch_notice(notice: HandoutsError, plan) -> None:
+    """A batch's notice as it happens: an error when the run cannot succeed because of it
+    (a manifest that cannot be written), else a warning (a malformed manifest, rebuilt)."""
+    if notice in plan.problems:
+        click.echo(f"handouts: error: {notice.one_line(_LANG[0])}", err=True)
+    else:
+        from .build import warn
+        warn([notice], _LANG[0])
 
 
 @cli.command("check")
@@ -313,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # How the command line names what an error is about: its options as typed.
 OPTIONS = frozenset({"locale", "paper", "patient", "patients", "sheet", "bleed", "duplex_offset", "copies",
-                     "also", "large_print", "out", "strict", "jobs", "lang", "host", "port"})
+                     "also", "large_print", "out", "strict", "jobs", "lang", "host", "port", "all_locales"})
 
 
 def shown(err: HandoutsError) -> HandoutsError:

@@ -15,6 +15,7 @@ from functools import cache
 from handouts import build, content, locales, registry, request, session
 from handouts.errors import HandoutsError
 from handouts.patient import FIELDS, CsvRows, Patient, from_mapping
+from handouts.patient import decode as patient_decode
 
 PERSONAL_FIELDS = tuple(v.field for v in registry.PATIENT_VARIABLES)
 CARD_SINGLE = "card"
@@ -253,6 +254,12 @@ def csv_rows(text: str, default_locale: str, sheet: str, name: str = "upload.csv
     fmt = imposition(sheet, layout=card.layout).preset.card_format
     with session.use():
         return request.checked_rows(CsvRows(name, text), default_locale, model(), (card.name,), fmt=fmt, also=None)
+
+
+def decode(raw: bytes, name: str) -> str:
+    """An uploaded list's text, decoded as the command line decodes a file (UTF-8, byte
+    order marks dropped; UTF-16 and NUL bytes refused)."""
+    return patient_decode(raw, name, "patients")
 
 
 def csv_fields() -> tuple[str, ...]:

@@ -102,6 +102,10 @@ PROBLEM_TEXT = {
                            "language\u201d, or make one of these documents too."),
     "other": W_("This cannot be used: %(detail)s"),
     "too_large": W_("What was sent is too large for this page (at most %(kib)s KiB)."),
+    "length_required": W_("What was sent did not say its size in advance (a Content-Length header), which "
+                          "this page needs. Send it from the page itself, not in chunks."),
+    "bad_form": W_("The page could not read what was sent: the form was incomplete or damaged. Reload the "
+                   "page and try again."),
     "slow": W_("What was sent arrived too slowly, so the page did not use it. Send it again."),
     "not_csv": W_("This file is not a patient list: save it as CSV (UTF-8) with a header row."),
     "too_many_rows": W_("This list has more than %(max)s patients. Split it into smaller files."),
