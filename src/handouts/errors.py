@@ -162,7 +162,6 @@ MESSAGES: dict[str, str] = {
     "interrupted": E_("stopped after %(done)s of %(total)s files; every file written is complete and in its "
                       "folder's manifest.json. Run the same command again to finish: finished files are not "
                       "rebuilt"),
-    "file.not_regular": E_("%(path)s is not a regular file"),
     "file.changed": E_("%(file)s changed while it was read; try again"),
     # -- the print record: where it is, its settings and its key
     "record.url_empty": E_("is empty; give a file path or a database URL"),
