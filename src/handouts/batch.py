@@ -128,7 +128,8 @@ def _fonts_digest(code: str) -> str:
 
 @cache
 def _content_digest() -> str:
-    return _hash_files([paths.content_file()])
+    """The content pack: its content file and its own catalogs."""
+    return _hash_files(content.Pack(paths.content_file().parent).files())
 
 
 @cache
@@ -415,11 +416,12 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
 def plan_locale(code: str, root: Path) -> list[Job]:
     """Every document for one locale: each paper, and each card sheet."""
     jobs: list[Job] = []
+    drug = content.default().meta.file_stem
     for spec in registry.DOCUMENTS.values():
         for paper in spec.papers:
-            jobs.append(Job(spec.name, code, paper, root, f"{code}/{spec.file_name(code, paper)}"))
+            jobs.append(Job(spec.name, code, paper, root, f"{code}/{spec.file_name(drug, code, paper)}"))
         for sheet in spec.sheets:
-            jobs.append(Job(spec.name, code, spec.papers[0], root, f"{code}/{spec.file_name(code, sheet)}",
+            jobs.append(Job(spec.name, code, spec.papers[0], root, f"{code}/{spec.file_name(drug, code, sheet)}",
                             sheet=sheet))
     return jobs
 

@@ -41,6 +41,8 @@ MESSAGES: dict[str, str] = {
     "option.offset_range": E_("%(x)s,%(y)s mm: each shift is at most 10 mm"),
     "batch.nothing_chosen": E_("give --locale CODE, --all-locales or --patients FILE.csv"),
     "lang.unknown": E_("unknown language '%(value)s' for messages; available: %(choices)s"),
+    "content.no_pack": E_("no content pack '%(value)s': give a folder with a content.toml, or one of: %(choices)s"),
+    "content.choose_pack": E_("choose a content pack (--content or HANDOUTS_CONTENT): %(choices)s"),
     # -- what to make
     "document.unknown": E_("unknown document '%(value)s'; available: %(choices)s"),
     "document.option_unsupported": E_("%(document)s does not support %(option)s; documents that do: %(documents)s"),

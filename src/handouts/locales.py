@@ -73,6 +73,9 @@ class LocaleSpec(Strict):
     # this locale's documents state (locale.toml [approval_regions]).
     approval_regions: dict[str, str] = {}
     medical_review: MedicalReview
+    # Words of this locale's catalogs that contain a numeral but add no number (一些
+    # "some"): word -> the English word its source must contain ("" any source).
+    not_numbers: dict[str, str] = {}
     directory: Path = Path()
 
     @field_validator("keep_together")

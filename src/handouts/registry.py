@@ -91,12 +91,13 @@ class DocumentSpec:
     counter: int | None = None  # its place on the counter page (None: not offered there)
     page_label: str = ""  # how the counter page names it (translated by the `web` catalog: web.i18n)
 
-    def file_name(self, locale: str | None, medium: str, tag: str | None = None, also: str | None = None,
-                  large_print: bool = False) -> str:
-        """The output file's name: the document, its locale (none for a list that mixes
-        locales), its paper or sheet, whose it is (a patient's or a list's tag), and its
-        variant (a second language, large print)."""
-        parts = [self.name, *([locale] if locale else []), medium, *([tag] if tag else [])]
+    def file_name(self, drug: str, locale: str | None, medium: str, tag: str | None = None,
+                  also: str | None = None, large_print: bool = False) -> str:
+        """The output file's name: the drug (the content model's meta.file_stem), the
+        document, its locale (none for a list that mixes locales), its paper or sheet,
+        whose it is (a patient's or a list's tag), and its variant (a second language,
+        large print)."""
+        parts = [drug, self.name, *([locale] if locale else []), medium, *([tag] if tag else [])]
         return "-".join(parts) + (f"+{also}" if also else "") + ("-large-print" if large_print else "") + ".pdf"
 
     @property

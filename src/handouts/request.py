@@ -96,9 +96,10 @@ def list_tag(source: str, patients: Sequence[Patient]) -> str:
     return f"{stem}-{list_key(patients)}"
 
 
-def bundle_name(locale: str, patient: Patient | None) -> str:
-    """A ZIP of one order's files (the counter page): its locale and whose it is."""
-    return "-".join(["handouts", locale, *([patient_tag(patient)] if patient is not None else [])]) + ".zip"
+def bundle_name(drug: str, locale: str, patient: Patient | None) -> str:
+    """A ZIP of one order's files (the counter page): the drug (meta.file_stem), its
+    locale and whose it is."""
+    return "-".join([drug, "handouts", locale, *([patient_tag(patient)] if patient is not None else [])]) + ".zip"
 
 
 def _refuse_unsupported(req: Request, spec: registry.DocumentSpec) -> None:
@@ -154,9 +155,10 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
         precheck(patient, locale, model, req.patient_where, documents=(spec.name,),
                  **_check_options(spec, None, also))
         tag = patient_tag(patient) if patient is not None else None
+        drug = model.meta.file_stem
         return Resolved(spec, locale, paper, also, req.large_print, patient,
-                        spec.file_name(locale, paper.name, tag, bilingual, req.large_print),
-                        spec.file_name(locale, paper.name, None, bilingual, req.large_print), record=req.record)
+                        spec.file_name(drug, locale, paper.name, tag, bilingual, req.large_print),
+                        spec.file_name(drug, locale, paper.name, None, bilingual, req.large_print), record=req.record)
     from .cardlayout import imposition
     from .documents.wallet_card import Card
     imp = imposition(req.sheet, req.bleed or 0.0, req.duplex_offset or (0.0, 0.0), layout=spec.layout)
@@ -172,14 +174,14 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
         codes = {c.locale for c in cards}
         one = next(iter(codes)) if len(codes) == 1 else None  # a list mixes locales: its name says none
         tag = list_tag(req.rows.name if req.rows is not None else req.list_name, people)
-        name = spec.file_name(one, req.sheet, tag, also if also and also != one else None)
+        name = spec.file_name(model.meta.file_stem, one, req.sheet, tag, also if also and also != one else None)
         locale = one or locale
     else:
         check_patient(patient, locale, model, req.patient_where)
         precheck(patient, locale, model, req.patient_where, documents=(spec.name,), **options)
         cards = [Card(locale, patient)] * (req.copies or imp.per_sheet)
         tag = patient_tag(patient) if patient is not None else None
-        name = spec.file_name(locale, req.sheet, tag, bilingual)
+        name = spec.file_name(model.meta.file_stem, locale, req.sheet, tag, bilingual)
     if also:
         cards = [dataclasses.replace(c, also=also) for c in cards]
     return Resolved(spec, locale, papers.PAPERS[imp.preset.paper], also, False, patient, name, name,

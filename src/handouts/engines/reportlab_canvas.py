@@ -658,6 +658,10 @@ class Document:
     def has_form(self, key: str) -> bool:
         return key in self._forms
 
+    def set_keywords(self, text: str) -> None:
+        """The document information's /Keywords (e.g. what the document cites)."""
+        self.c.setKeywords(text)
+
     def begin_page(self, w: float, h: float) -> Painter:
         self.c.setPageSize((w * mm, h * mm))
         self._page = Painter(self.c, h)

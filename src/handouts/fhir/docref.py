@@ -28,9 +28,9 @@ if TYPE_CHECKING:
 
 LOINC = "http://loinc.org"
 EDUCATION_NOTE = ("34895-3", "Education note")
-TITLES = {"handout": "Tarlatamab-dlle (IMDELLTRA) patient handout",
-          "wallet-card": "Tarlatamab-dlle (IMDELLTRA) CRS wallet card",
-          "poster": "Tarlatamab-dlle (IMDELLTRA) dosing poster"}
+# {drug}: the content model's name for the drug (names.heading).
+TITLES = {"handout": "{drug} patient handout", "wallet-card": "{drug} CRS wallet card",
+          "poster": "{drug} dosing poster"}
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,16 @@ CHANNELS = {"cli": "the command line", "batch": "a batch", "counter": "the pharm
 
 
 def document_reference(row: PrintRow, pdf: bytes, *, html_lang: str, url: str | None = None,
-                       subject: Subject | None = None, identifier_system: str = "urn:handouts:document-id"):
+                       subject: Subject | None = None, identifier_system: str = "urn:handouts:document-id",
+                       drug: str | None = None):
     """The DocumentReference for one recorded print (a validated R4B model): the PDF
-    inline, or with `url` (where the clinic serves it) only its size and hash."""
+    inline, or with `url` (where the clinic serves it) only its size and hash. `drug`:
+    the drug's name in titles (default: the configured content pack's)."""
     from fhir.resources.R4B.documentreference import DocumentReference
-    title = TITLES.get(row.document, row.document)
+    if drug is None:
+        from ..content import default
+        drug = default().names.heading
+    title = TITLES[row.document].format(drug=drug) if row.document in TITLES else row.document
     attachment = {
         "contentType": "application/pdf", "language": html_lang,
         "title": f"{title} ({row.document_id})",
