@@ -84,11 +84,12 @@ def test_an_english_card_build_pays_only_for_the_card(tmp_path, argv):
     assert not result["chinese_spacing_compiled"]
 
 
-def test_an_english_handout_reads_only_the_english_locale(tmp_path):
+@pytest.mark.parametrize("document", ["handout", "wallet-card"])
+def test_an_english_build_reads_only_the_english_locale(tmp_path, document):
     """A build reads its own locale's file, not every locale's (parsing, validating and
-    compiling the Chinese keep_together patterns). The card reads them all: its line
-    breaker keeps every locale's patterns together."""
-    result = _run(tmp_path, ["build", "handout", "--patient", "p.toml", "--out", "{tmp}/o"],
+    compiling the Chinese keep_together patterns): the card's line breaker too reads only
+    the locale of the text it breaks."""
+    result = _run(tmp_path, ["build", document, "--patient", "p.toml", "--out", "{tmp}/o"],
                   ("handouts.batch", "babel.messages"))
     assert result["modules"] == []
     assert not result["version_read"]

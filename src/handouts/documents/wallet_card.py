@@ -214,9 +214,12 @@ def _styles(card: CardLayout, side: str) -> dict[str, ZoneStyle]:
 
 def _fit_zones(side: str, card: CardLayout, texts: dict[str, list[Block]], fams: tuple[str, ...],
                locale: str, where: str = "", styles: dict[str, ZoneStyle] | None = None,
-               within: session.RenderSession | None = None) -> list[Laid]:
-    """`styles`: _styles(card, side), if known (a renderer makes them once)."""
+               within: session.RenderSession | None = None, words: str | None = None) -> list[Laid]:
+    """`locale`: how errors name the side's languages; `words`: the locale the side's text
+    is in (default `locale`): only its keep_together rules apply to its line breaks.
+    `styles`: _styles(card, side), if known (a renderer makes them once)."""
     styles = styles or _styles(card, side)
+    keep = _keep(words or locale)
     out = []
     for name, blocks in texts.items():
         style = styles.get(name)
@@ -225,8 +228,13 @@ def _fit_zones(side: str, card: CardLayout, texts: dict[str, list[Block]], fams:
         # The zone's name for an error message, made only for one: the personal field it
         # prints (the page marks that field), where the value came from, the zone.
         what = lambda n=name: (where, ZONE_FIELDS.get(n, ""), f"wallet card {side} {n} ({locale})")  # noqa: E731
-        out.append(rl.fit(style, blocks, fams, what, within))
+        out.append(rl.fit(style, blocks, fams, what, within, keep))
     return out
+
+
+def _keep(code: str) -> tuple[str, ...]:
+    """What a locale never breaks inside (locale.toml keep_together), for its own text only."""
+    return tuple(locales.get(code).keep_together)
 
 
 class _Memo:
@@ -340,7 +348,7 @@ class CardRenderer:
             with L.tracking() as printed, E.tracking() as printed_back:
                 texts = back_static(E, L, self.model, self.when)
             printed |= printed_back
-            laid = _fit_zones("back", card, texts, families(back), _pair(locale, back))
+            laid = _fit_zones("back", card, texts, families(back), _pair(locale, back), words=back)
             codes = [(self._qr_form(code, place, name), place, code)
                      for name, place, code in (("QR", card.back.qr, self.code), ("QR2", card.back.qr2, self.code2))
                      if place is not None]
@@ -381,7 +389,7 @@ class CardRenderer:
         fams, values = self._families(item.back, item.locale)
         texts = back_fields(self._localizer(item.back), item.patient, item.locale, self._value, values)
         return _fit_zones("back", self.card, texts, fams, _pair(item.locale, item.back), item.where,
-                          self._styles["back"], self.session)
+                          self._styles["back"], self.session, words=item.back)
 
     def _key(self, side: str, item: Card) -> tuple:
         return (id(self.model), self.fmt, side, item.locale, item.back, item.patient)
@@ -527,9 +535,9 @@ def static_texts(locale: str, model: ContentModel, fmt: str = "id1", also: str |
     L = get_localizer(locale, model)
     E = get_localizer(back, model)
     out: dict[str, list[str]] = {}
-    for side, texts, fams in (("front", front_static(L), families(locale)),
-                              ("back", back_static(E, L, model, print_date()), families(back))):
-        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, locale)):
+    for side, texts, fams, words in (("front", front_static(L), families(locale), locale),
+                                     ("back", back_static(E, L, model, print_date()), families(back), back)):
+        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, locale, words=words)):
             out[f"{side}.{name}"] = laid.text()
     return out
 
@@ -539,9 +547,10 @@ def personal_texts(item: Card, model: ContentModel, fmt: str = "id1") -> dict[st
     L = get_localizer(item.locale, model)
     E = get_localizer(item.back, model)
     out: dict[str, list[str]] = {}
-    for side, texts, fams in (("front", front_fields(L, item.patient), families(item.locale)),
-                              ("back", back_fields(E, item.patient, item.locale), families(item.back))):
-        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, item.locale)):
+    for side, texts, fams, words in (("front", front_fields(L, item.patient), families(item.locale), item.locale),
+                                     ("back", back_fields(E, item.patient, item.locale), families(item.back),
+                                      item.back)):
+        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, item.locale, words=words)):
             out[f"{side}.{name}"] = laid.text()
     return out
 
