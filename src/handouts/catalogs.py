@@ -210,9 +210,11 @@ def _for_content(code: str, pack: Path | None, messages: tuple[tuple[str | None,
     for context, msgid in messages:
         wanted.add(msgid, context=context)
     own_path = Pack(pack).catalog(spec.directory.name) if pack is not None else None
-    base = _read(spec.po_path)  # checked by translations() above
+    shared_path = catalog_path(code)
+    assert shared_path is not None  # spec.catalog
+    base = _read(shared_path)  # checked by translations() above
     if own_path is None:
-        _refuse(problems(spec.po_path, wanted, po=base, not_numbers=spec.not_numbers), code)
+        _refuse(problems(shared_path, wanted, po=base, not_numbers=spec.not_numbers), code)
         return shared
     own = _read(own_path, locale=spec.babel)
     _refuse(problems(own_path, wanted, po=own, not_numbers=spec.not_numbers, fallback=base), code)

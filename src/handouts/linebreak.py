@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
-from typing import Callable
+from collections.abc import Callable
 
 # Characters that must not start a line (closing brackets and punctuation, CJK and
 # ASCII), and characters that must not end one (opening brackets).
