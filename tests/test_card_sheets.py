@@ -14,7 +14,7 @@ import pytest
 
 import cardpdf
 import pdfcheck
-from conftest import NCI_URL, run, run_refused
+from conftest import LOCALES, NCI_URL, run, run_refused
 from test_wallet_card import BUNDLED_PS, TOO_LONG, check_snapshot
 
 ID1_W, ID1_H = 85.60, 53.98
@@ -191,7 +191,7 @@ def test_partial_last_sheet_is_printed(sheets):
 
 @pytest.mark.parametrize("sheet", sorted(GRIDS))
 def test_qr_decodes_on_every_card_of_every_sheet(sheets, sheet):
-    path = sheets.get(sheet, cards=named_cards(12, ("en", "zh-Hans", "zh-Hant")))
+    path = sheets.get(sheet, cards=named_cards(12, LOCALES))
     pages = len(pdfcheck.page_sizes_mm(path))
     per = len(GRIDS[sheet]["xs"]) * len(GRIDS[sheet]["ys"])
     found = {}
@@ -222,7 +222,7 @@ def test_sheet_text_snapshot(sheets, update_snapshots):
 
 
 def test_sheet_fonts_embedded_subset_and_bundled(sheets):
-    path = sheets.get("letter-8up", cards=named_cards(3, ("en", "zh-Hans", "zh-Hant")))
+    path = sheets.get("letter-8up", cards=named_cards(3, LOCALES))
     pdfcheck.assert_fonts_bundled(path)
     assert {pdfcheck.without_subset_prefix(n) for n in pdfcheck.fonts(path)} <= BUNDLED_PS
 

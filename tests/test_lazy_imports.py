@@ -102,7 +102,8 @@ def test_a_locale_read_on_its_own_is_the_one_every_locale_listing_has():
     from handouts import locales
     for code, spec in locales.available().items():
         assert locales.get(code) is spec
-    with pytest.raises(Exception, match="unknown locale 'zh_Hans'; available: en, zh-Hans, zh-Hant"):
+    every = ", ".join(locales.available())
+    with pytest.raises(Exception, match=f"unknown locale 'zh_Hans'; available: {every}"):
         locales.get("zh_Hans")
     with pytest.raises(Exception, match="unknown locale '../en'"):
         locales.get("../en")

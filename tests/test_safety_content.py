@@ -11,8 +11,9 @@ import pypdfium2
 import pytest
 
 from conftest import LOCALES
+from handouts import locales
 
-PAPER = {"en": "letter", "zh-Hans": "a4", "zh-Hant": "a4"}
+PAPER = {code: locales.get(code).default_paper for code in LOCALES}
 
 
 def squeeze(text: str) -> str:

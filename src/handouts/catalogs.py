@@ -22,7 +22,7 @@ import unicodedata
 from functools import cache
 from itertools import groupby
 from pathlib import Path
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from . import locales, paths
@@ -55,6 +55,18 @@ def _read(path: Path, locale: str | None = None) -> Catalog:
     from babel.messages.pofile import read_po
     with path.open("rb") as fh:
         return read_po(fh, locale=locale, abort_invalid=True)
+
+
+def _parsed(path: Path, locale: str | None = None) -> Catalog:
+    """A catalog read once per process while its file is unchanged (checked, then
+    compiled; a content pack's check reads the shared catalogs again). Read-only."""
+    st = path.stat()
+    return _parsed_at(path, locale, st.st_mtime_ns, st.st_size)
+
+
+@cache
+def _parsed_at(path: Path, locale: str | None, mtime_ns: int, size: int) -> Catalog:
+    return _read(path, locale)
 
 
 def _msg_key(msgid) -> str:
@@ -116,15 +128,17 @@ MEDICAL_DOMAINS = frozenset({"handouts"})
 
 
 def problems(po_path: Path, template: Path | Catalog | None = None, po: Catalog | None = None,
-             not_numbers: Mapping[str, str] | None = None, fallback: Catalog | None = None) -> list[str]:
+             not_numbers: Mapping[str, str] | None = None, fallbacks: Sequence[Catalog] = (),
+             medical: bool | None = None) -> list[str]:
     """Every reason this catalog must not be shipped; empty when it is fine (`po`: the
     catalog at `po_path`, when the caller has read it already; `template`: a .pot path or
     a catalog of the messages it must translate; `not_numbers`: the locale's words, by
-    default those of the locale the catalog belongs to; `fallback`: a catalog that
-    translates, already checked, what this one leaves out)."""
+    default those of the locale the catalog belongs to; `fallbacks`: catalogs, already
+    checked, that translate what this one leaves out; `medical`: whether every numeral
+    counts, by default from the template's domain, True for a catalog of messages)."""
     template = template if template is not None else template_path()
-    # A catalog of messages (a content pack's) is medical text; a .pot is its domain's.
-    medical = template.stem in MEDICAL_DOMAINS if isinstance(template, Path) else True
+    if medical is None:  # a catalog of messages (a content pack's) is medical text
+        medical = template.stem in MEDICAL_DOMAINS if isinstance(template, Path) else True
     pot = _read(template) if isinstance(template, Path) else template
     po = po if po is not None else _read(po_path)
     words = _longest_first(not_numbers if not_numbers is not None else _locale_words(po_path, po))
@@ -134,8 +148,8 @@ def problems(po_path: Path, template: Path | Catalog | None = None, po: Catalog 
             continue
         msg = po.get(tmsg.id, context=tmsg.context)
         label = _msg_key(tmsg.id)
-        if msg is None and fallback is not None and fallback.get(tmsg.id, context=tmsg.context) is not None:
-            continue  # translated below, where the fallback catalog was checked
+        if msg is None and any(f.get(tmsg.id, context=tmsg.context) is not None for f in fallbacks):
+            continue  # translated below, where that catalog was checked
         if msg is None or not all(_texts(msg.string)):
             out.append(f"untranslated: {label!r}")
             continue
@@ -161,17 +175,69 @@ def problems(po_path: Path, template: Path | Catalog | None = None, po: Catalog 
     return out
 
 
+def _own_path(code: str, domain: str) -> Path | None:
+    """A locale's own catalog file for a domain, if it has one."""
+    path = catalog_path(code, domain)
+    return path if path is not None and path.is_file() else None
+
+
+def _chain(code: str) -> list[str]:
+    """The locale, then the locale whose catalogs it builds on (locale.toml catalog_base:
+    zh-HK on zh-Hant), each consulted for what the one before leaves out."""
+    spec = locales.get(code)
+    if spec.catalog_base is None:
+        return [code]
+    base = locales.get(spec.catalog_base, "catalog_base")
+    if not base.catalog or base.catalog_base is not None:
+        raise CatalogError("catalog.base", "catalog_base", {"value": base.code},
+                           where=f"{spec.directory.name}/locale.toml")
+    return [code, base.code]
+
+
+def locale_problems(code: str, domain: str = "handouts") -> list[str]:
+    """Every reason a locale's own catalog of a domain must not ship (the gate
+    translations() applies): a locale with a catalog_base may leave out what its base
+    translates."""
+    spec = locales.get(code)
+    if not spec.catalog:
+        return []
+    chain = _chain(code)
+    own = _own_path(code, domain)
+    if own is None:
+        if len(chain) > 1:
+            return locale_problems(chain[1], domain)
+        return [f"catalog missing: {catalog_path(code, domain)}"]
+    below = [_parsed(p, spec.babel) for c in chain[1:] if (p := _own_path(c, domain)) is not None]
+    return problems(own, _parsed(template_path(domain)), po=_parsed(own, spec.babel), not_numbers=spec.not_numbers,
+                    fallbacks=below, medical=domain in MEDICAL_DOMAINS)
+
+
 @cache
 def translations(code: str, domain: str = "handouts") -> gettext.NullTranslations:
+    """A locale's words for a domain: its own catalog, above its catalog_base's where it
+    has one. Each catalog is checked first (CatalogError when unsafe or missing)."""
     spec = locales.get(code)
     if not spec.catalog:
         return gettext.NullTranslations()
-    po_path = catalog_path(code, domain)
-    if not po_path.is_file():
-        raise CatalogError("catalog.missing", "", where=str(po_path))
-    po = _read(po_path, locale=spec.babel)  # read once: checked, then compiled
-    _refuse(problems(po_path, template_path(domain), po=po, not_numbers=spec.not_numbers), code)
-    return _compiled(po, domain)
+    chain = _chain(code)
+    if _own_path(chain[-1], domain) is None:  # a base, or a locale without one, has its own
+        raise CatalogError("catalog.missing", "", where=str(catalog_path(chain[-1], domain)))
+    layers = [p for c in chain if (p := _own_path(c, domain)) is not None]
+    for c in chain:
+        _refuse(locale_problems(c, domain), c)
+    return _layered([_parsed(p, spec.babel) for p in layers], domain)
+
+
+def _layered(cats: list[Catalog], domain: str) -> gettext.NullTranslations:
+    """Catalogs compiled into one lookup, the first consulted first (fresh objects: a
+    cached translation is never changed by add_fallback)."""
+    out = None
+    for cat in reversed(cats):
+        t = _compiled(cat, domain)
+        if out is not None:
+            t.add_fallback(out)
+        out = t
+    return out if out is not None else gettext.NullTranslations()
 
 
 def _refuse(bad: list[str], code: str) -> None:
@@ -190,9 +256,10 @@ def _compiled(po: Catalog, domain: str) -> gettext.NullTranslations:
 
 
 def for_content(code: str, model: ContentModel) -> gettext.NullTranslations:
-    """The words of a content model in a locale: the pack's own catalog (if it has one
-    for this locale) above the shared one. Refused, like a shipped catalog, when the
-    pack's catalog is unsafe or a message of the pack is translated in neither."""
+    """The words of a content model in a locale: for the locale and then its
+    catalog_base, the pack's own catalog (if it has one) above the shared one. Refused,
+    like a shipped catalog, when a pack's catalog is unsafe or a message of the pack
+    (its names, its lists' items) is translated in none of them."""
     pack = model.pack.folder if model.pack is not None else None
     return _for_content(code, pack, tuple(model.messages()))
 
@@ -201,38 +268,41 @@ def for_content(code: str, model: ContentModel) -> gettext.NullTranslations:
 def _for_content(code: str, pack: Path | None, messages: tuple[tuple[str | None, str], ...]
                  ) -> gettext.NullTranslations:
     from .content import Pack
-    shared = translations(code)
+    shared = translations(code)  # checked
     spec = locales.get(code)
     if not spec.catalog:
         return shared
     from babel.messages.catalog import Catalog
-    wanted = Catalog(locale=spec.babel)
-    for context, msgid in messages:
-        wanted.add(msgid, context=context)
-    own_path = Pack(pack).catalog(spec.directory.name) if pack is not None else None
-    shared_path = catalog_path(code)
-    assert shared_path is not None  # spec.catalog
-    base = _read(shared_path)  # checked by translations() above
-    if own_path is None:
-        _refuse(problems(shared_path, wanted, po=base, not_numbers=spec.not_numbers), code)
-        return shared
-    own = _read(own_path, locale=spec.babel)
-    _refuse(problems(own_path, wanted, po=own, not_numbers=spec.not_numbers, fallback=base), code)
-    own_template = Catalog(locale=spec.babel)
-    for msg in own:
-        if msg.id:
-            own_template.add(msg.id, context=msg.context)
-    _refuse(problems(own_path, own_template, po=own, not_numbers=spec.not_numbers), code)
-    layered = _compiled(own, Pack.DOMAIN)
-    layered.add_fallback(shared)
-    return layered
+    layers: list[Catalog] = []
+    own_packs = False
+    for c in _chain(code):
+        c_spec = locales.get(c)
+        own = Pack(pack).catalog(c_spec.directory.name) if pack is not None else None
+        if own is not None:
+            cat = _parsed(own, spec.babel)
+            template = Catalog(locale=spec.babel)
+            for msg in cat:
+                if msg.id:
+                    template.add(msg.id, context=msg.context)
+            _refuse(problems(own, template, po=cat, not_numbers=c_spec.not_numbers), c)
+            layers.append(cat)
+            own_packs = True
+        shared_own = _own_path(c, "handouts")
+        if shared_own is not None:
+            layers.append(_parsed(shared_own, spec.babel))
+    missing = [msgid for context, msgid in messages
+               if not any((m := cat.get(msgid, context=context)) is not None and all(_texts(m.string))
+                          for cat in layers)]
+    if missing:
+        _refuse([f"untranslated: {m!r} (a message of the content pack)" for m in missing], code)
+    return _layered(layers, Pack.DOMAIN) if own_packs else shared
 
 
 def all_text(code: str) -> str:
     """Every string a reader of this locale can see, for glyph coverage checks."""
     spec = locales.get(code)
     if spec.catalog:
-        cat = _read(spec.po_path)
-        return "".join("".join(_texts(m.string)) for m in cat if m.id)
+        cats = [_read(p) for c in _chain(code) if (p := _own_path(c, "handouts")) is not None]
+        return "".join("".join(_texts(m.string)) for cat in cats for m in cat if m.id)
     cat = _read(template_path())
     return "".join("".join(_texts(m.id)) for m in cat if m.id)

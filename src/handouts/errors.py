@@ -140,6 +140,7 @@ MESSAGES: dict[str, str] = {
     "data.invalid": E_("%(detail)s"),
     "catalog.missing": E_("catalog missing"),
     "catalog.unsafe": E_("%(detail)s"),
+    "catalog.base": E_("%(value)s cannot be a catalog base: it needs catalogs of its own and no base itself"),
 }
 
 # Words that params name: a refused character's kind, and how a list is joined.
