@@ -127,9 +127,9 @@ def _fonts_digest(code: str) -> str:
 
 
 @cache
-def _content_digest() -> str:
+def _content_digest(folder: Path) -> str:
     """The content pack: its content file and its own catalogs."""
-    return _hash_files(content.Pack(paths.content_file().parent).files())
+    return _hash_files(content.Pack(folder).files())
 
 
 @cache
@@ -144,7 +144,7 @@ def inputs(job: Job) -> dict:
     spec = registry.get(job.document)
     personal = [p.model_dump_json() for p in ((job.patient,) if job.patient else job.patients)]
     return {
-        "content": _content_digest()[:16],
+        "content": _content_digest(paths.content_file().parent)[:16],
         "catalog": _locale_digest(job.locale)[:16],
         "fonts": _fonts_digest(job.locale)[:16],
         "layout": _layout_digest(spec.layout)[:16],

@@ -790,6 +790,11 @@ def load(path: Path | None = None) -> ContentModel:
     return ContentModel(load_toml(file, ContentFile), Pack(file.parent))
 
 
-@cache
 def default() -> ContentModel:
-    return load()
+    """The configured pack's model (paths.content_pack()), loaded once per pack."""
+    return _loaded(paths.content_file())
+
+
+@cache
+def _loaded(file: Path) -> ContentModel:
+    return load(file)
