@@ -58,8 +58,15 @@ def test_registered_with_its_papers_and_budget():
     assert set(SCALES["paper"]) == set(POSTER_PAPERS), "one scale entry per paper"
 
 
-def test_one_template_and_scale_as_data():
-    assert sorted(p.name for p in LAYOUT.iterdir()) == ["papers.toml", "style.css", "template.html"]
+def test_one_template_and_scale_as_data(model):
+    """Every paper prints the same page: the paper changes only the style block (page
+    size, root font size, margin: papers.toml) and the QR module size, never the markup."""
+    def body(paper):
+        html = _poster_html(model, "en", paper)
+        html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+        return re.sub(r"<svg\b.*?</svg>", "<svg/>", html, flags=re.S)  # the QR code's module size
+    pages = {paper: body(paper) for paper in POSTER_PAPERS}
+    assert len(set(pages.values())) == 1, "a paper changed the poster's markup"
     assert SCALES["paper"]["tabloid"]["scale"] == 1.0
     for name, entry in SCALES["paper"].items():
         # Proportional scaling, never more room than tabloid gives.
