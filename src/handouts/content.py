@@ -599,40 +599,23 @@ class ContentModel:
     """The content of one pack. Facts and lists stay private: `fact()` and `text_list()`
     hand out only printable records; `provenance()` tells where any record comes from
     without its value; `revised()` makes a changed copy (checked as a file is)."""
-    __slots__ = ("__data", "pack", "__weakref__")
+    __slots__ = ("__data", "pack", "meta", "names", "roles", "codes", "sources", "schedule_provenance",
+                 "presentation", "__weakref__")
+    # What anyone may read: the tables that hold no fact's value (records stay private).
+    meta: Meta
+    names: Names
+    roles: Roles
+    codes: Codes
+    sources: Mapping[str, Source]
+    schedule_provenance: Provenance
+    presentation: Presentation
 
     def __init__(self, data: ContentFile, pack: Pack | None = None):
         self.__data = data
         self.pack = pack
-
-    # -- what anyone may read -----------------------------------------------------------
-    @property
-    def meta(self) -> Meta:
-        return self.__data.meta
-
-    @property
-    def names(self) -> Names:
-        return self.__data.names
-
-    @property
-    def roles(self) -> Roles:
-        return self.__data.roles
-
-    @property
-    def codes(self) -> Codes:
-        return self.__data.codes
-
-    @property
-    def sources(self) -> Mapping[str, Source]:
-        return MappingProxyType(self.__data.sources)
-
-    @property
-    def schedule_provenance(self) -> Provenance:
-        return self.__data.schedule_provenance
-
-    @property
-    def presentation(self) -> Presentation:
-        return self.__data.presentation
+        self.meta, self.names, self.roles, self.codes = data.meta, data.names, data.roles, data.codes
+        self.sources = MappingProxyType(data.sources)
+        self.schedule_provenance, self.presentation = data.schedule_provenance, data.presentation
 
     @property
     def restart(self) -> list[RestartRow]:
