@@ -132,8 +132,9 @@ def _fonts_digest(code: str) -> str:
 
 
 @cache
-def _content_digest() -> str:
-    return _hash_files([paths.content_file()])
+def _content_digest(folder: Path) -> str:
+    """The content pack: its content file and its own catalogs."""
+    return _hash_files(content.Pack(folder).files())
 
 
 @cache
@@ -148,7 +149,7 @@ def inputs(job: Job) -> dict:
     spec = registry.get(job.document)
     personal = [p.model_dump_json() for p in ((job.patient,) if job.patient else job.patients)]
     return {
-        "content": _content_digest()[:16],
+        "content": _content_digest(paths.content_file().parent)[:16],
         "catalog": _locale_digest(job.locale)[:16],
         "fonts": _fonts_digest(job.locale)[:16],
         "layout": _layout_digest(spec.layout)[:16],
@@ -598,11 +599,12 @@ def _run(plan: Plan, out: output.OutputDir, jobs: int, fail_fast: bool,
 def plan_locale(code: str, root: Path) -> list[Job]:
     """Every document for one locale: each paper, and each card sheet."""
     jobs: list[Job] = []
+    drug = content.default().meta.file_stem
     for spec in registry.DOCUMENTS.values():
         for paper in spec.papers:
-            jobs.append(Job(spec.name, code, paper, root, f"{code}/{spec.file_name(code, paper)}"))
+            jobs.append(Job(spec.name, code, paper, root, f"{code}/{spec.file_name(drug, code, paper)}"))
         for sheet in spec.sheets:
-            jobs.append(Job(spec.name, code, spec.papers[0], root, f"{code}/{spec.file_name(code, sheet)}",
+            jobs.append(Job(spec.name, code, spec.papers[0], root, f"{code}/{spec.file_name(drug, code, sheet)}",
                             sheet=sheet))
     return jobs
 

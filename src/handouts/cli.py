@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tomllib
 from pathlib import Path
 
 import click
@@ -83,19 +84,37 @@ def _message_locale(ctx, param, value):
     return value
 
 
+def _content_pack(ctx, param, value):
+    """--content: the content pack to print (a folder, or a shipped pack's name). It is
+    passed on as HANDOUTS_CONTENT, so that batch workers print the same pack."""
+    if value:
+        from . import paths
+        os.environ[paths.CONTENT_ENV] = value
+        paths.content_pack()  # an unknown pack is refused here, naming the option
+    return value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Show the version and exit.")
 @click.option("--lang", default=None, expose_value=False, callback=_message_locale,
               help="language of error messages and warnings, e.g. zh-Hans (default: HANDOUTS_LANG, else en)")
+@click.option("--content", default=None, expose_value=False, callback=_content_pack, metavar="PACK",
+              help="content pack: a folder with a content.toml, or a shipped pack's name "
+                   "(default: HANDOUTS_CONTENT, else the one shipped pack)")
 def cli() -> None:
-    """Print-ready, localized patient materials for tarlatamab-dlle (IMDELLTRA)."""
+    """Print-ready, localized patient materials about a drug, from a reviewed, cited
+    content pack (`handouts list` names it)."""
 
 
 @cli.command("list")
 def list_cmd() -> None:
     """Show the documents, locales and paper sizes available."""
-    from . import locales, registry
+    from . import locales, paths, registry
+    # The pack's own words, read without validating the model (list stays fast).
+    meta = tomllib.loads(paths.content_file().read_text(encoding="utf-8")).get("meta", {})
+    click.echo(f"content: {meta.get('drug', '?')} ({meta.get('brand', '?')}), content version "
+               f"{meta.get('content_version', '?')}, from {paths.content_pack()}")
     click.echo("documents:")
     for spec in registry.DOCUMENTS.values():
         sheets = f"; sheets: {', '.join(spec.sheets)}" if spec.sheets else ""

@@ -43,6 +43,8 @@ MESSAGES: dict[str, str] = {
     "option.locale_and_all_locales": E_("give --locale CODE or --all-locales, not both"),
     "batch.nothing_chosen": E_("give --locale CODE, --all-locales or --patients FILE.csv"),
     "lang.unknown": E_("unknown language '%(value)s' for messages; available: %(choices)s"),
+    "content.no_pack": E_("no content pack '%(value)s': give a folder with a content.toml, or one of: %(choices)s"),
+    "content.choose_pack": E_("choose a content pack (--content or HANDOUTS_CONTENT): %(choices)s"),
     # -- what to make
     "document.unknown": E_("unknown document '%(value)s'; available: %(choices)s"),
     "document.option_unsupported": E_("%(document)s does not support %(option)s; documents that do: %(documents)s"),
@@ -201,7 +203,7 @@ MESSAGES: dict[str, str] = {
     "fhir.invalid": E_("%(detail)s"),
     "fhir.contained_missing": E_("the contained resource %(ref)s is missing"),
     "fhir.reference_missing": E_("%(ref)s is not in the bundle"),
-    "fhir.no_tarlatamab": E_("no MedicationRequest or MedicationAdministration of tarlatamab refers to this "
+    "fhir.no_drug": E_("no MedicationRequest or MedicationAdministration of %(drug)s refers to this "
                              "patient (matched by NDC, by an RxNorm code in the settings, or by name)"),
     "fhir.no_language": E_("no language this tool prints (%(tags)s); available: %(choices)s"),
     "fhir.no_date": E_("an administration without a date"),
@@ -212,6 +214,7 @@ MESSAGES: dict[str, str] = {
     "data.invalid": E_("%(detail)s"),
     "catalog.missing": E_("catalog missing"),
     "catalog.unsafe": E_("%(detail)s"),
+    "catalog.base": E_("%(value)s cannot be a catalog base: it needs catalogs of its own and no base itself"),
 }
 
 # Words that params name: a refused character's kind, and how a list is joined.

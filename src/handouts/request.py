@@ -97,9 +97,10 @@ def list_tag(source: str, patients: Sequence[Patient]) -> str:
     return f"{stem}-{list_key(patients)}"
 
 
-def bundle_name(locale: str, patient: Patient | None) -> str:
-    """A ZIP of one order's files (the counter page): its locale and whose it is."""
-    return "-".join(["handouts", locale, *([patient_tag(patient)] if patient is not None else [])]) + ".zip"
+def bundle_name(drug: str, locale: str, patient: Patient | None) -> str:
+    """A ZIP of one order's files (the counter page): the drug (meta.file_stem), its
+    locale and whose it is."""
+    return "-".join([drug, "handouts", locale, *([patient_tag(patient)] if patient is not None else [])]) + ".zip"
 
 
 def _refuse_unsupported(req: Request, spec: registry.DocumentSpec) -> None:
@@ -155,9 +156,10 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
         precheck(patient, locale, model, req.patient_where, documents=(spec.name,),
                  **_check_options(spec, None, also))
         tag = patient_tag(patient) if patient is not None else None
+        drug = model.meta.file_stem
         return Resolved(spec, locale, paper, also, req.large_print, patient,
-                        spec.file_name(locale, paper.name, tag, bilingual, req.large_print),
-                        spec.file_name(locale, paper.name, None, bilingual, req.large_print), record=req.record)
+                        spec.file_name(drug, locale, paper.name, tag, bilingual, req.large_print),
+                        spec.file_name(drug, locale, paper.name, None, bilingual, req.large_print), record=req.record)
     from .cardlayout import imposition
     from .documents.wallet_card import Card
     imp = imposition(req.sheet, req.bleed or 0.0, req.duplex_offset or (0.0, 0.0), layout=spec.layout)
@@ -175,15 +177,16 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
         tag = list_tag(req.rows.name if req.rows is not None else req.list_name, people)
         # A list's cards may be in several locales: the name says each of them, so that
         # the same list made for another default locale is another file.
-        name = spec.file_name("_".join(codes), req.sheet, tag, also if also and also != one else None,
-                              options=sheet_options(imp, req.copies, 1))
+        name = spec.file_name(model.meta.file_stem, "_".join(codes), req.sheet, tag,
+                              also if also and also != one else None, options=sheet_options(imp, req.copies, 1))
         locale = one or locale
     else:
         check_patient(patient, locale, model, req.patient_where)
         precheck(patient, locale, model, req.patient_where, documents=(spec.name,), **options)
         cards = [Card(locale, patient)] * (req.copies or imp.per_sheet)
         tag = patient_tag(patient) if patient is not None else None
-        name = spec.file_name(locale, req.sheet, tag, bilingual, options=sheet_options(imp, req.copies, imp.per_sheet))
+        name = spec.file_name(model.meta.file_stem, locale, req.sheet, tag, bilingual,
+                              options=sheet_options(imp, req.copies, imp.per_sheet))
     if also:
         cards = [dataclasses.replace(c, also=also) for c in cards]
     return Resolved(spec, locale, papers.PAPERS[imp.preset.paper], also, False, patient, name, name,

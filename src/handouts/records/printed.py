@@ -64,9 +64,8 @@ def _schedule_text(L: Localizer) -> str:
     rows = [f"cycles {r.cycles.first}-{r.cycles.last or 'on'} days {','.join(map(str, r.days))}: "
             f"{r.dose} {r.monitoring}" + (" stay-near" if r.stay_near else "")
             + (" premedication" if r.premedication else "") for r in model.printable_schedule()]
-    cycle = model.facts.get("cycle_length")
-    if cycle is not None:
-        rows.append(f"cycle_length {cycle.value} {cycle.unit}")
+    cycle = model.fact(model.roles.cycle_length)
+    rows.append(f"cycle_length {cycle.value} {cycle.unit}")
     return "\n".join(rows)
 
 
@@ -111,13 +110,13 @@ def _text(L: Localizer, entry: str) -> str:
             return _approval_text(L, entry[len(APPROVAL):])
         if entry == PREMEDICATION:
             return _premedication_text(L)
-        if list_id in model.lists:
+        if list_id in model.list_ids():
             lst = model.text_list(list_id)
             if card and not lst.card_items:
                 return REMOVED
             # Not L.items(): that would count as handed out by a render being tracked.
             return "\n".join(L.interpolate(m) for m in (lst.card_items if card else lst.items))
-        if entry in model.facts:
+        if entry in model.fact_ids():
             return L.fact(model.fact(entry))
     except UnverifiedFact:
         return WITHHELD

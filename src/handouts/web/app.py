@@ -227,7 +227,7 @@ def _page(request: Request, ui: str, values: dict | None = None, problems: list[
         ui=ui, lang=core.html_lang(ui), locales=[(c, core.locale_name(c)) for c in core.locale_codes()],
         values=values, errors=errors, errors_listed=errors_listed, general=general, labels=_field_labels(ui),
         papers=core.handout_papers(), card_formats=core.card_formats(), previews=previews,
-        bilingual=i18n.bilingual_names(ui),
+        bilingual=i18n.bilingual_names(ui), drug=core.drug_names(ui),
         max_rows=MAX_ROWS, notice=notice, today=core.today().isoformat())
     return HTMLResponse(html, status_code=status)
 
@@ -541,8 +541,8 @@ def _hand_over(request: Request, ui: str, job: Job | None) -> Response:
         return _page(request, ui, status=404 if job is None else 409,
                      notice=i18n.message(ui, "expired" if job is None else "failed"))
     request.app.state.lists.forget(job)  # handed over once, then forgotten
-    return Response(job.data, media_type="application/zip",
-                    headers={"content-disposition": _attachment("handouts-patients.zip")})
+    name = f"{core.model().meta.file_stem}-handouts-patients.zip"
+    return Response(job.data, media_type="application/zip", headers={"content-disposition": _attachment(name)})
 
 
 async def health(request: Request):

@@ -113,8 +113,17 @@ def model() -> content.ContentModel:
     return content.default()
 
 
+def drug_names(code: str) -> dict[str, str]:
+    """The drug's names as the page prints them in `code` (the content model's, through
+    the documents' catalogs)."""
+    from handouts import localizer
+    L = localizer.get(code, model())
+    return {"title": L.name("title"), "in_sentence": L.name("in_sentence")}
+
+
 def approval_date() -> dt.date:
-    return model().fact("approval_accelerated").value
+    m = model()
+    return m.fact(m.roles.first_approval).value
 
 
 @dataclass(frozen=True)
@@ -231,7 +240,7 @@ def render_order(order: Order, patient: Patient | None) -> list[tuple[str, bytes
 
 def bundle_name(order: Order) -> str:
     """The ZIP of an order's files (an order the core has accepted)."""
-    return request.bundle_name(order.locale, make_patient(order.patient))
+    return request.bundle_name(model().meta.file_stem, order.locale, make_patient(order.patient))
 
 
 def render_sheet_of(locale: str, sheet: str, patients: list[Patient], source: str = "patients.csv"
