@@ -96,6 +96,7 @@ def test_a_hong_kong_locale_from_data_prints_every_document(hk, capsys, tmp_path
     assert str(pdfcheck.catalog(path)["/Lang"]) == "zh-Hant-HK"
 
 
+@pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 def test_the_counter_page_serves_hong_kong_to_a_hong_kong_browser(hk):
     from starlette.testclient import TestClient
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 
 import pytest
@@ -132,8 +133,14 @@ def test_the_lab_schedule_approval_and_premedication_are_recorded_where_printed(
 
 
 def test_a_new_approval_check_that_finds_the_same_status_recalls_nothing(model):
-    later = [a.model_copy(update={"checked": a.checked + dt.timedelta(days=30)}).model_dump() for a in model.approval]
-    changed = model.revised(approval=later)
+    # A later check (recorded, as every check date must be) that finds the same status.
+    meta = model.meta.model_dump()
+    check = {**meta["label_checks"][-1], "date": meta["label_checks"][-1]["date"] + dt.timedelta(days=30)}
+    meta["label_checks"].append(check)
+    later = [a.model_copy(update={"checked": check["date"]}).model_dump() for a in model.approval]
+    sources = {sid: {**s.model_dump(), **({"last_reviewed": check["date"]} if sid in check["read"] else {})}
+               for sid, s in model.sources.items()}
+    changed = model.revised(approval=later, meta=meta, sources=sources)
     assert Wordings(changed).get(APPROVAL + "CN", "zh-Hans") == Wordings(model).get(APPROVAL + "CN", "zh-Hans")
 
 
@@ -262,6 +269,8 @@ def test_a_translation_change_recalls_only_that_language(filled, model, monkeypa
 
     monkeypatch.setattr(catalogs, "translations", lambda code, domain="handouts":
                         Edited(real(code, domain)) if code == "zh-Hant" else real(code, domain))
+    # A fresh cache of the content's catalogs (restored after the test), as a new process has.
+    monkeypatch.setattr(catalogs, "_for_content", functools.cache(catalogs._for_content.__wrapped__))
     current = model.revised()  # a new model: new localizers, which read the edited catalog
     assert _who(recall(filled, current)) == [("C", "handout"), ("D", "handout")]
 

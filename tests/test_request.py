@@ -119,4 +119,5 @@ def test_a_list_on_sheets_names_the_list_and_each_row(model):
     assert res.file_name == f"tarlatamab-wallet-card-en-letter-8up-2copies-{list_tag('today.csv', people)}.pdf"
     mixed = resolve(Request("wallet-card", sheet="letter-8up", rows=CsvRows("t.csv", "name,locale\nA,en\nB,zh-Hans\n")),
                     model)
-    assert mixed.file_name.startswith("tarlatamab-wallet-card-en_zh-Hans-letter-8up-t-")  # two locales: the name says both
+    # Two locales: the name says both.
+    assert mixed.file_name.startswith("tarlatamab-wallet-card-en_zh-Hans-letter-8up-t-")

@@ -192,7 +192,7 @@ def test_no_cache_folder_outside_the_configured_place(tmp_path, monkeypatch, mod
     assert sorted(p.name for p in tmp_path.iterdir()) == ["configured", "home"]
     assert list(home.iterdir()) == []
     entries = [p for p in configured.rglob("*") if p.is_file()]
-    assert len(entries) == 1 and entries[0].name.endswith(staticcache.SUFFIX)
+    assert entries and all(e.name.endswith(staticcache.SUFFIX) for e in entries)
 
 
 def test_default_folder_is_the_users_cache(tmp_path, monkeypatch):

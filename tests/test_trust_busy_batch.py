@@ -103,7 +103,7 @@ def _errors(err: str) -> list[str]:
     return [ln for ln in err.splitlines() if ln.startswith("handouts: error") or ln.startswith("failed:")]
 
 
-@pytest.mark.parametrize("where", ["en/handout-en-letter.pdf", "en/manifest.json"])
+@pytest.mark.parametrize("where", ["en/tarlatamab-handout-en-letter.pdf", "en/manifest.json"])
 def test_a_folder_where_a_file_goes_refuses_that_file_and_builds_the_rest(capsys, tmp_path, stub_render, where):
     out_dir = tmp_path / "o"
     (out_dir / where).mkdir(parents=True)
@@ -129,7 +129,7 @@ def test_a_folder_where_a_file_goes_refuses_that_file_and_builds_the_rest(capsys
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-@pytest.mark.parametrize("where", ["en/handout-en-letter.pdf", "en/manifest.json"])
+@pytest.mark.parametrize("where", ["en/tarlatamab-handout-en-letter.pdf", "en/manifest.json"])
 def test_a_fifo_where_a_file_goes_is_replaced_as_a_name_never_read(capsys, tmp_path, stub_render, where):
     out_dir = tmp_path / "o"
     (out_dir / "en").mkdir(parents=True)
@@ -148,8 +148,8 @@ def test_a_folder_where_a_patients_manifest_goes(capsys, tmp_path, stub_render):
         code, out, err = run(capsys, "batch", "--patients", csv, "--out", out_dir, "--jobs", "1")
         assert code == 1 and "internal error" not in err, err
         assert len(_errors(err)) == 1 and str(out_dir / "patients" / "manifest.json") in err, err
-        assert len(list((out_dir / "patients").glob("Ann-*/handout-en-letter.pdf"))) == 1
-        assert len(list((out_dir / "patients").glob("wallet-card-en-letter-8up-*.pdf"))) == 1
+        assert len(list((out_dir / "patients").glob("Ann-*/tarlatamab-handout-en-letter.pdf"))) == 1
+        assert len(list((out_dir / "patients").glob("tarlatamab-wallet-card-en-letter-8up-*.pdf"))) == 1
 
 
 # -- two batches into one --out ------------------------------------------------------------
@@ -262,8 +262,8 @@ def test_a_lists_sheet_in_another_language_or_make_never_replaces_the_first(caps
     for name, data in made.items():  # each is still what its own build wrote
         assert (out_dir / name).read_bytes() == data
     names = sorted(made)
-    assert any(n.startswith("wallet-card-en_zh-Hans-letter-8up-today-") for n in names), names
-    zh_hant = next(n for n in names if n.startswith("wallet-card-zh-Hans_zh-Hant-letter-8up-today-"))
+    assert any(n.startswith("tarlatamab-wallet-card-en_zh-Hans-letter-8up-today-") for n in names), names
+    zh_hant = next(n for n in names if n.startswith("tarlatamab-wallet-card-zh-Hans_zh-Hant-letter-8up-today-"))
     assert "我正在使用 tarlatamab-dlle" in extract(out_dir / zh_hant)  # Ann's card in the new default
     assert any("-bleed3mm-" in n for n in names) and any("-2copies-" in n for n in names)
     assert any("-offset0.5,-1mm-" in n for n in names)

@@ -264,6 +264,21 @@ def for_content(code: str, model: ContentModel) -> gettext.NullTranslations:
     return _for_content(code, pack, tuple(model.messages()))
 
 
+def untranslated(code: str, model: ContentModel) -> tuple[gettext.NullTranslations, frozenset[str]]:
+    """The words of a content model in a locale even where some of its messages are not
+    translated yet, and those messages: for recall, which must say which printed texts a
+    new English wording has left without a translation, not refuse every text at once.
+    An unsafe catalog is still refused."""
+    pack = model.pack.folder if model.pack is not None else None
+    try:
+        return _for_content(code, pack, tuple(model.messages())), frozenset()
+    except CatalogError:
+        partial = _for_content(code, pack, ())  # refuses an unsafe catalog again
+    missing = frozenset(msgid for context, msgid in model.messages()
+                        if (partial.pgettext(context, msgid) if context else partial.gettext(msgid)) == msgid)
+    return partial, missing
+
+
 @cache
 def _for_content(code: str, pack: Path | None, messages: tuple[tuple[str | None, str], ...]
                  ) -> gettext.NullTranslations:

@@ -658,6 +658,11 @@ class ContentModel:
 
     # -- access that enforces the safety rule ----------------------------------------
     def is_printable(self, record_id: str) -> bool:
+        if record_id.startswith("approval:"):
+            # Printable as found: the file is refused unless its check date is a recorded
+            # check that covered approval.
+            self.approval_in(record_id.partition(":")[2])
+            return True
         rec = self._record(record_id)
         return rec.printable or (isinstance(rec, TextList) and rec.confidence in WORDS_ONLY)
 

@@ -4,6 +4,7 @@ dates, numbers and units, and the content model for every medical figure."""
 from __future__ import annotations
 
 import datetime as dt
+import gettext
 from contextlib import contextmanager
 
 from babel.dates import format_date, format_skeleton
@@ -31,13 +32,14 @@ _CLDR_UNIT = {
 class Localizer:
     """One locale's words and formats, bound to one content model."""
 
-    def __init__(self, code: str, model: ContentModel):
+    def __init__(self, code: str, model: ContentModel,
+                 translations: gettext.NullTranslations | None = None):
         self.spec = locales.get(code)
         self.code = self.spec.code
         self.babel = self.spec.babel
         self.model = model
         # The shared catalog, under the pack's own catalog where it has one.
-        self.translations = catalogs.for_content(self.code, model)
+        self.translations = translations if translations is not None else catalogs.for_content(self.code, model)
         self._printed: set[str] | None = None
 
     # -- what a render printed (its citations come from this) ---------------------

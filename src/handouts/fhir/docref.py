@@ -31,7 +31,7 @@ EDUCATION_NOTE = ("34895-3", "Education note")
 
 
 def document_title(document: str, drug: str | None = None) -> str:
-    """How an EHR's document list names it: "Tarlatamab-dlle (IMDELLTRA) CRS wallet card".
+    """How an EHR's document list names it: the drug's heading, then the document's record title.
     `drug`: the drug's name (default: the configured content pack's names.heading)."""
     from .. import registry
     if drug is None:
