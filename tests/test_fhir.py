@@ -113,7 +113,7 @@ def test_an_unknown_code_is_not_tarlatamab():
     data = bundle(patient(), given(concept={"coding": [{"system": RXNORM, "code": "123456"}]}))
     item = one(data)
     assert item.patient is None and "no MedicationRequest or MedicationAdministration of tarlatamab" \
-        in item.error.message and "Patient/p1" in item.error.subject and item.error.code == "fhir.no_tarlatamab"
+        in item.error.message and "Patient/p1" in item.error.subject and item.error.code == "fhir.no_drug"
 
 
 def test_references_by_urn_absolute_url_and_contained():

@@ -56,10 +56,7 @@ def test_every_event_is_a_visit_the_handout_prints(locale, model, sample_patient
 
 
 def test_numbers_come_from_the_content_model(model, sample_patient):
-    facts = dict(model.facts)
-    facts["stay_near_total"] = facts["stay_near_total"].model_copy(update={"value": 96})
-    facts["cycle_length"] = facts["cycle_length"].model_copy(update={"value": 28})
-    changed = model.model_copy(update={"facts": facts})
+    changed = model.revised(facts={"stay_near_total": {"value": 96}, "cycle_length": {"value": 28}})
     _, events = _events(schedule_calendar(sample_patient, changed))
     first = events[0]
     assert first.decoded("dtend") - first.decoded("dtstart") == dt.timedelta(days=5)  # 96 hours: 4 days on

@@ -9,6 +9,7 @@ import csv
 import io
 import json
 import re
+import shutil
 
 import pytest
 from pypdf import PdfReader
@@ -17,6 +18,7 @@ from handouts import batch, content, paths
 from handouts.records import Record, docid
 from handouts.records.recalls import recall
 
+import pdfcheck
 from conftest import run
 
 LIST = """name,first_dose,phone,locale
@@ -38,13 +40,13 @@ def settings(tmp_path, monkeypatch):
 
 @pytest.fixture
 def content_file(tmp_path, monkeypatch):
-    """The content model as a file this test may change (as a clinic edits its copy)."""
-    path = tmp_path / "tarlatamab.toml"
-    path.write_text(paths.content_file().read_text(encoding="utf-8"), encoding="utf-8")
-    monkeypatch.setattr(paths, "content_file", lambda: path)
+    """The content pack as a copy this test may change (as a clinic edits its copy)."""
+    shutil.copytree(paths.content_pack(), tmp_path / "pack")
+    path = tmp_path / "pack" / "content.toml"
+    monkeypatch.setenv(paths.CONTENT_ENV, str(path.parent))
 
     def reload():
-        content.default.cache_clear()
+        content._loaded.cache_clear()
         batch._content_digest.cache_clear()
     reload()
     yield path, reload
@@ -99,7 +101,8 @@ def test_batch_record_change_one_fact_recall_exactly_and_reprint(record_url, set
         assert _who(recall(rec, content.default())) == [("keyed", "handout", "en"), ("keyed", "handout", "zh-Hans"),
                                                          ("keyed", "handout", "zh-Hant")]
         before = {p.uid: p for p in rec.prints()}
-    cards = sorted(out.glob("patients/*/wallet-card-*.pdf"))
+    cards = sorted(out.glob("patients/*/tarlatamab-wallet-card-*.pdf"))
+    assert len(cards) == 3
     card_bytes = [c.read_bytes() for c in cards]
 
     # --reprint: the three handouts, through the batch, into the same folders; recorded.
@@ -114,7 +117,8 @@ def test_batch_record_change_one_fact_recall_exactly_and_reprint(record_url, set
             ("handout", "en", "recall"), ("handout", "zh-Hans", "recall"), ("handout", "zh-Hant", "recall")]
         assert all(before[p.replaces].document == "handout" and before[p.replaces].locale == p.locale for p in new)
     # The new papers, in the patients' folders, print the ids the record holds.
-    assert {PdfReader(f).metadata["/Keywords"] for f in out.glob("patients/*/handout-*.pdf")} \
+    handouts = list(out.glob("patients/*/tarlatamab-handout-*.pdf"))
+    assert len(handouts) == 3 and {PdfReader(f).metadata["/Keywords"] for f in handouts} \
         == {p.document_id for p in new}
     assert run(capsys, "recall", "--record-db", record_url)[0] == 0
 
@@ -195,7 +199,7 @@ def test_a_bundle_in_documents_and_document_references_out(settings, tmp_path, c
         att = ref.content[0].attachment
         data = base64.b64decode(json.loads(f.read_text())["content"][0]["attachment"]["data"])  # as the file holds it
         assert data == att.data and hashlib.sha256(data).hexdigest() in by_sha and att.size == len(data)
-        assert PdfReader(io.BytesIO(data)).metadata["/Keywords"] == ref.identifier[0].value
+        assert pdfcheck.document_ids(data) == [ref.identifier[0].value]
     mrn = [r for r in refs if r.subject.identifier is not None]
     assert len(mrn) == 2 and all(r.subject.identifier.value == "E100" and r.subject.reference == "Patient/p1"
                                  and r.content[0].attachment.language == "zh-Hant" for r in mrn)
@@ -255,7 +259,7 @@ def test_cards_on_a_sheet_are_recorded_one_by_one_without_a_copy(settings, tmp_p
         ("wallet-card", "en", "letter-8up"), ("wallet-card", "zh-Hans", "letter-8up"),
         ("wallet-card", "zh-Hant", "letter-8up")]
     [sheet] = (tmp_path / "out").glob("*.pdf")
-    assert PdfReader(sheet).metadata["/Keywords"].split(", ") == [p.document_id for p in prints]
+    assert pdfcheck.document_ids(sheet) == [p.document_id for p in prints]
     for f in (tmp_path / "fhir").glob("*.json"):
         att = DocumentReference.model_validate_json(f.read_text()).content[0].attachment
         assert att.data is None and att.url is None  # the sheet holds other patients' cards

@@ -6,7 +6,6 @@ comes in from an EHR bundle with the first dose shown and confirmed before print
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 import re
@@ -14,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from icalendar import Calendar
-from pypdf import PdfReader
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
+import pdfcheck  # noqa: E402
 from conftest import run  # noqa: E402
 from handouts import papers  # noqa: E402
 from handouts.patient import from_mapping  # noqa: E402
@@ -67,16 +66,14 @@ def _record(clinic):
 
 def _older(model):
     """The content as it was when an earlier card was printed: one card fact differed."""
-    facts = dict(model.facts)
-    fact = facts["crs_onset_latest"]
-    facts["crs_onset_latest"] = fact.model_copy(update={"value": fact.value + 5})
-    return model.model_copy(update={"facts": facts})
+    fid = model.roles.card.onset_latest
+    return model.revised(facts={fid: {"value": model.fact(fid).value + 5}})
 
 
 def test_what_the_counter_prints_is_recorded_under_the_id_it_prints(client, clinic):
     r = client.post("/en/download", data=form(name="Rec Ord"))
     assert r.status_code == 200
-    printed_id = PdfReader(io.BytesIO(r.content)).metadata["/Keywords"]
+    [printed_id] = pdfcheck.document_ids(r.content)
     secret = load_key(clinic / "record.key", create=False)
     key = keyed_digest(from_mapping({**PATIENT, "name": "Rec Ord"}, "p"), secret).value
     with _record(clinic) as rec:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .content import ContentModel
     from .patient import Patient
 
-PRODID = "-//handouts//tarlatamab-dlle schedule//EN"
+PRODID = "-//handouts//{drug} schedule//EN"  # the content model names the drug
 UID_DOMAIN = "schedule.handouts.invalid"
 
 
@@ -52,7 +52,7 @@ def uid_seed(patient: Patient) -> str:
 def stay_near_end(model: ContentModel, day: dt.date) -> dt.date:
     """The last calendar day of the stay-near period after a dose on `day` (the period
     runs from the start of the infusion; the handout prints the same date)."""
-    hours = float(model.fact("stay_near_total").value)
+    hours = float(model.fact(model.roles.stay_near.total).value)
     return day + dt.timedelta(hours=hours)
 
 
@@ -79,7 +79,7 @@ def schedule_calendar(patient: Patient, model: ContentModel, locale: str | None 
                   "The dates change if a dose is delayed.")
 
     cal = Calendar()
-    cal.add("prodid", PRODID)
+    cal.add("prodid", PRODID.format(drug=model.meta.drug))
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")

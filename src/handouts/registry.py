@@ -103,12 +103,15 @@ class DocumentSpec:
     record_title: str = ""
     printed: Hook | None = None
 
-    def file_name(self, locale: str | None, medium: str, tag: str | None = None, also: str | None = None,
-                  large_print: bool = False) -> str:
-        """The output file's name: the document, its locale (none for a list that mixes
-        locales), its paper or sheet, whose it is (a patient's or a list's tag), and its
-        variant (a second language, large print)."""
-        parts = [self.name, *([locale] if locale else []), medium, *([tag] if tag else [])]
+    def file_name(self, drug: str, locale: str | None, medium: str, tag: str | None = None,
+                  also: str | None = None, large_print: bool = False, options: tuple[str, ...] = ()) -> str:
+        """The output file's name: the drug (the content model's meta.file_stem), the
+        document, its locale (a list's cards: each locale they are in), its paper or
+        sheet, how the sheet is made (`options`: bleed, copies, duplex offset), whose it is
+        (a patient's or a list's tag), and its variant (a second language, large print).
+        Everything that changes what is printed is in the name, so that a build never
+        silently replaces a different one."""
+        parts = [drug, self.name, *([locale] if locale else []), medium, *options, *([tag] if tag else [])]
         return "-".join(parts) + (f"+{also}" if also else "") + ("-large-print" if large_print else "") + ".pdf"
 
     @property

@@ -8,13 +8,14 @@ Organization. Anything else an export carries (Encounters, Observations, Coverag
 extensions) is ignored unread.
 
 For each Patient:
-- the first dose: the earliest administration of tarlatamab (status completed,
-  in-progress, on-hold or stopped), else the earliest planned date of a tarlatamab
-  MedicationRequest (marked "planned" for confirmation); tarlatamab is recognised by an
-  NDC of its cartons, an RxNorm code the clinic lists in its settings, or its generic or
-  brand name in a coding's display or the concept's text (both from the content model);
+- the first dose: the earliest administration of the drug (status completed,
+  in-progress, on-hold or stopped), else the earliest planned date of a MedicationRequest
+  for it (marked "planned" for confirmation); the drug is recognised by an NDC of its
+  cartons (the content model's [codes]), an RxNorm code the clinic lists in its settings,
+  or its generic or brand name in a coding's display or the concept's text (both from the
+  content model);
 - the oncologist: the care team's participant whose role names oncology, else the
-  practitioner who requested tarlatamab; the 24-hour phone: the care team's phone,
+  practitioner who requested the drug; the 24-hour phone: the care team's phone,
   else the oncologist's, else the managing organization's; the treatment center: the
   care team's managing organization, else the patient's;
 - the language: Patient.communication (preferred first), matched by CLDR language and
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -47,7 +47,6 @@ BCP47 = "urn:ietf:bcp:47"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 ADMINISTERED = {"completed", "in-progress", "on-hold", "stopped"}
 REQUESTED = {"active", "on-hold", "completed", "draft"}
-CODES_FILE = Path(__file__).with_name("tarlatamab_codes.toml")
 
 _MODELS = {
     "Patient": "patient", "MedicationRequest": "medicationrequest",
@@ -92,7 +91,7 @@ def _label(res) -> str:
     return f"{res.get_resource_type()}/{res.id or '?'}"
 
 
-# -- recognising tarlatamab -----------------------------------------------------------
+# -- recognising the drug --------------------------------------------------------------
 
 def _ndc_forms(code: str) -> set[str]:
     """An NDC as labeler-product-package in every form EHRs send: 10 digits with
@@ -114,13 +113,13 @@ class DrugMatcher:
 
     @classmethod
     def for_model(cls, model, rxnorm: Iterable[str] = (), ndc: Iterable[str] = ()) -> DrugMatcher:
-        shipped = tomllib.loads(CODES_FILE.read_text(encoding="utf-8"))
-        generic = model.meta.drug.split("-")[0]  # "tarlatamab-dlle" is written with or without its suffix
+        shipped = model.codes  # the content pack's [codes]
+        generic = model.meta.drug.split("-")[0]  # an INN's suffix ("-dlle") is written or left out
         forms: set[str] = set()
-        for code in (*shipped["ndc"], *ndc):
+        for code in (*shipped.ndc, *ndc):
             forms |= _ndc_forms(code)
         return cls((generic.casefold(), model.meta.brand.casefold()), frozenset(forms),
-                   frozenset(c.strip() for c in (*shipped.get("rxnorm", ()), *rxnorm)))
+                   frozenset(c.strip() for c in (*shipped.rxnorm, *rxnorm)))
 
     def concept(self, cc) -> bool:
         if cc is None:
@@ -312,11 +311,11 @@ def _fill(item: ImportedPatient, pat, index: _Index, linked: dict[str, list[str]
         values["locale"], sources["locale"] = code, f"{label} communication"
 
     requests = [r for r in (index.get(k) for k in linked.get("MedicationRequest", []))
-                if _is_tarlatamab(r, index, matcher)]
+                if _is_the_drug(r, index, matcher)]
     given = [a for a in (index.get(k) for k in linked.get("MedicationAdministration", []))
-             if _is_tarlatamab(a, index, matcher)]
+             if _is_the_drug(a, index, matcher)]
     if not requests and not given:
-        raise _Refused(label, "", "fhir.no_tarlatamab")
+        raise _Refused(label, "", "fhir.no_drug", drug=matcher.names[0])
     first, where, status = _first_dose(given, requests)
     if first:
         values["first_dose"], sources["first_dose"] = first.isoformat(), where
@@ -422,7 +421,7 @@ def _language_script(tag: str) -> tuple[str, str | None] | None:
     return loc.language, script
 
 
-def _is_tarlatamab(res, index: _Index, matcher: DrugMatcher) -> bool:
+def _is_the_drug(res, index: _Index, matcher: DrugMatcher) -> bool:
     if matcher.concept(res.medicationCodeableConcept):
         return True
     med = index.resolve(res.medicationReference, res, "medicationReference", res.contained or ())

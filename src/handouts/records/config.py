@@ -11,7 +11,7 @@ Every setting is optional; a missing file means the defaults.
     attachment = "embed"                        # or "url": hash and size, and url_base + file
     url_base = "https://docs.example.org/handouts/"
     identifier_system = "urn:oid:2.16.840.1.113883.3.9999.1"  # the clinic's document ids
-    rxnorm = ["..."]                            # RxNorm codes the EHR uses for tarlatamab
+    rxnorm = ["..."]                            # RxNorm codes the EHR uses for the drug
 """
 
 from __future__ import annotations

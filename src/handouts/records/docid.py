@@ -93,7 +93,7 @@ def _model_digest(model: Any) -> str:
     if hit is None or hit[0] is not model:
         if len(_MODEL_DIGESTS) > 16:
             _MODEL_DIGESTS.clear()
-        hit = _MODEL_DIGESTS[id(model)] = (model, hashlib.sha256(model.model_dump_json().encode("utf-8")).hexdigest())
+        hit = _MODEL_DIGESTS[id(model)] = (model, model.digest())
     return hit[1]
 
 

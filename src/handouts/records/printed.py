@@ -42,6 +42,7 @@ PREMEDICATION = "premedication"
 REMOVED = "(no longer in the content model)"
 WITHHELD = "(no longer printed: not verified against the prescribing information)"
 NO_LOCALE = "(this language is no longer available)"
+UNTRANSLATED = "(changed in English and not yet translated into this language)"
 
 
 @dataclass(frozen=True)
@@ -64,9 +65,8 @@ def _schedule_text(L: Localizer) -> str:
     rows = [f"cycles {r.cycles.first}-{r.cycles.last or 'on'} days {','.join(map(str, r.days))}: "
             f"{r.dose} {r.monitoring}" + (" stay-near" if r.stay_near else "")
             + (" premedication" if r.premedication else "") for r in model.printable_schedule()]
-    cycle = model.facts.get("cycle_length")
-    if cycle is not None:
-        rows.append(f"cycle_length {cycle.value} {cycle.unit}")
+    cycle = model.fact(model.roles.cycle_length)
+    rows.append(f"cycle_length {cycle.value} {cycle.unit}")
     return "\n".join(rows)
 
 
@@ -89,13 +89,22 @@ def _approval_text(L: Localizer, region: str) -> str:
 
 
 def _premedication_text(L: Localizer) -> str:
-    from ..documents.handout import PREMEDICATION_FACTS
     model = L.model
-    if not all(f in model.facts for f in PREMEDICATION_FACTS):
+    facts = model.roles.premedication.ids()
+    if not all(f in model.fact_ids() for f in facts):
         return REMOVED
-    if not all(model.is_printable(f) for f in PREMEDICATION_FACTS):
+    if not all(model.is_printable(f) for f in facts):
         return WITHHELD
-    return "a steroid before, fluids after: " + ", ".join(PREMEDICATION_FACTS)
+    return "a steroid before, fluids after: " + ", ".join(facts)
+
+
+def _messages(model: ContentModel, entry: str) -> list[str]:
+    """The pack's own messages an entry prints (a list's items)."""
+    list_id = entry[:-len(CARD)] if entry.endswith(CARD) else entry
+    if list_id in model.list_ids():
+        lst = model.text_list(list_id)
+        return list(lst.card_items if entry.endswith(CARD) else lst.items)
+    return []
 
 
 def _text(L: Localizer, entry: str) -> str:
@@ -111,13 +120,13 @@ def _text(L: Localizer, entry: str) -> str:
             return _approval_text(L, entry[len(APPROVAL):])
         if entry == PREMEDICATION:
             return _premedication_text(L)
-        if list_id in model.lists:
+        if list_id in model.list_ids():
             lst = model.text_list(list_id)
             if card and not lst.card_items:
                 return REMOVED
             # Not L.items(): that would count as handed out by a render being tracked.
             return "\n".join(L.interpolate(m) for m in (lst.card_items if card else lst.items))
-        if entry in model.facts:
+        if entry in model.fact_ids():
             return L.fact(model.fact(entry))
     except UnverifiedFact:
         return WITHHELD
@@ -130,6 +139,7 @@ class Wordings:
     def __init__(self, model: ContentModel):
         self.model = model
         self._done: dict[tuple[str, str], Wording] = {}
+        self._catalogs: dict[str, tuple] = {}
 
     def get(self, entry: str, locale: str) -> Wording:
         key = (entry, locale)
@@ -145,12 +155,18 @@ class Wordings:
         except HandoutsError:
             return NO_LOCALE
         with session.use():
-            L = localizer.get(locale, self.model)
-            outer, L._printed = L._printed, None  # a wording is not a render: track nothing
-            try:
-                return _text(L, entry)
-            finally:
-                L._printed = outer
+            translations, missing = self._catalog(locale)
+            if missing and any(m in missing for m in _messages(self.model, entry)):
+                return UNTRANSLATED
+            # Not localizer.get(): a wording is not a render, and tracks nothing.
+            return _text(localizer.Localizer(locale, self.model, translations), entry)
+
+    def _catalog(self, locale: str):
+        from .. import catalogs
+        found = self._catalogs.get(locale)
+        if found is None:
+            found = self._catalogs[locale] = catalogs.untranslated(locale, self.model)
+        return found
 
 
 # -- what a document prints ----------------------------------------------------------
@@ -237,7 +253,7 @@ def handout_entries(req: BuildRequest) -> dict[str, frozenset[str]]:
     found = _tracked(trackers, lambda: handout.bilingual_html(req) if req.also and req.also != req.locale
                      else handout.html(dataclasses.replace(req, also=None)))
     # The handout cites the premedication facts but prints none of their values.
-    cited = frozenset(handout.PREMEDICATION_FACTS)
+    cited = frozenset(req.model.roles.premedication.ids())
     return {code: ids - cited | {PREMEDICATION} if ids >= cited else ids for code, ids in found.items()}
 
 
