@@ -129,6 +129,8 @@ MESSAGES: dict[str, str] = {
     "clock.too_late": E_("%(value)s is after the year 9999"),
     "server.not_loopback": E_("%(host)s is not a loopback address: the page would be reachable from other "
                               "computers; add --allow-remote if that is really wanted"),
+    "cache.not_written": E_("could not keep the handout's patient-independent pages in the cache folder %(folder)s "
+                            "(%(reason)s); every file is complete, later builds lay those pages out again"),
     "manifest.malformed": E_("%(file)s in %(folder)s is malformed (%(detail)s); treating it as absent and "
                              "rebuilding"),
     "interrupted": E_("stopped after %(done)s of %(total)s files; every file written is complete and in its "
