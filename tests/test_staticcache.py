@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from handouts import batch, locales, paths, registry, staticcache
+from handouts import digests, locales, paths, registry, staticcache
 from handouts.staticcache import StaticCache
 
 SRC = Path(staticcache.__file__).resolve().parent
@@ -36,15 +36,15 @@ def tree(tmp_path, monkeypatch):
     shutil.copytree(SRC, pkg, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(paths, "resource_root", lambda: root)
     monkeypatch.setattr(paths, "content_file", lambda: pkg / "data" / "tarlatamab.toml")
-    monkeypatch.setattr(batch, "__file__", str(pkg / "batch.py"))
+    monkeypatch.setattr(digests, "__file__", str(pkg / "digests.py"))
     _clear()
     yield root, pkg
     _clear()
 
 
 def _clear():
-    for fn in (batch._code_digest, batch._layout_digest, batch._locale_digest, batch._fonts_digest,
-               batch._content_digest, locales.font_families, locales._files, locales._read, locales.available,
+    for fn in (digests.code_digest, digests.layout_digest, digests.locale_digest, digests.fonts_digest,
+               digests.content_digest, digests.engines, locales.font_families, locales._files, locales._read, locales.available,
                locales._from_folder, staticcache.engine_versions):
         fn.cache_clear()
 

@@ -130,7 +130,7 @@ def list_cmd() -> None:
 def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
               sheet, bleed, duplex_offset, copies, patients_file, large_print=False, also=None) -> None:
     """Render DOCUMENT and print the path of every file written."""
-    from . import cards, content, output, registry
+    from . import cards, content, output, registry, staticcache
     from .build import review_warnings, warn, write
     from .patient import load_toml
     from .request import ListFile, Request, resolve
@@ -149,7 +149,9 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     if res.sheet:
         freshness += cards.bleed_warnings(res.sheet, bleed or 0.0)
     warn(freshness, _LANG[0])
+    cache = staticcache.configure(staticcache.default_folder())
     built = write(res, model, out_dir)
+    warn([w for w in (cache.take_warning(),) if w], _LANG[0])
     click.echo(str(built.path))
 
 
@@ -166,7 +168,7 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
 def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast, strict, as_json) -> None:
     """Render every document for a locale (into OUT/<locale>/) or for a list of patients
     (into OUT/patients/<name>/), with a manifest.json in each folder."""
-    from . import batch, content, locales, output
+    from . import batch, content, locales, output, staticcache
     from .build import review_warnings, warn
     from .progress import Reporter
     from .request import ListFile, checked_rows
@@ -205,9 +207,11 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
 
     plan = batch.Plan(out_dir, jobs_list)
     reporter = Reporter(len(plan.jobs), as_json=as_json)
+    cache = staticcache.configure(staticcache.default_folder())
     with reporter:
         results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=reporter.update,
                             warn=lambda w: warn([w], _LANG[0]))
+    warn([w for w in (cache.take_warning(),) if w], _LANG[0])
     reporter.summary(results, bad_rows)
     failed = [r for r in results if r.status == "failed"]
     if bad_rows:

@@ -34,7 +34,7 @@ import io
 import re
 import zlib
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, String

@@ -32,7 +32,7 @@ import threading
 from collections import OrderedDict
 from functools import cache
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from .clock import print_date
 from .errors import HandoutsError
@@ -83,17 +83,16 @@ def static_inputs(document: str, locale: str, paper: str, cache: StaticCache | N
     """The batch manifest's digests of everything a patient-independent part of
     `document` depends on (all but the personal values), plus the engine versions. The
     font files' digest comes from `cache`'s file digests where it has a folder."""
-    from . import batch, locales, registry
+    from . import digests, registry
     spec = registry.get(document)
-    fonts = locales.font_files(locales.get(locale), "regular") + locales.font_files(locales.get(locale), "bold")
-    digests = (cache or process_cache()).file_digests(sorted(set(fonts)))
+    files = (cache or process_cache()).file_digests(digests.font_files(locale))
     return {
-        "content": batch._content_digest()[:16],
-        "catalog": batch._locale_digest(locale)[:16],
-        "fonts": hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()[:16],
-        "layout": batch._layout_digest(spec.layout)[:16],
-        "code": batch._code_digest()[:16],
-        "engines": batch._engines(),
+        "content": digests.content_digest()[:16],
+        "catalog": digests.locale_digest(locale)[:16],
+        "fonts": hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16],
+        "layout": digests.layout_digest(spec.layout)[:16],
+        "code": digests.code_digest()[:16],
+        "engines": digests.engines(),
         "print_date": print_date().isoformat(),
         "engine": engine_versions(),
     }

@@ -303,6 +303,15 @@ def static_key(req: BuildRequest, text: str, first_page: int, cache: staticcache
                       "prefixed": "p2"})
 
 
+def fill_static(locale: str, paper: str, model: ContentModel) -> None:
+    """Lay out the rest of the handout for `locale` and `paper` into this process's
+    static-part cache (where it is, it is only looked up)."""
+    spec = registry.get("handout")
+    from .. import papers
+    req = BuildRequest(spec.name, locale, papers.get(paper, spec.papers), None, model)
+    static_part(req, (spec.personal_pages or 0) + 1, staticcache.process_cache())
+
+
 def static_part(req: BuildRequest, first_page: int, cache: staticcache.StaticCache) -> StaticPart:
     """The rest of the handout, numbered from `first_page`: from `cache`, or laid out
     (once per key) and kept there."""
