@@ -382,7 +382,7 @@ def _split_selectors(prelude: str) -> list[str]:
 def trimmed_ua_source(source: str, names: frozenset[str]) -> str:
     """The stylesheet `source` without the selectors that cannot match a document made of
     the elements `names`; rules left with no selector go, at-rules stay, order stays."""
-    import tinycss2
+    import tinycss2  # type: ignore[import-untyped]
     out = []
     for rule in tinycss2.parse_stylesheet(source, skip_comments=True, skip_whitespace=True):
         if rule.type == "qualified-rule":
