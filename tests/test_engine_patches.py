@@ -54,10 +54,7 @@ def test_every_patch_fits_the_pinned_version():
 
 
 def test_the_weasyprint_adapter_applies_every_patch():
-    from handouts import paths
-    from handouts.engines import weasy  # importing applies all but the stylesheet's, which a render applies
-    weasy.render('<html lang="en"><head><title>t</title></head><body><p>x</p></body></html>',
-                 paths.layouts_dir() / "handout", ("Noto Sans",), [], tagged=False)
+    from handouts.engines import weasy  # noqa: F401 - importing applies them
     assert set(patches.status().values()) == {"applied"}, patches.status()
 
 
@@ -205,77 +202,3 @@ def test_engine_versions_and_patches_are_in_the_batch_digest(tmp_path, monkeypat
         batch._engines.cache_clear()
     assert batch.digest(job, after) != batch.digest(job, before)
     assert after["engines"]["patch:pdf-zlib-level"] == "off"
-
-
-# ---------------------------------------------------------------- the user-agent stylesheet
-
-def _pages(pdf: bytes) -> list[bytes]:
-    import pypdfium2
-    doc = pypdfium2.PdfDocument(pdf)
-    try:
-        return [doc[i].render(scale=60 / 72).to_pil().tobytes() for i in range(len(doc))]
-    finally:
-        doc.close()
-
-
-UA_CASES = {
-    "handout, personal part": ("handout", "en", "letter", {}, "personal"),
-    "handout, the rest": ("handout", "zh-Hant", "a4", {}, "static"),
-    "handout, large print": ("handout", "zh-Hans", "a4", {"large_print": True}, "whole"),
-    "handout, two languages": ("handout", "en", "a4", {"also": "zh-Hant"}, "whole"),
-    "poster": ("poster", "zh-Hans", "tabloid", {}, "whole"),
-}
-
-
-def _render_case(model, sample_patient, case: str) -> bytes:
-    from handouts import papers, registry
-    from handouts.documents import handout
-    from handouts.documents.common import BuildRequest
-    document, locale, paper, options, part = UA_CASES[case]
-    spec = registry.get(document)
-    req = BuildRequest(document, locale, papers.get(paper, spec.papers),
-                       sample_patient if document == "handout" else None, model, **options)
-    if part == "whole":
-        return spec.render(req).pdf
-    return handout._render(req, handout.with_total(handout.html(req, (part,), 1 if part == "personal" else 3), 5)).pdf
-
-
-@pytest.mark.parametrize("case", sorted(UA_CASES))
-def test_the_trimmed_user_agent_stylesheet_draws_the_same_pages(model, sample_patient, monkeypatch, case):
-    """Pixel for pixel the same pages with the user-agent stylesheet trimmed to the
-    document's elements as with WeasyPrint's whole stylesheet."""
-    from handouts.engines import weasy  # noqa: F401 - the adapter applies the patch
-    trimmed = _render_case(model, sample_patient, case)
-    assert patches.status()[patches.UA_STYLESHEET.name] == "applied"
-    monkeypatch.setattr(patches, "trim_ua_stylesheet", lambda document, html, installed=None: False)
-    assert _pages(_render_case(model, sample_patient, case)) == _pages(trimmed)
-
-
-def test_the_trimmed_stylesheet_keeps_only_selectors_that_can_match():
-    from weasyprint import html
-    names = patches.element_names("<p>a</p><table><tr><td>b</td></tr></table>")
-    assert {"p", "table", "tr", "td", "tbody", "html", "body", "head"} <= names and "input" not in names
-    source = patches.trimmed_ua_source(html.UA, names)
-    assert len(source) < 0.8 * len(html.UA)
-    assert "td, td[hidden] { display: table-cell }" in source  # the th of that rule left out
-    assert "textarea" not in source and "ruby" not in source and "@page" in source
-    assert patches._can_match(":is(ol, ul) ul", patches.element_names("<ul></ul>"))
-    assert not patches._can_match(":is(ol, dir) li", patches.element_names("<ul><li></li></ul>"))
-
-
-def test_the_trimmed_stylesheet_falls_back_on_another_version():
-    from weasyprint import HTML
-    document = HTML(string="<p>x</p>")
-    assert not patches.trim_ua_stylesheet(document, "<p>x</p>", installed="99.0")
-    assert "_ua_stylesheets" not in vars(document)  # the class's own method, as shipped
-    assert patches.trim_ua_stylesheet(document, "<p>x</p>")
-    assert "_ua_stylesheets" in vars(document)
-
-
-def test_the_trimmed_stylesheet_falls_back_when_weasyprint_differs(monkeypatch):
-    from weasyprint import HTML
-    from weasyprint import html as ua
-    monkeypatch.setattr(ua, "UA", None)
-    document = HTML(string="<p>x</p>")
-    assert not patches.trim_ua_stylesheet(document, "<p>x</p>")
-    assert "_ua_stylesheets" not in vars(document)

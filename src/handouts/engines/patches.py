@@ -62,14 +62,7 @@ PDF_ZLIB_LEVEL = Patch(
     "pdf-zlib-level", "pydyf", "0.10", "0.14",
     "pydyf compresses every stream at zlib level 9; level 6 writes files about 2 % larger, "
     "about 6 % faster.")
-UA_STYLESHEET = Patch(
-    "trimmed-ua-stylesheet", "weasyprint", "66", "71",
-    "WeasyPrint matches every selector of its HTML user-agent stylesheet (forms, media, ruby, "
-    "frames ...) against every element of a document; the layouts use a few dozen elements. A "
-    "document gets the stylesheet without the selectors that name an element it does not "
-    "contain (they cannot match): the same computed styles, a tenth less of a render. It "
-    "replaces a private method of one HTML object, so it is checked where it is used.")
-PATCHES = (LIBRARY_LOOKUP, DEFERRED_FONTTOOLS, CFFI_TYPES, PDF_ZLIB_LEVEL, UA_STYLESHEET)
+PATCHES = (LIBRARY_LOOKUP, DEFERRED_FONTTOOLS, CFFI_TYPES, PDF_ZLIB_LEVEL)
 
 # What happened to each patch in this process: "applied", or why it was not.
 _STATE: dict[str, str] = {}
@@ -325,113 +318,4 @@ def pdf_zlib_level(pydyf: Any, installed: str | None = None) -> bool:
         return False
     pydyf.zlib = Zlib
     _STATE[PDF_ZLIB_LEVEL.name] = "applied"
-    return True
-
-
-# ---------------------------------------------------------------- the user-agent stylesheet
-
-# Elements the HTML parser adds where a document leaves them out.
-IMPLIED_ELEMENTS = frozenset({"html", "head", "body", "tbody"})
-_TAG = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)")
-_ATTRIBUTE = re.compile(r"\[[^\]]*\]")
-_PSEUDO = re.compile(r"::?[-\w]+")
-_TYPE = re.compile(r"(?:^|[\s>+~])([A-Za-z][-\w]*)")
-
-
-def element_names(html: str) -> frozenset[str]:
-    """Every element name in `html`, and those its parser adds."""
-    return frozenset(m.lower() for m in _TAG.findall(html)) | IMPLIED_ELEMENTS
-
-
-_IS = re.compile(r":(?:is|where)\(([^()]*)\)")
-_ARGUMENTS = re.compile(r"::?[-\w]+\([^()]*\)")
-_IDENTIFIER = re.compile(r"[A-Za-z][-\w]*")
-
-
-def _can_match(selector: str, names: frozenset[str]) -> bool:
-    """False only when `selector` needs an element that `names` lacks: a type selector of
-    another element, or an :is()/:where() of element types none of which is there.
-    Anything it cannot read (namespaces, nested arguments) is kept."""
-    if "|" in selector:
-        return True
-    for group in _IS.findall(selector):
-        items = [item.strip() for item in group.split(",")]
-        if all(_IDENTIFIER.fullmatch(i) for i in items) and not any(i.lower() in names for i in items):
-            return False
-    bare = _ARGUMENTS.sub("", _ATTRIBUTE.sub("", selector))
-    if "(" in bare:
-        return True
-    bare = _PSEUDO.sub("", bare)
-    return all(t.lower() in names for t in _TYPE.findall(bare.strip()))
-
-
-def _split_selectors(prelude: str) -> list[str]:
-    out, depth, start = [], 0, 0
-    for i, ch in enumerate(prelude):
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            out.append(prelude[start:i].strip())
-            start = i + 1
-    out.append(prelude[start:].strip())
-    return out
-
-
-def trimmed_ua_source(source: str, names: frozenset[str]) -> str:
-    """The stylesheet `source` without the selectors that cannot match a document made of
-    the elements `names`; rules left with no selector go, at-rules stay, order stays."""
-    import tinycss2  # type: ignore[import-untyped]
-    out = []
-    for rule in tinycss2.parse_stylesheet(source, skip_comments=True, skip_whitespace=True):
-        if rule.type == "qualified-rule":
-            kept = [sel for sel in _split_selectors(tinycss2.serialize(rule.prelude)) if _can_match(sel, names)]
-            if kept:
-                out.append(f"{', '.join(kept)} {{{tinycss2.serialize(rule.content)}}}")
-        elif rule.type == "at-rule":
-            out.append(rule.serialize())
-    return "\n".join(out)
-
-
-_TRIMMED: dict[frozenset[str], Any] = {}
-
-
-def _trimmed_sheet(names: frozenset[str]) -> Any:
-    sheet = _TRIMMED.get(names)
-    if sheet is None:
-        from weasyprint import CSS, html
-        from weasyprint.css.counters import CounterStyle
-        # Its @counter-style rules go to a throw-away registry: WeasyPrint takes the
-        # counter styles from its own (HTML._ua_counter_style), as shipped.
-        sheet = CSS(string=trimmed_ua_source(html.UA, names), counter_style=CounterStyle())
-        if len(_TRIMMED) > 32:
-            _TRIMMED.clear()
-        _TRIMMED[names] = sheet
-    return sheet
-
-
-def trim_ua_stylesheet(document: Any, html_text: str, installed: str | None = None) -> bool:
-    """Give `document` (a weasyprint.HTML) the user-agent stylesheet trimmed to the
-    elements of `html_text`; False (the whole stylesheet, as shipped) where the patch
-    does not fit."""
-    if not UA_STYLESHEET.fits(installed):
-        _skip(UA_STYLESHEET)
-        return False
-    try:
-        from weasyprint import html as ua
-        shipped = type(document)._ua_stylesheets
-        if not isinstance(ua.UA, str) or ua.UA_STYLESHEET not in shipped(document):
-            raise AttributeError("_ua_stylesheets")
-        trimmed = _trimmed_sheet(element_names(html_text))
-        form_sheet = ua.UA_FORM_STYLESHEET
-    except Exception as exc:  # noqa: BLE001 - WeasyPrint's internals changed: the stylesheet as shipped
-        _skip(UA_STYLESHEET, f"WeasyPrint's user-agent stylesheet differs ({type(exc).__name__})")
-        return False
-
-    def stylesheets(forms: bool = False) -> list[Any]:
-        return [trimmed, form_sheet] if forms else [trimmed]
-
-    document._ua_stylesheets = stylesheets
-    _STATE[UA_STYLESHEET.name] = "applied"
     return True

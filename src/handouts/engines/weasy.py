@@ -231,10 +231,8 @@ def _render_pdf(html: str, base_dir: Path, families: tuple[str, ...], stylesheet
     """Lay out and write (no /ID yet)."""
     variant = "pdf/ua-1" if tagged else None
     stack = _stack_for(html, families, stylesheets)
-    source = HTML(string=html, base_url=str(base_dir) + os.sep, url_fetcher=_fetcher())
-    patches.trim_ua_stylesheet(source, html)
-    doc = source.render(font_config=_font_config(), stylesheets=[font_face_css(stack), *stylesheets],
-                        pdf_variant=variant)
+    doc = HTML(string=html, base_url=str(base_dir) + os.sep, url_fetcher=_fetcher()).render(
+        font_config=_font_config(), stylesheets=[font_face_css(stack), *stylesheets], pdf_variant=variant)
     return doc, doc.write_pdf(pdf_variant=variant)
 
 
