@@ -89,7 +89,7 @@ def test_an_english_handout_reads_only_the_english_locale(tmp_path):
     compiling the Chinese keep_together patterns). The card reads them all: its line
     breaker keeps every locale's patterns together."""
     result = _run(tmp_path, ["build", "handout", "--patient", "p.toml", "--out", "{tmp}/o"],
-                  ("handouts.batch", "babel.messages"))
+                  ("handouts.batch", "babel.messages", "reportlab", "handouts.cards"))
     assert result["modules"] == []
     assert not result["version_read"]
     locale_files = sorted({p.rsplit("/", 2)[-2] for p in result["read"] if p.endswith("/locale.toml")})

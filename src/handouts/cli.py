@@ -130,7 +130,7 @@ def list_cmd() -> None:
 def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
               sheet, bleed, duplex_offset, copies, patients_file, large_print=False, also=None) -> None:
     """Render DOCUMENT and print the path of every file written."""
-    from . import cards, content, output, registry, staticcache
+    from . import content, output, registry, staticcache
     from .build import review_warnings, warn, write
     from .patient import load_toml
     from .request import ListFile, Request, resolve
@@ -146,7 +146,8 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     out_dir = out_dir or (Path("out") if req.rows is not None else Path("out") / res.locale)
     freshness = review_warnings(model, strict)  # --strict refuses before anything is created
     output.ensure_writable_dir(out_dir)
-    if res.sheet:
+    if res.sheet:  # the card layout (ReportLab) is imported only for sheets
+        from . import cards
         freshness += cards.bleed_warnings(res.sheet, bleed or 0.0)
     warn(freshness, _LANG[0])
     cache = staticcache.configure(staticcache.default_folder())
