@@ -346,6 +346,50 @@ def patients_csv(path: Path) -> Path:
     return path
 
 
+def phases(locale: str, repeat: int) -> dict:
+    """Where a warm joined personal handout's CPU goes (best of `repeat` each): the HTML
+    of the personal part and of the rest (its digest keys the cache), WeasyPrint's parse,
+    style and layout of the personal part, writing its PDF, and the join."""
+    from weasyprint import HTML
+
+    from handouts import paths, pdfjoin, staticcache
+    from handouts.documents import handout
+    from handouts.documents.common import BuildRequest
+    from handouts.engines import weasy
+    from handouts.localizer import get as get_localizer
+    spec = registry.get("handout")
+    req = BuildRequest("handout", locale, resolve_paper(spec, locale, None), spec.sample_patient(), content.default())
+    cache = staticcache.StaticCache(None)
+    budget = spec.personal_pages
+    rest = handout.static_part(req, budget + 1, cache)
+    text = handout.with_total(handout.html(req, (handout.PERSONAL,)), budget + rest.pages)
+    layout = paths.layouts_dir() / handout.LAYOUT
+    sheets = [weasy.stylesheet(layout / n) for n in handout.STYLESHEETS]
+    stack = weasy._stack_for(text, tuple(get_localizer(locale, req.model).spec.fonts), sheets)
+
+    def laid_out():
+        return HTML(string=text, base_url=str(layout) + os.sep, url_fetcher=weasy._fetcher()).render(
+            font_config=weasy._font_config(), stylesheets=[weasy.font_face_css(stack), *sheets], pdf_variant="pdf/ua-1")
+
+    doc = laid_out()
+    personal = handout._render(req, text)
+
+    def best(fn) -> float:
+        out = float("inf")
+        for _ in range(repeat):
+            c0 = time.process_time()
+            fn()
+            out = min(out, time.process_time() - c0)
+        return round(out, 4)
+
+    return {"whole_joined_render_cpu_s": best(lambda: handout.render_joined(req, cache)),
+            "personal_html": best(lambda: handout.html(req, (handout.PERSONAL,))),
+            "rest_html_for_its_key": best(lambda: handout.html(req, (handout.STATIC,), budget + 1)),
+            "personal_parse_style_layout": best(laid_out),
+            "personal_write_pdf": best(lambda: doc.write_pdf(pdf_variant="pdf/ua-1")),
+            "join": best(lambda: pdfjoin.join([personal.pdf, rest.pdf], prefixed=(False, True)))}
+
+
 def targets(tmp: Path, repeat: int, quick: bool, count_instructions: bool = False) -> dict:
     """The issue-23 targets, each as a ratio to its anchor measured in this run."""
     out: dict = {}
@@ -359,6 +403,7 @@ def targets(tmp: Path, repeat: int, quick: bool, count_instructions: bool = Fals
             entry["ratio_to_typst_cpu"] = round(joined / typ["warm_cpu_s"], 1)
             entry["whole_ratio_to_typst_cpu"] = round(whole / typ["warm_cpu_s"], 1)
         out[f"handout_personal_warm/{code}"] = entry
+        out[f"handout_personal_warm_phases/{code}"] = phases(code, repeat)
     if count_instructions:
         anchor = instructions("typst")
         counts: dict = {"typst_anchor_en": anchor}
