@@ -35,7 +35,7 @@ def tree(tmp_path, monkeypatch):
     pkg = tmp_path / "pkg"
     shutil.copytree(SRC, pkg, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(paths, "resource_root", lambda: root)
-    monkeypatch.setattr(paths, "content_file", lambda: pkg / "data" / "tarlatamab.toml")
+    monkeypatch.setattr(paths, "content_file", lambda: pkg / "data" / "tarlatamab" / "content.toml")
     monkeypatch.setattr(digests, "__file__", str(pkg / "digests.py"))
     _clear()
     yield root, pkg
@@ -61,7 +61,7 @@ def _font(root, pkg):
 
 
 CHANGES = {
-    "content model": lambda root, pkg: _append(pkg / "data" / "tarlatamab.toml", b"\n# changed\n"),
+    "content model": lambda root, pkg: _append(pkg / "data" / "tarlatamab" / "content.toml", b"\n# changed\n"),
     "catalog": lambda root, pkg: _append(root / "locales" / "zh_Hans" / "LC_MESSAGES" / "handouts.po"),
     "locale settings": lambda root, pkg: _append(root / "locales" / "zh_Hans" / "locale.toml", b"\n# changed\n"),
     "font registry": lambda root, pkg: _append(root / "assets" / "fonts" / "fonts.toml", b"\n# changed\n"),
@@ -108,6 +108,20 @@ def test_engine_versions_are_in_the_key(tree, monkeypatch):
     monkeypatch.setattr(weasyprint, "__version__", weasyprint.__version__ + ".post1")
     staticcache.engine_versions.cache_clear()
     assert _key() != before
+
+
+def test_a_change_to_the_catalog_a_locale_builds_on_makes_a_rebuild(tree):
+    """zh-HK takes every entry its own catalog lacks from zh-Hant's: a change there is a
+    change of zh-HK's rest."""
+    root, _ = tree
+    folder = root / "locales" / "zh_HK"
+    folder.mkdir()
+    shutil.copy(Path(__file__).parent / "locales" / "zh_HK" / "locale.toml", folder / "locale.toml")
+    _clear()
+    before = _key(locale="zh-HK")
+    _append(root / "locales" / "zh_Hant" / "LC_MESSAGES" / "handouts.po")
+    _clear()
+    assert _key(locale="zh-HK") != before
 
 
 @pytest.mark.parametrize("part", [{"locale": "en"}, {"paper": "letter"}, {"first_page": 2}])

@@ -12,9 +12,8 @@ def run_checks(strict: bool = False, render: bool = True) -> tuple[list[str], li
     warnings: list[str] = []
     model = content.default()
     for code, spec in locales.available().items():
-        if spec.catalog:
-            for p in catalogs.problems(spec.po_path):
-                problems.append(f"catalog {code}: {p}")
+        for p in catalogs.locale_problems(code):
+            problems.append(f"catalog {code}: {p}")
         if not spec.medical_review.reviewed:
             problems.append(f"catalog {code}: not yet reviewed by a qualified medical translator "
                             f"(set medical_review in {spec.directory.name}/locale.toml once it is)")

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
-from . import locales, paths
+from . import content, locales, paths
 
 
 def hash_files(files: Iterable[Path]) -> str:
@@ -35,8 +35,15 @@ def layout_digest(layout: str) -> str:
 
 @cache
 def locale_digest(code: str) -> str:
-    spec = locales.get(code)
-    files = [p for p in spec.directory.rglob("*") if p.is_file() and p.suffix in (".po", ".toml")]
+    """A locale's settings and catalogs, with those of the locale it builds on (zh-HK's
+    entries come from zh-Hant's catalogs where its own have none)."""
+    files: list[Path] = []
+    seen: set[str] = set()
+    spec: locales.LocaleSpec | None = locales.get(code)
+    while spec is not None and spec.code not in seen:
+        seen.add(spec.code)
+        files += [p for p in spec.directory.rglob("*") if p.is_file() and p.suffix in (".po", ".toml")]
+        spec = locales.get(spec.catalog_base) if spec.catalog_base else None
     return hash_files([*files, paths.fonts_dir() / "fonts.toml"])
 
 
@@ -53,8 +60,9 @@ def fonts_digest(code: str) -> str:
 
 
 @cache
-def content_digest() -> str:
-    return hash_files([paths.content_file()])
+def content_digest(folder: Path) -> str:
+    """The content pack: its content file and its own catalogs."""
+    return hash_files(content.Pack(folder).files())
 
 
 @cache

@@ -83,11 +83,11 @@ def static_inputs(document: str, locale: str, paper: str, cache: StaticCache | N
     """The batch manifest's digests of everything a patient-independent part of
     `document` depends on (all but the personal values), plus the engine versions. The
     font files' digest comes from `cache`'s file digests where it has a folder."""
-    from . import digests, registry
+    from . import digests, paths, registry
     spec = registry.get(document)
     files = (cache or process_cache()).file_digests(digests.font_files(locale))
     return {
-        "content": digests.content_digest()[:16],
+        "content": digests.content_digest(paths.content_file().parent)[:16],
         "catalog": digests.locale_digest(locale)[:16],
         "fonts": hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16],
         "layout": digests.layout_digest(spec.layout)[:16],
@@ -127,7 +127,7 @@ class StaticCache:
     @staticmethod
     def _name(key: str) -> str:
         if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
-            raise ValueError("a cache key is a sha256 digest in hexadecimal")
+            raise ValueError(f"cache key {key!r} is not a sha256 digest")  # a bug, not bad input
         return f"{key[:2]}/{key}{SUFFIX}"
 
     def get(self, key: str) -> bytes | None:

@@ -15,6 +15,7 @@ from functools import cache
 from handouts import build, content, locales, registry, request, session
 from handouts.errors import HandoutsError
 from handouts.patient import FIELDS, CsvRows, Patient, from_mapping
+from handouts.patient import decode as patient_decode
 
 PERSONAL_FIELDS = tuple(v.field for v in registry.PATIENT_VARIABLES)
 CARD_SINGLE = "card"
@@ -112,8 +113,17 @@ def model() -> content.ContentModel:
     return content.default()
 
 
+def drug_names(code: str) -> dict[str, str]:
+    """The drug's names as the page prints them in `code` (the content model's, through
+    the documents' catalogs)."""
+    from handouts import localizer
+    L = localizer.get(code, model())
+    return {"title": L.name("title"), "in_sentence": L.name("in_sentence")}
+
+
 def approval_date() -> dt.date:
-    return model().fact("approval_accelerated").value
+    m = model()
+    return m.fact(m.roles.first_approval).value
 
 
 @dataclass(frozen=True)
@@ -230,7 +240,7 @@ def render_order(order: Order, patient: Patient | None) -> list[tuple[str, bytes
 
 def bundle_name(order: Order) -> str:
     """The ZIP of an order's files (an order the core has accepted)."""
-    return request.bundle_name(order.locale, make_patient(order.patient))
+    return request.bundle_name(model().meta.file_stem, order.locale, make_patient(order.patient))
 
 
 def render_sheet_of(locale: str, sheet: str, patients: list[Patient], source: str = "patients.csv"
@@ -253,6 +263,12 @@ def csv_rows(text: str, default_locale: str, sheet: str, name: str = "upload.csv
     fmt = imposition(sheet, layout=card.layout).preset.card_format
     with session.use():
         return request.checked_rows(CsvRows(name, text), default_locale, model(), (card.name,), fmt=fmt, also=None)
+
+
+def decode(raw: bytes, name: str) -> str:
+    """An uploaded list's text, decoded as the command line decodes a file (UTF-8, byte
+    order marks dropped; UTF-16 and NUL bytes refused)."""
+    return patient_decode(raw, name, "patients")
 
 
 def csv_fields() -> tuple[str, ...]:
