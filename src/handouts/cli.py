@@ -158,7 +158,7 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
               sheet, bleed, duplex_offset, copies, patients_file, large_print=False, also=None,
               record=False, record_db=None, ics=False, fhir_out=None) -> None:
     """Render DOCUMENT and print the path of every file written."""
-    from . import cards, content, output, registry
+    from . import content, output, registry, staticcache
     from .build import review_warnings, warn, write
     from .patient import load_toml
     from .request import ListFile, Request, resolve
@@ -175,12 +175,15 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     out_dir = out_dir or (Path("out") if req.rows is not None else Path("out") / res.locale)
     freshness = review_warnings(model, strict)  # --strict refuses before anything is created
     output.ensure_writable_dir(out_dir)
-    if res.sheet:
+    if res.sheet:  # the card layout (ReportLab) is imported only for sheets
+        from . import cards
         freshness += cards.bleed_warnings(res.sheet, bleed or 0.0)
     from .records.recorder import add_resolved, for_request
     recorder = for_request(res, "cli", model, fhir_out)  # a record it cannot use refuses before any file
     warn(freshness, _LANG[0])
+    cache = staticcache.configure(staticcache.default_folder())
     built = write(res, model, out_dir)
+    warn([w for w in (cache.take_warning(),) if w], _LANG[0])
     click.echo(str(built.path))
     if res.ics:
         from . import ics as calendar
@@ -216,7 +219,7 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     """Render every document for a locale (into OUT/<locale>/) or for a list of patients,
     a CSV file or a FHIR bundle (.json), into OUT/patients/<name>/, with a manifest.json
     in each folder."""
-    from . import batch, content, locales, output
+    from . import batch, content, locales, output, staticcache
     from .build import review_warnings, warn
     from .patient import check_file
     from .progress import Reporter
@@ -264,6 +267,7 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
 
     plan = batch.Plan(out_dir, jobs_list)
     reporter = Reporter(len(plan.jobs), as_json=as_json)
+    cache = staticcache.configure(staticcache.default_folder())
     on_result = reporter.update if recorder is None else recorder.watching(reporter.update)
     with reporter, (recorder or contextlib.nullcontext()):
         results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=on_result,
@@ -271,6 +275,7 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
         if ics and patients_csv:
             from .records.recorder import write_calendars
             write_calendars(out_dir, rows, model, codes[0] if codes else "en", recorder.who if recorder else None)
+    warn([w for w in (cache.take_warning(),) if w], _LANG[0])
     reporter.summary(results, bad_rows, plan.moved_aside)
     failed = [r for r in results if r.status == "failed"]
     if bad_rows:
