@@ -140,7 +140,8 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
     req = Request(document, locale, paper, sheet=sheet, also=also, large_print=large_print, patient=patient,
                   rows=ListFile(patients_file) if patients_file else None, copies=copies, bleed=bleed,
-                  duplex_offset=tuple(duplex_offset) if duplex_offset else None)
+                  duplex_offset=tuple(duplex_offset) if duplex_offset else None,
+                  patient_where=patient_file.name if patient_file else "patient")
     model = content.default()
     res = resolve(req, model)
     out_dir = out_dir or (Path("out") if req.rows is not None else Path("out") / res.locale)

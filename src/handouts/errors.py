@@ -67,7 +67,8 @@ MESSAGES: dict[str, str] = {
     "pdf.not_pdf": E_("%(file)s is not a PDF file"),
     "pdf.unreadable": E_("%(file)s cannot be read as a PDF (%(kind)s)"),
     "toml.invalid": E_("not valid TOML (line %(line)s): %(detail)s"),
-    "toml.bad_date": E_("not a valid date (line %(line)s): %(detail)s"),
+    "toml.unquoted": E_("put the value in double quotes (line %(line)s), e.g. %(field)s = \"...\""),
+    "toml.unclosed_quote": E_("the value's closing quote is missing (line %(line)s)"),
     # -- patient lists
     "list.no_header": E_("no header row; give columns from: %(allowed)s"),
     "list.unknown_columns": E_("unknown column(s) %(columns)s; allowed: %(allowed)s"),

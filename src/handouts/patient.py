@@ -200,9 +200,6 @@ def from_mapping(data: object, where: str) -> Patient:
         raise HandoutsError(exc.code, "", exc.params, where=where) from None
 
 
-_KEY_ON_LINE = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*=")
-
-
 def _read_bounded(path: Path, limit: int, option: str) -> bytes:
     try:
         with path.open("rb") as fh:
@@ -231,23 +228,37 @@ def decode(data: bytes, name: str, option: str) -> str:
 
 
 def load_toml(path: Path) -> Patient:
+    """A patient file. Every error names the file and the field the same way
+    ("p.toml: first_dose: ..."), whether the TOML parser or the patient record refused
+    the value."""
     where = path.name
     text = decode(_read_bounded(path, MAX_TOML_BYTES, "patient"), path.name, "patient")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        # tomllib rejects an impossible date (2026-02-30) as bad TOML; name the field.
-        at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
-        line = int(at.group(1)) if at else None
-        lines = text.splitlines()
-        m = _KEY_ON_LINE.match(lines[line - 1]) if line and line <= len(lines) else None
-        key = m.group(1) if m else None
-        detail = re.sub(r"\s*\(at line.*\)$", "", str(exc))
-        if key == "first_dose":
-            raise HandoutsError("toml.bad_date", "first_dose", {"line": line, "detail": detail},
-                                where=where) from None
-        raise HandoutsError("toml.invalid", key or "", {"line": line, "detail": detail}, where=where) from None
+        raise _toml_error(exc, text, where) from None
     return from_mapping(data, where)
+
+
+_KEY_VALUE = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*=\s*(.*?)\s*$")
+
+
+def _toml_error(exc: tomllib.TOMLDecodeError, text: str, where: str) -> HandoutsError:
+    """A TOML syntax error as the patient record would report the same value quoted: an
+    unquoted `first_dose = 12/01/2026` (or the impossible `2026-02-30`, which the parser
+    refuses) gets the words `first_dose = "12/01/2026"` gets, never the parser's."""
+    at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+    line = int(at.group(1)) if at else None
+    lines = text.splitlines()
+    m = _KEY_VALUE.match(lines[line - 1]) if line and line <= len(lines) else None
+    detail = re.sub(r"\s*\(at line.*\)$", "", str(exc))
+    if m is None or m.group(1) not in FIELDS:
+        return HandoutsError("toml.invalid", m.group(1) if m else "", {"line": line, "detail": detail}, where=where)
+    key, raw = m.group(1), re.sub(r"\s+#.*$", "", m.group(2)).strip()
+    if raw[:1] in ("\"", "'"):
+        return HandoutsError("toml.unclosed_quote", key, {"line": line}, where=where)
+    from_mapping({key: raw}, where)  # the value as text: refused here as it would be quoted
+    return HandoutsError("toml.unquoted", key, {"line": line, "field": key}, where=where)
 
 
 # -- patient lists ------------------------------------------------------------------
