@@ -103,11 +103,11 @@ def test_a_list_is_rows_not_a_file(model, monkeypatch):
 
 
 def test_other_headings_plug_in_as_column_aliases():
-    rows = read_patients(CsvRows("x.csv", "Patient name,Phone\nAnn,555 0100\n"),
-                         Columns({"Patient name": "name", "phone": "phone"}))
+    rows = read_patients(CsvRows("x.csv", "Nom du patient,Phone\nAnn,555 0100\n"),
+                         Columns({"name": ("nom du patient",)}))
     assert rows[0][1].name == "Ann" and rows[0][1].phone == "555 0100"
     with pytest.raises(HandoutsError) as err:
-        read_patients(CsvRows("x.csv", "Patient name\nAnn\n"))
+        read_patients(CsvRows("x.csv", "Nom du patient\nAnn\n"))
     assert err.value.code == "list.unknown_columns" and err.value.where == "x.csv"
 
 

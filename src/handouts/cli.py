@@ -65,6 +65,11 @@ def _not_empty(ctx, param, value):
     return value
 
 
+# How a patient list may write its dates besides ISO (patient.DATE_ORDERS, spelled here so
+# that loading the command line does not load the patient model).
+DATE_ORDERS = ("MDY", "DMY", "YMD")
+
+
 # The language of error messages and warnings: English unless --lang (or HANDOUTS_LANG)
 # names a locale (set by the group's option, read when a message is printed).
 _LANG: list[str | None] = [None]
@@ -124,11 +129,16 @@ def list_cmd() -> None:
 @click.option("--copies", type=_CopiesRange(), default=None,
               help="with --sheet: cards per patient (default: a full sheet of one card, 1 per CSV row)")
 @click.option("--patients", "patients_file", type=click.Path(path_type=Path), default=None,
-              help="with --sheet: CSV with the patient file's fields, one personalized card per row")
+              help="with --sheet: a patient list (CSV or .xlsx) with the patient file's fields, one "
+                   "personalized card per row")
+@click.option("--date-order", "date_order", type=click.Choice(DATE_ORDERS, case_sensitive=False), default=None,
+              help="with --patients: how the list writes dates besides 2026-12-01 (default: the locale's, "
+                   "en MDY, zh YMD)")
 @click.option("--large-print", "large_print", is_flag=True, help="handout: all text at least 18 pt")
 @click.option("--also", default=None, help="handout, wallet-card: a second locale on the same sheets, e.g. en")
 def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
-              sheet, bleed, duplex_offset, copies, patients_file, large_print=False, also=None) -> None:
+              sheet, bleed, duplex_offset, copies, patients_file, date_order=None, large_print=False,
+              also=None) -> None:
     """Render DOCUMENT and print the path of every file written."""
     from . import cards, content, output, registry
     from .build import review_warnings, warn, write
@@ -141,6 +151,7 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     req = Request(document, locale, paper, sheet=sheet, also=also, large_print=large_print, patient=patient,
                   rows=ListFile(patients_file) if patients_file else None, copies=copies, bleed=bleed,
                   duplex_offset=tuple(duplex_offset) if duplex_offset else None,
+                  date_order=date_order.upper() if date_order else None,
                   patient_where=patient_file.name if patient_file else "patient")
     model = content.default()
     res = resolve(req, model)
@@ -158,13 +169,16 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
 @click.option("--locale", "locale_codes", multiple=True, callback=_not_empty, help="a locale (repeatable); default with --patients: en")
 @click.option("--all-locales", is_flag=True, help="every locale")
 @click.option("--patients", "patients_csv", type=click.Path(path_type=Path), default=None,
-              help="CSV of patients: a handout and wallet card each, plus card sheets")
+              help="a patient list (CSV or .xlsx): a handout and wallet card each, plus card sheets")
+@click.option("--date-order", "date_order", type=click.Choice(DATE_ORDERS, case_sensitive=False), default=None,
+              help="how the list writes dates besides 2026-12-01 (default: the --locale's, en MDY, zh YMD)")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"))
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="parallel processes (default: all cores)")
 @click.option("--fail-fast", is_flag=True, help="stop at the first bad row or failed document")
 @click.option("--strict", is_flag=True, help="fail when a source is past its review date")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON instead of a table")
-def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast, strict, as_json) -> None:
+def batch_cmd(locale_codes, all_locales, patients_csv, date_order, out_dir, jobs, fail_fast, strict,
+              as_json) -> None:
     """Render every document for a locale (into OUT/<locale>/) or for a list of patients
     (into OUT/patients/<name>/), with a manifest.json in each folder."""
     from . import batch, content, locales, output
@@ -187,7 +201,8 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     if patients_csv:
         rows = []
         source = ListFile(patients_csv)
-        for row, item in checked_rows(source, codes[0] if codes else "en", model):
+        for row, item in checked_rows(source, codes[0] if codes else "en", model,
+                                      date_order=date_order.upper() if date_order else None):
             if isinstance(item, HandoutsError):
                 bad_rows.append(item.one_line(_LANG[0]))
                 if fail_fast:
@@ -314,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
 
 # How the command line names what an error is about: its options as typed.
 OPTIONS = frozenset({"locale", "paper", "patient", "patients", "sheet", "bleed", "duplex_offset", "copies",
-                     "also", "large_print", "out", "strict", "jobs", "lang", "host", "port"})
+                     "date_order", "also", "large_print", "out", "strict", "jobs", "lang", "host", "port"})
 
 
 def shown(err: HandoutsError) -> HandoutsError:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import output, papers, registry
 from .errors import HandoutsError
-from .patient import CsvRows, Patient, RowSource, read_patients
+from .patient import Columns, Patient, RowSource, date_order_of, in_column, read_list, read_patients
 
 if TYPE_CHECKING:
     from .cardlayout import Imposition
@@ -52,6 +52,7 @@ class Request:
     copies: int | None = None  # cards per patient on sheets (default: a full sheet, 1 per row)
     bleed: float | None = None
     duplex_offset: tuple[float, float] | None = None
+    date_order: str | None = None  # how the list writes dates (MDY, DMY, YMD); None: its locale's
     record: bool = False  # keep a print record (not yet: a later print-record module reads it)
     where: str = ""  # where the options came from ("form" on the counter page)
     patient_where: str = "patient"  # where the patient came from, for its errors
@@ -163,7 +164,7 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
     options = _check_options(spec, imp, also)
     if req.rows is not None or req.patients:
         if req.rows is not None:
-            cards = _cards_of(req.rows, req.locale, req.copies or 1, model, spec, options)
+            cards = _cards_of(req.rows, req.locale, req.copies or 1, model, spec, options, req.date_order)
         else:
             cards = [Card(p.locale or locale, p) for p in req.patients for _ in range(req.copies or 1)]
             for p in req.patients:
@@ -194,15 +195,23 @@ def _check_options(spec: registry.DocumentSpec, imp: Imposition | None, also: st
     return {"fmt": imp.preset.card_format if imp is not None else spec.papers[0], "also": also}
 
 
+def list_columns(default_locale: str, date_order: str | None = None) -> Columns:
+    """How a list's columns are read: its dates in `date_order`, else in the order of
+    the list's default locale (en: month/day/year; zh-Hans, zh-Hant: year/month/day)."""
+    from . import locales
+    return Columns(date_order=date_order or date_order_of(locales.get(default_locale).babel))
+
+
 def checked_rows(source: RowSource, default_locale: str, model: ContentModel, documents: Sequence[str] = (),
-                 **options: Any) -> list[tuple[int, Patient | HandoutsError]]:
+                 date_order: str | None = None, **options: Any) -> list[tuple[int, Patient | HandoutsError]]:
     """Each row of a patient list (numbered as in a spreadsheet) with its validated
-    patient, or the error naming its row and field: locale known, dates plausible, glyphs
-    printable, each document's own check (`options` go to it, e.g. a card sheet's card
-    size), and no row repeating another."""
+    patient, or the error naming its row, column and field: locale known, dates
+    plausible, glyphs printable, each document's own check (`options` go to it, e.g. a
+    card sheet's card size), and no row repeating another."""
     from .build import check_patient, known_locale, precheck
     out: list[tuple[int, Patient | HandoutsError]] = []
-    for row, item in read_patients(source):
+    letters: dict[str, str] = {}
+    for row, item in read_patients(source, list_columns(default_locale, date_order), letters=letters):
         if isinstance(item, Patient):
             where = f"{source.name} row {row}"
             code = item.locale or default_locale
@@ -211,7 +220,7 @@ def checked_rows(source: RowSource, default_locale: str, model: ContentModel, do
                 check_patient(item, code, model, where=where)
                 precheck(item, code, model, where, documents=tuple(documents) or None, **options)
             except HandoutsError as err:
-                item = err
+                item = in_column(err, letters)
         out.append((row, item))
     dupes = duplicate_rows([(r, p) for r, p in out if isinstance(p, Patient)], source.name)
     return [(r, dupes.get(r, p)) for r, p in out]
@@ -231,7 +240,7 @@ def duplicate_rows(rows: list[tuple[int, Patient]], source: str) -> dict[int, Ha
 
 
 def _cards_of(source: RowSource, locale: str | None, copies: int, model: ContentModel,
-              spec: registry.DocumentSpec, options: dict[str, Any]) -> list[Card]:
+              spec: registry.DocumentSpec, options: dict[str, Any], date_order: str | None = None) -> list[Card]:
     """One card per row (each in its row's locale), `copies` times; the first bad row
     stops the build, naming its row and field (and how many more are bad). Each row's
     card is laid out here, in the sheet's card size and languages, once: the render
@@ -239,7 +248,7 @@ def _cards_of(source: RowSource, locale: str | None, copies: int, model: Content
     from .documents.wallet_card import Card
     from .session import use
     with use() as s, s.paused_gc():
-        rows = checked_rows(source, locale or DEFAULT_LOCALE, model, (spec.name,), **options)
+        rows = checked_rows(source, locale or DEFAULT_LOCALE, model, (spec.name,), date_order, **options)
     if len(rows) * copies > MAX_CARDS:
         raise HandoutsError("cards.too_many", "copies", {"rows": len(rows), "copies": copies, "max": MAX_CARDS})
     if not rows:
@@ -259,24 +268,24 @@ def _cards_of(source: RowSource, locale: str | None, copies: int, model: Content
 
 @dataclass
 class ListFile:
-    """A patient list in a file, read when its rows are first asked for: after the
-    request's options have been checked."""
+    """A patient list in a file (CSV or .xlsx), read when its rows are first asked for:
+    after the request's options have been checked."""
     path: Path
-    _rows: CsvRows | None = None
+    _rows: RowSource | None = None
 
     @property
     def name(self) -> str:
         return self.path.name
 
-    def _read(self) -> CsvRows:
+    def _read(self) -> RowSource:
         if self._rows is None:
-            self._rows = CsvRows.read(self.path, "patients")
+            self._rows = read_list(self.path, "patients")
         return self._rows
 
     def header(self) -> list[str]:
         return self._read().header()
 
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
         return self._read().rows()
 
 
