@@ -57,6 +57,7 @@ class Job:
     sheet: str | None = None
     patients: tuple[Patient, ...] = ()
     origin: str = ""  # where the personal data came from, e.g. "today.csv row 4"
+    rows: tuple[tuple[int, str], ...] = ()  # a sheet's cards: (list row, patient folder), in slot order
 
     @property
     def out(self) -> Path:
@@ -139,13 +140,20 @@ def _engines() -> dict[str, str | None]:
     return patches.engine_versions()
 
 
+def _mixed(digests: Iterable[str]) -> str:
+    """One digest for several locales' (a card sheet whose cards are in several languages)."""
+    found = sorted(set(digests))
+    return found[0] if len(found) == 1 else hashlib.sha256("".join(found).encode()).hexdigest()
+
+
 def inputs(job: Job) -> dict:
     spec = registry.get(job.document)
     personal = [p.model_dump_json() for p in ((job.patient,) if job.patient else job.patients)]
+    codes = {job.locale, *(p.locale or job.locale for p in job.patients)}
     return {
         "content": _content_digest()[:16],
-        "catalog": _locale_digest(job.locale)[:16],
-        "fonts": _fonts_digest(job.locale)[:16],
+        "catalog": _mixed(_locale_digest(c) for c in codes)[:16],
+        "fonts": _mixed(_fonts_digest(c) for c in codes)[:16],
         "layout": _layout_digest(spec.layout)[:16],
         "code": f"{__version__}+{_code_digest()[:12]}",
         "engines": _engines(),
@@ -221,7 +229,21 @@ def _entry(result: Result, inp: dict) -> dict:
     if job.sheet and job.patients:
         entry["list"] = job.origin
         entry["cards"] = len(job.patients)
+        if job.rows:
+            entry["slots"] = sheet_slots(job)
+            entry["locales"] = sorted({slot["locale"] for slot in entry["slots"]})
     return entry
+
+
+def sheet_slots(job: Job) -> list[dict[str, Any]]:
+    """Which card is where on a list's sheets, in list order: sheet, slot (on the fronts
+    page, counted left to right, top to bottom), the list's row, the card's language, and
+    the digest its patient's folder ends with (never a name)."""
+    from .cardlayout import imposition
+    per = imposition(job.sheet or "", layout=registry.get(job.document).layout).per_sheet
+    return [{"sheet": i // per + 1, "slot": i % per + 1, "row": row, "locale": p.locale or job.locale,
+             "patient": folder.rsplit("-", 1)[-1]}
+            for i, ((row, folder), p) in enumerate(zip(job.rows, job.patients, strict=True))]
 
 
 # -- rendering (runs in worker processes) ------------------------------------------
@@ -448,13 +470,13 @@ def patient_folders(patients: list[tuple[int, Patient]]) -> dict[int, str]:
 def plan_patients(rows: list[tuple[int, Patient]], source: str, root: Path,
                   default_locale: str, model: content.ContentModel | None = None) -> list[Job]:
     """Each row's documents (every document that prints a patient's details) in the
-    row's own folder, and per locale a sheet of the rows' cards (where a document names a
-    list sheet), each resolved as the command line resolves it."""
+    row's own folder, and one set of sheets of all the rows' cards in list order, each
+    card in its row's language (where a document names a list sheet), each resolved as
+    the command line resolves it. The sheets' manifest entry says which slot is whose."""
     from .request import Request, resolve
     model = model or content.default()
     names = patient_folders(rows)
     jobs: list[Job] = []
-    by_locale: dict[str, list[Patient]] = {}
     personal = [spec for spec in registry.DOCUMENTS.values() if spec.variables]
     for row, p in rows:
         code = p.locale or default_locale
@@ -463,17 +485,16 @@ def plan_patients(rows: list[tuple[int, Patient]], source: str, root: Path,
             res = resolve(Request(spec.name, code, patient=p, patient_where=origin), model)
             jobs.append(Job(spec.name, res.locale, res.paper.name, root,
                             f"{PATIENTS_DIR}/{names[row]}/{res.plain_name}", patient=p, origin=origin))
-        by_locale.setdefault(code, []).append(p)
+    group = tuple(p for _, p in rows)
     for spec in personal:
         if spec.list_sheet is None or not rows:
             continue
-        for code, group in sorted(by_locale.items()):
-            res = resolve(Request(spec.name, code, sheet=spec.list_sheet, patients=tuple(group), list_name=source,
-                                  copies=1), model)
-            key = res.file_name.removesuffix(".pdf").rsplit("-", 1)[-1]
-            jobs.append(Job(spec.name, code, spec.papers[0], root, f"{PATIENTS_DIR}/{res.file_name}",
-                            sheet=spec.list_sheet, patients=tuple(group),
-                            origin=f"{source} ({len(group)} rows, list {key})"))
+        res = resolve(Request(spec.name, default_locale, sheet=spec.list_sheet, patients=group, list_name=source,
+                              copies=1), model)
+        key = res.file_name.removesuffix(".pdf").rsplit("-", 1)[-1]
+        jobs.append(Job(spec.name, res.locale, spec.papers[0], root, f"{PATIENTS_DIR}/{res.file_name}",
+                        sheet=spec.list_sheet, patients=group, origin=f"{source} ({len(group)} rows, list {key})",
+                        rows=tuple((row, names[row]) for row, _ in rows)))
     return jobs
 
 
