@@ -77,14 +77,15 @@ def test_every_door_names_a_patients_files_the_same_way(model, tmp_path, capsys)
     cli = Path(out.strip()).name
     web = core.render_order(core.Order("en", "handout", "letter", core.CARD_SINGLE,
                                        patient={"name": "Ann Lee", "first_dose": "2026-12-01", "phone": "555 0100",
-                                                "locale": "en"}), p)[0][0]
+                                                "locale": "en"}, file_names="full"), p)[0][0]
     planned = batch.plan_patients([(2, p)], "list.csv", tmp_path / "b", "en", model)
     in_folder = next(j for j in planned if j.document == "handout" and not j.sheet)
     assert cli == web == resolve(Request("handout", "en", "letter", patient=p), model).file_name
-    assert in_folder.name == "handout-en-letter.pdf" and in_folder.folder.endswith(p.identity()[:8])
+    assert in_folder.name == "handout-en-letter.pdf" and in_folder.folder.endswith(p.file_key()[:8])
     sheet = next(j for j in planned if j.sheet)
     assert sheet.name == f"wallet-card-en-letter-8up-{list_tag('list.csv', [p])}.pdf"
-    assert core.bundle_name(core.Order("en", "both", "letter", core.CARD_SINGLE, patient={"name": "Ann Lee"})) \
+    assert core.bundle_name(core.Order("en", "both", "letter", core.CARD_SINGLE, patient={"name": "Ann Lee"},
+                                       file_names="full")) \
         == f"handouts-en-{patient_tag(from_mapping({'name': 'Ann Lee'}, 'x'))}.zip" \
         == bundle_name("en", from_mapping({"name": "Ann Lee"}, "x"))
 

@@ -446,15 +446,19 @@ def plan_locale(code: str, root: Path) -> list[Job]:
     return jobs
 
 
-def patient_folders(patients: list[tuple[int, Patient]]) -> dict[int, str]:
-    """One folder per row: the name made safe, then a digest of the whole row. The same
-    row always gets the same folder; rows that differ in any field never share one,
-    even where names collide once made safe ("Li Wei 2" and a second "Li Wei")."""
+def patient_folders(patients: list[tuple[int, Patient]], names: str = "full") -> dict[int, str]:
+    """One folder per patient: the name made safe (or its initials, names="initials"),
+    then a digest of the patient's details (request.patient_tag's). The same patient
+    always gets the same folder (in another language too: the file names say which);
+    patients that differ in any detail never share one, even where names collide once
+    made safe ("Li Wei 2" and a second "Li Wei")."""
+    from .patient import initials
     out: dict[int, str] = {}
-    taken: dict[str, str] = {}  # case-folded folder -> identity (case-insensitive file systems)
+    taken: dict[str, str] = {}  # case-folded folder -> file key (case-insensitive file systems)
     for row, p in patients:
-        ident = p.identity()
-        base = output.safe_name(p.name or "", fallback="patient", max_len=48)
+        ident = p.file_key()
+        shown = initials(p.name or "") if names == "initials" else p.name or ""
+        base = output.safe_name(shown, fallback="patient", max_len=48)
         for n in (8, 16, 64):
             name = f"{base}-{ident[:n]}"
             owner = taken.get(name.casefold())
@@ -468,14 +472,15 @@ def patient_folders(patients: list[tuple[int, Patient]]) -> dict[int, str]:
 
 
 def plan_patients(rows: list[tuple[int, Patient]], source: str, root: Path,
-                  default_locale: str, model: content.ContentModel | None = None) -> list[Job]:
+                  default_locale: str, model: content.ContentModel | None = None,
+                  file_names: str = "full") -> list[Job]:
     """Each row's documents (every document that prints a patient's details) in the
     row's own folder, and one set of sheets of all the rows' cards in list order, each
     card in its row's language (where a document names a list sheet), each resolved as
     the command line resolves it. The sheets' manifest entry says which slot is whose."""
     from .request import Request, resolve
     model = model or content.default()
-    names = patient_folders(rows)
+    names = patient_folders(rows, file_names)
     jobs: list[Job] = []
     personal = [spec for spec in registry.DOCUMENTS.values() if spec.variables]
     for row, p in rows:

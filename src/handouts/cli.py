@@ -68,6 +68,7 @@ def _not_empty(ctx, param, value):
 # How a patient list may write its dates besides ISO (patient.DATE_ORDERS, spelled here so
 # that loading the command line does not load the patient model).
 DATE_ORDERS = ("MDY", "DMY", "YMD")
+FILE_NAMES = ("full", "initials")  # request.FILE_NAMES
 
 
 # The language of error messages and warnings: English unless --lang (or HANDOUTS_LANG)
@@ -134,11 +135,13 @@ def list_cmd() -> None:
 @click.option("--date-order", "date_order", type=click.Choice(DATE_ORDERS, case_sensitive=False), default=None,
               help="with --patients: how the list writes dates besides 2026-12-01 (default: the locale's, "
                    "en MDY, zh YMD)")
+@click.option("--file-names", "file_names", type=click.Choice(FILE_NAMES), default="full", show_default=True,
+              help="name a patient's file by the patient's name or only by its initials (with a digest either way)")
 @click.option("--large-print", "large_print", is_flag=True, help="handout: all text at least 18 pt")
 @click.option("--also", default=None, help="handout, wallet-card: a second locale on the same sheets, e.g. en")
 def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
-              sheet, bleed, duplex_offset, copies, patients_file, date_order=None, large_print=False,
-              also=None) -> None:
+              sheet, bleed, duplex_offset, copies, patients_file, date_order=None, file_names="full",
+              large_print=False, also=None) -> None:
     """Render DOCUMENT and print the path of every file written."""
     from . import cards, content, output, registry
     from .build import review_warnings, warn, write
@@ -151,7 +154,7 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     req = Request(document, locale, paper, sheet=sheet, also=also, large_print=large_print, patient=patient,
                   rows=ListFile(patients_file) if patients_file else None, copies=copies, bleed=bleed,
                   duplex_offset=tuple(duplex_offset) if duplex_offset else None,
-                  date_order=date_order.upper() if date_order else None,
+                  date_order=date_order.upper() if date_order else None, file_names=file_names,
                   patient_where=patient_file.name if patient_file else "patient")
     model = content.default()
     res = resolve(req, model)
@@ -172,12 +175,14 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
               help="a patient list (CSV or .xlsx): a handout and wallet card each, plus card sheets")
 @click.option("--date-order", "date_order", type=click.Choice(DATE_ORDERS, case_sensitive=False), default=None,
               help="how the list writes dates besides 2026-12-01 (default: the --locale's, en MDY, zh YMD)")
+@click.option("--file-names", "file_names", type=click.Choice(FILE_NAMES), default="full", show_default=True,
+              help="with --patients: name each patient's folder by the name or only by its initials")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"))
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="parallel processes (default: all cores)")
 @click.option("--fail-fast", is_flag=True, help="stop at the first bad row or failed document")
 @click.option("--strict", is_flag=True, help="fail when a source is past its review date")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON instead of a table")
-def batch_cmd(locale_codes, all_locales, patients_csv, date_order, out_dir, jobs, fail_fast, strict,
+def batch_cmd(locale_codes, all_locales, patients_csv, date_order, file_names, out_dir, jobs, fail_fast, strict,
               as_json) -> None:
     """Render every document for a locale (into OUT/<locale>/) or for a list of patients
     (into OUT/patients/<name>/), with a manifest.json in each folder."""
@@ -212,7 +217,8 @@ def batch_cmd(locale_codes, all_locales, patients_csv, date_order, out_dir, jobs
         for line in bad_rows:
             click.echo(f"handouts: error: {line} (row skipped)", err=True)
         if not (fail_fast and bad_rows):
-            jobs_list = batch.plan_patients(rows, source.name, out_dir, codes[0] if codes else "en", model)
+            jobs_list = batch.plan_patients(rows, source.name, out_dir, codes[0] if codes else "en", model,
+                                            file_names)
     else:
         if not codes:
             raise HandoutsError("batch.nothing_chosen", "locale")
@@ -285,10 +291,18 @@ def _internal_error(exc: BaseException) -> int:
 @click.option("--workers", type=click.IntRange(min=0), default=0,
               help="render processes for patient lists (default: cores, at most 4); the patient at the "
                    "counter has one of their own")
-def serve_cmd(host: str, port: int, allow_remote: bool, workers: int) -> None:
+@click.option("--paper", type=click.Choice(["letter", "a4"]), default=None,
+              help="the pharmacy's paper for handouts and card sheets (default: --region's, else letter)")
+@click.option("--region", default=None, metavar="CC",
+              help="where the pharmacy is (ISO 3166, e.g. US, TW): its paper and how its lists write dates "
+                   "(default: this computer's locale settings)")
+@click.option("--file-names", "file_names", type=click.Choice(FILE_NAMES), default="initials", show_default=True,
+              help="name downloaded files by the patient's initials, or by the full name")
+def serve_cmd(host: str, port: int, allow_remote: bool, workers: int, paper: str | None, region: str | None,
+              file_names: str) -> None:
     """Start the pharmacy counter page: a local web page that makes a patient's card and handout."""
     from .web.server import serve
-    serve(host, port, allow_remote, workers)
+    serve(host, port, allow_remote, workers, paper=paper, region=region, file_names=file_names)
 
 
 # The print record's commands live in their own module (recall, record info/upgrade/forget/prune).
@@ -329,7 +343,8 @@ def main(argv: list[str] | None = None) -> int:
 
 # How the command line names what an error is about: its options as typed.
 OPTIONS = frozenset({"locale", "paper", "patient", "patients", "sheet", "bleed", "duplex_offset", "copies",
-                     "date_order", "also", "large_print", "out", "strict", "jobs", "lang", "host", "port"})
+                     "date_order", "also", "large_print", "out", "strict", "jobs", "lang", "host", "port",
+                     "region", "file_names"})
 
 
 def shown(err: HandoutsError) -> HandoutsError:

@@ -138,6 +138,7 @@ MESSAGES: dict[str, str] = {
     "review.more": E_("%(first)s (and %(more)s more)"),
     "clock.not_seconds": E_("%(value)s is not a whole number of seconds since 1970-01-01"),
     "clock.too_late": E_("%(value)s is after the year 9999"),
+    "region.format": E_("'%(value)s' is not a region code; give two letters, e.g. US or TW"),
     "server.not_loopback": E_("%(host)s is not a loopback address: the page would be reachable from other "
                               "computers; add --allow-remote if that is really wanted"),
     "manifest.malformed": E_("%(file)s in %(folder)s is malformed (%(detail)s); treating it as absent and "

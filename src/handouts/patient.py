@@ -162,6 +162,20 @@ class Patient(BaseModel):
         """A stable key for this patient's record: the same row gives the same key."""
         return hashlib.sha256(self.model_dump_json().encode("utf-8")).hexdigest()
 
+    def file_key(self) -> str:
+        """The digest a patient's file and folder names carry: the person's details
+        without the language they print in (which the file name says), so the same
+        patient gets the same digest from the counter page, a list and a patient file,
+        and a reprint lands beside its earlier file."""
+        return hashlib.sha256(self.model_dump_json(exclude={"locale"}).encode("utf-8")).hexdigest()
+
+
+def initials(name: str) -> str:
+    """A name's initials, for file names that do not spell it: the first letter of each
+    word ("Li Wei 李伟" -> "LW李", "Mary-Jane Ode" -> "MJO"), at most four."""
+    words = [w for w in re.split(r"[\s\-]+", name) if w]
+    return "".join(w[0].upper() for w in words if w[0].isalnum())[:4]
+
 
 def _field_error(err: Mapping[str, Any], where: str) -> HandoutsError:
     """A patient field's validation error, as the error a nurse can act on."""
@@ -301,6 +315,11 @@ def date_order_of(babel_locale: str) -> str:
     first = {k: pattern.find(k) for k in "yMd" if k in pattern}
     return "".join({"y": "Y", "M": "M", "d": "D"}[k] for k in sorted(first, key=first.__getitem__)) \
         if len(first) == 3 else "YMD"
+
+
+def sample_date(order: str) -> str:
+    """The sample first dose as a list in `order` writes it (12/01/2026 in MDY)."""
+    return _written(_SAMPLE_DAY, order)
 
 
 def _written(day: dt.date, order: str) -> str:

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import output, papers, registry
 from .errors import HandoutsError
-from .patient import Columns, Patient, RowSource, date_order_of, in_column, read_list, read_patients
+from .patient import (MAX_CSV_ROWS, Columns, Patient, RowSource, date_order_of, in_column, initials, read_list,
+                      read_patients)
 
 if TYPE_CHECKING:
     from .cardlayout import Imposition
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
 
 MAX_CARDS = 10_000  # rows x copies in one sheet build: 1,250 letter sheets
 DEFAULT_LOCALE = "en"
+# How a patient's files are named: the name made safe ("full": the command line's
+# default, so staff find a pack by name) or only its initials ("initials": the counter
+# page's default, whose files land in a browser's Downloads); a digest follows either way.
+FILE_NAMES = ("full", "initials")
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class Request:
     duplex_offset: tuple[float, float] | None = None
     date_order: str | None = None  # how the list writes dates (MDY, DMY, YMD); None: its locale's
     record: bool = False  # keep a print record (not yet: a later print-record module reads it)
+    file_names: str = "full"  # FILE_NAMES: whose files these are, by name or by initials
     where: str = ""  # where the options came from ("form" on the counter page)
     patient_where: str = "patient"  # where the patient came from, for its errors
 
@@ -79,10 +85,12 @@ class Resolved:
         return self.spec.name
 
 
-def patient_tag(patient: Patient) -> str:
-    """A patient's part of a file name: the name made safe and a digest of the whole
-    record, so that two patients with the same name never share a file."""
-    return f"{output.safe_name(patient.name or '', fallback='patient', max_len=48)}-{patient.identity()[:8]}"
+def patient_tag(patient: Patient, names: str = "full") -> str:
+    """A patient's part of a file name: the name made safe (or its initials) and a
+    digest of the patient's details, so that two patients with the same name never
+    share a file and the same patient gets the same digest at every door."""
+    shown = initials(patient.name or "") if names == "initials" else patient.name or ""
+    return f"{output.safe_name(shown, fallback='patient', max_len=48)}-{patient.file_key()[:8]}"
 
 
 def list_key(patients: Sequence[Patient]) -> str:
@@ -97,9 +105,9 @@ def list_tag(source: str, patients: Sequence[Patient]) -> str:
     return f"{stem}-{list_key(patients)}"
 
 
-def bundle_name(locale: str, patient: Patient | None) -> str:
+def bundle_name(locale: str, patient: Patient | None, names: str = "full") -> str:
     """A ZIP of one order's files (the counter page): its locale and whose it is."""
-    return "-".join(["handouts", locale, *([patient_tag(patient)] if patient is not None else [])]) + ".zip"
+    return "-".join(["handouts", locale, *([patient_tag(patient, names)] if patient is not None else [])]) + ".zip"
 
 
 def _refuse_unsupported(req: Request, spec: registry.DocumentSpec) -> None:
@@ -154,7 +162,7 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
         check_patient(patient, locale, model, req.patient_where)
         precheck(patient, locale, model, req.patient_where, documents=(spec.name,),
                  **_check_options(spec, None, also))
-        tag = patient_tag(patient) if patient is not None else None
+        tag = patient_tag(patient, req.file_names) if patient is not None else None
         return Resolved(spec, locale, paper, also, req.large_print, patient,
                         spec.file_name(locale, paper.name, tag, bilingual, req.large_print),
                         spec.file_name(locale, paper.name, None, bilingual, req.large_print), record=req.record)
@@ -179,7 +187,7 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
         check_patient(patient, locale, model, req.patient_where)
         precheck(patient, locale, model, req.patient_where, documents=(spec.name,), **options)
         cards = [Card(locale, patient)] * (req.copies or imp.per_sheet)
-        tag = patient_tag(patient) if patient is not None else None
+        tag = patient_tag(patient, req.file_names) if patient is not None else None
         name = spec.file_name(locale, req.sheet, tag, bilingual)
     if also:
         cards = [dataclasses.replace(c, also=also) for c in cards]
@@ -203,7 +211,8 @@ def list_columns(default_locale: str, date_order: str | None = None) -> Columns:
 
 
 def checked_rows(source: RowSource, default_locale: str, model: ContentModel, documents: Sequence[str] = (),
-                 date_order: str | None = None, **options: Any) -> list[tuple[int, Patient | HandoutsError]]:
+                 date_order: str | None = None, max_rows: int = MAX_CSV_ROWS,
+                 **options: Any) -> list[tuple[int, Patient | HandoutsError]]:
     """Each row of a patient list (numbered as in a spreadsheet) with its validated
     patient, or the error naming its row, column and field: locale known, dates
     plausible, glyphs printable, each document's own check (`options` go to it, e.g. a
@@ -211,7 +220,7 @@ def checked_rows(source: RowSource, default_locale: str, model: ContentModel, do
     from .build import check_patient, known_locale, precheck
     out: list[tuple[int, Patient | HandoutsError]] = []
     letters: dict[str, str] = {}
-    for row, item in read_patients(source, list_columns(default_locale, date_order), letters=letters):
+    for row, item in read_patients(source, list_columns(default_locale, date_order), max_rows, letters):
         if isinstance(item, Patient):
             where = f"{source.name} row {row}"
             code = item.locale or default_locale
@@ -222,16 +231,18 @@ def checked_rows(source: RowSource, default_locale: str, model: ContentModel, do
             except HandoutsError as err:
                 item = in_column(err, letters)
         out.append((row, item))
-    dupes = duplicate_rows([(r, p) for r, p in out if isinstance(p, Patient)], source.name)
+    dupes = duplicate_rows([(r, p) for r, p in out if isinstance(p, Patient)], source.name, default_locale)
     return [(r, dupes.get(r, p)) for r, p in out]
 
 
-def duplicate_rows(rows: list[tuple[int, Patient]], source: str) -> dict[int, HandoutsError]:
-    """Rows that repeat an earlier row exactly: the same patient listed twice."""
-    first: dict[str, int] = {}
+def duplicate_rows(rows: list[tuple[int, Patient]], source: str, default_locale: str = DEFAULT_LOCALE
+                   ) -> dict[int, HandoutsError]:
+    """Rows that repeat an earlier row: the same patient in the same language (an empty
+    language is the list's default), listed twice; they would make the same files."""
+    first: dict[tuple[str, str], int] = {}
     out: dict[int, HandoutsError] = {}
     for row, p in rows:
-        key = p.identity()
+        key = (p.file_key(), p.locale or default_locale)
         if key in first:
             out[row] = HandoutsError("list.duplicate_row", "", {"row": first[key]}, where=f"{source} row {row}")
         else:
