@@ -117,8 +117,10 @@ def test_text_command(capsys, renders):
     assert code == 0 and "=== page 1 ===" in out and "IMDELLTRA" in out
 
 
-def test_strict_fails_on_overdue_source(capsys, tmp_path):
-    assert "S16" in run_refused(capsys, "--strict", tmp_path, "build", "handout", "--strict")
+def test_strict_fails_on_overdue_source(capsys, tmp_path, monkeypatch, model):
+    import datetime as dt
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", _epoch(model.sources["S16"].review_due() + dt.timedelta(days=1)))
+    assert "was due for review" in run_refused(capsys, "--strict", tmp_path, "build", "handout", "--strict")
 
 
 # ------------------------------------------------------------------ --sample, review dates

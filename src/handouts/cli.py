@@ -239,19 +239,21 @@ def batch_cmd(locale_codes, all_locales, patients_csv, date_order, file_names, o
 
 
 @cli.command("check")
-@click.option("--strict", is_flag=True, help="sources past their review date are errors, not warnings")
+@click.option("--strict", is_flag=True, help="sources past their review date are problems, not for a person")
 @click.option("--render/--no-render", default=True, help="render every layout to check its page budget")
 def check_cmd(strict: bool, render: bool) -> None:
-    """Report what would make printed material wrong or incomplete; exit 1 if anything is."""
+    """Report what would make printed material wrong or incomplete. Exit 0: ready;
+    1: cannot ship (a catalog, font or layout problem); 3: printable, but a person must
+    act (a catalog not yet reviewed by a medical translator, a review past due)."""
     from .checks import run_checks
-    problems, warnings = run_checks(strict=strict, render=render)
-    for w in warnings:
-        click.echo(f"warning: {w}")
-    for p in problems:
-        click.echo(f"problem: {p}")
-    click.echo(f"{len(problems)} problems, {len(warnings)} warnings")
-    if problems:
-        raise SystemExit(1)
+    found = run_checks(strict=strict, render=render)
+    for line in found.for_a_person:
+        click.echo(f"needs a person: {line}")
+    for line in found.problems:
+        click.echo(f"problem: {line}")
+    click.echo(f"{len(found.problems)} problems (cannot ship), {len(found.for_a_person)} for a person")
+    if found.exit_code:
+        raise SystemExit(found.exit_code)
 
 
 @cli.command("text")
