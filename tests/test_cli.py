@@ -67,7 +67,8 @@ def test_bad_patient_file(capsys, tmp_path, case):
 SAME_WORDS = [
     ("first_dose = 12/01/2026\n", 'first_dose = "12/01/2026"\n',
      "p.toml: first_dose: give a date as YYYY-MM-DD, e.g. 2026-12-01"),
-    ("first_dose = 2026-02-30\n", 'first_dose = "2026-02-30"\n', "p.toml: first_dose: 2026-02-30 is not a calendar date"),
+    ("first_dose = 2026-02-30\n", 'first_dose = "2026-02-30"\n',
+     "p.toml: first_dose: 2026-02-30 is not a calendar date"),
     ('phone = call me # at home\n', 'phone = "call me"\n', "p.toml: phone: a phone number has only digits"),
 ]
 
@@ -83,7 +84,8 @@ def test_a_patient_file_value_gets_the_same_words_quoted_or_not(capsys, tmp_path
 
 def test_patient_file_syntax_errors_name_the_file_field_and_line(capsys, tmp_path):
     p = tmp_path / "p.toml"
-    for body, line in (("name = Ada Quill\n", 'p.toml: name: put the value in double quotes (line 1), e.g. name = "..."'),
+    for body, line in (("name = Ada Quill\n",
+                        'p.toml: name: put the value in double quotes (line 1), e.g. name = "..."'),
                        ('\nname = "Ada\n', "p.toml: name: the value's closing quote is missing (line 2)"),
                        ("[[x\n", "p.toml: not valid TOML (line 1)")):
         p.write_text(body, encoding="utf-8")

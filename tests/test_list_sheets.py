@@ -5,7 +5,6 @@ manifest that says which slot holds whose card."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from pypdf import PdfReader
 

@@ -15,7 +15,7 @@ import pytest
 from conftest import run, run_refused
 
 from handouts.errors import HandoutsError
-from handouts.patient import ALIASES, FIELDS, Columns, CsvRows, Patient, list_source, read_list, read_patients
+from handouts.patient import ALIASES, FIELDS, CsvRows, Patient, list_source, read_list, read_patients
 from handouts.request import checked_rows
 
 ROOT = Path(__file__).resolve().parents[1]

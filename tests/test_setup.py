@@ -51,8 +51,8 @@ def _fake_system(tmp_path: Path, apt_script: str) -> dict[str, str]:
 
 def test_the_script_waits_for_the_package_managers_lock(tmp_path):
     env = _fake_system(tmp_path, 'if [ "$calls" -le 3 ]; then\n'
-                                 '  echo "E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by process 4242 '
-                                 '(apt-get)" >&2; exit 100\nfi\nexit 0\n')
+                                 '  echo "E: Could not get lock /var/lib/dpkg/lock-frontend. '
+                                 'It is held by process 4242 (apt-get)" >&2; exit 100\nfi\nexit 0\n')
     done = subprocess.run(["bash", str(SCRIPT), "render"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0
     assert "waiting for the package manager's lock" in done.stderr and "4242" in done.stderr
@@ -63,7 +63,8 @@ def test_the_script_waits_for_the_package_managers_lock(tmp_path):
 
 def test_the_script_prints_apts_reason_when_it_fails(tmp_path):
     env = _fake_system(tmp_path, 'case "$*" in *install*) echo "Reading package lists..."; '
-                                 'echo "E: Unable to locate package libharfbuzz-subset0" >&2; exit 100;; esac\nexit 0\n')
+                                 'echo "E: Unable to locate package libharfbuzz-subset0" >&2; exit 100;; '
+                                 'esac\nexit 0\n')
     done = subprocess.run(["bash", str(SCRIPT), "render"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0                       # a notice: rendering works without it
     assert "could not install libharfbuzz-subset0" in done.stderr

@@ -87,10 +87,10 @@ def test_a_clinics_list_as_excel_and_libreoffice_save_it(client, name, kind):
 
 
 def test_list_rows_are_told_in_rows_and_columns_not_pickers(client):
-    data = ("Name,Phone,First Dose\n"
-            "Ada Quill,555 0100,12/01/2026\n"
-            "Bo Chen,555 0101,13/01/2026\n"          # not month/day/year
-            "Cy Keys,555 0102,02/30/2026\n").encode()  # no such day
+    data = (b"Name,Phone,First Dose\n"
+            b"Ada Quill,555 0100,12/01/2026\n"
+            b"Bo Chen,555 0101,13/01/2026\n"          # not month/day/year
+            b"Cy Keys,555 0102,02/30/2026\n")  # no such day
     job = upload(client, data).json()
     assert job["problems"] == [
         "Row 3, column C · Date of the first dose: 13/01/2026 is not a date in month/day/year order. If the file "
@@ -108,7 +108,8 @@ def test_an_ambiguous_date_is_refused_in_the_pages_language(client):
     data = "name,first_dose\nAda,2026-12-01\n林美玲,12/01/2026\n".encode()
     job = upload(client, data, ui="zh-Hant", locale="zh-Hant").json()  # zh-Hant: year/month/day
     assert len(job["problems"]) == 1
-    assert job["problems"][0].startswith("第 3 列，B 欄 · 首次給藥日期：12/01/2026 不是依「年/月/日」書寫的"), job["problems"]
+    assert job["problems"][0].startswith("第 3 列，B 欄 · 首次給藥日期：12/01/2026 不是依「年/月/日」書寫的"), \
+        job["problems"]
     finish(client, job, ui="zh-Hant")
 
 
@@ -139,7 +140,8 @@ def test_a_print_button_opens_one_document_inline(client, tmp_path):
         r = client.post("/en/print", data={**form, "print": document})
         assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
         cd = r.headers["content-disposition"]
-        assert cd.startswith("inline;") and undigest(cd).endswith(f"{document}-en-{'id1' if document == 'wallet-card' else 'letter'}-AQ.pdf")
+        medium = "id1" if document == "wallet-card" else "letter"
+        assert cd.startswith("inline;") and undigest(cd).endswith(f"{document}-en-{medium}-AQ.pdf")
         path = tmp_path / f"{document}.pdf"
         path.write_bytes(r.content)
         assert words in extract(path)
