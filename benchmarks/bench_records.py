@@ -28,16 +28,14 @@ os.environ.setdefault("SOURCE_DATE_EPOCH", "1795392000")
 
 
 def _model_with(model, fact_id, value):
-    facts = dict(model.facts)
-    facts[fact_id] = facts[fact_id].model_copy(update={"value": value})
-    return model.model_copy(update={"facts": facts})
+    return model.revised(facts={fact_id: {"value": value}})
 
 
 def bench_record_and_recall(target: str, documents: int) -> dict:
     from handouts import content, papers, registry
     from handouts.records import Record, document_id, entries, keyed_digest, recall
     model = content.default()
-    old = _model_with(model, "crs_onset_latest", model.facts["crs_onset_latest"].value - 1)
+    old = _model_with(model, "crs_onset_latest", model.fact("crs_onset_latest").value - 1)
     sample = registry.get("handout").sample_patient()
     secret = bytes(range(32))
     kinds = [("wallet-card", "id1"), ("handout", "letter")]

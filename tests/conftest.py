@@ -14,9 +14,27 @@ os.environ["SOURCE_DATE_EPOCH"] = str(EPOCH)
 TODAY = dt.date(2026, 11, 23)
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-LOCALES = ("en", "zh-Hans", "zh-Hant")
 HANDOUT_PAPERS = ("letter", "a4")
+
+
 NCI_URL = "https://www.cancer.gov/about-cancer/treatment/drugs/tarlatamab-dlle"
+
+
+def _locales() -> tuple[str, ...]:
+    from handouts import locales
+    return tuple(locales.available())
+
+
+# The locales come from data (locales/*/locale.toml): a new locale is tested as soon as
+# its folder exists (its snapshots are asked for).
+LOCALES = _locales()
+
+
+def weakened(model, **confidences):
+    """The model with some records' confidence changed (fact or list ids)."""
+    facts = {r: {"confidence": c} for r, c in confidences.items() if r in model.fact_ids()}
+    lists = {r: {"confidence": c} for r, c in confidences.items() if r not in facts}
+    return model.revised(facts=facts, lists=lists)
 
 
 def run(capsys, *args):

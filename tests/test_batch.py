@@ -31,8 +31,8 @@ def test_locale_batch_writes_manifest_and_skips_when_unchanged(capsys, tmp_path)
     code, out, err = run(capsys, "batch", "--locale", "zh-Hans", "--out", str(tmp_path), "--jobs", "1")
     assert code == 0, err
     m = manifest(tmp_path / "zh-Hans")
-    assert {"handout-zh-Hans-letter.pdf", "handout-zh-Hans-a4.pdf"} <= set(m)
-    entry = m["handout-zh-Hans-a4.pdf"]
+    assert {"tarlatamab-handout-zh-Hans-letter.pdf", "tarlatamab-handout-zh-Hans-a4.pdf"} <= set(m)
+    entry = m["tarlatamab-handout-zh-Hans-a4.pdf"]
     assert entry["document"] == "handout" and entry["locale"] == "zh-Hans" and entry["paper"] == "a4"
     assert entry["content_version"] and entry["label_revision"] == "2025-11-19" and entry["pages"] >= 2
     import hashlib
@@ -76,11 +76,12 @@ def test_patient_csv_batch(capsys, tmp_path):
     assert "李伟" not in err and "Li Wei" not in err  # no personal data in progress lines
     folders = sorted(p.name for p in (out_dir / "patients").iterdir() if p.is_dir())
     assert [re.sub(r"-[0-9a-f]{8}$", "", f) for f in folders] == ["Li-Wei-李伟", "Li-Wei-李伟", "x"]
-    first = next(p for p in (out_dir / "patients").glob("Li-Wei-李伟-*") if (p / "handout-zh-Hans-a4.pdf").exists())
-    pdf = first / "handout-zh-Hans-a4.pdf"
+    first = next(p for p in (out_dir / "patients").glob("Li-Wei-李伟-*")
+                 if (p / "tarlatamab-handout-zh-Hans-a4.pdf").exists())
+    pdf = first / "tarlatamab-handout-zh-Hans-a4.pdf"
     assert "2026年12月8日" in "".join(p.extract_text() for p in PdfReader(pdf).pages)
     m = manifest(first)
-    assert m["handout-zh-Hans-a4.pdf"]["origin"] == "today.csv row 2"
+    assert m["tarlatamab-handout-zh-Hans-a4.pdf"]["origin"] == "today.csv row 2"
 
 
 def test_fail_fast_stops_at_first_bad_row(capsys, tmp_path):
@@ -120,13 +121,13 @@ def test_interrupted_batch_leaves_no_partial_pdf_and_resumes(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     pdfs = list(out_dir.rglob("*.pdf"))
-    assert 0 < len(list(out_dir.rglob("handout-*.pdf"))) < 12, "kill came too late to test an interruption"
+    assert 0 < len(list(out_dir.rglob("tarlatamab-handout-*.pdf"))) < 12, "kill came too late to test an interruption"
     for pdf in pdfs:  # every PDF present is complete
         assert pdf.read_bytes().rstrip().endswith(b"%%EOF")
         PdfReader(pdf)
     res = subprocess.run(cmd, env=env, capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    assert len(list((out_dir / "patients").glob("*/handout-*.pdf"))) == 12
+    assert len(list((out_dir / "patients").glob("*/tarlatamab-handout-*.pdf"))) == 12
     assert not list(out_dir.rglob("*.part"))
     assert "unchanged" in res.stderr and "built" in res.stderr
 

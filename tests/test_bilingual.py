@@ -45,7 +45,7 @@ def test_build_puts_both_languages_on_the_sheets(model, sample_patient, tmp_path
     pages = text.split("=== page ")[1:]
     spec = registry.get("handout")
     assert 2 <= built.pages <= spec.page_budget[1] * spec.bilingual_factor
-    heading = get(also, model)._("Tarlatamab-dlle (IMDELLTRA)")
+    heading = get(also, model).name("heading")
     starts = [i for i, p in enumerate(pages) if heading in p.split("\n", 2)[1]]
     assert starts and starts[0] > 0, "the second language starts on a page of its own"
     assert get(locale, model)._("What is this medicine?") in "".join(pages[:starts[0]])

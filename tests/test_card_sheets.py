@@ -14,7 +14,7 @@ import pytest
 
 import cardpdf
 import pdfcheck
-from conftest import NCI_URL, run, run_refused
+from conftest import LOCALES, NCI_URL, run, run_refused
 from test_wallet_card import BUNDLED_PS, TOO_LONG, check_snapshot
 
 ID1_W, ID1_H = 85.60, 53.98
@@ -191,7 +191,7 @@ def test_partial_last_sheet_is_printed(sheets):
 
 @pytest.mark.parametrize("sheet", sorted(GRIDS))
 def test_qr_decodes_on_every_card_of_every_sheet(sheets, sheet):
-    path = sheets.get(sheet, cards=named_cards(12, ("en", "zh-Hans", "zh-Hant")))
+    path = sheets.get(sheet, cards=named_cards(12, LOCALES))
     pages = len(pdfcheck.page_sizes_mm(path))
     per = len(GRIDS[sheet]["xs"]) * len(GRIDS[sheet]["ys"])
     found = {}
@@ -222,7 +222,7 @@ def test_sheet_text_snapshot(sheets, update_snapshots):
 
 
 def test_sheet_fonts_embedded_subset_and_bundled(sheets):
-    path = sheets.get("letter-8up", cards=named_cards(3, ("en", "zh-Hans", "zh-Hant")))
+    path = sheets.get("letter-8up", cards=named_cards(3, LOCALES))
     pdfcheck.assert_fonts_bundled(path)
     assert {pdfcheck.without_subset_prefix(n) for n in pdfcheck.fonts(path)} <= BUNDLED_PS
 
@@ -273,8 +273,8 @@ def test_cli_single_card_with_patient_file(capsys, tmp_path):
                          "--out", str(tmp_path / "o"))
     assert code == 0, err
     paths = out.split("\n")[:-1]
-    assert re.fullmatch(re.escape(str(tmp_path / "o" / "wallet-card-zh-Hans-id1-李伟-")) + r"[0-9a-f]{8}\.pdf",
-                        paths[0]), paths
+    stem = re.escape(str(tmp_path / "o" / "tarlatamab-wallet-card-zh-Hans-id1-李伟-"))
+    assert re.fullmatch(stem + r"[0-9a-f]{8}\.pdf", paths[0]), paths
     assert len(pdfcheck.page_sizes_mm(Path(paths[0]))) == 2
 
 
@@ -284,7 +284,7 @@ def test_cli_sheet_with_options(capsys, tmp_path):
                          "--out", str(tmp_path))
     assert code == 0, err
     path = Path(out.strip())
-    assert path == tmp_path / "wallet-card-zh-Hant-a4-10up.pdf"
+    assert path == tmp_path / "tarlatamab-wallet-card-zh-Hant-a4-10up-bleed3mm-12copies-offset0.5,-1mm.pdf"
     assert len(pdfcheck.page_sizes_mm(path)) == 4  # 12 cards: a full sheet and a partial one
     assert "--bleed: a4-10up has 0.00 mm between rows" in err
 
@@ -301,7 +301,7 @@ def test_cli_patients_csv_one_card_per_row_in_its_locale(capsys, tmp_path):
                          "--out", str(tmp_path / "o"))
     assert code == 0, err
     path = Path(out.strip())
-    assert re.fullmatch(r"wallet-card-letter-8up-today-[0-9a-f]{8}\.pdf", path.name), path.name
+    assert re.fullmatch(r"tarlatamab-wallet-card-en_zh-Hans_zh-Hant-letter-8up-today-[0-9a-f]{8}\.pdf", path.name), path.name
     text = pdfcheck.text(path)
     assert "I receive" in text and "我正在接受塔拉妥单抗" in text and "我正在使用 tarlatamab-dlle（塔拉妥單抗" in text
     assert len(cardpdf.card_origins(path, 0, "front", ID1_H)) == 3

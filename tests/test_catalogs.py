@@ -107,25 +107,32 @@ def test_numerals_not_in_the_source_are_refused(tmp_path, code, added):
     assert any(p.startswith("digits not in the source") and "Headache" in p for p in found), found
 
 
-def test_every_word_that_only_looks_numeric_is_used():
-    """NOT_NUMBERS stays exactly what the shipped catalogs need: each entry is used, and
-    taking any one out makes a shipped catalog fail."""
-    full = dict(catalogs.NOT_NUMBERS)
-    try:
-        for word in full:
-            catalogs.NOT_NUMBERS.pop(word)
-            try:
-                assert any(catalogs.problems(locales.get(c).po_path) for c in TRANSLATED), word
-            finally:
-                catalogs.NOT_NUMBERS[word] = full[word]
-    finally:
-        catalogs.NOT_NUMBERS.clear()
-        catalogs.NOT_NUMBERS.update(full)
+@pytest.mark.parametrize("code", TRANSLATED)
+def test_every_word_that_only_looks_numeric_is_used(code):
+    """A locale's [not_numbers] (locale.toml) stays exactly what its catalogs need: each
+    entry is used, and taking any one out makes a shipped catalog fail."""
+    spec = locales.get(code)
+    words = dict(spec.not_numbers)
+    assert words, "a Chinese catalog needs its words that only look numeric"
+    assert catalogs.problems(spec.po_path) == []
+    for word in words:
+        fewer = {w: e for w, e in words.items() if w != word}
+        assert catalogs.problems(spec.po_path, not_numbers=fewer), word
+
+
+def test_a_locale_reads_only_its_own_words_that_look_numeric():
+    """Each catalog is checked with its own locale's list: Simplified words do not excuse
+    a Traditional catalog (and the other way round)."""
+    hans, hant = (locales.get(c) for c in ("zh-Hans", "zh-Hant"))
+    assert catalogs.problems(hant.po_path, not_numbers=hans.not_numbers)
+    assert catalogs.problems(hans.po_path, not_numbers=hant.not_numbers)
 
 
 def test_numbers_finds_every_kind_of_numeral():
+    words = locales.get("zh-Hans").not_numbers
     assert catalogs.numbers("三十八度，十四天，３８，ⅩⅣ，①，兩次，38") == {"三十八", "十四", "３８", "ⅩⅣ", "①", "兩", "38"}
-    assert catalogs.numbers("其中一些问题，这是什么药？") == set()
-    assert catalogs.numbers("第一个周期") == {"一"}
-    assert catalogs.numbers("第一个周期", "the first cycle") == set()
+    assert catalogs.numbers("其中一些问题，这是什么药？", "", words) == set()
+    assert catalogs.numbers("其中一些问题") == {"一"}  # without the locale's words: a number
+    assert catalogs.numbers("第一个周期", "", words) == {"一"}
+    assert catalogs.numbers("第一个周期", "the first cycle", words) == set()
     assert catalogs.numbers("%(day1)s") == set()  # placeholder names are not numbers

@@ -16,6 +16,7 @@ def test_list(capsys):
     code, out, _ = run(capsys, "list")
     assert code == 0
     lines = out.splitlines()
+    assert lines[0].startswith("content: tarlatamab-dlle (IMDELLTRA), content version ")  # the pack it prints
     docs, locs = lines.index("documents:"), lines.index("locales:")
     documents = {line.split()[0]: line for line in lines[docs + 1:locs]}
     assert list(documents) == list(registry.DOCUMENTS)
@@ -28,7 +29,7 @@ def test_build_prints_each_path(capsys, tmp_path):
     code, out, _ = run(capsys, "build", "handout", "--locale", "zh-Hans", "--paper", "a4", "--out", str(tmp_path))
     assert code == 0
     paths = out.split()
-    assert paths == [str(tmp_path / "handout-zh-Hans-a4.pdf")]
+    assert paths == [str(tmp_path / "tarlatamab-handout-zh-Hans-a4.pdf")]
     assert Path(paths[0]).read_bytes().startswith(b"%PDF-")
 
 
@@ -37,7 +38,7 @@ def test_build_with_patient_uses_patient_locale(capsys, tmp_path):
     p.write_text('name = "Chen Mei"\nfirst_dose = 2026-12-01\nlocale = "zh-Hant"\n', encoding="utf-8")
     code, out, err = run(capsys, "build", "handout", "--patient", str(p), "--out", str(tmp_path / "o"))
     assert code == 0, err
-    assert re.search(r"/handout-zh-Hant-a4-Chen-Mei-[0-9a-f]{8}\.pdf$", out.strip()), out
+    assert re.search(r"/tarlatamab-handout-zh-Hant-a4-Chen-Mei-[0-9a-f]{8}\.pdf$", out.strip()), out
 
 
 PATIENT_CASES = {

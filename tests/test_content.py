@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from conftest import weakened
 from handouts import content, paths
 from handouts.content import UnverifiedFact
 
@@ -16,10 +17,7 @@ def test_shipped_model_loads(model):
 
 
 def _with(model, **confidences):
-    data = model.model_dump()
-    for rid, conf in confidences.items():
-        (data["facts"] if rid in data["facts"] else data["lists"])[rid]["confidence"] = conf
-    return content.ContentModel.model_validate(data)
+    return weakened(model, **confidences)
 
 
 @pytest.mark.parametrize("fact_id", ["contraception_after", "premed_dexamethasone", "premed_within",
@@ -43,7 +41,8 @@ def test_unverified_list_is_refused(model, list_id):
 
 
 def test_every_fact_names_known_sources(model):
-    for fid, fact in model.facts.items():
+    for fid in model.fact_ids():
+        fact = model.provenance(fid)
         assert fact.sources and all(s in model.sources for s in fact.sources), fid
         assert fact.label_revision, fid
 
@@ -59,10 +58,10 @@ def test_every_fact_names_known_sources(model):
     ("dose_target.confidence", lambda d: d["facts"]["dose_target"].update(confidence="probably")),
 ])
 def test_model_rejects_bad_data(model, match, edit):
-    data = model.model_dump()
+    data = content.raw()
     edit(data)
     with pytest.raises(Exception, match=re.escape(match)):
-        content.ContentModel.model_validate(data)
+        content.from_data(data)
 
 
 def test_schedule_rows_match_label_table_1(model):
@@ -104,17 +103,47 @@ def test_medical_structure_lives_in_the_model(model):
     assert model.presentation.schedule_cycles_shown >= 1
     assert [(r.cycles, r.days) for r in model.stay_near_rows()] == [((1, 1), [1]), ((1, 1), [8])]
     assert model.sources[model.meta.nci_source].url.rstrip("/").endswith("tarlatamab-dlle")
-    src = "\n".join(p.read_text(encoding="utf-8") for p in (paths.resource_root() / "src/handouts/documents").glob("*.py"))
-    for hard_coded in ('"S16"', "RESTART_ROWS", "restart_after_step_up_days", "dailymed.nlm.nih.gov",
-                       "through_cycle=3", "first two", '"911"', '"120"', '"119"', "United States only"):
-        assert hard_coded not in src, hard_coded
+
+
+def test_documents_follow_the_models_structure(model, monkeypatch):
+    """Change the structure in the data (the NCI source, the restart rows, the cycles a
+    personal schedule shows, the stay-near doses, the label's site, the emergency number)
+    and the documents print the change: nothing of it is written in document code."""
+    import dataclasses
+    import datetime as dt
+
+    from handouts import locales, papers
+    from handouts.documents import handout, poster
+    from handouts.documents.common import BuildRequest
+    from handouts.patient import Patient
+    data = content.raw()
+    data["meta"]["nci_source"] = "S1"
+    data["meta"]["dailymed_site"] = "labels.example.org"
+    data["presentation"]["schedule_cycles_shown"] = 2
+    data["restart"] = data["restart"][:2]
+    data["schedule"][2]["stay_near"] = True  # Cycle 1 Day 15 too
+    changed = content.from_data(data)
+    spec = locales.get("en")
+    moved = spec.model_copy(update={"emergency": [locales.EmergencyNumber(region="Test", number="555")]})
+    monkeypatch.setattr(locales, "get", lambda code, field="locale": moved if code == "en" else spec)
+    patient = Patient(first_dose=dt.date(2026, 12, 1))
+    req = BuildRequest("handout", "en", papers.PAPERS["letter"], patient, changed)
+    sheet = handout.html(req).replace("\u00a0", " ")
+    wall = poster.html(dataclasses.replace(req, document="poster", paper=papers.PAPERS["tabloid"],
+                                           patient=None)).replace("\u00a0", " ")
+    assert changed.sources["S1"].citation in sheet and changed.sources["S1"].citation in wall
+    assert "labels.example.org" in sheet and "labels.example.org" in wall
+    assert "Call 555" in sheet and "Call 555" in wall and "911" not in sheet
+    assert "Cycle 1, Days 1, 8, and 15" in sheet  # the stay-near doses, named together
+    assert "Cycle 2, Day 15" in sheet and "Cycle 3, Day 1" not in sheet  # two cycles shown
+    assert wall.count("Last dose:") == 2
 
 
 def test_model_rejects_unknown_restart_reference(model):
-    data = model.model_dump()
+    data = content.raw()
     data["restart"][0]["threshold"] = "no_such_fact"
     with pytest.raises(Exception, match="no_such_fact"):
-        content.ContentModel.model_validate(data)
+        content.from_data(data)
 
 
 def test_localizer_records_what_it_hands_out(model):
@@ -238,10 +267,10 @@ def test_a_bare_check_date_is_refused(tmp_path):
 
 @pytest.mark.parametrize("field", ["compared", "means", "result", "record"])
 def test_a_check_record_without_what_how_or_result_is_refused(tmp_path, model, field):
-    data = model.model_dump()
+    data = content.raw()
     data["meta"]["label_checks"][-1][field] = ""
     with pytest.raises(Exception, match=field):
-        content.ContentModel.model_validate(data)
+        content.from_data(data)
 
 
 def test_the_printed_check_line_names_the_revision_compared(model):
@@ -259,33 +288,33 @@ def test_a_source_review_date_needs_a_recorded_check_that_read_it(tmp_path, mode
     assert model.sources["S7"].last_reviewed is None
     assert model.sources["S17"].last_reviewed.isoformat() == "2026-12-04"
     assert model.sources["S3"].last_reviewed.isoformat() == "2026-11-23"
-    data = model.model_dump()
+    data = content.raw()
     data["sources"]["S7"]["last_reviewed"] = "2026-12-04"
     with pytest.raises(Exception, match="sources.S7.last_reviewed"):
-        content.ContentModel.model_validate(data)
+        content.from_data(data)
     # A check that read a source leaves its date stale no more.
-    data = model.model_dump()
+    data = content.raw()
     data["sources"]["S17"]["last_reviewed"] = "2026-11-23"
     with pytest.raises(Exception, match="sources.S17.last_reviewed"):
-        content.ContentModel.model_validate(data)
+        content.from_data(data)
     # The NCI page's date is that of a recorded review of what the documents take from it.
     [review] = [r for r in model.meta.source_reviews if r.source == "S16"]
     assert model.sources["S16"].last_reviewed == review.date and not model.sources["S16"].review_record
     assert "nci_url" in review.compared and "sources/002" in review.read and "Accelerated Approval" in review.result
     assert "live" in review.means                                    # says what it did not read
     # A review date with no record of the review is refused; so is a review of no source.
-    data = model.model_dump()
+    data = content.raw()
     data["meta"]["source_reviews"] = []
     with pytest.raises(Exception, match="sources.S16.last_reviewed"):
-        content.ContentModel.model_validate(data)
-    data = model.model_dump()
+        content.from_data(data)
+    data = content.raw()
     data["meta"]["source_reviews"][0]["source"] = "S99"
     with pytest.raises(Exception, match="unknown source 'S99'"):
-        content.ContentModel.model_validate(data)
-    data = model.model_dump()
+        content.from_data(data)
+    data = content.raw()
     data["meta"]["source_reviews"][0]["result"] = ""
     with pytest.raises(Exception, match="result"):
-        content.ContentModel.model_validate(data)
+        content.from_data(data)
 
 
 # ------------------------------------------------------- patient-education symptom words
@@ -302,27 +331,27 @@ def test_patient_education_words_print_cited(model):
     assert {s.citation for s in model.sources_for(printed)} == {model.sources["S18"].citation,
                                                                model.sources["S20"].citation}
     # The fact sheet attributes these lists to S18 and S20 only (9.3, 9.5): no NCI, no MedlinePlus.
-    assert model.lists["liver_signs"].sources == ["S20"]
+    assert model.provenance("liver_signs").sources == ["S20"]
 
 
 @pytest.mark.parametrize("item", ["fever over %(fever_f)s", "fever over 38 degrees", "pain for two days",
                                   "a cough that lasts a week"])
 def test_patient_education_words_never_carry_a_number(model, item):
-    data = model.model_dump()
+    data = content.raw()
     data["lists"]["infection_signs"]["items"].append(item)
     with pytest.raises(Exception, match="never a number|must be a placeholder"):
-        content.ContentModel.model_validate(data)
+        content.from_data(data)
 
 
 def test_patient_education_is_refused_on_a_fact_and_without_a_patient_page(model):
-    data = model.model_dump()
+    data = content.raw()
     data["facts"]["fever_c"]["confidence"] = "patient-education"
     with pytest.raises(Exception, match="symptom words only"):
-        content.ContentModel.model_validate(data)
-    data = model.model_dump()
+        content.from_data(data)
+    data = content.raw()
     data["lists"]["liver_signs"]["sources"] = ["S9"]
     with pytest.raises(Exception, match="patient-education source"):
-        content.ContentModel.model_validate(data)
+        content.from_data(data)
 
 
 def test_label_derived_signs_are_not_patient_education(model):
@@ -338,10 +367,10 @@ def test_approval_by_region_is_data_with_its_check(model):
     assert got == {"US": "approved", "JP": "approved", "GB": "approved", "EU": "approved",
                    "CN": "application-accepted", "TW": "none-found", "HK": "none-found"}
     assert {a.checked.isoformat() for a in model.approval} == {"2026-12-04"}
-    data = model.model_dump()
+    data = content.raw()
     data["approval"][4]["checked"] = "2026-12-05"  # no recorded check that day
     with pytest.raises(Exception, match="approval CN"):
-        content.ContentModel.model_validate(data)
+        content.from_data(data)
 
 
 @pytest.mark.parametrize("code", ["zh-Hans", "zh-Hant"])
@@ -352,9 +381,9 @@ def test_the_approval_statement_follows_the_records(model, code):
     names = L.spec.approval_regions
     statement = approval_statement(L, model)
     assert all(n in statement for n in names.values()) and "2026年12月4日" in statement
-    data = model.model_dump()
+    data = content.raw()
     data["approval"][4]["status"] = "approved"  # China approves: the document says so no more
-    approved = content.ContentModel.model_validate(data)
+    approved = content.from_data(data)
     assert names["CN"] not in approval_statement(get(code, approved), approved)
     assert approval_statement(get("en", model), model) == ""
 
@@ -371,7 +400,7 @@ def test_printed_facts_follow_the_2025_label_or_say_their_revision(model):
     """Facts that rested on the 2024 label moved to the 11/2025 wording where the fact
     sheet's section 9 confirms it; what still comes from elsewhere names its revision
     (the 05/2024 Medication Guide, the 2024 accelerated approval date)."""
-    records = {**model.facts, **model.lists}
+    records = {rid: model.provenance(rid) for rid in (*model.fact_ids(), *model.list_ids())}
     older = {rid: r.label_revision for rid, r in records.items()
              if model.is_printable(rid) and r.label_revision != "11/2025"}
     assert older == {"approval_accelerated": "05/2024", "fever_f": "MedGuide 05/2024", "fever_c": "MedGuide 05/2024",
@@ -381,3 +410,46 @@ def test_printed_facts_follow_the_2025_label_or_say_their_revision(model):
         assert "S17" in records[rid].sources, rid
     # The Medication Guide's revision is cited where its words print.
     assert "05/2024" in model.sources["S10"].citation
+
+
+# ------------------------------------------------------------- facts stay in the model
+
+def test_the_model_keeps_its_records_private(model):
+    """No public mapping of facts or lists: a layout reaches a value only through fact(),
+    which refuses an unverified fact."""
+    for name in ("facts", "lists", "model_dump", "model_copy"):
+        assert not hasattr(model, name), name
+    weak = weakened(model, fever_f="secondary")
+    assert "fever_f" in weak.fact_ids() and weak.provenance("fever_f").confidence == "secondary"
+    assert not hasattr(weak.provenance("fever_f"), "value")  # where it comes from, never what it says
+    with pytest.raises(UnverifiedFact):
+        weak.fact("fever_f")
+
+
+def test_the_localizer_formats_only_what_the_model_handed_out(model):
+    """A fact made any other way (a copy of the data, a stand-in object) is refused, and
+    no one but the model makes a PrintableFact."""
+    import types
+
+    from handouts.content import PrintableFact
+    from handouts.localizer import get
+    L = get("en", model)
+    assert L.fact(model.fact("fever_f")).startswith("100.4")
+    raw_fact = content.raw()["facts"]["fever_f"]
+    for stand_in in (types.SimpleNamespace(id="fever_f", **raw_fact),
+                     content.Fact.model_validate(raw_fact)):
+        with pytest.raises(UnverifiedFact):
+            L.fact(stand_in)
+    with pytest.raises(TypeError):
+        PrintableFact(object(), "fever_f", content.Fact.model_validate(raw_fact))
+    with pytest.raises(AttributeError):
+        model.fact("fever_f").value = 120
+
+
+def test_revised_copies_are_checked_like_the_file(model):
+    with pytest.raises(Exception, match="unknown source"):
+        model.revised(facts={"dose_target": {"sources": ["NOPE"]}})
+    with pytest.raises(KeyError):
+        model.revised(facts={"no_such_fact": {"value": 1}})
+    assert model.revised(facts={"fever_f": {"value": 101}}).fact("fever_f").value == 101
+    assert model.fact("fever_f").value != 101  # the model itself is unchanged

@@ -26,8 +26,8 @@ def test_content_and_dates_covered(code, model):
     L = get(code, model)
     # every month and weekday, in each date style a document prints
     days = [dt.date(2026, month, 1 + month) for month in range(1, 13)]
-    sample = " ".join([*(L.q(f) for f in model.facts if model.is_printable(f)),
-                       *(i for lst in model.lists for i in (L.items(lst) if model.is_printable(lst) else [])),
+    sample = " ".join([*(L.q(f) for f in model.fact_ids() if model.is_printable(f)),
+                       *(i for lst in model.list_ids() for i in (L.items(lst) if model.is_printable(lst) else [])),
                        *(f(d) for d in days for f in (L.date, L.month_year, L.weekday, lambda d: L.date(d, "medium")))])
     assert "December" in sample or "12月" in sample
     assert fonts.missing(sample, tuple(locales.get(code).fonts)) == []

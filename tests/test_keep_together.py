@@ -10,6 +10,8 @@ import re
 import pdfplumber
 import pytest
 
+from conftest import LOCALES
+
 from handouts import locales
 
 CHINESE = ("zh-Hans", "zh-Hant")
@@ -140,7 +142,7 @@ def _flat(text: str) -> str:
 
 @pytest.mark.parametrize("personal", [False, True], ids=["blank", "patient"])
 @pytest.mark.parametrize("paper", ["letter", "a4"])
-@pytest.mark.parametrize("code", ["en", "zh-Hans", "zh-Hant"])
+@pytest.mark.parametrize("code", LOCALES)
 def test_phone_and_emergency_rule_print_together_in_the_page_one_box(renders, model, sample_patient,
                                                                      code, paper, personal):
     """Issue 10: the care-team phone and the emergency instruction inside the page-1

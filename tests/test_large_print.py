@@ -48,7 +48,7 @@ def test_cli_flag(tmp_path, capsys):
     code = main(["build", "handout", "--locale", "zh-Hant", "--paper", "a4", "--large-print", "--out", str(tmp_path)])
     out, err = capsys.readouterr()
     assert code == 0, err
-    path = tmp_path / "handout-zh-Hant-a4-large-print.pdf"
+    path = tmp_path / "tarlatamab-handout-zh-Hant-a4-large-print.pdf"
     assert out.strip() == str(path) and min(sizes(path)) >= MIN_PT - 0.01
     code = main(["build", "poster", "--large-print", "--out", str(tmp_path / "p")])
     _, err = capsys.readouterr()

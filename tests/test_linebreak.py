@@ -107,29 +107,69 @@ def test_sets_are_disjoint():
     assert not (NO_START & NO_END)
 
 
-KEPT = ["第15天", "第 1 週期", "2026年12月15日", "22至24小时", "16小时", "15天", "（塔拉妥单抗，IMDELLTRA）"]
+KEPT = [("zh-Hans", "第15天"), ("zh-Hant", "第 1 週期"), ("zh-Hans", "2026年12月15日"), ("zh-Hans", "22至24小时"),
+        ("zh-Hans", "16小时"), ("zh-Hant", "15天"), ("zh-Hans", "（塔拉妥单抗，IMDELLTRA）")]
 
 
-@pytest.mark.parametrize("kept", KEPT)
-def test_locale_keep_together_is_never_split(kept):
-    """The card's breaker reads the locales' keep_together patterns (locale.toml), the
-    data the handout uses: no line ends inside 第N天, a date, a range, a bracketed brand."""
+def _keep(code):
+    from handouts import linebreak, locales
+    return linebreak.keep_pattern(tuple(locales.get(code).keep_together))
+
+
+@pytest.mark.parametrize("code,kept", KEPT)
+def test_locale_keep_together_is_never_split(code, kept):
+    """The card's breaker reads the text's locale's keep_together patterns (locale.toml),
+    the data the handout uses: no line ends inside 第N天, a date, a range, a bracketed brand."""
     text = f"这是一段很长的中文说明文字，{kept}以及后面更多的中文说明文字，还有{kept}。"
-    widest = max(cells(p) for p, _ in segments(text))
+    keep = _keep(code)
+    widest = max(cells(p) for p, _ in segments(text, keep))
     assert widest >= cells(kept)
     split_somewhere = False
     for width in range(int(widest), 60):
-        lines = break_lines(text, width, cells)
+        lines = break_lines(text, width, cells, keep=keep)
         assert "\n".join(lines).count(kept) == 2, (width, lines)
         plain = [p for p, _ in segments(text, keep=None)]
         split_somewhere |= kept not in plain
     assert split_somewhere  # without the patterns the breaker would split it
 
 
-def test_keep_together_patterns_come_from_locale_data():
-    from handouts import linebreak, locales
-    pattern = linebreak.locale_keep_together()
-    for spec in locales.available().values():
-        for p in spec.keep_together:
-            assert f"(?:{p})" in pattern.pattern
-    assert pattern.search("第1周期") and pattern.search("第1週期") and not pattern.search("Cycle 1, Day 15")
+def test_each_locale_keeps_only_its_own_patterns():
+    """A locale's text breaks by its own rules only: Simplified patterns know 周期, the
+    Traditional ones 週期, English has none."""
+    hans, hant = _keep("zh-Hans"), _keep("zh-Hant")
+    assert hans.search("第1周期") and not hans.search("第1週期")
+    assert hant.search("第1週期") and not hant.search("第1周期")
+    assert _keep("en") is None
+
+
+def test_a_new_locale_does_not_change_how_simplified_text_breaks(tmp_path, monkeypatch, model):
+    """Add a locale whose keep_together would glue any run of Chinese characters: the
+    Simplified card breaks exactly as before (the breaker reads only the text's locale)."""
+    import shutil
+
+    from handouts import locales, paths
+    from handouts.documents import wallet_card
+    from handouts.session import RenderSession
+    with RenderSession():
+        before = wallet_card.static_texts("zh-Hans", model)
+    root = tmp_path / "res"
+    shutil.copytree(paths.locales_dir(), root / "locales")
+    greedy = root / "locales" / "zz_Glue"
+    greedy.mkdir()
+    toml = (paths.locales_dir() / "en" / "locale.toml").read_text(encoding="utf-8")
+    greedy.joinpath("locale.toml").write_text(toml.replace('code = "en"', 'code = "zz-Glue"').replace(
+        "catalog = false", "catalog = false\nkeep_together = ['[\\u3400-\\u9fff，、]{2,40}']"), encoding="utf-8")
+    (root / "layouts").symlink_to(paths.layouts_dir())
+    (root / "assets").symlink_to(paths.assets_dir())
+    monkeypatch.setattr(paths, "resource_root", lambda: root)
+    for fn in (locales._files, locales._read, locales.available, locales._from_folder):
+        fn.cache_clear()
+    try:
+        assert "zz-Glue" in locales.available()
+        with RenderSession():
+            after = wallet_card.static_texts("zh-Hans", model)
+    finally:
+        monkeypatch.undo()
+        for fn in (locales._files, locales._read, locales.available, locales._from_folder):
+            fn.cache_clear()
+    assert after == before

@@ -47,7 +47,9 @@ def test_the_manifest_says_which_slot_is_which_patient(capsys, tmp_path, stub_re
     assert code == 0, err
     patients = tmp_path / "out" / "patients"
     sheets = sorted(p.name for p in patients.glob("*.pdf"))
-    assert len(sheets) == 1 and sheets[0].startswith("wallet-card-letter-8up-today-"), sheets  # no locale: mixed
+    # One file, named after every language its cards are in.
+    assert len(sheets) == 1 and sheets[0].startswith("tarlatamab-wallet-card-en_zh-Hans_zh-Hant-letter-8up-today-"), \
+        sheets
     entry = next(f for f in json.loads((patients / "manifest.json").read_text())["files"] if f["file"] == sheets[0])
     slots = entry["slots"]
     assert [(s["sheet"], s["slot"]) for s in slots] == [(1, i) for i in range(1, 9)] + [(2, 1), (2, 2)]
@@ -57,6 +59,8 @@ def test_the_manifest_says_which_slot_is_which_patient(capsys, tmp_path, stub_re
     folders = {p.name.rsplit("-", 1)[-1] for p in patients.iterdir() if p.is_dir()}
     assert {s["patient"] for s in slots} == folders                       # each slot names its patient's folder
     assert "Patient" not in json.dumps(slots)                             # by digest, never by name
+    # Each card's folder, in slot order: a corrected row's earlier pack takes this sheet aside with it.
+    assert [f.rsplit("-", 1)[-1] for f in entry["folders"]] == [s["patient"] for s in slots]
     # The sheet was rendered once, for every row, with the list's default for rows without a language.
     assert [c for c in stub_render if c[2] == "letter-8up"] == [("wallet-card", "en", "letter-8up")]
 
@@ -66,4 +70,4 @@ def test_a_one_language_list_still_names_its_language(capsys, tmp_path, stub_ren
     lst.write_text("name,locale\nA,zh-Hant\nB,zh-Hant\n", encoding="utf-8")
     assert run(capsys, "batch", "--patients", lst, "--jobs", "1", "--out", tmp_path / "out")[0] == 0
     assert [p.name.split("-today-")[0] for p in (tmp_path / "out" / "patients").glob("*.pdf")] == \
-        ["wallet-card-zh-Hant-letter-8up"]
+        ["tarlatamab-wallet-card-zh-Hant-letter-8up"]

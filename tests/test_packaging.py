@@ -25,7 +25,7 @@ def test_wheel_carries_resources(wheel):
     for needed in ("handouts/layouts/handout/template.html", "handouts/layouts/handout/style.css",
                    "handouts/locales/handouts.pot", "handouts/locales/zh_Hans/LC_MESSAGES/handouts.po",
                    "handouts/locales/zh_Hant/locale.toml", "handouts/assets/fonts/NotoSansSC_400Regular.ttf",
-                   "handouts/assets/fonts/OFL-NotoSansTC.txt", "handouts/data/tarlatamab.toml"):
+                   "handouts/assets/fonts/OFL-NotoSansTC.txt", "handouts/data/tarlatamab/content.toml"):
         assert needed in names, needed
     from handouts import registry
     for spec in registry.DOCUMENTS.values():
@@ -49,7 +49,8 @@ def test_installed_wheel_renders(wheel, tmp_path):
                          env=env, capture_output=True, text=True, cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     out = tmp_path / "out" / "zh-Hant"
-    for name in ("handout-zh-Hant-a4.pdf", "wallet-card-zh-Hant-letter-8up.pdf", "poster-zh-Hant-tabloid.pdf"):
+    for name in ("tarlatamab-handout-zh-Hant-a4.pdf", "tarlatamab-wallet-card-zh-Hant-letter-8up.pdf",
+                 "tarlatamab-poster-zh-Hant-tabloid.pdf"):
         assert (out / name).stat().st_size > 10_000, name
 
 
@@ -58,7 +59,7 @@ def test_wheel_carries_the_record_migrations(wheel, tmp_path):
     wheel creates a record with them."""
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("handouts/records/migrations/env.py", "handouts/records/migrations/script.py.mako",
-                   "handouts/records/migrations/versions/0001_print_record.py", "handouts/fhir/tarlatamab_codes.toml"):
+                   "handouts/records/migrations/versions/0001_print_record.py"):
         assert needed in names, needed
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target),

@@ -37,9 +37,7 @@ def _card(rec, model, patient, key, locale="en"):
 
 def _old_model(model):
     """The model as it was when the cards were printed: one fact had another value."""
-    facts = dict(model.facts)
-    facts["crs_onset_latest"] = facts["crs_onset_latest"].model_copy(update={"value": 14})
-    return model.model_copy(update={"facts": facts})
+    return model.revised(facts={"crs_onset_latest": {"value": 14}})
 
 
 def test_recall_lists_the_outdated_cards_and_exits_1(settings, capsys, model, sample_patient, tmp_path):

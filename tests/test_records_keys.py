@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import stat
@@ -95,7 +96,12 @@ def test_document_id_says_what_the_paper_follows(model):
 
 def test_every_document_has_an_id_code():
     from handouts import registry
-    codes = [docid.CODES[name] for name in registry.DOCUMENTS]
-    assert len(set(codes)) == len(codes)
+    codes = [spec.id_code for spec in registry.DOCUMENTS.values()]
+    assert all(len(c) == 1 and c.isupper() for c in codes) and len(set(codes)) == len(codes)
+    assert all(docid.parse(str(docid.document_id(name, "en", "1.0", dt.date(2025, 11, 19), "00" * 32))).document
+               == name for name in registry.DOCUMENTS)
+    spec = registry.DOCUMENTS["poster"]
+    with pytest.raises(ValueError, match="taken"):  # one letter, two documents: refused
+        registry.register(dataclasses.replace(spec, name="poster-copy"))
     d = docid.document_id("poster", "en", "1.0", dt.date(2025, 11, 19), docid.inputs_digest({"a": dt.date(2026, 1, 1)}))
     assert str(d).startswith("P-en-1.0-2511-")

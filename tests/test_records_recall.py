@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 
 import pytest
 
-from handouts import localizer, papers
+from handouts import content, localizer, papers
 from handouts.clock import print_date
 from handouts.documents import handout, poster, wallet_card
 from handouts.documents.common import BuildRequest
 from handouts.records import Record, document_id, entries, mrn_key, recall
-from handouts.records.printed import CARD, SCHEDULE, WITHHELD, Wordings
+from handouts.records.printed import APPROVAL, CARD, LAB_SCHEDULE, PREMEDICATION, SCHEDULE, WITHHELD, Wordings
 from handouts.records.recalls import CSV_COLUMNS, as_csv, as_table
 
 UTC = dt.timezone.utc
@@ -34,20 +35,16 @@ def bump(value):
 
 
 def with_fact(model, fact_id, **update):
-    facts = dict(model.facts)
-    facts[fact_id] = facts[fact_id].model_copy(update=update)
-    return model.model_copy(update={"facts": facts})
+    return model.revised(facts={fact_id: update})
 
 
 def with_item(model, list_id, index, text, card=False):
-    lists = dict(model.lists)
-    lst = lists[list_id]
-    items = list(lst.items)
+    lst = content.raw()["lists"][list_id]
+    items = list(lst["items"])
     old = items[index]
     items[index] = text
-    card_items = [text if c == old else c for c in lst.card_items]
-    lists[list_id] = lst.model_copy(update={"items": items, "card_items": card_items})
-    return model.model_copy(update={"lists": lists})
+    card_items = [text if c == old else c for c in lst.get("card_items", [])]
+    return model.revised(lists={list_id: {"items": items, "card_items": card_items}})
 
 
 def printed_text(document: str, model, patient, locale="en") -> str:
@@ -72,13 +69,17 @@ def test_what_a_document_printed_is_exactly_what_recall_compares(document, model
     found = entries(document, "en", model, papers.PAPERS[PAPER[document]], patient)["en"]
     base = printed_text(document, model, patient)
     missing, extra = [], []
-    for fact_id, fact in model.facts.items():
-        changed = printed_text(document, with_fact(model, fact_id, value=bump(fact.value)), patient) != base
+    raw = content.raw()
+    for fact_id in model.fact_ids():
+        value = raw["facts"][fact_id]["value"]  # the model hands out only printable values
+        value = tuple(value) if isinstance(value, list) else value
+        changed = printed_text(document, with_fact(model, fact_id, value=bump(value)), patient) != base
         (missing if changed and fact_id not in found else extra if not changed and fact_id in found else []) \
             .append(fact_id)
-    for list_id, lst in model.lists.items():
-        if not lst.printable:
+    for list_id in model.list_ids():
+        if not model.provenance(list_id).printable:
             continue
+        lst = model.text_list(list_id)
         for index, item in enumerate(lst.items):
             trial = with_item(model, list_id, index, item + " (changed)")
             changed = printed_text(document, trial, patient) != base
@@ -90,8 +91,57 @@ def test_what_a_document_printed_is_exactly_what_recall_compares(document, model
                 extra.append(f"{list_id}[{index}]")
     assert missing == [], f"printed but not recorded: {missing}"
     assert extra == [], f"recorded but not printed: {extra}"
-    assert all(e == SCHEDULE or e.removesuffix(CARD) in model.facts or e.removesuffix(CARD) in model.lists
-               for e in found)
+    assert all(e in (SCHEDULE, LAB_SCHEDULE, PREMEDICATION) or e.startswith(APPROVAL)
+               or e.removesuffix(CARD) in (*model.fact_ids(), *model.list_ids()) for e in found)
+
+
+def _beyond_facts_and_lists(model):
+    """The records a document prints other than facts and lists, each changed the way a
+    new label or a new check would change it: (entries that stand for it, changed model)."""
+    lab = model.printable_lab_schedule()
+    cycle, day = lab.every_dose_through
+    later_labs = model.revised(lab_schedule={"every_dose_through": (cycle + 1, day), "from_cycle": lab.from_cycle + 1})
+    out = [({LAB_SCHEDULE}, later_labs)]
+    for region in ("CN", "TW", "HK"):
+        approval = [(a.model_copy(update={"status": "approved", "since": a.checked}) if a.region == region else a)
+                    .model_dump() for a in model.approval]
+        out.append(({APPROVAL + region}, model.revised(approval=approval)))
+    # The handout says "a steroid before, fluids after" only while the facts behind it
+    # are verified; the poster prints the facts themselves.
+    out.append(({PREMEDICATION, "premed_dexamethasone"},
+                with_fact(model, "premed_dexamethasone", confidence="unverified")))
+    return out
+
+
+@pytest.mark.parametrize("locale", ["en", "zh-Hant"])
+@pytest.mark.parametrize("document", ["handout", "wallet-card", "poster"])
+def test_the_lab_schedule_approval_and_premedication_are_recorded_where_printed(document, locale, model,
+                                                                               sample_patient):
+    patient = sample_patient if document != "poster" else None
+    found = entries(document, locale, model, papers.PAPERS[PAPER[document]], patient)
+    recorded = {(e, code) for code, ids in found.items() for e in ids}
+    base = printed_text(document, model, patient, locale)
+    now = Wordings(model)
+    for names, changed_model in _beyond_facts_and_lists(model):
+        changed = printed_text(document, changed_model, patient, locale) != base
+        hits = {(e, code) for e, code in recorded if e in names}
+        assert bool(hits) == changed, (names, changed)
+        later = Wordings(changed_model)
+        # What recall compares differs too: a document that printed it is recalled.
+        assert all(later.get(e, code).digest != now.get(e, code).digest for e, code in hits), names
+    assert any(e.startswith(APPROVAL) for e, _ in recorded) == (locale != "en")
+
+
+def test_a_new_approval_check_that_finds_the_same_status_recalls_nothing(model):
+    # A later check (recorded, as every check date must be) that finds the same status.
+    meta = model.meta.model_dump()
+    check = {**meta["label_checks"][-1], "date": meta["label_checks"][-1]["date"] + dt.timedelta(days=30)}
+    meta["label_checks"].append(check)
+    later = [a.model_copy(update={"checked": check["date"]}).model_dump() for a in model.approval]
+    sources = {sid: {**s.model_dump(), **({"last_reviewed": check["date"]} if sid in check["read"] else {})}
+               for sid, s in model.sources.items()}
+    changed = model.revised(approval=later, meta=meta, sources=sources)
+    assert Wordings(changed).get(APPROVAL + "CN", "zh-Hans") == Wordings(model).get(APPROVAL + "CN", "zh-Hans")
 
 
 def test_the_card_records_its_own_items_and_both_languages(model, sample_patient):
@@ -99,7 +149,10 @@ def test_the_card_records_its_own_items_and_both_languages(model, sample_patient
     assert set(zh) == {"zh-Hans", "en"}  # the back speaks English to any provider
     assert "crs_signs#card" in zh["zh-Hans"] and "crs_signs" not in zh["zh-Hans"]
     also = entries("handout", "zh-Hant", model, papers.PAPERS["a4"], sample_patient, also="en")
-    assert set(also) == {"zh-Hant", "en"} and also["zh-Hant"] == also["en"]
+    assert set(also) == {"zh-Hant", "en"}
+    # Both parts print the same content; the Chinese part also says where it is not approved.
+    assert also["zh-Hant"] - also["en"] == {"approval:CN", "approval:TW", "approval:HK"}
+    assert also["en"] <= also["zh-Hant"]
     # The dated schedule is printed only with a first dose.
     blank = entries("handout", "en", model, papers.PAPERS["letter"], sample_patient.model_copy(
         update={"first_dose": None}))["en"]
@@ -110,7 +163,7 @@ def test_wordings_follow_the_model_and_the_catalogs(model):
     w = Wordings(model)
     en, zh = w.get("stay_near_total", "en"), w.get("stay_near_total", "zh-Hant")
     assert en.digest != zh.digest and en.text != zh.text
-    value = model.facts["stay_near_total"].value
+    value = model.fact("stay_near_total").value
     assert str(value) in en.text and str(value) in zh.text
     assert Wordings(with_fact(model, "stay_near_total", value=bump(value))).get("stay_near_total", "en").digest \
         != en.digest
@@ -163,18 +216,18 @@ def filled(record_url, model, sample_patient):
 
 
 def test_a_new_version_alone_recalls_nothing(filled, model):
-    meta = model.meta.model_copy(update={"content_version": "2099.1.0", "label_revised": dt.date(2099, 1, 1)})
-    assert recall(filled, model.model_copy(update={"meta": meta})) == []
+    assert recall(filled, model.revised(meta={"content_version": "2099.1.0", "label_revised": dt.date(2099, 1, 1)})) \
+        == []
     assert recall(filled, model) == []
 
 
 def test_a_poster_only_change_recalls_no_patient(filled, model):
-    changed = with_fact(model, "storage_room_max", value=bump(model.facts["storage_room_max"].value))
+    changed = with_fact(model, "storage_room_max", value=bump(model.fact("storage_room_max").value))
     assert _who(recall(filled, changed)) == [("stock", "poster")]
 
 
 def test_a_card_fact_recalls_each_holder_once_per_document_kind(filled, model):
-    changed = with_fact(model, "crs_onset_latest", value=bump(model.facts["crs_onset_latest"].value))
+    changed = with_fact(model, "crs_onset_latest", value=bump(model.fact("crs_onset_latest").value))
     results = recall(filled, changed)
     assert _who(results) == [("A", "handout"), ("A", "wallet-card"), ("B", "wallet-card"), ("C", "handout"),
                              ("D", "handout"), ("D", "wallet-card"), ("stock", "poster")]
@@ -182,12 +235,12 @@ def test_a_card_fact_recalls_each_holder_once_per_document_kind(filled, model):
     [outdated] = b.outdated
     assert [c.entry for c in outdated.changes] == ["crs_onset_latest"] * 2
     assert [c.locale for c in outdated.changes] == ["zh-Hans", "en"]  # front, then the English back
-    latest = model.facts["crs_onset_latest"].value
+    latest = model.fact("crs_onset_latest").value
     assert str(latest) in outdated.changes[0].printed and str(bump(latest)) in outdated.changes[0].current
 
 
 def test_a_handout_list_item_recalls_handouts_not_cards(filled, model):
-    lst = model.lists["crs_signs"]
+    lst = model.text_list("crs_signs")
     off_card = next(i for i, item in enumerate(lst.items) if item not in lst.card_items)
     on_card = next(i for i, item in enumerate(lst.items) if item in lst.card_items)
     handouts_only = recall(filled, with_item(model, "crs_signs", off_card, lst.items[off_card] + " now"))
@@ -216,7 +269,9 @@ def test_a_translation_change_recalls_only_that_language(filled, model, monkeypa
 
     monkeypatch.setattr(catalogs, "translations", lambda code, domain="handouts":
                         Edited(real(code, domain)) if code == "zh-Hant" else real(code, domain))
-    current = model.model_copy()  # a new model: new localizers, which read the edited catalog
+    # A fresh cache of the content's catalogs (restored after the test), as a new process has.
+    monkeypatch.setattr(catalogs, "_for_content", functools.cache(catalogs._for_content.__wrapped__))
+    current = model.revised()  # a new model: new localizers, which read the edited catalog
     assert _who(recall(filled, current)) == [("C", "handout"), ("D", "handout")]
 
 
@@ -227,7 +282,7 @@ def test_a_fact_no_longer_verified_recalls_what_printed_it(filled, model):
 
 
 def test_reprinted_documents_are_current_again(filled, model, sample_patient):
-    changed = with_fact(model, "crs_onset_latest", value=bump(model.facts["crs_onset_latest"].value))
+    changed = with_fact(model, "crs_onset_latest", value=bump(model.fact("crs_onset_latest").value))
     assert recall(filled, changed)
     _record_all(filled, changed, sample_patient, at=T0 + dt.timedelta(days=1), channel="recall")
     assert recall(filled, changed) == []
@@ -235,7 +290,7 @@ def test_reprinted_documents_are_current_again(filled, model, sample_patient):
 
 
 def test_recall_as_table_and_csv(filled, model):
-    changed = with_fact(model, "fever_f", value=bump(model.facts["fever_f"].value))
+    changed = with_fact(model, "fever_f", value=bump(model.fact("fever_f").value))
     results = recall(filled, changed)
     rows = list(csv.DictReader(io.StringIO(as_csv(results, names={results[0].patient_key: "Ann Example"}))))
     assert tuple(rows[0]) == CSV_COLUMNS
@@ -255,13 +310,13 @@ def test_one_patient_and_many_documents_in_one_set(record_url, model, sample_pat
         for i in range(30):
             _record(rec, model, "wallet-card", "en", sample_patient, mrn_key(str(i), "s"), T0, "batch", None)
         assert rec.counts()["printed_sets"] == 1
-        changed = with_fact(model, "crs_onset_median", value=bump(model.facts["crs_onset_median"].value))
+        changed = with_fact(model, "crs_onset_median", value=bump(model.fact("crs_onset_median").value))
         assert len(recall(rec, changed)) == 30
 
 
 def test_reprint_plan_uses_the_clinics_patients_and_reports_the_rest(filled, model, sample_patient):
     from handouts.records.recalls import reprint_plan
-    changed = with_fact(model, "crs_onset_latest", value=bump(model.facts["crs_onset_latest"].value))
+    changed = with_fact(model, "crs_onset_latest", value=bump(model.fact("crs_onset_latest").value))
     results = recall(filled, changed)
     known = {"mrn:urn:test|A": sample_patient, "mrn:urn:test|D": sample_patient}
     plan, missing = reprint_plan(results, known)

@@ -35,16 +35,16 @@ def test_defaults_come_from_the_patient_the_document_and_the_locale(model):
     p = from_mapping(ANN, "p.toml")
     handout = resolve(Request("handout", patient=p), model)
     assert (handout.locale, handout.paper.name) == ("zh-Hant", "a4")  # the patient's locale, its paper
-    assert handout.file_name == f"handout-zh-Hant-a4-{patient_tag(p)}.pdf"
-    assert handout.plain_name == "handout-zh-Hant-a4.pdf"
+    assert handout.file_name == f"tarlatamab-handout-zh-Hant-a4-{patient_tag(p)}.pdf"
+    assert handout.plain_name == "tarlatamab-handout-zh-Hant-a4.pdf"
     poster = resolve(Request("poster", "en"), model)
-    assert poster.paper.name == "tabloid" and poster.file_name == "poster-en-tabloid.pdf"
+    assert poster.paper.name == "tabloid" and poster.file_name == "tarlatamab-poster-en-tabloid.pdf"
     card = resolve(Request("wallet-card", "en", patient=p, also="zh-Hant"), model)
-    assert card.file_name == f"wallet-card-en-id1-{patient_tag(p)}+zh-Hant.pdf"
+    assert card.file_name == f"tarlatamab-wallet-card-en-id1-{patient_tag(p)}+zh-Hant.pdf"
     sheet = resolve(Request("wallet-card", patient=p, sheet="a4-10up"), model)
-    assert len(sheet.cards) == 10 and sheet.file_name == f"wallet-card-zh-Hant-a4-10up-{patient_tag(p)}.pdf"
+    assert len(sheet.cards) == 10 and sheet.file_name == f"tarlatamab-wallet-card-zh-Hant-a4-10up-{patient_tag(p)}.pdf"
     large = resolve(Request("handout", "en", "letter", large_print=True), model)
-    assert large.file_name == "handout-en-letter-large-print.pdf"
+    assert large.file_name == "tarlatamab-handout-en-letter-large-print.pdf"
 
 
 @pytest.mark.parametrize("req, field, code", [
@@ -81,13 +81,13 @@ def test_every_door_names_a_patients_files_the_same_way(model, tmp_path, capsys)
     planned = batch.plan_patients([(2, p)], "list.csv", tmp_path / "b", "en", model)
     in_folder = next(j for j in planned if j.document == "handout" and not j.sheet)
     assert cli == web == resolve(Request("handout", "en", "letter", patient=p), model).file_name
-    assert in_folder.name == "handout-en-letter.pdf" and in_folder.folder.endswith(p.file_key()[:8])
+    assert in_folder.name == "tarlatamab-handout-en-letter.pdf" and in_folder.folder.endswith(p.file_key()[:8])
     sheet = next(j for j in planned if j.sheet)
-    assert sheet.name == f"wallet-card-en-letter-8up-{list_tag('list.csv', [p])}.pdf"
+    assert sheet.name == f"tarlatamab-wallet-card-en-letter-8up-{list_tag('list.csv', [p])}.pdf"
     assert core.bundle_name(core.Order("en", "both", "letter", core.CARD_SINGLE, patient={"name": "Ann Lee"},
                                        file_names="full")) \
-        == f"handouts-en-{patient_tag(from_mapping({'name': 'Ann Lee'}, 'x'))}.zip" \
-        == bundle_name("en", from_mapping({"name": "Ann Lee"}, "x"))
+        == f"tarlatamab-handouts-en-{patient_tag(from_mapping({'name': 'Ann Lee'}, 'x'))}.zip" \
+        == bundle_name("tarlatamab", "en", from_mapping({"name": "Ann Lee"}, "x"))
 
 
 def test_a_list_is_rows_not_a_file(model, monkeypatch):
@@ -117,7 +117,8 @@ def test_a_list_on_sheets_names_the_list_and_each_row(model):
     res = resolve(Request("wallet-card", sheet="letter-8up", rows=source, copies=2), model)
     assert [c.where for c in res.cards] == ["today.csv row 2"] * 2 + ["today.csv row 3"] * 2
     people = list(dict.fromkeys(c.patient for c in res.cards))
-    assert res.file_name == f"wallet-card-en-letter-8up-{list_tag('today.csv', people)}.pdf"
+    assert res.file_name == f"tarlatamab-wallet-card-en-letter-8up-2copies-{list_tag('today.csv', people)}.pdf"
     mixed = resolve(Request("wallet-card", sheet="letter-8up", rows=CsvRows("t.csv", "name,locale\nA,en\nB,zh-Hans\n")),
                     model)
-    assert mixed.file_name.startswith("wallet-card-letter-8up-t-")  # two locales: the name says none
+    # Two locales: the name says both.
+    assert mixed.file_name.startswith("tarlatamab-wallet-card-en_zh-Hans-letter-8up-t-")

@@ -11,8 +11,9 @@ import pypdfium2
 import pytest
 
 from conftest import LOCALES
+from handouts import locales
 
-PAPER = {"en": "letter", "zh-Hans": "a4", "zh-Hant": "a4"}
+PAPER = {code: locales.get(code).default_paper for code in LOCALES}
 
 
 def squeeze(text: str) -> str:
@@ -87,7 +88,7 @@ def test_4_each_other_risk_with_what_a_patient_may_notice(printed, model, locale
         assert notice, name  # every risk says what to look for
         assert_printed(printed(locale), X._("%(name)s.", name=name), X._("You may notice %(signs)s.", signs=notice))
     # Label signs where the label gives them; patient-education words only where it does not.
-    confidence = {sid: model.lists[sid].confidence for sid in model.lists["other_warnings"].signs}
+    confidence = {sid: model.provenance(sid).confidence for sid in model.text_list("other_warnings").signs}
     assert confidence == {"infection_signs": "patient-education", "bleeding_signs": "label-verbatim",
                           "liver_signs": "patient-education", "allergy_signs": "label-derived"}
 

@@ -81,3 +81,71 @@ def test_the_personal_schedule_across_the_spring_change(tmp_path, model):
     text = " ".join(pdfcheck.text(built.path).split())
     assert "48 hours after the infusion started: Sunday, March 8, 2026." in text
     assert "time of day your" not in text
+
+
+# ---------------------------------------------------------- any shape of schedule row
+
+def _three_days(model):
+    """Cycle 2 given on Days 1, 8 and 15 (a label could schedule it so)."""
+    from handouts import content
+    data = content.raw()
+    assert data["schedule"][3]["cycles"] == [2, 2]
+    data["schedule"][3]["days"] = [1, 8, 15]
+    return content.from_data(data)
+
+
+@pytest.mark.parametrize("code,expected", [
+    ("en", "Cycle 2, Days 1, 8, and 15"),
+    ("zh-Hans", "第2周期，第1天、第8天和第15天"),
+    ("zh-Hant", "第 2 週期，第 1 天、第 8 天和第 15 天"),
+])
+def test_a_row_of_three_days_names_every_day(model, code, expected):
+    """A row's days print however many there are (never "Days 1 and 8" for 1, 8, 15)."""
+    from handouts.documents.common import when_label
+    from handouts.localizer import get
+    changed = _three_days(model)
+    row = next(r for r in changed.printable_schedule() if len(r.days) == 3)
+    assert when_label(get(code, changed), row).replace("\u00a0", " ") == expected
+
+
+def test_every_row_shape_prints_its_cycles_and_days(model):
+    from handouts.content import ScheduleRow
+    from handouts.documents.common import when_label
+    from handouts.localizer import get
+    L = get("en", model)
+
+    def label(cycles, days):
+        row = ScheduleRow(cycles=cycles, days=days, dose="dose_target", monitoring="monitor_c5_on")
+        return when_label(L, row).replace("\u00a0", " ")
+
+    assert label([2, 3], [1]) == "Cycles 2 and 3, Day 1"  # one day over several cycles
+    assert label([5, 0], [1]) == "Cycle 5 and later, Day 1"
+    assert label([3, 6], [1, 8, 15]) == "Cycles 3 to 6, Days 1, 8, and 15"
+    assert label([1, 1], [8]) == "Cycle 1, Day 8"
+    assert label([2, 2], [1, 15]) == "Cycle 2, Days 1 and 15"
+
+
+def test_documents_print_a_three_day_row(model):
+    """The handout's table and the poster's timeline and monitoring rows print every day."""
+    from handouts import papers
+    from handouts.documents import handout, poster
+    from handouts.documents.common import BuildRequest
+    changed = _three_days(model)
+    for module, doc, paper in ((handout, "handout", "letter"), (poster, "poster", "tabloid")):
+        html = module.html(BuildRequest(doc, "en", papers.PAPERS[paper], None, changed)).replace("\u00a0", " ")
+        assert "Cycle 2, Days 1, 8, and 15" in html, doc
+        assert "Cycle 2, Days 1 and 8" not in html, doc
+
+
+@pytest.mark.parametrize("edit,match", [
+    (lambda rows: rows[2].update(days=[15, 8]), "in order"),
+    (lambda rows: rows[2].update(days=[0]), "in order"),
+    (lambda rows: rows[2].update(days=[29]), "past the cycle"),
+    (lambda rows: rows[2].update(days=[8]), "also in schedule"),  # cycle 1 day 8 twice
+])
+def test_schedule_rows_are_checked_for_the_shapes_documents_print(edit, match):
+    from handouts import content
+    data = content.raw()
+    edit(data["schedule"])
+    with pytest.raises(Exception, match=match):
+        content.from_data(data)

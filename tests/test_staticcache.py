@@ -35,7 +35,7 @@ def tree(tmp_path, monkeypatch):
     pkg = tmp_path / "pkg"
     shutil.copytree(SRC, pkg, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(paths, "resource_root", lambda: root)
-    monkeypatch.setattr(paths, "content_file", lambda: pkg / "data" / "tarlatamab.toml")
+    monkeypatch.setattr(paths, "content_file", lambda: pkg / "data" / "tarlatamab" / "content.toml")
     monkeypatch.setattr(batch, "__file__", str(pkg / "batch.py"))
     _clear()
     yield root, pkg
@@ -61,7 +61,7 @@ def _font(root, pkg):
 
 
 CHANGES = {
-    "content model": lambda root, pkg: _append(pkg / "data" / "tarlatamab.toml", b"\n# changed\n"),
+    "content model": lambda root, pkg: _append(pkg / "data" / "tarlatamab" / "content.toml", b"\n# changed\n"),
     "catalog": lambda root, pkg: _append(root / "locales" / "zh_Hans" / "LC_MESSAGES" / "handouts.po"),
     "locale settings": lambda root, pkg: _append(root / "locales" / "zh_Hans" / "locale.toml", b"\n# changed\n"),
     "font registry": lambda root, pkg: _append(root / "assets" / "fonts" / "fonts.toml", b"\n# changed\n"),
@@ -192,7 +192,7 @@ def test_no_cache_folder_outside_the_configured_place(tmp_path, monkeypatch, mod
     assert sorted(p.name for p in tmp_path.iterdir()) == ["configured", "home"]
     assert list(home.iterdir()) == []
     entries = [p for p in configured.rglob("*") if p.is_file()]
-    assert len(entries) == 1 and entries[0].name.endswith(staticcache.SUFFIX)
+    assert entries and all(e.name.endswith(staticcache.SUFFIX) for e in entries)
 
 
 def test_default_folder_is_the_users_cache(tmp_path, monkeypatch):

@@ -44,7 +44,7 @@ def test_a_batch_leaves_no_temporary_folder(tmp_path):
                           str(tmp_path / "o"), "--jobs", "2"], env=_env(tmp), capture_output=True, text=True,
                          timeout=300)
     assert res.returncode == 0, res.stderr
-    assert len(list((tmp_path / "o").rglob("handout-*.pdf"))) == 3
+    assert len(list((tmp_path / "o").rglob("tarlatamab-handout-*.pdf"))) == 3
     assert _left(tmp) == []
 
 
@@ -65,7 +65,7 @@ def test_a_batch_stopped_with_ctrl_c_leaves_no_temporary_folder(tmp_path):
                              str(tmp_path / "o"), "--jobs", "2"], env=_env(tmp), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.time() + 120
-    while time.time() < deadline and len(list((tmp_path / "o").rglob("handout-*.pdf"))) < 2:
+    while time.time() < deadline and len(list((tmp_path / "o").rglob("tarlatamab-handout-*.pdf"))) < 2:
         time.sleep(0.05)
     assert _font_copies(tmp) >= 1, "the workers made no font folder: nothing was tested"
     os.killpg(proc.pid, signal.SIGINT)  # a terminal's Ctrl-C: the whole group

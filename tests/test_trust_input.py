@@ -97,7 +97,7 @@ def test_bad_csv_rows_are_named_and_skipped(capsys, tmp_path):
     assert "p.csv row 2: 7 cells" in err
     assert "p.csv row 3: first_dose" in err
     assert "p.csv row 4: name" in err
-    assert len(list((tmp_path / "o" / "patients").glob("Dee-*/handout-*.pdf"))) == 1
+    assert len(list((tmp_path / "o" / "patients").glob("Dee-*/tarlatamab-handout-*.pdf"))) == 1
 
 
 def test_a_row_whose_card_cannot_fit_is_that_rows_error(capsys, tmp_path):
@@ -106,7 +106,7 @@ def test_a_row_whose_card_cannot_fit_is_that_rows_error(capsys, tmp_path):
     code, out, err = run(capsys, "batch", "--patients", f, "--out", tmp_path / "o", "--jobs", "1")
     assert code == 2, err
     assert "p.csv row 3" in err and "name" in err
-    assert list((tmp_path / "o" / "patients").glob("wallet-card-en-letter-8up-p-*.pdf"))
+    assert list((tmp_path / "o" / "patients").glob("tarlatamab-wallet-card-en-letter-8up-p-*.pdf"))
 
 
 @pytest.mark.parametrize("args,field", [

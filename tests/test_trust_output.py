@@ -32,19 +32,20 @@ def test_same_names_each_get_their_own_files(capsys, tmp_path):
                             "li wei,2026-12-01,Dr. Delta,,,en\n", encoding="utf-8")
     code, out, err = run(capsys, "batch", "--patients", csv, "--out", tmp_path / "o", "--jobs", "2")
     assert code == 0, err
-    handouts = sorted((tmp_path / "o" / "patients").glob("*/handout-en-letter.pdf"))
+    handouts = sorted((tmp_path / "o" / "patients").glob("*/tarlatamab-handout-en-letter.pdf"))
     assert len(handouts) == 4
     doctors = {d for h in handouts for d in ("Alpha", "Bravo", "Charlie", "Delta") if f"Dr. {d}" in extract(h)}
     assert doctors == {"Alpha", "Bravo", "Charlie", "Delta"}
     for h in handouts:  # each file carries exactly one patient's oncologist
         assert sum(f"Dr. {d}" in extract(h) for d in ("Alpha", "Bravo", "Charlie", "Delta")) == 1
         m = json.loads((h.parent / "manifest.json").read_text())
-        assert {f["file"] for f in m["files"]} == {"handout-en-letter.pdf", "wallet-card-en-id1.pdf"}
+        assert {f["file"] for f in m["files"]} == {"tarlatamab-handout-en-letter.pdf",
+                                                   "tarlatamab-wallet-card-en-id1.pdf"}
     # Stable: the same list in another order lands in the same folders, unchanged.
     lines = csv.read_text().splitlines()
     csv.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n")
     code, out, err = run(capsys, "batch", "--patients", csv, "--out", tmp_path / "o", "--jobs", "1")
-    assert code == 0 and sorted((tmp_path / "o" / "patients").glob("*/handout-en-letter.pdf")) == handouts
+    assert code == 0 and sorted((tmp_path / "o" / "patients").glob("*/tarlatamab-handout-en-letter.pdf")) == handouts
     assert err.count(" built ") == 1, err  # only the list's own card sheet (new order) is rebuilt
 
 
@@ -64,7 +65,7 @@ def test_a_second_list_does_not_replace_the_first_lists_sheets(capsys, tmp_path)
     for f in (a, b):
         code, out, err = run(capsys, "batch", "--patients", f, "--out", tmp_path / "o", "--jobs", "1")
         assert code == 0, err
-    sheets = sorted((tmp_path / "o" / "patients").glob("wallet-card-en-letter-8up-today-*.pdf"))
+    sheets = sorted((tmp_path / "o" / "patients").glob("tarlatamab-wallet-card-en-letter-8up-today-*.pdf"))
     assert len(sheets) == 2
     texts = [extract(s) for s in sheets]
     assert sorted(("Ann" in t, "Bob" in t) for t in texts) == [(False, True), (True, False)]
@@ -78,7 +79,7 @@ def test_two_single_builds_for_namesakes_do_not_overwrite(capsys, tmp_path):
         p = tmp_path / "p.toml"
         p.write_text(f'name = "Li Wei"\noncologist = "{doctor}"\n')
         assert run(capsys, "build", "handout", "--patient", p, "--out", tmp_path / "o")[0] == 0
-    assert len(list((tmp_path / "o").glob("handout-en-letter-Li-Wei-*.pdf"))) == 2
+    assert len(list((tmp_path / "o").glob("tarlatamab-handout-en-letter-Li-Wei-*.pdf"))) == 2
 
 
 # -- nothing outside --out -------------------------------------------------------------
@@ -87,8 +88,8 @@ def _elsewhere(tmp_path: Path) -> Path:
     d = tmp_path / "elsewhere"
     d.mkdir()
     (d / "precious.txt").write_text("keep me")
-    (d / ".handout-en-letter.pdf.1234.part").write_text("not ours to delete")
-    (d / "handout-en-letter.pdf").write_text("not ours to replace")
+    (d / ".tarlatamab-handout-en-letter.pdf.1234.part").write_text("not ours to delete")
+    (d / "tarlatamab-handout-en-letter.pdf").write_text("not ours to replace")
     return d
 
 
@@ -108,7 +109,7 @@ def test_symlinked_patient_folder_is_refused(capsys, tmp_path):
     code, out, err = run(capsys, "batch", "--patients", csv, "--out", tmp_path / "o", "--jobs", "2")
     assert code == 1 and "symbolic link" in err
     assert _snapshot(elsewhere) == before
-    assert len(list((tmp_path / "o" / "patients").glob("Bo-*/handout-*.pdf"))) == 1
+    assert len(list((tmp_path / "o" / "patients").glob("Bo-*/tarlatamab-handout-*.pdf"))) == 1
 
 
 def test_symlinked_patients_folder_and_files_are_never_followed(capsys, tmp_path):
@@ -121,11 +122,11 @@ def test_symlinked_patients_folder_and_files_are_never_followed(capsys, tmp_path
     assert _snapshot(elsewhere) == before
     # A link where a file goes is replaced as a name, never written through.
     (tmp_path / "o2").mkdir()
-    (tmp_path / "o2" / "handout-en-letter.pdf").symlink_to(elsewhere / "handout-en-letter.pdf")
+    (tmp_path / "o2" / "tarlatamab-handout-en-letter.pdf").symlink_to(elsewhere / "tarlatamab-handout-en-letter.pdf")
     code, out, err = run(capsys, "build", "handout", "--out", tmp_path / "o2")
     assert code == 0, err
     assert _snapshot(elsewhere) == before
-    assert not (tmp_path / "o2" / "handout-en-letter.pdf").is_symlink()
+    assert not (tmp_path / "o2" / "tarlatamab-handout-en-letter.pdf").is_symlink()
 
 
 @pytest.mark.parametrize("rel", ["../x.pdf", "/etc/x.pdf", "a/../../x.pdf", ""])
@@ -195,10 +196,10 @@ def _start(tmp_path: Path, csv: Path, jobs: int = 2):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.time() + 90
-    while time.time() < deadline and len(list((tmp_path / "o").rglob("handout-*.pdf"))) < 2:
+    while time.time() < deadline and len(list((tmp_path / "o").rglob("tarlatamab-handout-*.pdf"))) < 2:
         time.sleep(0.05)
     # The tests interrupt a batch that is under way, not one still starting up.
-    assert len(list((tmp_path / "o").rglob("handout-*.pdf"))) >= 2, "the batch did not start"
+    assert len(list((tmp_path / "o").rglob("tarlatamab-handout-*.pdf"))) >= 2, "the batch did not start"
     return cmd, proc
 
 
@@ -225,10 +226,10 @@ def test_ctrl_c_stops_the_batch_quickly_and_says_how_to_resume(tmp_path):
     time.sleep(0.5)
     assert not [w for w in workers if _alive(w)], "workers outlived the batch"
     _assert_complete(tmp_path / "o")
-    assert len(list((tmp_path / "o").rglob("handout-*.pdf"))) < 24
+    assert len(list((tmp_path / "o").rglob("tarlatamab-handout-*.pdf"))) < 24
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    assert len(list((tmp_path / "o" / "patients").glob("*/handout-*.pdf"))) == 24
+    assert len(list((tmp_path / "o" / "patients").glob("*/tarlatamab-handout-*.pdf"))) == 24
     _assert_complete(tmp_path / "o")
 
 

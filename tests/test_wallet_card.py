@@ -11,7 +11,7 @@ import pytest
 
 import cardpdf
 import pdfcheck
-from conftest import LOCALES, NCI_URL
+from conftest import LOCALES, NCI_URL, weakened
 from test_handout import check_snapshot  # the project's snapshot helper (--update-snapshots)
 
 ID1 = (85.60, 53.98)
@@ -131,10 +131,40 @@ def test_engine_and_layout_do_not_know_the_drug():
         assert not any(n.endswith(("content", "localizer", "catalogs")) for n in names), (rel, names)
 
 
-def test_only_printable_facts(model):
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_card_prints_only_printable_records_and_tracks_them(model, locale):
+    """What the card prints is what the localizers' tracking collects (as for the handout
+    and the poster): every record printable, the card's own and the shared rules'."""
     from handouts.documents import wallet_card
-    for rid in wallet_card.RECORDS:
-        assert model.is_printable(rid), rid
+    printed = wallet_card.printed_records(locale, model)
+    role = model.roles.card
+    assert {role.signs, role.nervous_signs, role.onset_latest, role.onset_median, role.drug_class,
+            role.provider_suspect, model.roles.emergency_signs} <= printed
+    assert all(model.is_printable(rid) for rid in printed), printed
+
+
+@pytest.mark.parametrize("fact", ["onset_latest", "onset_median"])
+def test_a_card_fact_made_secondary_is_refused_not_printed(model, fact):
+    """Mark a fact the card prints as secondary: the card refuses to render (the model
+    hands it out no more, and the localizer formats nothing else)."""
+    from handouts import papers
+    from handouts.content import UnverifiedFact
+    from handouts.documents import wallet_card
+    from handouts.documents.common import BuildRequest
+    from handouts.session import RenderSession
+    fid = getattr(model.roles.card, fact)
+    weak = weakened(model, **{fid: "secondary"})
+    with RenderSession(), pytest.raises(UnverifiedFact, match=fid):
+        wallet_card.render(BuildRequest("wallet-card", "en", papers.PAPERS["id1"], None, weak))
+
+
+def test_the_card_cites_the_sources_of_what_it_printed(renders, model):
+    """The card has no room for a source list: its PDF's document information cites them,
+    from the same tracking."""
+    from handouts.documents import wallet_card
+    keywords = str(pdfcheck.metadata(renders.get("wallet-card", "en", "id1"))["/Keywords"])
+    cited = [s.citation for s in model.sources_for(wallet_card.printed_records("en", model))]
+    assert cited and keywords == f"Sources: {'; '.join(cited)}."
 
 
 # --------------------------------------------------------------------- line breaking

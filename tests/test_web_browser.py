@@ -102,7 +102,7 @@ def test_fill_see_error_fix_preview_download(page, server, tmp_path, caplog):
     server_log = caplog.text                       # before this test reads the PDF itself
     assert "POST /en/download" in server_log
     assert "Ada" not in server_log and "Gonzalez" not in server_log and "010-2030" not in server_log
-    assert _undigest(path.name) == "wallet-card-en-id1-AQ.pdf"          # initials, not the name
+    assert _undigest(path.name) == "tarlatamab-wallet-card-en-id1-AQ.pdf"          # initials, not the name
     text = extract(path)
     assert "Ada Quill" in text and "Dr. Maria Gonzalez" in text
     # The card's back: the NCI page and, for clinicians, the label on DailyMed.
@@ -119,7 +119,7 @@ def test_download_a_handout(page, server, tmp_path):
     with page.expect_download() as info:
         page.click("#download")
     path = _pdf(info.value, tmp_path)
-    assert _undigest(path.name) == "handout-en-a4-BO.pdf"
+    assert _undigest(path.name) == "tarlatamab-handout-en-a4-BO.pdf"
     assert "Ben Okafor" in extract(path)
     assert _qr(path) == [NCI_URL]
 
@@ -157,12 +157,12 @@ def test_upload_a_small_csv(page, server, tmp_path, caplog):
     with page.expect_download() as info:
         page.click("#upload")
     download = info.value
-    assert download.suggested_filename == "handouts-patients.zip"
+    assert download.suggested_filename == "tarlatamab-handouts-patients.zip"
     data = Path(download.path()).read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = {_undigest(n) for n in z.namelist()}
-    assert {"AQ/handout-en-letter-AQ.pdf", "林/wallet-card-zh-Hant-id1-林.pdf",
-            "wallet-card-letter-8up-patients.pdf", "rows-not-printed.txt"} <= names
+    assert {"AQ/tarlatamab-handout-en-letter-AQ.pdf", "林/tarlatamab-wallet-card-zh-Hant-id1-林.pdf",
+            "tarlatamab-wallet-card-en_zh-Hant-letter-8up-patients.pdf", "rows-not-printed.txt"} <= names
     assert page.locator("#batch-progress").get_attribute("value") == "5"
     assert "Done: 5 PDF files." in page.inner_text("#batch-progress-text")
     assert "Row 4" in page.inner_text("#batch-problems")
@@ -212,7 +212,7 @@ def test_keyboard_only_fill_and_download(page, server, tmp_path):
     with page.expect_download() as info:
         page.keyboard.press("Enter")
     path = _pdf(info.value, tmp_path)
-    assert _undigest(path.name) == "wallet-card-en-id1-CK.pdf"
+    assert _undigest(path.name) == "tarlatamab-wallet-card-en-id1-CK.pdf"
     assert "Cy Keys" in extract(path)
 
 
@@ -237,7 +237,7 @@ def test_also_english_by_keyboard(page, server, tmp_path):
         page.keyboard.press("Enter")
     path = _pdf(info.value, tmp_path)
     # Letter: the pharmacy's paper (the server's), whatever the page's language.
-    assert re.sub(r"-[0-9a-f]{8}(?=\+)", "", path.name) == "handout-zh-Hant-letter-林+en.pdf"
+    assert re.sub(r"-[0-9a-f]{8}(?=\+)", "", path.name) == "tarlatamab-handout-zh-Hant-letter-林+en.pdf"
     text = extract(path)
     assert "這是什麼藥？" in text and "What is this medicine?" in text
 

@@ -211,7 +211,7 @@ def test_both_documents_download_as_two_pdfs_not_a_zip(page, server, tmp_path):
             break
         page.wait_for_timeout(100)
     names = sorted(re.sub(r"-[0-9a-f]{8}(?=\.pdf)", "", d.suggested_filename) for d in downloads)
-    assert names == ["handout-zh-Hant-letter-林.pdf", "wallet-card-zh-Hant-id1-林.pdf"]
+    assert names == ["tarlatamab-handout-zh-Hant-letter-林.pdf", "tarlatamab-wallet-card-zh-Hant-id1-林.pdf"]
     for d in downloads:
         path = tmp_path / d.suggested_filename
         d.save_as(path)

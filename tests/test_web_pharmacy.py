@@ -79,7 +79,7 @@ def test_a_clinics_list_as_excel_and_libreoffice_save_it(client, name, kind):
     assert status["progress"] == ("Done: 9 PDF files. Patients: 4, each with the wallet card, the handout. "
                                   "Card sheets: one file; sheets of card stock needed: 1.")
     sheets = [n for n in pdfs if "/" not in n]
-    assert [undigest(n) for n in sheets] == ["wallet-card-letter-8up-patients.pdf"]
+    assert [undigest(n) for n in sheets] == ["tarlatamab-wallet-card-en_zh-Hans_zh-Hant-letter-8up-patients.pdf"]
     slots = z.read("cards-on-sheets.txt").decode().splitlines()[1:]
     assert [re.sub(r", folder .*", "", s) for s in slots] == [
         "Sheet 1, slot 1: row 2, English", "Sheet 1, slot 2: row 3, 简体中文", "Sheet 1, slot 3: row 4, 繁體中文",
@@ -178,7 +178,8 @@ def test_the_same_patient_gets_the_same_digest_from_the_form_the_list_and_the_cl
                     encoding="utf-8")
     code, out, err = run(capsys, "build", "handout", "--locale", "zh-Hans", "--patient", toml, "--out", tmp_path / "o")
     assert code == 0, err
-    assert Path(out.strip()).name == f"handout-zh-Hans-a4-Li-Wei-李伟-{digest}.pdf"   # the CLI: the name, as before
+    # The command line: the name, as before.
+    assert Path(out.strip()).name == f"tarlatamab-handout-zh-Hans-a4-Li-Wei-李伟-{digest}.pdf"
     lst = tmp_path / "today.csv"
     lst.write_text(csv, encoding="utf-8")
     code, out, err = run(capsys, "batch", "--patients", lst, "--file-names", "initials", "--jobs", "1",

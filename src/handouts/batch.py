@@ -7,10 +7,14 @@ locale's catalog, settings and fonts, its layout folder, the code, its own param
 (patient, paper, sheet) or the print date. That is what the input digest in
 manifest.json records.
 
-Every patient row gets its own folder, named from the patient's name and a digest of
-the whole row, so the same row always lands in the same folder and two patients never
-share one, whatever their names. Imposed card sheets are named after the list and a
-digest of its rows, so a second list never replaces the first list's sheets.
+Every patient gets their own folder, named from the patient's name (or initials) and a
+digest of the row's details but its language (the file names say that), so the same row
+always lands in the same folder and two patients never share one, whatever their names.
+A list's cards are imposed on one set of sheets, named after the list, a digest of its
+rows and the languages of its cards, so a second list never replaces the first list's
+sheets. A row corrected since the last run gets a new folder, and its earlier pack is
+moved aside (supersede_earlier_packs). Two batches into one output folder take turns: each holds
+the folder's lock while it cleans up, builds and records.
 
 Ctrl-C stops the batch: workers ignore SIGINT, the parent stops them, removes their
 temporary files and says how to resume. Workers die with their parent (SIGKILL
@@ -24,11 +28,12 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -38,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from . import __version__, content, locales, output, paths, registry, scratch
 from .clock import print_date
-from .errors import HandoutsError, Interrupted
+from .errors import HandoutsError, Interrupted, escaped
 from .patient import Patient
 from .session import RenderSession
 
@@ -57,7 +62,7 @@ class Job:
     sheet: str | None = None
     patients: tuple[Patient, ...] = ()
     origin: str = ""  # where the personal data came from, e.g. "today.csv row 4"
-    rows: tuple[tuple[int, str], ...] = ()  # a sheet's cards: (list row, patient folder), in slot order
+    rows: tuple[tuple[int, str], ...] = ()  # a list's sheet: its cards' (list row, patient folder), in slot order
 
     @property
     def out(self) -> Path:
@@ -73,10 +78,10 @@ class Job:
 
     @property
     def label(self) -> str:
-        """What progress lines show: never personal data."""
+        """What progress lines show: never personal data, and the list's name escaped."""
         parts = [self.document, self.locale, self.sheet or self.paper]
         if self.origin:
-            parts.append(f"({self.origin})")
+            parts.append(f"({escaped(self.origin)})")
         return " ".join(parts)
 
 
@@ -128,8 +133,9 @@ def _fonts_digest(code: str) -> str:
 
 
 @cache
-def _content_digest() -> str:
-    return _hash_files([paths.content_file()])
+def _content_digest(folder: Path) -> str:
+    """The content pack: its content file and its own catalogs."""
+    return _hash_files(content.Pack(folder).files())
 
 
 @cache
@@ -151,7 +157,7 @@ def inputs(job: Job) -> dict:
     personal = [p.model_dump_json() for p in ((job.patient,) if job.patient else job.patients)]
     codes = {job.locale, *(p.locale or job.locale for p in job.patients)}
     return {
-        "content": _content_digest()[:16],
+        "content": _content_digest(paths.content_file().parent)[:16],
         "catalog": _mixed(_locale_digest(c) for c in codes)[:16],
         "fonts": _mixed(_fonts_digest(c) for c in codes)[:16],
         "layout": _layout_digest(spec.layout)[:16],
@@ -232,6 +238,8 @@ def _entry(result: Result, inp: dict) -> dict:
         if job.rows:
             entry["slots"] = sheet_slots(job)
             entry["locales"] = sorted({slot["locale"] for slot in entry["slots"]})
+            # whose card is where: a sheet holding a superseded pack's card goes with it
+            entry["folders"] = [folder for _, folder in job.rows]
     return entry
 
 
@@ -312,12 +320,217 @@ def _render(job: Job, model: content.ContentModel) -> Any:
     return render_document(job.document, job.locale, resolve_paper(spec, job.locale, job.paper), job.patient, model)
 
 
+# -- a corrected row: its earlier pack moved aside ------------------------------------
+#
+# Re-running a list after correcting a row (a phone number) makes a new folder, because a
+# folder is named after a digest of the row's details (a corrected language keeps the
+# folder: _move_old_languages_aside). The earlier pack still holds the old
+# details (the wrong number on the card), so it must not stay beside the new one as if
+# it were current. An earlier pack is taken as the same row's when it was made from a
+# list of the same name for a patient of the same name (the folder's name, without its
+# digest, compared without case) and this run does not make it again. It is moved, whole
+# and with its manifest.json (which files were printed, their sha256, content version and
+# print date: what the patient was given), into patients/superseded/, its manifest saying
+# which pack replaced it and when; the new pack's manifest names the one it supersedes;
+# a list sheet holding the earlier pack's card goes with it. Nothing is deleted, and each
+# move is said, naming the list row (never the patient).
+
+SUPERSEDED = "superseded"
+_ORIGIN_ROW = re.compile(r"(?P<list>.+) row (?P<row>[0-9]+)")
+_FOLDER = re.compile(r"(?P<base>.+)-(?:[0-9a-f]{8}|[0-9a-f]{16}|[0-9a-f]{64})")
+
+
+def _list_row(origin: object) -> tuple[str, int] | None:
+    m = _ORIGIN_ROW.fullmatch(origin) if isinstance(origin, str) else None
+    return (m["list"], int(m["row"])) if m else None
+
+
+def _base(folder: str) -> str | None:
+    m = _FOLDER.fullmatch(folder)
+    return m["base"].casefold() if m else None
+
+
+def supersede_earlier_packs(plan: Plan, out: output.OutputDir,
+                            notice: Callable[[HandoutsError], None] | None = None) -> dict[str, list[str]]:
+    """Move aside every earlier pack that a row of this plan replaces (see above).
+    Returns {new pack's folder: where its earlier packs now are, inside patients/}."""
+    rows: dict[tuple[str, str], list[tuple[int, str]]] = {}  # (list, name) -> [(row, folder)]
+    current: set[str] = set()
+    for job in plan.jobs:
+        where = _list_row(job.origin) if job.patient is not None else None
+        parent = PurePosixPath(job.folder)
+        if where is None or str(parent.parent) != PATIENTS_DIR:
+            continue
+        current.add(parent.name)
+        base = _base(parent.name)
+        if base is not None and (where[1], parent.name) not in rows.get((where[0], base), []):
+            rows.setdefault((where[0], base), []).append((where[1], parent.name))
+    if not rows:
+        return {}
+    lists = {lst for lst, _ in rows}
+    today = print_date().isoformat()
+    moved: dict[str, list[str]] = {}
+    replaced_by: dict[str, str] = {}  # earlier pack's folder -> the new pack's
+    for name in out.folders(PATIENTS_DIR):
+        base = _base(name)
+        if name in current or base is None or not any((lst, base) in rows for lst in lists):
+            continue
+        entries = read_manifest(out, f"{PATIENTS_DIR}/{name}")
+        made_from = [w for w in (_list_row(e.get("origin")) for e in entries.values()) if w and w[0] in lists]
+        match = next(((lst, old_row) for lst, old_row in made_from if (lst, base) in rows), None)
+        if match is None:
+            continue
+        lst, old_row = match
+        candidates = rows[(lst, base)]
+        row, by = next(((r, f) for r, f in candidates if r == old_row), candidates[0])
+        where = f"{lst} row {row}"
+        try:
+            aside = out.move_aside(f"{PATIENTS_DIR}/{name}", f"{PATIENTS_DIR}/{SUPERSEDED}")
+        except HandoutsError as err:
+            problem = HandoutsError("pack.not_moved", "", {"problem": err}, where=where)
+            plan.problems.append(problem)
+            if notice:
+                notice(problem)
+            continue
+        _mark_superseded(out, aside, {"by": by, "on": today, "list": lst, "row": row})
+        moved.setdefault(by, []).append(aside.removeprefix(PATIENTS_DIR + "/"))
+        plan.moved_aside.append(aside)
+        replaced_by[name] = by
+        if notice:
+            notice(HandoutsError("pack.superseded", "", {"folder": f"{PATIENTS_DIR}/{SUPERSEDED}"}, where=where))
+    for folder, (made, printed) in _current_folders(plan).items():
+        if _move_old_languages_aside(plan, out, folder, made, printed, today, notice, moved):
+            replaced_by[folder] = folder
+    if replaced_by:
+        _move_sheets_aside(plan, out, replaced_by, today, notice)
+    return moved
+
+
+def _current_folders(plan: Plan) -> dict[str, tuple[set[str], set[tuple[str, int]]]]:
+    """Each patient folder this run prints into: the files it makes there and the list
+    rows it makes them from."""
+    out: dict[str, tuple[set[str], set[tuple[str, int]]]] = {}
+    for job in plan.jobs:
+        where = _list_row(job.origin) if job.patient is not None else None
+        parent = PurePosixPath(job.folder)
+        if where is None or str(parent.parent) != PATIENTS_DIR:
+            continue
+        made, printed = out.setdefault(parent.name, (set(), set()))
+        made.add(job.name)
+        printed.add(where)
+    return out
+
+
+def _move_old_languages_aside(plan: Plan, out: output.OutputDir, folder: str, made: set[str],
+                              printed: set[tuple[str, int]], today: str,
+                              notice: Callable[[HandoutsError], None] | None, moved: dict[str, list[str]]) -> bool:
+    """A folder's digest leaves the language out (the file names say it), so a row whose
+    language was corrected comes back to its folder: the files made earlier from that
+    same list row that this run does not make again (the old language's) are moved into
+    patients/superseded/<folder>/ with their manifest entries, as a corrected row's
+    earlier pack is. Files from another list, or from a row this run does not print
+    (a patient's second language on a row since removed), stay."""
+    rel = f"{PATIENTS_DIR}/{folder}"
+    entries = read_manifest(out, rel)
+    stale = {f: e for f, e in entries.items() if f not in made and _list_row(e.get("origin")) in printed}
+    if not stale:
+        return False
+    into = f"{PATIENTS_DIR}/{SUPERSEDED}/{folder}"
+    aside = read_manifest(out, into)
+    done = False
+    for file, entry in sorted(stale.items()):
+        lst, row = _list_row(entry.get("origin")) or ("", 0)
+        where = f"{lst} row {row}"
+        if os.path.lexists(out.root / rel / file):  # else deleted by hand: only its entry moves
+            try:
+                file_aside = out.move_aside(f"{rel}/{file}", into).rsplit("/", 1)[-1]
+            except HandoutsError as err:
+                problem = HandoutsError("pack.not_moved", "", {"problem": err}, where=where)
+                plan.problems.append(problem)
+                if notice:
+                    notice(problem)
+                continue
+        else:
+            file_aside = file
+        aside[file_aside] = {**entry, "file": file_aside,
+                             "superseded": {"by": folder, "on": today, "list": lst, "row": row}}
+        entries.pop(file)
+        if not done and notice:
+            notice(HandoutsError("pack.superseded", "", {"folder": f"{PATIENTS_DIR}/{SUPERSEDED}"}, where=where))
+        done = True
+    if done:
+        _annotate(out, into, aside)
+        _annotate(out, rel, entries)
+        moved.setdefault(folder, []).append(into.removeprefix(PATIENTS_DIR + "/"))
+        plan.moved_aside.append(into)
+    return done
+
+
+def _mark_superseded(out: output.OutputDir, folder: str, note: dict) -> None:
+    """Add `note` to each entry of a moved pack's manifest, keeping everything else as it
+    was written (the content version it was printed from included)."""
+    rel = f"{folder}/{MANIFEST}"
+    try:
+        data = json.loads(out.read(rel, limit=16 * 1024 * 1024) or b"")
+        for entry in data["files"]:
+            entry["superseded"] = note
+        out.write(rel, (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    except (ValueError, TypeError, KeyError, HandoutsError):  # no usable manifest: the pack is aside anyway
+        pass
+
+
+def _annotate(out: output.OutputDir, folder: str, entries: dict[str, dict]) -> None:
+    try:
+        write_manifest(out, folder, entries)
+    except HandoutsError:  # reported by the run's own manifest writes, if it matters
+        pass
+
+
+def _move_sheets_aside(plan: Plan, out: output.OutputDir, replaced: dict[str, str], today: str,
+                       notice: Callable[[HandoutsError], None] | None) -> None:
+    """List sheets (in patients/) that hold a card of a pack just moved aside, unless this
+    run makes them again: moved into patients/superseded/ with their manifest entries."""
+    making = {job.name for job in plan.jobs if job.folder == PATIENTS_DIR}
+    entries = read_manifest(out, PATIENTS_DIR)
+    stale = {f: e for f, e in entries.items()
+             if f not in making and any(folder in replaced for folder in e.get("folders") or ())}
+    if not stale:
+        return
+    aside = read_manifest(out, f"{PATIENTS_DIR}/{SUPERSEDED}")
+    for file, entry in stale.items():
+        where = str(entry.get("list") or "")
+        moved = file
+        if os.path.lexists(out.root / PATIENTS_DIR / file):  # else deleted by hand: only its entry moves
+            try:
+                moved = out.move_aside(f"{PATIENTS_DIR}/{file}", f"{PATIENTS_DIR}/{SUPERSEDED}").rsplit("/", 1)[-1]
+            except HandoutsError as err:
+                problem = HandoutsError("pack.not_moved", "", {"problem": err}, where=where)
+                plan.problems.append(problem)
+                if notice:
+                    notice(problem)
+                continue
+            plan.moved_aside.append(f"{PATIENTS_DIR}/{SUPERSEDED}/{moved}")
+        by = sorted({replaced[f] for f in entry.get("folders") or () if f in replaced})
+        aside[moved] = {**entry, "file": moved, "superseded": {"by": by, "on": today}}
+        entries.pop(file)
+        if notice:
+            notice(HandoutsError("sheet.superseded", "", {"folder": f"{PATIENTS_DIR}/{SUPERSEDED}"}, where=where))
+    _annotate(out, f"{PATIENTS_DIR}/{SUPERSEDED}", aside)
+    _annotate(out, PATIENTS_DIR, entries)
+
+
 # -- orchestration ----------------------------------------------------------------
 
 @dataclass
 class Plan:
     root: Path
     jobs: list[Job]
+    # What went wrong beside the jobs (a manifest that could not be written): each
+    # reported once, as it happens; the run is then not a success.
+    problems: list[HandoutsError] = field(default_factory=list)
+    # Earlier packs and sheets that this run's corrected rows replace, moved aside
+    # (their paths inside root).
+    moved_aside: list[str] = field(default_factory=list)
 
     def folders(self) -> set[str]:
         return {j.folder for j in self.jobs}
@@ -354,12 +567,30 @@ def _mp_context():
 def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
         on_result: Callable[[Result], None] | None = None,
         warn: Callable[[HandoutsError], None] | None = None) -> list[Result]:
-    jobs = jobs or os.cpu_count() or 1
+    """Build the plan's jobs, holding the output folder: a second batch into the same
+    folder waits for this one (and is told so), so that neither cleans up nor records
+    over the other."""
     out = output.OutputDir(plan.root)
+
+    def waiting(pid: int | None) -> None:
+        if warn:
+            warn(HandoutsError("output.in_use", "out", {"path": plan.root, "pid": pid}) if pid else
+                 HandoutsError("output.in_use_unknown", "out", {"path": plan.root}))
+
+    with out.locked(waiting):
+        return _run(plan, out, jobs, fail_fast, on_result, warn)
+
+
+def _run(plan: Plan, out: output.OutputDir, jobs: int, fail_fast: bool,
+         on_result: Callable[[Result], None] | None, warn: Callable[[HandoutsError], None] | None) -> list[Result]:
+    jobs = jobs or os.cpu_count() or 1
+    replaced = supersede_earlier_packs(plan, out, warn)
     for folder in plan.folders():
         out.clean_partials(folder)
     manifests = {f: read_manifest(out, f, warn) for f in plan.folders()}
     results: list[Result] = []
+    built: dict[str, dict[str, dict]] = {}  # folder -> file -> this run's manifest entry
+    unrecorded: set[str] = set()  # folders whose manifest could not be written
     todo: list[tuple[Job, dict, str]] = []
     for job in plan.jobs:
         inp = inputs(job)
@@ -378,8 +609,25 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
         res.digest = dig
         results.append(res)
         if res.status == "built":
-            manifests[res.job.folder][res.job.name] = _entry(res, inp)
-            write_manifest(out, res.job.folder, manifests[res.job.folder])
+            folder = res.job.folder
+            entry = _entry(res, inp)
+            # Which earlier packs this one replaces (kept when the pack is rebuilt later).
+            earlier = replaced.get(PurePosixPath(folder).name) or \
+                manifests[folder].get(res.job.name, {}).get("supersedes")
+            if earlier and folder != PATIENTS_DIR:
+                entry["supersedes"] = earlier
+            built.setdefault(folder, {})[res.job.name] = entry
+            if folder not in unrecorded:
+                try:
+                    # This run's entries merged into what the file holds now: a writer that
+                    # does not take the lock (another machine on a network share) keeps its own.
+                    write_manifest(out, folder, {**read_manifest(out, folder), **built[folder]})
+                except HandoutsError as err:  # e.g. a folder named manifest.json: that file only
+                    unrecorded.add(folder)
+                    problem = HandoutsError("manifest.not_written", "", {"problem": err})
+                    plan.problems.append(problem)
+                    if warn:
+                        warn(problem)
         if on_result:
             on_result(res)
 
@@ -437,11 +685,12 @@ def run(plan: Plan, jobs: int = 0, fail_fast: bool = False,
 def plan_locale(code: str, root: Path) -> list[Job]:
     """Every document for one locale: each paper, and each card sheet."""
     jobs: list[Job] = []
+    drug = content.default().meta.file_stem
     for spec in registry.DOCUMENTS.values():
         for paper in spec.papers:
-            jobs.append(Job(spec.name, code, paper, root, f"{code}/{spec.file_name(code, paper)}"))
+            jobs.append(Job(spec.name, code, paper, root, f"{code}/{spec.file_name(drug, code, paper)}"))
         for sheet in spec.sheets:
-            jobs.append(Job(spec.name, code, spec.papers[0], root, f"{code}/{spec.file_name(code, sheet)}",
+            jobs.append(Job(spec.name, code, spec.papers[0], root, f"{code}/{spec.file_name(drug, code, sheet)}",
                             sheet=sheet))
     return jobs
 
@@ -458,7 +707,7 @@ def patient_folders(patients: list[tuple[int, Patient]], names: str = "full") ->
     for row, p in patients:
         ident = p.file_key()
         shown = initials(p.name or "") if names == "initials" else p.name or ""
-        base = output.safe_name(shown, fallback="patient", max_len=48)
+        base = output.safe_name(shown, fallback="patient", max_len=48, max_bytes=96)
         for n in (8, 16, 64):
             name = f"{base}-{ident[:n]}"
             owner = taken.get(name.casefold())

@@ -74,7 +74,7 @@ def check_patient(patient: Patient | None, locale: str, model: content.ContentMo
     key = (locale, today, patient)
     if passed.get(key) is model:
         return
-    approved = model.fact("approval_accelerated").value
+    approved = model.fact(model.roles.first_approval).value
     patient.check_first_dose(approved, today, where)
     families = tuple(locales.get(locale).fonts)
     for var in registry.TEXT_VARIABLES:

@@ -9,6 +9,8 @@ a card's zones from the card's top-left trim corner, a sheet's cells from the pa
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass
 from functools import cache
 from typing import Literal, NamedTuple
@@ -437,8 +439,10 @@ def imposition(sheet: str, bleed: float = 0.0, offset: tuple[float, float] = (0.
     presets = sheets(layout)
     if sheet not in presets:
         raise HandoutsError("sheet.unknown", "sheet", {"value": sheet, "choices": tuple(presets)})
-    if not 0 <= bleed <= 5:
+    if not 0 <= bleed <= 5:  # nan too: every comparison with it is false
         raise HandoutsError("option.bleed_range", "bleed", {"value": bleed})
+    if not all(math.isfinite(v) for v in offset):  # "nan,0" is not a distance
+        raise HandoutsError("option.offset_format", "duplex_offset", {"value": ",".join(f"{v:g}" for v in offset)})
     if any(abs(v) > 10 for v in offset):
         raise HandoutsError("option.offset_range", "duplex_offset", {"x": offset[0], "y": offset[1]})
     preset = presets[sheet]

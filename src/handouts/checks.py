@@ -36,9 +36,8 @@ def run_checks(strict: bool = False, render: bool = True) -> Findings:
     found = Findings()
     model = content.default()
     for code, spec in locales.available().items():
-        if spec.catalog:
-            for p in catalogs.problems(spec.po_path):
-                found.problems.append(f"catalog {code}: {p}")
+        for p in catalogs.locale_problems(code):
+            found.problems.append(f"catalog {code}: {p}")
         if not spec.medical_review.reviewed:
             found.for_a_person.append(
                 f"catalog {code}: not yet reviewed by a qualified medical translator (its documents print a "

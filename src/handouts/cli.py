@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tomllib
 from pathlib import Path
 
 import click
@@ -89,19 +90,37 @@ def _message_locale(ctx, param, value):
     return value
 
 
+def _content_pack(ctx, param, value):
+    """--content: the content pack to print (a folder, or a shipped pack's name). It is
+    passed on as HANDOUTS_CONTENT, so that batch workers print the same pack."""
+    if value:
+        from . import paths
+        os.environ[paths.CONTENT_ENV] = value
+        paths.content_pack()  # an unknown pack is refused here, naming the option
+    return value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
               help="Show the version and exit.")
 @click.option("--lang", default=None, expose_value=False, callback=_message_locale,
               help="language of error messages and warnings, e.g. zh-Hans (default: HANDOUTS_LANG, else en)")
+@click.option("--content", default=None, expose_value=False, callback=_content_pack, metavar="PACK",
+              help="content pack: a folder with a content.toml, or a shipped pack's name "
+                   "(default: HANDOUTS_CONTENT, else the one shipped pack)")
 def cli() -> None:
-    """Print-ready, localized patient materials for tarlatamab-dlle (IMDELLTRA)."""
+    """Print-ready, localized patient materials about a drug, from a reviewed, cited
+    content pack (`handouts list` names it)."""
 
 
 @cli.command("list")
 def list_cmd() -> None:
     """Show the documents, locales and paper sizes available."""
-    from . import locales, registry
+    from . import locales, paths, registry
+    # The pack's own words, read without validating the model (list stays fast).
+    meta = tomllib.loads(paths.content_file().read_text(encoding="utf-8")).get("meta", {})
+    click.echo(f"content: {meta.get('drug', '?')} ({meta.get('brand', '?')}), content version "
+               f"{meta.get('content_version', '?')}, from {paths.content_pack()}")
     click.echo("documents:")
     for spec in registry.DOCUMENTS.values():
         sheets = f"; sheets: {', '.join(spec.sheets)}" if spec.sheets else ""
@@ -188,14 +207,17 @@ def batch_cmd(locale_codes, all_locales, patients_csv, date_order, file_names, o
     (into OUT/patients/<name>/), with a manifest.json in each folder."""
     from . import batch, content, locales, output
     from .build import review_warnings, warn
+    from .patient import check_file
     from .progress import Reporter
     from .request import ListFile, checked_rows
 
-    codes = list(locales.available()) if all_locales else list(locale_codes)
-    for code in codes:
+    for code in locale_codes:  # each one typed is checked, also beside --all-locales
         locales.get(code)
-    if patients_csv is not None and not patients_csv.is_file():
-        raise HandoutsError("file.missing", "patients", {"path": patients_csv})
+    if all_locales and locale_codes:
+        raise HandoutsError("option.locale_and_all_locales", "all_locales")
+    codes = list(locales.available()) if all_locales else list(locale_codes)
+    if patients_csv is not None:  # a folder, a FIFO or /dev/zero is said to be one
+        check_file(patients_csv, "patients")
     model = content.default()
     freshness = review_warnings(model, strict)
     output.ensure_writable_dir(out_dir)
@@ -229,13 +251,23 @@ def batch_cmd(locale_codes, all_locales, patients_csv, date_order, file_names, o
     reporter = Reporter(len(plan.jobs), as_json=as_json)
     with reporter:
         results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=reporter.update,
-                            warn=lambda w: warn([w], _LANG[0]))
-    reporter.summary(results, bad_rows)
+                            warn=lambda w: _batch_notice(w, plan))
+    reporter.summary(results, bad_rows, plan.moved_aside)
     failed = [r for r in results if r.status == "failed"]
     if bad_rows:
         raise SystemExit(EXIT_USAGE)
-    if failed:
+    if failed or plan.problems:
         raise SystemExit(1)
+
+
+def _batch_notice(notice: HandoutsError, plan) -> None:
+    """A batch's notice as it happens: an error when the run cannot succeed because of it
+    (a manifest that cannot be written), else a warning (a malformed manifest, rebuilt)."""
+    if notice in plan.problems:
+        click.echo(f"handouts: error: {notice.one_line(_LANG[0])}", err=True)
+    else:
+        from .build import warn
+        warn([notice], _LANG[0])
 
 
 @cli.command("check")
@@ -346,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
 # How the command line names what an error is about: its options as typed.
 OPTIONS = frozenset({"locale", "paper", "patient", "patients", "sheet", "bleed", "duplex_offset", "copies",
                      "date_order", "also", "large_print", "out", "strict", "jobs", "lang", "host", "port",
-                     "region", "file_names"})
+                     "region", "file_names", "all_locales"})
 
 
 def shown(err: HandoutsError) -> HandoutsError:

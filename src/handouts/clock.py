@@ -1,7 +1,10 @@
 """The date printed on documents and recorded in manifests.
 
-SOURCE_DATE_EPOCH (reproducible builds) fixes it; a value that is not a whole number of
-seconds between 1970 and 9999 is refused with one line, before anything is rendered.
+SOURCE_DATE_EPOCH (reproducible builds) fixes it. A value is refused with one line,
+before anything is rendered, unless it is a whole number of seconds from 1970 to the
+end of LATEST_YEAR: the documents count forward from the print date (a first dose may be
+a year after it, and its schedule runs months past that), and every such date must
+still be a date the calendar (and Python's) has.
 """
 
 from __future__ import annotations
@@ -12,6 +15,10 @@ import os
 from .errors import HandoutsError
 
 ENV = "SOURCE_DATE_EPOCH"
+# Two years short of the calendar's end (9999-12-31): room for a first dose a year
+# after the print date and its months of planned visits.
+LATEST_YEAR = 9997
+LATEST = int(dt.datetime(LATEST_YEAR, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc).timestamp())
 
 
 def source_date_epoch() -> int | None:
@@ -21,10 +28,11 @@ def source_date_epoch() -> int | None:
     text = raw.strip()
     if not text.isascii() or not text.isdigit():
         raise HandoutsError("clock.not_seconds", ENV, {"value": repr(raw[:40])})
-    value = int(text)
-    if value > 253402300799:  # 9999-12-31T23:59:59Z
-        raise HandoutsError("clock.too_late", ENV, {"value": text[:40]})
-    return value
+    # Compared as text first: int() refuses numbers of thousands of digits.
+    if len(text.lstrip("0")) > len(str(LATEST)) or int(text) > LATEST:
+        shown = text if len(text) <= 40 else f"{text[:20]}... ({len(text)} digits)"
+        raise HandoutsError("clock.too_late", ENV, {"value": shown, "year": LATEST_YEAR})
+    return int(text)
 
 
 def print_date() -> dt.date:

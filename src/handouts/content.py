@@ -1,9 +1,16 @@
-"""The content model: typed, validated, cited facts about the drug.
+"""The content model: typed, validated, cited facts about one drug, from a content pack.
 
-The model is the only place a medical number lives. It refuses to hand a fact that is
-not verified against the prescribing information to a layout: asking for one raises
-UnverifiedFact, and layouts ask `is_printable()` first and print a pointer to the
-prescribing information instead.
+The model is the only place a medical number lives, and it keeps its records to itself:
+facts and lists sit in private storage, and the one way to a fact's value is
+`fact(id)`, which refuses (UnverifiedFact) a fact that is not verified against the
+prescribing information and hands out a `PrintableFact` otherwise. The localizer
+formats nothing else, so no layout can print a `secondary` or `unverified` fact; layouts
+ask `is_printable()` first and print a pointer to the prescribing information instead.
+
+A content pack is a folder: `content.toml` (facts, sources, names, the roles code reads
+facts by) and, optionally, `locales/<dir>/LC_MESSAGES/content.po`, catalogs of the
+words only this pack uses; every other word comes from the shared catalogs in locales/.
+Code never names the drug or a fact id: it asks the model's `roles` and `names`.
 
 Provenance is a record of something that happened: a date that says the facts were
 compared with the label comes only from a recorded comparison (meta.label_checks: what
@@ -18,9 +25,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Literal, NamedTuple, Union
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple, Union
 
 from pydantic import Field, field_validator, model_validator
 
@@ -228,11 +239,21 @@ class Cycles(NamedTuple):
 
 class ScheduleRow(_Strict):
     cycles: Cycles
+    # The days of each covered cycle a dose is given, in order (any number of them: the
+    # documents name one, two or more days of a cycle).
     days: list[int] = Field(min_length=1)
     dose: str
     monitoring: str
     stay_near: bool = False
     premedication: bool = False
+    step_up: bool = False  # a step-up dose (the poster marks it)
+
+    @field_validator("days")
+    @classmethod
+    def _days_in_order(cls, v: list[int]) -> list[int]:
+        if v[0] < 1 or any(b <= a for a, b in zip(v, v[1:], strict=False)):
+            raise ValueError("days are cycle days from 1, each once, in order")
+        return v
 
     @field_validator("cycles", mode="before")
     @classmethod
@@ -261,7 +282,8 @@ class ScheduleRow(_Strict):
 class Meta(_Strict):
     drug: str
     brand: str
-    pronunciation: str
+    # The drug's part of every output file's name (<file_stem>-handout-en-letter.pdf).
+    file_stem: str = Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
     content_version: str
     label_revised: dt.date
     label_checks: list[LabelCheck] = Field(min_length=1)
@@ -307,8 +329,100 @@ class RestartRow(_Strict):
     rule: str | None = None
 
 
-class ContentModel(_Strict):
+# -- names and roles: what code asks for without naming the drug or a fact id ----------
+
+NAME_CONTEXT = "drug name: {}"  # the msgctxt of each name (one English text may serve two forms)
+
+
+class Names(_Strict):
+    """How documents name the drug and its maker. Each is an English msgid that the
+    catalogs translate (context "drug name: <key>"), so each locale writes the name its
+    readers know (塔拉妥单抗; in Taiwan the English generic name first). Code, layouts and
+    other msgids never spell a name: they take one of these through a placeholder."""
+    heading: str      # a heading, or the subject of a sentence
+    title: str        # the start of a document's title (a locale may shorten it)
+    in_sentence: str  # inside a sentence
+    introduced: str   # where the handout first explains the name, with how to say it
+    maker: str        # the company that makes it (where to report side effects)
+
+    def messages(self) -> list[tuple[str, str]]:
+        return [(NAME_CONTEXT.format(k), v) for k, v in self.model_dump().items()]
+
+
+class StayNearRole(_Strict):
+    total: str     # fact, hours from the start of the infusion
+    distance: str  # fact: how far from the place of care
+
+
+class PremedicationRole(_Strict):
+    steroid_dose: str
+    steroid_within: str
+    fluids_volume: str
+    fluids_duration: str
+
+    def ids(self) -> tuple[str, ...]:
+        return (self.steroid_dose, self.steroid_within, self.fluids_volume, self.fluids_duration)
+
+
+class CardRole(_Strict):
+    """What the wallet card prints besides the shared rules."""
+    signs: str           # list: its card_items print on the front
+    nervous_signs: str   # list
+    onset_median: str    # fact
+    onset_latest: str    # fact
+    late_onset: str      # list (printable or not: the card words its timing by it)
+    drug_class: str      # list, one item
+    provider_suspect: str  # list
+
+
+class Roles(_Strict):
+    """The records code reads by what it uses them for: code names the role, this table
+    names the fact or list (a pack for another drug maps its own ids). Checked on load:
+    each names a record of the right kind (and unit, where code computes with it)."""
+    first_approval: str  # fact (date): a first dose before it is refused
+    cycle_length: str    # fact (day): dates a patient's schedule
+    emergency_signs: str  # list: the signs that cannot wait for a call back
+    other_warnings: str  # list with `signs`: the other serious risks
+    stay_near: StayNearRole
+    premedication: PremedicationRole
+    card: CardRole
+
+    def facts(self) -> dict[str, str]:
+        """role -> fact id, for every role that names a fact."""
+        p, c = self.premedication, self.card
+        return {"first_approval": self.first_approval, "cycle_length": self.cycle_length,
+                "stay_near.total": self.stay_near.total, "stay_near.distance": self.stay_near.distance,
+                "premedication.steroid_dose": p.steroid_dose, "premedication.steroid_within": p.steroid_within,
+                "premedication.fluids_volume": p.fluids_volume, "premedication.fluids_duration": p.fluids_duration,
+                "card.onset_median": c.onset_median, "card.onset_latest": c.onset_latest}
+
+    def lists(self) -> dict[str, str]:
+        """role -> list id, for every role that names a list."""
+        c = self.card
+        return {"emergency_signs": self.emergency_signs, "other_warnings": self.other_warnings,
+                "card.signs": c.signs, "card.nervous_signs": c.nervous_signs, "card.late_onset": c.late_onset,
+                "card.drug_class": c.drug_class, "card.provider_suspect": c.provider_suspect}
+
+
+# Units code computes with: the role's fact must be in one of these.
+_ROLE_UNITS = {"first_approval": ("date",), "cycle_length": ("day",), "stay_near.total": ("hour",)}
+
+
+class Codes(_Strict):
+    """How an EHR's medication codes name the drug, besides its names: NDC package codes
+    (any hyphenation) and RxNorm codes (a clinic adds its own in its settings)."""
+    ndc: list[str] = []
+    rxnorm: list[str] = []
+
+
+# -- the data file --------------------------------------------------------------------
+
+class ContentFile(_Strict):
+    """content.toml as written, validated: the model keeps it private."""
     meta: Meta
+    names: Names
+    roles: Roles
+    codes: Codes = Codes()
     sources: dict[str, Source]
     facts: dict[str, Fact]
     schedule: list[ScheduleRow] = Field(min_length=1)
@@ -337,6 +451,8 @@ class ContentModel(_Strict):
                     raise ValueError(f"schedule[{i}]: unknown fact {ref!r}")
         if self.meta.nci_source not in self.sources:
             raise ValueError(f"meta.nci_source: unknown source {self.meta.nci_source!r}")
+        self._roles_resolve()
+        self._schedule_fits_its_cycles()
         self._provenance_is_recorded()
         self._lists_are_sound()
         for i, rr in enumerate(self.restart):
@@ -354,6 +470,38 @@ class ContentModel(_Strict):
                 if re.search(r"\d", PLACEHOLDER.sub("", item)):
                     raise ValueError(f"list {name}: a number must be a placeholder: {item!r}")
         return self
+
+    def _roles_resolve(self) -> None:
+        for role, fid in self.roles.facts().items():
+            fact = self.facts.get(fid)
+            if fact is None:
+                raise ValueError(f"roles.{role}: unknown fact {fid!r}")
+            units = _ROLE_UNITS.get(role)
+            if units and fact.unit not in units:
+                raise ValueError(f"roles.{role}: fact {fid!r} is in {fact.unit}, not {' or '.join(units)}")
+        for role, lid in self.roles.lists().items():
+            if lid not in self.lists:
+                raise ValueError(f"roles.{role}: unknown list {lid!r}")
+        if not self.lists[self.roles.other_warnings].signs:
+            raise ValueError(f"roles.other_warnings: list {self.roles.other_warnings!r} has no signs")
+
+    def _schedule_fits_its_cycles(self) -> None:
+        """Every dose day lies inside its cycle, and no two rows give a dose on the same
+        day of the same cycle (the documents print each row as its own line)."""
+        length = self.facts[self.roles.cycle_length].value
+        if isinstance(length, (int, float)):
+            for i, row in enumerate(self.schedule):
+                if row.days[-1] > length:
+                    raise ValueError(f"schedule[{i}]: day {row.days[-1]} is past the cycle's {length} days")
+        seen: dict[tuple[int, int], int] = {}
+        horizon = max(r.cycles.last or r.cycles.first for r in self.schedule) + 1
+        for i, row in enumerate(self.schedule):
+            for cycle in range(row.cycles.first, (row.cycles.last or horizon) + 1):
+                for day in row.days:
+                    if (cycle, day) in seen:
+                        raise ValueError(f"schedule[{i}]: cycle {cycle} day {day} is also in "
+                                         f"schedule[{seen[cycle, day]}]")
+                    seen[cycle, day] = i
 
     def _provenance_is_recorded(self) -> None:
         """Every date that says something was checked comes from a record of the check."""
@@ -405,21 +553,153 @@ class ContentModel(_Strict):
         if not any(r.covers(cycle) and day in r.days for r in self.schedule):
             raise ValueError(f"lab_schedule: no dose on cycle {cycle}, day {day} in the schedule")
 
-    # -- access that enforces the safety rule -------------------------------------
 
-    def is_printable(self, fact_id: str) -> bool:
-        rec = self._record(fact_id)
+# -- what the model hands out ----------------------------------------------------------
+
+_HANDED_OUT = object()  # only this module makes a PrintableFact
+
+
+class PrintableFact:
+    """A fact the model handed out for printing: only `ContentModel.fact()` makes one, and
+    only for a fact verified against the prescribing information. The localizer formats
+    nothing else."""
+    __slots__ = ("id", "value", "unit", "provenance")
+    id: str
+    value: Any
+    unit: str
+    provenance: Provenance
+
+    def __init__(self, key: object, fact_id: str, fact: Fact):
+        if key is not _HANDED_OUT:
+            raise TypeError("only the content model hands out a printable fact (ContentModel.fact)")
+        for name, value in (("id", fact_id), ("value", fact.value), ("unit", fact.unit),
+                            ("provenance", Provenance(**{k: getattr(fact, k) for k in Provenance.model_fields}))):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a printable fact is read-only")
+
+    @property
+    def confidence(self) -> str:
+        return self.provenance.confidence
+
+    @property
+    def sources(self) -> list[str]:
+        return self.provenance.sources
+
+    @property
+    def label_revision(self) -> str:
+        return self.provenance.label_revision
+
+    def __repr__(self) -> str:
+        return f"PrintableFact({self.id!r}, {self.value!r}, {self.unit!r})"
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A content pack's folder: content.toml, and optionally the pack's own catalogs
+    (locales/<dir>/LC_MESSAGES/content.po) for words only this pack uses."""
+    folder: Path
+
+    CONTENT = "content.toml"
+    DOMAIN = "content"
+
+    @property
+    def content_file(self) -> Path:
+        return self.folder / self.CONTENT
+
+    def catalog(self, locale_dir: str) -> Path | None:
+        """The pack's own catalog for a locale folder (zh_Hans), if it has one."""
+        path = self.folder / "locales" / locale_dir / "LC_MESSAGES" / f"{self.DOMAIN}.po"
+        return path if path.is_file() else None
+
+    def files(self) -> list[Path]:
+        """Every file of the pack (what a batch's digest reads)."""
+        return sorted(p for p in self.folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+class ContentModel:
+    """The content of one pack. Facts and lists stay private: `fact()` and `text_list()`
+    hand out only printable records; `provenance()` tells where any record comes from
+    without its value; `revised()` makes a changed copy (checked as a file is)."""
+    __slots__ = ("__data", "pack", "meta", "names", "roles", "codes", "sources", "schedule_provenance",
+                 "presentation", "__weakref__")
+    # What anyone may read: the tables that hold no fact's value (records stay private).
+    meta: Meta
+    names: Names
+    roles: Roles
+    codes: Codes
+    sources: Mapping[str, Source]
+    schedule_provenance: Provenance
+    presentation: Presentation
+
+    def __init__(self, data: ContentFile, pack: Pack | None = None):
+        self.__data = data
+        self.pack = pack
+        self.meta, self.names, self.roles, self.codes = data.meta, data.names, data.roles, data.codes
+        self.sources = MappingProxyType(data.sources)
+        self.schedule_provenance, self.presentation = data.schedule_provenance, data.presentation
+
+    @property
+    def restart(self) -> list[RestartRow]:
+        return list(self.__data.restart)
+
+    @property
+    def approval(self) -> list[Approval]:
+        return list(self.__data.approval)
+
+    def fact_ids(self) -> list[str]:
+        return list(self.__data.facts)
+
+    def list_ids(self) -> list[str]:
+        return list(self.__data.lists)
+
+    def provenance(self, record_id: str) -> Provenance:
+        """Where a record comes from (confidence, sources, label revision), never its value."""
+        rec = self._record(record_id)
+        return Provenance(**{k: getattr(rec, k) for k in Provenance.model_fields})
+
+    def messages(self) -> list[tuple[str | None, str]]:
+        """Every message the pack's text holds (context, msgid): the names and the lists'
+        items, which the catalogs must translate."""
+        items = [(None, m) for lst in self.__data.lists.values() for m in lst.items]
+        return list(dict.fromkeys([*self.names.messages(), *items]))
+
+    def revised(self, facts: Mapping[str, Mapping[str, Any]] | None = None,
+                lists: Mapping[str, Mapping[str, Any]] | None = None, **tables: Any) -> ContentModel:
+        """A copy with some records changed (`facts={"fever_f": {"value": 101}}`) or whole
+        tables replaced, validated as the file would be: for tests and what-if reviews."""
+        data = self.__data.model_dump()
+        for kind, changes in (("facts", facts or {}), ("lists", lists or {})):
+            for rid, update in changes.items():
+                if rid not in data[kind]:
+                    raise KeyError(f"no {kind[:-1]} {rid!r} in the content model")
+                data[kind][rid] = {**data[kind][rid], **update}
+        for name, table in tables.items():  # a table's keys changed, or a list replaced
+            data[name] = {**data[name], **table} if isinstance(table, Mapping) else table
+        return ContentModel(ContentFile.model_validate(data), self.pack)
+
+    # -- access that enforces the safety rule ----------------------------------------
+    def is_printable(self, record_id: str) -> bool:
+        if record_id.startswith("approval:"):
+            # Printable as found: the file is refused unless its check date is a recorded
+            # check that covered approval.
+            self.approval_in(record_id.partition(":")[2])
+            return True
+        rec = self._record(record_id)
         return rec.printable or (isinstance(rec, TextList) and rec.confidence in WORDS_ONLY)
 
-    def fact(self, fact_id: str) -> Fact:
-        fact = self.facts.get(fact_id)
+    def fact(self, fact_id: str) -> PrintableFact:
+        """A printable fact; UnverifiedFact for any other (the layout points to the
+        prescribing information instead)."""
+        fact = self.__data.facts.get(fact_id)
         if fact is None:
             raise KeyError(f"no fact {fact_id!r} in the content model")
         self._require_printable(fact_id, fact)
-        return fact
+        return PrintableFact(_HANDED_OUT, fact_id, fact)
 
     def text_list(self, list_id: str) -> TextList:
-        lst = self.lists.get(list_id)
+        lst = self.__data.lists.get(list_id)
         if lst is None:
             raise KeyError(f"no list {list_id!r} in the content model")
         if lst.confidence not in WORDS_ONLY:  # words only, checked on load: never a number
@@ -430,11 +710,11 @@ class ContentModel(_Strict):
         return lst
 
     def printable_schedule(self) -> list[ScheduleRow]:
-        self._require_printable("schedule", self.schedule_provenance)
-        for row in self.schedule:
+        self._require_printable("schedule", self.__data.schedule_provenance)
+        for row in self.__data.schedule:
             self.fact(row.dose)
             self.fact(row.monitoring)
-        return list(self.schedule)
+        return list(self.__data.schedule)
 
     def schedule_row_for(self, cycle: int, day: int) -> ScheduleRow:
         for row in self.printable_schedule():
@@ -443,11 +723,11 @@ class ContentModel(_Strict):
         raise KeyError(f"no schedule row for cycle {cycle} day {day}")
 
     def stay_near_rows(self) -> list[ScheduleRow]:
-        """The doses after which the patient stays near care with a caregiver (Cycle 1
-        Days 1 and 8 in Table 1: "the first two doses")."""
+        """The doses after which the patient stays near care with a caregiver (the rows
+        the data marks stay_near)."""
         return [r for r in self.printable_schedule() if r.stay_near]
 
-    def sources_for(self, record_ids) -> list[Source]:
+    def sources_for(self, record_ids: Iterable[str]) -> list[Source]:
         """Sources of the given records, in a stable order (the order of [sources])."""
         wanted: set[str] = set()
         for rid in record_ids:
@@ -455,11 +735,11 @@ class ContentModel(_Strict):
                 wanted.update(self.approval_in(rid.partition(":")[2]).sources)
                 continue
             wanted.update(self._record(rid).sources)
-        return [s for sid, s in self.sources.items() if sid in wanted]
+        return [s for sid, s in self.__data.sources.items() if sid in wanted]
 
     def printable_lab_schedule(self) -> LabSchedule:
-        self._require_printable("lab_schedule", self.lab_schedule)
-        return self.lab_schedule
+        self._require_printable("lab_schedule", self.__data.lab_schedule)
+        return self.__data.lab_schedule
 
     def label_check_due(self) -> dt.date:
         return self.meta.label_checked + dt.timedelta(days=REVIEW_DAYS[self.meta.label_check_frequency])
@@ -467,21 +747,26 @@ class ContentModel(_Strict):
     def overdue_sources(self, today: dt.date) -> list[tuple[str, Source]]:
         """Active sources whose recorded review is past due (a source with no recorded
         review has no due date: nothing claims it was reviewed)."""
-        return [(sid, s) for sid, s in self.sources.items()
-                if s.status == "active" and s.review_due() is not None and s.review_due() < today]
+        out = []
+        for sid, s in self.__data.sources.items():
+            due = s.review_due()
+            if s.status == "active" and due is not None and due < today:
+                out.append((sid, s))
+        return out
 
     def approval_in(self, region: str) -> Approval:
-        for a in self.approval:
+        for a in self.__data.approval:
             if a.region == region:
                 return a
         raise KeyError(f"no approval record for region {region!r}")
 
     def _record(self, rid: str) -> Provenance:
+        data = self.__data
         if rid == "schedule":
-            return self.schedule_provenance
+            return data.schedule_provenance
         if rid == "lab_schedule":
-            return self.lab_schedule
-        rec = self.facts.get(rid) or self.lists.get(rid)
+            return data.lab_schedule
+        rec = data.facts.get(rid) or data.lists.get(rid)
         if rec is None:
             raise KeyError(f"no fact or list {rid!r} in the content model")
         return rec
@@ -494,10 +779,33 @@ class ContentModel(_Strict):
                 "information; point the reader to the prescribing information instead")
 
 
+def raw(path: Path | None = None) -> dict[str, Any]:
+    """A pack's content file as written (a dict to edit a copy of: tests, reviews)."""
+    return tomllib.loads(_content_file(path).read_text(encoding="utf-8"))
+
+
+def from_data(data: Mapping[str, Any], pack: Pack | None = None) -> ContentModel:
+    """A model from content-file data (a ValidationError names what is wrong)."""
+    return ContentModel(ContentFile.model_validate(data), pack)
+
+
+def _content_file(path: Path | None) -> Path:
+    path = path or paths.content_file()
+    return path / Pack.CONTENT if path.is_dir() else path
+
+
 def load(path: Path | None = None) -> ContentModel:
-    return load_toml(path or paths.content_file(), ContentModel)
+    """The model of a content pack: its folder or its content file (default: the
+    configured pack, paths.content_pack())."""
+    file = _content_file(path)
+    return ContentModel(load_toml(file, ContentFile), Pack(file.parent))
+
+
+def default() -> ContentModel:
+    """The configured pack's model (paths.content_pack()), loaded once per pack."""
+    return _loaded(paths.content_file())
 
 
 @cache
-def default() -> ContentModel:
-    return load()
+def _loaded(file: Path) -> ContentModel:
+    return load(file)

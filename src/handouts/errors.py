@@ -12,6 +12,7 @@ code ever reads a message's words to decide anything: it reads the code and the 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -39,8 +40,11 @@ MESSAGES: dict[str, str] = {
     "option.offset_format": E_("%(value)s: give X,Y in millimetres, e.g. 0.5,-1"),
     "option.bleed_range": E_("%(value)s mm: choose 0 to 5 mm"),
     "option.offset_range": E_("%(x)s,%(y)s mm: each shift is at most 10 mm"),
+    "option.locale_and_all_locales": E_("give --locale CODE or --all-locales, not both"),
     "batch.nothing_chosen": E_("give --locale CODE, --all-locales or --patients FILE.csv"),
     "lang.unknown": E_("unknown language '%(value)s' for messages; available: %(choices)s"),
+    "content.no_pack": E_("no content pack '%(value)s': give a folder with a content.toml, or one of: %(choices)s"),
+    "content.choose_pack": E_("choose a content pack (--content or HANDOUTS_CONTENT): %(choices)s"),
     # -- what to make
     "document.unknown": E_("unknown document '%(value)s'; available: %(choices)s"),
     "document.option_unsupported": E_("%(document)s does not support %(option)s; documents that do: %(documents)s"),
@@ -59,6 +63,8 @@ MESSAGES: dict[str, str] = {
     # -- files
     "file.missing": E_("no such file: %(path)s"),
     "file.is_folder": E_("%(path)s is a folder, not a file"),
+    "file.not_regular": E_("%(path)s is not a regular file (a device, a pipe or a socket); give a saved file"),
+    "file.binary": E_("%(file)s holds NUL bytes, so it is not a text file; is this the right file?"),
     "file.unreadable": E_("cannot read %(path)s: %(reason)s"),
     "file.too_large": E_("%(file)s is larger than %(kib)s KB; is this the right file?"),
     "file.utf16": E_("%(file)s is UTF-16 text; save it as UTF-8 (in a spreadsheet: 'CSV UTF-8')"),
@@ -108,6 +114,8 @@ MESSAGES: dict[str, str] = {
                                 "name in Latin letters or Chinese"),
     "date.with_time": E_("give a date without a time, e.g. 2026-12-01"),
     "date.not_a_date": E_("%(value)s is not a calendar date"),
+    "date.ascii_digits": E_("write the date with the digits 0-9 (not full-width or other digits), as YYYY-MM-DD, "
+                            "e.g. 2026-12-01"),
     "date.format": E_("give a date as YYYY-MM-DD, e.g. 2026-12-01"),
     "first_dose.before_approval": E_("%(date)s is before the drug was approved (%(approved)s)"),
     "first_dose.too_late": E_("%(date)s is more than a year after today (%(today)s)"),
@@ -130,6 +138,15 @@ MESSAGES: dict[str, str] = {
     "output.link": E_("%(path)s is a symbolic link or not a folder; handouts writes only inside %(root)s "
                       "(remove or rename it)"),
     "output.cannot_use": E_("cannot use %(path)s: %(reason)s"),
+    "output.in_use": E_("%(path)s is in use by another handouts batch (process %(pid)s); waiting for it to "
+                        "finish (Ctrl-C to stop waiting)"),
+    "output.in_use_unknown": E_("%(path)s is in use by another handouts batch; waiting for it to finish (Ctrl-C "
+                                "to stop waiting)"),
+    "output.name_too_long": E_("the file name %(name)s would be %(bytes)s bytes long, more than the %(max)s bytes "
+                               "a file name may have"),
+    "output.folder_in_the_way": E_("%(path)s is a folder where handouts writes a file; move or rename it"),
+    "manifest.not_written": E_("%(problem)s; the files of that folder were built but are not recorded in its "
+                               "manifest.json, so the next run builds them again"),
     # -- review dates, the environment, the server
     "review.source_due": E_("source %(source)s (%(publisher)s) was due for review on %(date)s"),
     "review.label_check_due": E_("the facts were last compared with the prescribing information on %(checked)s; "
@@ -137,19 +154,79 @@ MESSAGES: dict[str, str] = {
                                  "model)"),
     "review.more": E_("%(first)s (and %(more)s more)"),
     "clock.not_seconds": E_("%(value)s is not a whole number of seconds since 1970-01-01"),
-    "clock.too_late": E_("%(value)s is after the year 9999"),
+    "clock.too_late": E_("%(value)s is later than the end of %(year)s; the documents count forward from the "
+                         "print date (a first dose up to a year later, then its visits), so choose an earlier "
+                         "date"),
     "region.format": E_("'%(value)s' is not a region code; give two letters, e.g. US or TW"),
     "server.not_loopback": E_("%(host)s is not a loopback address: the page would be reachable from other "
                               "computers; add --allow-remote if that is really wanted"),
+    "server.not_an_address": E_("%(host)s is not an address of this computer"),
+    "server.port_in_use": E_("port %(port)s on %(host)s is already in use (is the page already running?); stop the "
+                             "other program or choose another --port"),
+    "server.cannot_listen": E_("cannot listen on %(host)s port %(port)s: %(reason)s"),
     "manifest.malformed": E_("%(file)s in %(folder)s is malformed (%(detail)s); treating it as absent and "
                              "rebuilding"),
+    "pack.superseded": E_("the pack made earlier for this row, from its details before a correction, was moved "
+                          "to %(folder)s; its manifest.json there says what was printed and which pack replaces "
+                          "it"),
+    "sheet.superseded": E_("a card sheet made earlier from this list holds a card that was corrected since; it "
+                           "was moved to %(folder)s"),
+    "pack.not_moved": E_("an earlier pack or card sheet that a corrected row replaces could not be moved aside: "
+                         "%(problem)s"),
     "interrupted": E_("stopped after %(done)s of %(total)s files; every file written is complete and in its "
                       "folder's manifest.json. Run the same command again to finish: finished files are not "
                       "rebuilt"),
+    "file.changed": E_("%(file)s changed while it was read; try again"),
+    # -- the print record: where it is, its settings and its key
+    "record.url_empty": E_("is empty; give a file path or a database URL"),
+    "record.url_invalid": E_("not a database URL (e.g. postgresql://user@host/db, or a file path)"),
+    "record.url_backend": E_("%(backend)s databases are not supported; use a file path (SQLite) or postgresql://"),
+    "record.in_memory": E_("the print record must be a file, not an in-memory database"),
+    "record.missing": E_("no print record at %(path)s (documents are recorded with --record)"),
+    "record.cannot_open": E_("cannot open %(path)s: %(reason)s"),
+    "record.open_to_all": E_("%(path)s can be read or written by every user (mode %(mode)s); run: chmod o-rwx "
+                             "%(path)s"),
+    "record.driver_missing": E_("this database needs the %(package)s package: %(install)s"),
+    "record.unusable": E_("cannot use the print record at %(url)s: %(reason)s"),
+    "record.foreign_tables": E_("%(url)s holds tables that are not a handouts print record"),
+    "record.not_a_record": E_("%(url)s is not a print record yet"),
+    "record.newer_schema": E_("%(url)s was written by a newer handouts (schema %(schema)s); update handouts on "
+                              "this computer"),
+    "record.older_schema": E_("%(url)s has an older schema (%(schema)s); back it up, then run: %(command)s"),
+    "record.other_key": E_("this key file is not the one %(url)s was keyed with; patients would get new keys and "
+                           "recall would miss them. Use the clinic's key file"),
+    "record.forget_which": E_("give exactly one of --mrn, --patient or --key"),
+    "record.mrn_format": E_("a medical record number is %(min)s to %(max)s printable characters without '|'"),
+    "record.mrn_system": E_("the MRN's system is at most %(max)s characters without '|'"),
+    "record.key_needed": E_("a patient without a medical record number needs the record key file"),
+    "record.key_missing": E_("no record key file at %(path)s"),
+    "record.key_open": E_("%(path)s can be read or written by others (mode %(mode)s); run: %(command)s"),
+    "record.key_format": E_("%(path)s is not a record key (one line of hexadecimal digits)"),
+    "record.key_short": E_("%(path)s holds %(bytes)s bytes; a record key has at least %(min)s"),
+    "record.key_too_short": E_("the record key must be at least %(min)s bytes"),
+    "config.url_base": E_("attachment = \"url\" needs the base URL of the documents (url_base)"),
+    # -- FHIR bundles in
+    "fhir.not_json": E_("not valid JSON (line %(line)s): %(detail)s"),
+    "fhir.not_bundle": E_("not a FHIR Bundle (resourceType must be \"Bundle\")"),
+    "fhir.entry_not_list": E_("must be a list of entries"),
+    "fhir.entry_no_resource": E_("has no resource with a resourceType"),
+    "fhir.no_patient": E_("holds no Patient resource"),
+    "fhir.too_many_patients": E_("%(file)s has more than %(max)s patients; split it"),
+    "fhir.invalid": E_("%(detail)s"),
+    "fhir.contained_missing": E_("the contained resource %(ref)s is missing"),
+    "fhir.reference_missing": E_("%(ref)s is not in the bundle"),
+    "fhir.no_drug": E_("no MedicationRequest or MedicationAdministration of %(drug)s refers to this "
+                             "patient (matched by NDC, by an RxNorm code in the settings, or by name)"),
+    "fhir.no_language": E_("no language this tool prints (%(tags)s); available: %(choices)s"),
+    "fhir.no_date": E_("an administration without a date"),
+    "fhir.duplicate_patient": E_("the same patient as %(other)s"),
+    # -- the calendar file
+    "ics.no_first_dose": E_("a calendar needs the date of the first dose"),
     # -- the project's own data (layouts, catalogs, the content model): for its maintainers
     "data.invalid": E_("%(detail)s"),
     "catalog.missing": E_("catalog missing"),
     "catalog.unsafe": E_("%(detail)s"),
+    "catalog.base": E_("%(value)s cannot be a catalog base: it needs catalogs of its own and no base itself"),
 }
 
 # Words that params name: a refused character's kind, and how a list is joined.
@@ -160,6 +237,27 @@ PHRASES = (
     E_("month/day/year"), E_("day/month/year"), E_("year/month/day"),
 )
 LIST_SEPARATOR = E_(", ")
+
+
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escaped(text: str) -> str:
+    """Text from outside (a file's name, an option's value) as a message may print it:
+    control, format, separator and unassigned characters spelled as escapes (`\\n`,
+    `\\x1b`, `\\u202e`), so that a name cannot move the cursor, recolour the terminal,
+    reorder the line or start a new one that looks like another message."""
+    if text.isascii() and text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or unicodedata.category(ch) == "Zs":
+            out.append(ch)
+            continue
+        code = ord(ch)
+        out.append(_ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else
+                                        f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"))
+    return "".join(out)
 
 
 def _translations(locale: str | None) -> Any:
@@ -179,7 +277,7 @@ def _value(value: Any, locale: str | None, tr: Any) -> str:
     if isinstance(value, (list, tuple)):
         sep = tr.gettext(LIST_SEPARATOR) if tr is not None else LIST_SEPARATOR
         return sep.join(_value(v, locale, tr) for v in value)
-    return str(value)
+    return escaped(str(value))
 
 
 class HandoutsError(Exception):
@@ -213,7 +311,7 @@ class HandoutsError(Exception):
     def subject(self) -> str:
         """Where and what, as a message names them: "list.csv row 3: first_dose"."""
         shown = self.label if self.label is not None else self.field
-        return ": ".join(p for p in (self.where, shown) if p)
+        return ": ".join(escaped(p) for p in (self.where, shown) if p)
 
     @property
     def message(self) -> str:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .content import ContentModel
     from .patient import Patient
 
-PRODID = "-//handouts//tarlatamab-dlle schedule//EN"
+PRODID = "-//handouts//{drug} schedule//EN"  # the content model names the drug
 UID_DOMAIN = "schedule.handouts.invalid"
 
 
@@ -47,7 +47,7 @@ def uid_seed(patient: Patient) -> str:
 def stay_near_end(model: ContentModel, day: dt.date) -> dt.date:
     """The last calendar day of the stay-near period after a dose on `day` (the period
     runs from the start of the infusion; the handout prints the same date)."""
-    hours = float(model.fact("stay_near_total").value)
+    hours = float(model.fact(model.roles.stay_near.total).value)
     return day + dt.timedelta(hours=hours)
 
 
@@ -57,13 +57,13 @@ def schedule_calendar(patient: Patient, model: ContentModel, locale: str | None 
     print record, when there is one (else uid_seed)."""
     from icalendar import Calendar, Event, vText
 
-    from . import localizer
+    from . import localizer, locales
     from .documents.common import monitoring_text, visit_label
     from .documents.handout import stay_near_until
     from .schedule import planned_visits
 
     if patient.first_dose is None:
-        raise HandoutsError("first_dose", "a calendar needs the date of the first dose")
+        raise HandoutsError("ics.no_first_dose", "first_dose")
     code = locale or patient.locale or "en"
     L = localizer.get(code, model)
     lang = L.spec.html_lang
@@ -74,7 +74,7 @@ def schedule_calendar(patient: Patient, model: ContentModel, locale: str | None 
                   "The dates change if a dose is delayed.")
 
     cal = Calendar()
-    cal.add("prodid", PRODID)
+    cal.add("prodid", PRODID.format(drug=model.meta.drug))
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
@@ -96,7 +96,9 @@ def schedule_calendar(patient: Patient, model: ContentModel, locale: str | None 
         lines.append(caution)
         if phone_line:
             lines.append(phone_line)
-        event.add("description", "\n\n".join(lines), parameters={"LANGUAGE": lang})
+        # Spaced as the handout prints them (no space between Han characters in Chinese).
+        text = "\n\n".join(locales.sentence_spacing(line, L.spec) for line in lines)
+        event.add("description", text, parameters={"LANGUAGE": lang})
         if patient.treatment_center:
             event.add("location", patient.treatment_center)
         cal.add_component(event)

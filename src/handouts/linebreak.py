@@ -10,8 +10,10 @@ This breaker does not:
   punctuation (（「《 …): such a character moves to the next line with its neighbour;
 - never inside a run of Latin letters, digits and ASCII punctuation, so words and
   numbers are never split, and not at the space after a number ("15 days");
-- never inside what a locale's keep_together patterns match (locales/<dir>/locale.toml:
-  第N天, a date, a range, a bracketed brand), the same data the handout uses;
+- never inside what the text's own locale's keep_together patterns match
+  (locales/<dir>/locale.toml: 第N天, a date, a range, a bracketed brand), the same data
+  the handout uses; the caller passes that locale's patterns (`keep`), so another
+  locale's rules never change how this text breaks;
 - a token wider than the line is not split: the caller gets `TooWide` and either
   chooses a smaller size or reports the overflow.
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache
-from typing import Callable
+from collections.abc import Callable
 
 # Characters that must not start a line (closing brackets and punctuation, CJK and
 # ASCII), and characters that must not end one (opening brackets).
@@ -55,12 +57,12 @@ def _break_allowed(prev: str, cur: str) -> bool:
 
 
 @cache
-def locale_keep_together() -> re.Pattern[str] | None:
-    """Every locale's keep_together patterns as one expression. The breaker is not told
-    the locale; a pattern of one locale's script does not match another's text."""
-    from . import locales
-    patterns = dict.fromkeys(p for spec in locales.available().values() for p in spec.keep_together)
-    return locales.keep_together_pattern(tuple(patterns))
+def keep_pattern(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One expression for a locale's keep_together patterns (None for a locale that lists
+    none): what `segments` and `break_lines` never break inside."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
 
 
 def _kept(text: str, keep: re.Pattern[str] | None) -> list[bool]:
@@ -73,14 +75,11 @@ def _kept(text: str, keep: re.Pattern[str] | None) -> list[bool]:
     return inside
 
 
-def segments(text: str, keep: re.Pattern[str] | None | bool = True) -> list[tuple[str, bool]]:
+def segments(text: str, keep: re.Pattern[str] | None = None) -> list[tuple[str, bool]]:
     """Split text into unbreakable pieces: (piece, space_before). A line may end
     before any piece; a piece with space_before starts after a (dropped) space.
-    `keep`: text never broken inside (default: the locales' keep_together patterns;
-    None: no such text)."""
-    if keep is True:
-        keep = locale_keep_together()
-    inside = _kept(text, keep or None)
+    `keep`: text never broken inside (the text's locale's keep_pattern; None: none)."""
+    inside = _kept(text, keep)
     raw: list[tuple[str, bool]] = []
     buf = ""
     space = False
@@ -119,12 +118,14 @@ def segments(text: str, keep: re.Pattern[str] | None | bool = True) -> list[tupl
 
 
 def break_lines(text: str, width: float, measure: Callable[[str], float],
-                first_width: float | None = None, keep_together: bool = False) -> list[str]:
+                first_width: float | None = None, keep_together: bool = False,
+                keep: re.Pattern[str] | None = None) -> list[str]:
     """Greedy line filling; widths are additive (no kerning), so each piece is
     measured once. `first_width`: the room left on the first line (after a label);
     a value that cannot start there starts on the next line. `keep_together`: the
-    whole text is one piece (a phone number). Raises TooWide when a piece fits no line."""
-    pieces = [(" ".join(text.split()), False)] if keep_together else segments(text)
+    whole text is one piece (a phone number). `keep`: what the text's locale keeps
+    together (keep_pattern). Raises TooWide when a piece fits no line."""
+    pieces = [(" ".join(text.split()), False)] if keep_together else segments(text, keep)
     # A piece the locale data keeps together but no line can hold breaks by the plain
     # rules instead (the keep_together patterns are a preference, never an overflow).
     plain: list[tuple[str, bool]] = []

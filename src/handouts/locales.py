@@ -61,6 +61,10 @@ class LocaleSpec(Strict):
     default_paper: str
     fonts: list[str] = Field(min_length=1)
     catalog: bool
+    # A locale written like another but for some words (zh-HK like zh-Hant): its own
+    # catalogs (LC_MESSAGES/*.po) hold only the entries it writes differently, and every
+    # other entry comes from this locale's catalogs. Its own files may be absent.
+    catalog_base: str | None = None
     space_between_sentences: bool = True
     # Regular expressions for text no line may break inside (locale.toml keep_together):
     # 第N天, a date, a range, a bracketed brand. Matches print in <span class="nobr">.
@@ -73,6 +77,9 @@ class LocaleSpec(Strict):
     # this locale's documents state (locale.toml [approval_regions]).
     approval_regions: dict[str, str] = {}
     medical_review: MedicalReview
+    # Words of this locale's catalogs that contain a numeral but add no number (一些
+    # "some"): word -> the English word its source must contain ("" any source).
+    not_numbers: dict[str, str] = {}
     directory: Path = Path()
 
     @field_validator("keep_together")

@@ -4,6 +4,7 @@ dates, numbers and units, and the content model for every medical figure."""
 from __future__ import annotations
 
 import datetime as dt
+import gettext
 from contextlib import contextmanager
 
 from babel.dates import format_date, format_skeleton
@@ -11,7 +12,7 @@ from babel.numbers import format_decimal, format_percent
 from babel.units import format_unit
 
 from . import catalogs, locales
-from .content import ContentModel, Fact, fact_refs
+from .content import NAME_CONTEXT, ContentModel, PrintableFact, UnverifiedFact, fact_refs
 
 NBSP = "\u00a0"
 
@@ -31,12 +32,14 @@ _CLDR_UNIT = {
 class Localizer:
     """One locale's words and formats, bound to one content model."""
 
-    def __init__(self, code: str, model: ContentModel):
+    def __init__(self, code: str, model: ContentModel,
+                 translations: gettext.NullTranslations | None = None):
         self.spec = locales.get(code)
         self.code = self.spec.code
         self.babel = self.spec.babel
         self.model = model
-        self.translations = catalogs.translations(self.code)
+        # The shared catalog, under the pack's own catalog where it has one.
+        self.translations = translations if translations is not None else catalogs.for_content(self.code, model)
         self._printed: set[str] | None = None
 
     # -- what a render printed (its citations come from this) ---------------------
@@ -55,6 +58,9 @@ class Localizer:
         if self._printed is not None:
             self._printed.add(record_id)
 
+    # For records a document prints through its own words (an approval statement).
+    handed_out = _handed_out
+
     def schedule(self):
         """The printable step-up schedule (Table 1), recorded as printed."""
         rows = self.model.printable_schedule()
@@ -67,6 +73,16 @@ class Localizer:
         return text % values if values else text
 
     _ = gettext
+
+    def pgettext(self, context: str, message: str, **values) -> str:
+        """A message whose English words serve more than one meaning (msgctxt)."""
+        text = self.translations.pgettext(context, message)
+        return text % values if values else text
+
+    def name(self, form: str) -> str:
+        """The drug's (or its maker's) name in one of the content model's forms
+        (heading, title, in_sentence, introduced, maker), as this locale writes it."""
+        return self.translations.pgettext(NAME_CONTEXT.format(form), getattr(self.model.names, form))
 
     # -- numbers, dates, units ----------------------------------------------------
     def join_sentences(self, *texts: str) -> str:
@@ -103,7 +119,12 @@ class Localizer:
         # A line must never separate a number from its unit ("10 | mg").
         return text.replace(" ", NBSP)
 
-    def fact(self, fact: Fact) -> str:
+    def fact(self, fact: PrintableFact) -> str:
+        """A fact as printed. Only what the content model handed out (ContentModel.fact
+        refuses an unverified fact) is formatted: anything else is refused."""
+        if not isinstance(fact, PrintableFact):
+            raise UnverifiedFact(getattr(fact, "id", "fact"), "was not handed out by the content model "
+                                 "(ContentModel.fact); only a printable fact is formatted")
         v, unit = fact.value, fact.unit
         if unit == "date":
             return self.month_year(v)

@@ -15,7 +15,9 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import os
 import re
+import stat
 import tomllib
 import unicodedata
 from collections.abc import Iterator, Mapping
@@ -33,6 +35,9 @@ FIELDS = ("name", "first_dose", "oncologist", "phone", "treatment_center", "loca
 MAX_TOML_BYTES = 16 * 1024
 MAX_CSV_BYTES = 2 * 1024 * 1024
 MAX_CSV_ROWS = 10_000  # as many rows as cards in one sheet build (request.MAX_CARDS)
+# The csv module refuses a cell over 128 KiB with its own words; a list within its size
+# limit is read whole, and a cell too long for its field is that field's error.
+csv.field_size_limit(max(csv.field_size_limit(), MAX_CSV_BYTES + 1))
 
 # Scripts whose characters are drawn one by one, without shaping, in both engines, and
 # that the bundled fonts (assets/fonts) have. "Common" covers digits, punctuation and
@@ -107,6 +112,8 @@ def _date_only(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value
     if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+        if not value.strip().isascii():  # full-width (２０２６) or Arabic-Indic (٢٠٢٦) digits
+            raise TextRefused("date.ascii_digits")
         try:
             return dt.date.fromisoformat(value.strip())
         except ValueError:
@@ -214,27 +221,73 @@ def from_mapping(data: object, where: str) -> Patient:
         raise HandoutsError(exc.code, "", exc.params, where=where) from None
 
 
+def _not_a_file(path: Path, mode: int, option: str) -> HandoutsError | None:
+    """A folder, a device (/dev/zero), a FIFO or a socket given where a file belongs."""
+    if stat.S_ISDIR(mode):
+        return HandoutsError("file.is_folder", option, {"path": path})
+    if not stat.S_ISREG(mode):
+        return HandoutsError("file.not_regular", option, {"path": path})
+    return None
+
+
+def check_file(path: Path, option: str) -> None:
+    """That `path` is a regular file, before any work: else the error says what it is."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise HandoutsError("file.missing", option, {"path": path}) from None
+    except OSError as exc:
+        raise HandoutsError("file.unreadable", option, {"path": path, "reason": exc.strerror or exc}) from None
+    err = _not_a_file(path, mode, option)
+    if err is not None:
+        raise err
+
+
 def _read_bounded(path: Path, limit: int, option: str) -> bytes:
     try:
-        with path.open("rb") as fh:
-            data = fh.read(limit + 1)
+        # Non-blocking: a FIFO must be refused, not waited on (a regular file reads the same).
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise HandoutsError("file.missing", option, {"path": path}) from None
     except IsADirectoryError:
         raise HandoutsError("file.is_folder", option, {"path": path}) from None
     except OSError as exc:
         raise HandoutsError("file.unreadable", option, {"path": path, "reason": exc.strerror or exc}) from None
+    err = _not_a_file(path, os.fstat(fd).st_mode, option)
+    if err is not None:
+        os.close(fd)
+        raise err
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            data = fh.read(limit + 1)
+        except OSError as exc:
+            raise HandoutsError("file.unreadable", option, {"path": path, "reason": exc.strerror or exc}) from None
     if len(data) > limit:
         raise HandoutsError("file.too_large", option, {"file": path.name, "kib": limit // 1024})
     return data
 
 
+def _utf16_without_bom(data: bytes) -> bool:
+    """Text saved as UTF-16 without a byte-order mark: in its Latin letters, digits and
+    punctuation every other byte is zero."""
+    head = data[:4096]
+    pairs = len(head) // 2
+    if pairs < 2:
+        return False
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    return max(even, odd) > 0.4 * pairs and min(even, odd) < 0.05 * pairs
+
+
 def decode(data: bytes, name: str, option: str) -> str:
-    """UTF-8 text (a byte-order mark is dropped), or the error naming the file."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    """UTF-8 text (byte-order marks are dropped, also one saved twice), or the error
+    naming the file: UTF-16 (with or without a byte-order mark), NUL bytes (not text),
+    or the first byte that is not UTF-8."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or _utf16_without_bom(data):
         raise HandoutsError("file.utf16", option, {"file": name})
+    if b"\x00" in data:
+        raise HandoutsError("file.binary", option, {"file": name})
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig").lstrip("\ufeff")
     except UnicodeDecodeError as exc:
         line = data[:exc.start].count(b"\n") + 1
         raise HandoutsError("file.not_utf8", option, {"file": name, "byte": f"{data[exc.start]:02X}",
@@ -339,9 +392,11 @@ def list_date(cell: Any, order: str) -> dt.date:
     if isinstance(cell, dt.date):
         return cell
     text = str(cell).strip()
+    if any(ch.isdigit() and not ch.isascii() for ch in text):  # full-width (２０２６) or Arabic-Indic digits
+        raise TextRefused("date.ascii_digits")
     words = _ORDER_WORDS[order]
-    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", text)
-    m = re.fullmatch(r"(\d{1,4})([/.\-])(\d{1,2})\2(\d{1,4})", text)
+    iso = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})", text)
+    m = re.fullmatch(r"([0-9]{1,4})([/.\-])([0-9]{1,2})\2([0-9]{1,4})", text)
     if iso:
         y, mo, d = (int(g) for g in iso.groups())
         return _calendar_date(y, mo, d, text)
@@ -559,6 +614,12 @@ class Columns:
         return cell
 
 
+def _shown_heading(heading: str) -> str:
+    """A column heading as a message quotes it: at most 40 characters."""
+    text = str(heading).strip()
+    return text if len(text) <= 40 else f"{text[:40]}... ({len(text)} characters)"
+
+
 def read_patients(source: RowSource, columns: Columns = Columns(), max_rows: int = MAX_CSV_ROWS,
                   letters: dict[str, str] | None = None) -> list[tuple[int, Patient | HandoutsError]]:
     """Each data row (numbered as in a spreadsheet, header = row 1) and its patient or error.
@@ -570,7 +631,7 @@ def read_patients(source: RowSource, columns: Columns = Columns(), max_rows: int
     if not header or not any(str(h).strip() for h in header):
         raise HandoutsError("list.no_header", "header", {"allowed": FIELDS}, where=source.name)
     names = [columns.field_of(h) for h in header]
-    unknown = [h.strip() for h, n in zip(header, names, strict=True) if n is None]
+    unknown = [_shown_heading(h) for h, n in zip(header, names, strict=True) if n is None]
     if unknown:
         raise HandoutsError("list.unknown_columns", "header", {"columns": unknown, "allowed": FIELDS},
                             where=source.name)

@@ -49,23 +49,29 @@ class Reporter:
             print(f"[{self.done}/{self.total}] {result.status} {result.job.label}{tail}",
                   file=sys.stderr, flush=True)
 
-    def summary(self, results, bad_rows: list[str]) -> None:
+    def summary(self, results, bad_rows: list[str], moved_aside: list[str] = ()) -> None:
         from .batch import as_dict, summary_counts
         counts = summary_counts(results)
         counts["seconds"] = round(time.perf_counter() - self.t0, 2)
         counts["bad_rows"] = len(bad_rows)
+        counts["moved_aside"] = len(moved_aside)
         if self.as_json:
             print(json.dumps({"summary": counts, "results": [as_dict(r) for r in results]},
                              default=str, indent=2))
             return
         if counts["built"] == 0 and counts["failed"] == 0 and results:
-            self.out.print("nothing to do: every file is up to date")
+            self.out.print("nothing to do: every file is up to date", markup=False, highlight=False)
         table = Table(title="handouts batch")
         for col in ("files", "built", "unchanged", "pages", "failures", "bad rows", "seconds"):
             table.add_column(col, justify="right")
         table.add_row(*(str(counts[k]) for k in ("files", "built", "unchanged", "pages", "failed",
                                                   "bad_rows", "seconds")))
         self.out.print(table)
+        if moved_aside:
+            folders = sorted({m.rsplit("/", 1)[0] for m in moved_aside})
+            self.out.print(f"moved aside: {len(moved_aside)} earlier pack(s) or sheet(s) that corrected rows replace, "
+                           f"into {', '.join(folders)}", markup=False, highlight=False)
         for r in results:
             if r.status == "failed":
-                self.out.print(f"failed: {r.job.label}: {r.error}")
+                # Plain text: a list's name is not rich markup ("[/x].csv" must not raise).
+                self.out.print(f"failed: {r.job.label}: {r.error}", markup=False, highlight=False)

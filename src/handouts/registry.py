@@ -64,6 +64,10 @@ def _documents(ref: str) -> Hook:
     return Hook(f"{__package__}.documents.{ref}")
 
 
+def _printed(ref: str) -> Hook:
+    return Hook(f"{__package__}.records.printed:{ref}")
+
+
 # The engines, and the field name under which each adapter reports its own failures.
 ENGINES = {"weasyprint": "WeasyPrint", "reportlab": "ReportLab"}
 
@@ -90,13 +94,23 @@ class DocumentSpec:
     list_sheet: str | None = None  # a patient list's batch imposes its cards on this sheet too
     counter: int | None = None  # its place on the counter page (None: not offered there)
     page_label: str = ""  # how the counter page names it (translated by the `web` catalog: web.i18n)
+    print_label: str = ""  # the counter page's button that opens it in a print tab (likewise)
+    # The print record: the letter that starts its document id ("W-zh-Hans-..."), how an
+    # EHR's document list names it, and printed(BuildRequest) -> {locale: the content
+    # records each of its languages prints} (records.printed).
+    id_code: str = ""
+    record_title: str = ""
+    printed: Hook | None = None
 
-    def file_name(self, locale: str | None, medium: str, tag: str | None = None, also: str | None = None,
-                  large_print: bool = False) -> str:
-        """The output file's name: the document, its locale (none for a list that mixes
-        locales), its paper or sheet, whose it is (a patient's or a list's tag), and its
-        variant (a second language, large print)."""
-        parts = [self.name, *([locale] if locale else []), medium, *([tag] if tag else [])]
+    def file_name(self, drug: str, locale: str | None, medium: str, tag: str | None = None,
+                  also: str | None = None, large_print: bool = False, options: tuple[str, ...] = ()) -> str:
+        """The output file's name: the drug (the content model's meta.file_stem), the
+        document, its locale (a list's cards: each locale they are in), its paper or
+        sheet, how the sheet is made (`options`: bleed, copies, duplex offset), whose it is
+        (a patient's or a list's tag), and its variant (a second language, large print).
+        Everything that changes what is printed is in the name, so that a build never
+        silently replaces a different one."""
+        parts = [drug, self.name, *([locale] if locale else []), medium, *options, *([tag] if tag else [])]
         return "-".join(parts) + (f"+{also}" if also else "") + ("-large-print" if large_print else "") + ".pdf"
 
     @property
@@ -119,6 +133,9 @@ DOCUMENTS: dict[str, DocumentSpec] = {}
 
 
 def register(spec: DocumentSpec) -> DocumentSpec:
+    # Two documents with one id letter would make their document ids ambiguous on paper.
+    if spec.id_code and any(o.id_code == spec.id_code for o in DOCUMENTS.values() if o.name != spec.name):
+        raise ValueError(f"{spec.name}: document id letter {spec.id_code!r} is taken")
     DOCUMENTS[spec.name] = spec
     return spec
 
@@ -132,7 +149,8 @@ register(DocumentSpec(
     large_print_budget=(4, 12),
     # The handout twice on one set of sheets (large print: twice that budget too).
     bilingual_factor=2,
-    counter=2, page_label="the handout",
+    counter=2, page_label="the handout", print_label="Print the handout",
+    id_code="H", record_title="patient handout", printed=_printed("handout_entries"),
 ))
 
 register(DocumentSpec(
@@ -145,7 +163,8 @@ register(DocumentSpec(
     # --also LOCALE sets the back (for clinicians) in that language; still one card.
     bilingual_factor=1,
     list_sheet="letter-8up",
-    counter=1, page_label="the wallet card",
+    counter=1, page_label="the wallet card", print_label="Print the wallet card",
+    id_code="W", record_title="CRS wallet card", printed=_printed("card_entries"),
 ))
 
 register(DocumentSpec(
@@ -153,6 +172,7 @@ register(DocumentSpec(
     description="Clinic dosing poster for staff: step-up timeline, monitoring, restart rules, red flags, storage",
     layout="poster", engine="weasyprint", papers=("tabloid", "a3", "letter", "a4"), page_budget=(1, 1),
     variables=(), render=_documents("poster:render"), paper_default="tabloid",
+    id_code="P", record_title="dosing poster", printed=_printed("poster_entries"),
 ))
 
 

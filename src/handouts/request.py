@@ -90,7 +90,8 @@ def patient_tag(patient: Patient, names: str = "full") -> str:
     digest of the patient's details, so that two patients with the same name never
     share a file and the same patient gets the same digest at every door."""
     shown = initials(patient.name or "") if names == "initials" else patient.name or ""
-    return f"{output.safe_name(shown, fallback='patient', max_len=48)}-{patient.file_key()[:8]}"
+    name = output.safe_name(shown, fallback="patient", max_len=48, max_bytes=96)
+    return f"{name}-{patient.file_key()[:8]}"
 
 
 def list_key(patients: Sequence[Patient]) -> str:
@@ -101,13 +102,15 @@ def list_key(patients: Sequence[Patient]) -> str:
 def list_tag(source: str, patients: Sequence[Patient]) -> str:
     """A list's part of a file name: the list's name made safe and a digest of its rows,
     so that a second list never replaces the first list's sheets."""
-    stem = output.safe_name(Path(source).stem, fallback="patients", max_len=40)
+    stem = output.safe_name(Path(source).stem, fallback="patients", max_len=40, max_bytes=60)
     return f"{stem}-{list_key(patients)}"
 
 
-def bundle_name(locale: str, patient: Patient | None, names: str = "full") -> str:
-    """A ZIP of one order's files (the counter page): its locale and whose it is."""
-    return "-".join(["handouts", locale, *([patient_tag(patient, names)] if patient is not None else [])]) + ".zip"
+def bundle_name(drug: str, locale: str, patient: Patient | None, names: str = "full") -> str:
+    """A ZIP of one order's files (the counter page): the drug (meta.file_stem), its
+    locale and whose it is."""
+    tag = [patient_tag(patient, names)] if patient is not None else []
+    return "-".join([drug, "handouts", locale, *tag]) + ".zip"
 
 
 def _refuse_unsupported(req: Request, spec: registry.DocumentSpec) -> None:
@@ -163,9 +166,10 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
         precheck(patient, locale, model, req.patient_where, documents=(spec.name,),
                  **_check_options(spec, None, also))
         tag = patient_tag(patient, req.file_names) if patient is not None else None
+        drug = model.meta.file_stem
         return Resolved(spec, locale, paper, also, req.large_print, patient,
-                        spec.file_name(locale, paper.name, tag, bilingual, req.large_print),
-                        spec.file_name(locale, paper.name, None, bilingual, req.large_print), record=req.record)
+                        spec.file_name(drug, locale, paper.name, tag, bilingual, req.large_print),
+                        spec.file_name(drug, locale, paper.name, None, bilingual, req.large_print), record=req.record)
     from .cardlayout import imposition
     from .documents.wallet_card import Card
     imp = imposition(req.sheet, req.bleed or 0.0, req.duplex_offset or (0.0, 0.0), layout=spec.layout)
@@ -178,21 +182,39 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
             for p in req.patients:
                 check_patient(p, p.locale or locale, model, req.patient_where)
         people = list(dict.fromkeys(c.patient for c in cards if c.patient is not None))
-        codes = {c.locale for c in cards}
-        one = next(iter(codes)) if len(codes) == 1 else None  # a list mixes locales: its name says none
+        codes = sorted({c.locale for c in cards})
+        one = codes[0] if len(codes) == 1 else None
         tag = list_tag(req.rows.name if req.rows is not None else req.list_name, people)
-        name = spec.file_name(one, req.sheet, tag, also if also and also != one else None)
+        # A list's cards may be in several locales: the name says each of them, so that
+        # the same list made for another default locale is another file.
+        name = spec.file_name(model.meta.file_stem, "_".join(codes), req.sheet, tag,
+                              also if also and also != one else None, options=sheet_options(imp, req.copies, 1))
         locale = one or locale
     else:
         check_patient(patient, locale, model, req.patient_where)
         precheck(patient, locale, model, req.patient_where, documents=(spec.name,), **options)
         cards = [Card(locale, patient)] * (req.copies or imp.per_sheet)
         tag = patient_tag(patient, req.file_names) if patient is not None else None
-        name = spec.file_name(locale, req.sheet, tag, bilingual)
+        name = spec.file_name(model.meta.file_stem, locale, req.sheet, tag, bilingual,
+                              options=sheet_options(imp, req.copies, imp.per_sheet))
     if also:
         cards = [dataclasses.replace(c, also=also) for c in cards]
     return Resolved(spec, locale, papers.PAPERS[imp.preset.paper], also, False, patient, name, name,
                     sheet=req.sheet, imposition=imp, cards=tuple(cards), record=req.record)
+
+
+def sheet_options(imp: Imposition, copies: int | None, default_copies: int) -> tuple[str, ...]:
+    """How a sheet is made, as its file name says it: bleed, copies per patient and the
+    backs' duplex offset, each only when it is not the default ("bleed3mm", "2copies",
+    "offset0.5,-1mm")."""
+    out = []
+    if imp.bleed:
+        out.append(f"bleed{imp.bleed:g}mm")
+    if copies is not None and copies != default_copies:
+        out.append(f"{copies}copies")
+    if imp.offset.dx or imp.offset.dy:
+        out.append(f"offset{imp.offset.dx:g},{imp.offset.dy:g}mm")
+    return tuple(out)
 
 
 def _check_options(spec: registry.DocumentSpec, imp: Imposition | None, also: str | None) -> dict[str, Any]:

@@ -17,7 +17,7 @@ class Visit:
 
 
 def planned_visits(model: ContentModel, first_dose: dt.date, through_cycle: int = 3) -> list[Visit]:
-    cycle_days = int(model.fact("cycle_length").value)
+    cycle_days = int(model.fact(model.roles.cycle_length).value)
     visits: list[Visit] = []
     for cycle in range(1, through_cycle + 1):
         start = first_dose + dt.timedelta(days=(cycle - 1) * cycle_days)

@@ -99,7 +99,7 @@ class StaticCache:
     @staticmethod
     def _name(key: str) -> str:
         if len(key) != 64 or any(c not in "0123456789abcdef" for c in key):
-            raise HandoutsError("cache key", "not a sha256 digest")
+            raise ValueError(f"cache key {key!r} is not a sha256 digest")  # a bug, not bad input
         return f"{key[:2]}/{key}{SUFFIX}"
 
     def get(self, key: str) -> bytes | None:

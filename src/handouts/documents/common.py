@@ -13,7 +13,7 @@ from babel.lists import format_list
 from markupsafe import Markup
 
 from .. import paths
-from ..content import REVISION, Approval, ContentModel, ScheduleRow
+from ..content import REVISION, Approval, ContentModel, Cycles, ScheduleRow
 from ..locales import keep_together, sentence_spacing
 from ..localizer import Localizer
 from ..papers import Paper
@@ -71,24 +71,48 @@ def glue_numbers(text: str) -> str:
 
 
 def when_label(L: Localizer, row: ScheduleRow) -> str:
-    return glue_numbers(_when_label(L, row))
+    """When a schedule row's doses are given: its cycles and its days, for any number of
+    either ("Cycle 1, Day 1", "Cycles 3 to 4, Days 1 and 15", "Cycle 1, Days 1, 8, and 15")."""
+    return glue_numbers(_when_label(L, row.cycles, row.days))
 
 
-def _when_label(L: Localizer, row: ScheduleRow) -> str:
-    first, last = row.cycles
-    days = row.days
-    if len(days) == 1:
+def _when_label(L: Localizer, cycles: Cycles, days: list[int]) -> str:
+    first, last = cycles
+    if len(days) == 1 and first == last:
         return L._("Cycle %(cycle)s, Day %(day)s", cycle=L.number(first), day=L.number(days[0]))
-    d1, d2 = L.number(days[0]), L.number(days[1])
-    if row.open_ended:
-        return L._("Cycle %(cycle)s and later, Days %(day1)s and %(day2)s", cycle=L.number(first), day1=d1, day2=d2)
-    if first == last:
-        return L._("Cycle %(cycle)s, Days %(day1)s and %(day2)s", cycle=L.number(first), day1=d1, day2=d2)
-    if last == first + 1:
-        return L._("Cycles %(first)s and %(last)s, Days %(day1)s and %(day2)s",
+    if len(days) == 2:
+        d1, d2 = L.number(days[0]), L.number(days[1])
+        if last is None:
+            return L._("Cycle %(cycle)s and later, Days %(day1)s and %(day2)s", cycle=L.number(first),
+                       day1=d1, day2=d2)
+        if first == last:
+            return L._("Cycle %(cycle)s, Days %(day1)s and %(day2)s", cycle=L.number(first), day1=d1, day2=d2)
+        if last == first + 1:
+            return L._("Cycles %(first)s and %(last)s, Days %(day1)s and %(day2)s",
+                       first=L.number(first), last=L.number(last), day1=d1, day2=d2)
+        return L._("Cycles %(first)s to %(last)s, Days %(day1)s and %(day2)s",
                    first=L.number(first), last=L.number(last), day1=d1, day2=d2)
-    return L._("Cycles %(first)s to %(last)s, Days %(day1)s and %(day2)s",
-               first=L.number(first), last=L.number(last), day1=d1, day2=d2)
+    # Any other shape (one day over several cycles, three or more days): its parts.
+    return L._("%(cycles)s, %(days)s", cycles=_cycles_text(L, cycles), days=days_text(L, days))
+
+
+def _cycles_text(L: Localizer, cycles: Cycles) -> str:
+    first, last = cycles
+    if last is None:
+        return L._("Cycle %(cycle)s and later", cycle=L.number(first))
+    if first == last:
+        return L._("Cycle %(cycle)s", cycle=L.number(first))
+    if last == first + 1:
+        return L._("Cycles %(first)s and %(last)s", first=L.number(first), last=L.number(last))
+    return L._("Cycles %(first)s to %(last)s", first=L.number(first), last=L.number(last))
+
+
+def days_text(L: Localizer, days: list[int]) -> str:
+    """Days of a cycle, however many: "Day 8", "Days 1, 8, and 15" (第1天、第8天和第15天)."""
+    if len(days) == 1:
+        return L._("Day %(day)s", day=L.number(days[0]))
+    each = [L.pgettext("one of several days of a cycle", "%(day)s", day=L.number(d)) for d in days]
+    return L._("Days %(days)s", days=format_list(each, locale=L.babel))
 
 
 def visit_label(L: Localizer, cycle: int, day: int) -> str:
@@ -103,11 +127,7 @@ def visits_label(L: Localizer, rows: list[ScheduleRow]) -> str:
         by_cycle.setdefault(r.cycles.first, []).extend(r.days)
     labels = []
     for cycle, days in by_cycle.items():
-        if len(days) == 2:
-            labels.append(glue_numbers(L._("Cycle %(cycle)s, Days %(day1)s and %(day2)s", cycle=L.number(cycle),
-                                           day1=L.number(days[0]), day2=L.number(days[1]))))
-        else:
-            labels += [visit_label(L, cycle, d) for d in days]
+        labels.append(glue_numbers(_when_label(L, Cycles(cycle, cycle), sorted(set(days)))))
     return format_list(labels, locale=L.babel) if labels else ""
 
 
@@ -117,10 +137,11 @@ def monitoring_text(L: Localizer, row: ScheduleRow, stay_until: str = "") -> str
     general "until N hours after the start"."""
     hours = L.q(row.monitoring)
     if row.stay_near:
+        near = L.model.roles.stay_near
         first = L._("Stay in a hospital or clinic for %(hours)s from the start of the infusion.", hours=hours)
         then = stay_until or L._("Then stay within %(distance)s of that place, with a caregiver, until %(total)s "
                                  "after the infusion started.",
-                                 total=L.q("stay_near_total"), distance=L.q("stay_near_distance"))
+                                 total=L.q(near.total), distance=L.q(near.distance))
         return L.join_sentences(first, then)
     return L._("Stay %(hours)s after the infusion so your care team can watch you.", hours=hours)
 
@@ -148,8 +169,8 @@ def danger_emergency(L: Localizer) -> str:
 
 
 def emergency_signs(L: Localizer) -> list[str]:
-    """The signs that cannot wait for a call back (content model: emergency_signs)."""
-    return L.items("emergency_signs")
+    """The signs that cannot wait for a call back (the content model's emergency_signs role)."""
+    return L.items(L.model.roles.emergency_signs)
 
 
 def danger_emergency_inline(L: Localizer) -> str:
@@ -176,12 +197,13 @@ def lab_schedule_text(L: Localizer, printed: set[str] | None = None) -> str:
 
 
 def risks(L: Localizer) -> list[tuple[str, str]]:
-    """The other serious risks (content model: other_warnings), each with what a patient
-    may notice, as one phrase ("" where the model has no printable list)."""
+    """The other serious risks (the content model's other_warnings role), each with what a
+    patient may notice, as one phrase ("" where the model has no printable list)."""
     model = L.model
-    names = L.items("other_warnings")
+    warnings = model.roles.other_warnings
+    names = L.items(warnings)
     out = []
-    for name, sid in zip(names, model.text_list("other_warnings").signs or [""] * len(names)):
+    for name, sid in zip(names, model.text_list(warnings).signs):
         notice = ""
         if sid and model.is_printable(sid):
             notice = format_list(L.items(sid), style="or", locale=L.babel)
@@ -224,6 +246,8 @@ def approval_statement(L: Localizer, model: ContentModel, printed: set[str] | No
     regions = not_approved_regions(L, model)
     if not regions:
         return ""
+    for _, r in regions:
+        L.handed_out(f"approval:{r.region}")  # the print record tracks what every document says
     if printed is not None:
         printed.update(f"approval:{r.region}" for _, r in regions)
     checked = max(r.checked for _, r in regions)

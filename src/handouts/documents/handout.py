@@ -20,8 +20,6 @@ from .common import (BuildRequest, capitalized, css_string, footer_line, lab_sch
 
 LAYOUT = "handout"
 QR_MODULE_MM = 0.6
-# The content-model facts behind "steroid before, fluids after" (Table 3).
-PREMEDICATION_FACTS = ("premed_dexamethasone", "premed_within", "posthydration_saline", "posthydration_duration")
 STYLESHEETS = ("style.css", "safety.css")
 LARGE_PRINT_STYLESHEET = "large-print.css"  # page budgets: the registry's handout spec
 _COUNTER = re.compile(r"%\((page|pages)\)s")
@@ -50,7 +48,7 @@ def stay_near_end(model, day: dt.date) -> dt.date:
     "the same clock time": across a daylight-saving change the clock time differs by an
     hour, the day does not (tests/test_schedule.py checks start times 06:00 to 20:00
     across the US changes)."""
-    hours = float(model.fact("stay_near_total").value)
+    hours = float(model.fact(model.roles.stay_near.total).value)
     return day + dt.timedelta(hours=hours)
 
 
@@ -58,7 +56,8 @@ def stay_near_until(L: Localizer, day: dt.date) -> str:
     """The stay-near rule for a dose given on `day`: counted in hours from the start of
     the infusion, with the day the period ends."""
     return L._("Then stay within %(distance)s of that place, with a caregiver, until %(total)s after the "
-               "infusion started: %(date)s.", distance=L.q("stay_near_distance"), total=L.q("stay_near_total"),
+               "infusion started: %(date)s.", distance=L.q(L.model.roles.stay_near.distance),
+               total=L.q(L.model.roles.stay_near.total),
                date=L.date(stay_near_end(L.model, day), "full"))
 
 
@@ -92,11 +91,12 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
             last["when"] += entry["when"]
         else:
             schedule_rows.append(entry)
-    # Table 3 (premedication before, fluids after): printed to patients only when both
+    # Table 3 (premedication before, fluids after): printed to patients only when its
     # facts are verified; the numbers stay on the staff poster.
     premed = visits_label(L, [r for r in rows if r.premedication])
-    if premed and all(model.is_printable(f) for f in PREMEDICATION_FACTS):
-        printed.update(PREMEDICATION_FACTS)
+    premed_facts = model.roles.premedication.ids()
+    if premed and all(model.is_printable(f) for f in premed_facts):
+        printed.update(premed_facts)
     else:
         premed = ""
     stay_near = visits_label(L, model.stay_near_rows())
@@ -113,7 +113,7 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
                   for v in planned_visits(model, first_dose, shown)]
     contacts = [(L._(spec.variable(name).label), spec.value(name, patient)) for name in registry.CONTACT_VARIABLES]
     phone_label = L._(spec.variable("patient.phone").label)
-    title = L._("Tarlatamab-dlle (IMDELLTRA): a guide for patients and caregivers")
+    title = L._("%(drug)s: a guide for patients and caregivers", drug=L.name("title"))
     provenance_ctx = provenance(L, model, when, printed)
     code = qr.make(model.meta.nci_url)
     nci = model.meta.nci_source

@@ -97,7 +97,8 @@ def staff_monitoring_text(L: Localizer, row: ScheduleRow) -> str:
         return L._("%(hours)s from the start of the infusion in a healthcare setting; then "
                    "within %(distance)s of that setting, with a caregiver, until %(total)s after "
                    "the start.",
-                   hours=hours, total=L.q("stay_near_total"), distance=L.q("stay_near_distance"))
+                   hours=hours, total=L.q(L.model.roles.stay_near.total),
+                   distance=L.q(L.model.roles.stay_near.distance))
     return L._("Observe for %(hours)s after the infusion.", hours=hours)
 
 
@@ -126,8 +127,7 @@ def timeline(L: Localizer, rows: list[ScheduleRow]) -> list[dict]:
     presentation.timeline_single_cycles), then the later cycles as one repeating step
     when they share a dose and days (they do in Table 1)."""
     def node(row: ScheduleRow, repeat: bool = False) -> dict:
-        return {"when": when_label(L, row), "dose": L.q(row.dose),
-                "step_up": row.dose == "dose_step_up", "repeat": repeat}
+        return {"when": when_label(L, row), "dose": L.q(row.dose), "step_up": row.step_up, "repeat": repeat}
 
     single = L.model.presentation.timeline_single_cycles
     first = [r for r in rows if not r.open_ended and r.cycles.last <= single]
@@ -175,17 +175,19 @@ def lab_schedule_staff(L: Localizer, printed: set[str]) -> str:
 
 
 def premedication(L: Localizer, model: ContentModel, visits: str) -> list[str]:
-    """Table 3 for the doses of `visits`: each fact prints only when verified, else the
-    poster points to the prescribing information."""
+    """Table 3 for the doses of `visits` (the content model's premedication role): each
+    line prints only when its facts are verified, else the poster points to the
+    prescribing information."""
+    role = model.roles.premedication
     out = []
-    if model.is_printable("premed_dexamethasone") and model.is_printable("premed_within"):
+    if model.is_printable(role.steroid_dose) and model.is_printable(role.steroid_within):
         out.append(L._("%(visits)s: dexamethasone %(dose)s IV (or equivalent) within %(within)s before the infusion.",
-                       visits=visits, dose=L.q("premed_dexamethasone"), within=L.q("premed_within")))
+                       visits=visits, dose=L.q(role.steroid_dose), within=L.q(role.steroid_within)))
     else:
         out.append("")
-    if model.is_printable("posthydration_saline") and model.is_printable("posthydration_duration"):
-        out.append(L._("Right after the infusion: normal saline %(volume)s IV over %(duration)s.",
-                       volume=L.q("posthydration_saline"), duration=L.q("posthydration_duration")))
+    if model.is_printable(role.fluids_volume) and model.is_printable(role.fluids_duration):
+        out.append(L._("Right after these infusions: normal saline %(volume)s IV over %(duration)s.",
+                       volume=L.q(role.fluids_volume), duration=L.q(role.fluids_duration)))
     else:
         out.append("")
     return out
@@ -205,9 +207,9 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
     current = model.schedule_provenance.label_revision
     rules = [r.rule for r in model.restart if r.rule and model.is_printable(r.rule)]
     # Rows that come from an older label revision say so (none do with the 11/2025 table).
-    restart_revisions = sorted({model.lists[r].label_revision for r in rules} - {current})
+    restart_revisions = sorted({model.provenance(r).label_revision for r in rules} - {current})
     premed_visits = visits_label(L, [r for r in rows if r.premedication])
-    title = L._("Tarlatamab-dlle (IMDELLTRA): dosing and monitoring")
+    title = L._("%(drug)s: dosing and monitoring", drug=L.name("title"))
     nci, dailymed = qr.make(model.meta.nci_url), qr.make(model.meta.dailymed_url)
     printed.add("schedule")
     return render_template(

@@ -8,14 +8,16 @@ language), for an emergency room at 3 a.m.: the patient's name, what the drug is
 suspect (CRS, ICANS, infection, neutropenia), what to treat without delay and whom to
 contact, first and most recent dose, QR codes to the NCI page and to the label on
 DailyMed, content version and label revision, and that the card is made by the clinic,
-not by Amgen. With --also LOCALE the back is in that language instead (a bilingual card:
+not by the drug's maker. With --also LOCALE the back is in that language instead (a bilingual card:
 the family reads the front, the clinician the back). A side in a Chinese locale says, in
 one line, where the drug is not approved (as of the date that was checked). ReportLab
 cannot tag a PDF: the card has one /Lang (the front's), and a run of text carries no
 language of its own; each run is set in its own language's fonts.
 
-Every figure comes from the content model through the localizer; every string goes
-through the catalogs; personal fields are plain text. The parts of a card that do not
+Every figure comes from the content model through the localizer (the facts and lists
+by the model's `roles.card`); every string goes through the catalogs; personal fields
+are plain text. What the card prints is tracked as for the handout and the poster, and
+its sources are cited in the PDF's document information. The parts of a card that do not
 depend on the patient are form XObjects, drawn once per document and placed per card.
 """
 
@@ -44,9 +46,6 @@ PROVIDER_LOCALE = "en"  # the back speaks to any healthcare provider in English
 # The patient's field each personal zone prints (an overflow names the field to shorten).
 ZONE_FIELDS = {"name": "name", "phone": "phone", "oncologist": "oncologist", "center": "treatment_center",
                "first_dose": "first_dose"}
-# Content-model records this card prints (for provenance and tests).
-RECORDS = ["crs_signs", "card_nervous_signs", "crs_onset_latest", "crs_onset_median", "icans_timing",
-           "emergency_signs", "drug_class", "provider_suspect"]
 
 
 @dataclass(frozen=True)
@@ -84,12 +83,13 @@ def value_families(side_locale: str, patient_locale: str) -> tuple[str, ...]:
 def front_static(L: Localizer) -> dict[str, list[Block]]:
     """Front zones that do not depend on the patient, in the patient's language."""
     model = L.model
-    signs = [Block(s, bullet="•") for s in (*L.items("crs_signs", card=True), *L.items("card_nervous_signs"))]
+    role = model.roles.card
+    signs = [Block(s, bullet="•") for s in (*L.items(role.signs, card=True), *L.items(role.nervous_signs))]
     # A catalog no qualified medical translator has reviewed says so on the card.
     notice = [] if L.spec.medical_review.reviewed else [L._("Translation not yet checked by a medical translator.")]
     timing = (L._("CRS can start up to %(latest)s after a dose, ICANS weeks after a dose.",
-                  latest=L.q("crs_onset_latest")) if model.is_printable("icans_timing")
-              else L._("CRS can start up to %(latest)s after a dose.", latest=L.q("crs_onset_latest")))
+                  latest=L.q(role.onset_latest)) if model.is_printable(role.late_onset)
+              else L._("CRS can start up to %(latest)s after a dose.", latest=L.q(role.onset_latest)))
     intro = [Block(L.join_sentences(
         L._("Always carry this card. Show it to every doctor, dentist, nurse and emergency room."),
         L._("This cancer medicine can cause CRS (cytokine release syndrome) and ICANS (a brain and "
@@ -101,7 +101,7 @@ def front_static(L: Localizer) -> dict[str, list[Block]]:
     if approval:
         intro.append(Block(approval))
     return {
-        "title": [Block(L._("I receive tarlatamab-dlle (IMDELLTRA)"))],
+        "title": [Block(L._("I receive %(drug)s", drug=L.name("in_sentence")))],
         "intro": intro,
         # The rule first, then the signs it is about: the phone follows the list.
         "signs": [Block(danger_call(L), bold=True), *signs],
@@ -112,16 +112,17 @@ def front_static(L: Localizer) -> dict[str, list[Block]]:
 
 def _for_providers(X: Localizer) -> list[str]:
     """What the drug is, and what to suspect: the back's body, in X's language."""
-    drug_class = X.items("drug_class")[0]
-    others = format_list(X.items("provider_suspect"), style="or", locale=X.babel)
-    if X.model.is_printable("icans_timing"):
+    role = X.model.roles.card
+    drug_class = X.items(role.drug_class)[0]
+    others = format_list(X.items(role.provider_suspect), style="or", locale=X.babel)
+    if X.model.is_printable(role.late_onset):
         suspect = X._("Suspect CRS (median onset %(median)s after a dose, up to %(latest)s), ICANS (can start "
                       "weeks after a dose), %(others)s.",
-                      median=X.q("crs_onset_median"), latest=X.q("crs_onset_latest"), others=others)
+                      median=X.q(role.onset_median), latest=X.q(role.onset_latest), others=others)
     else:
         suspect = X._("Suspect CRS (median onset %(median)s after a dose, up to %(latest)s), ICANS, %(others)s.",
-                      median=X.q("crs_onset_median"), latest=X.q("crs_onset_latest"), others=others)
-    return [X._("Tarlatamab-dlle (IMDELLTRA) is %(drug_class)s.", drug_class=drug_class), suspect]
+                      median=X.q(role.onset_median), latest=X.q(role.onset_latest), others=others)
+    return [X._("%(drug)s is %(drug_class)s.", drug=X.name("heading"), drug_class=drug_class), suspect]
 
 
 def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) -> dict[str, list[Block]]:
@@ -137,7 +138,7 @@ def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) 
     # What to treat without delay, and whom to contact: right above the contact fields.
     body.append(Block(E._("Treat suspected CRS or ICANS without delay; also contact:"), bold=True))
     notes = [Block(E.join_sentences(
-        E._("Clinic-made card, not from Amgen."),
+        E._("Clinic-made card, not from %(maker)s.", maker=E.name("maker")),
         E._("Content %(version)s · U.S. PI revised %(revised)s · Printed %(date)s",
             version=model.meta.content_version, revised=E.month_year(model.meta.label_revised),
             date=E.date(when, "medium"))))]
@@ -213,9 +214,12 @@ def _styles(card: CardLayout, side: str) -> dict[str, ZoneStyle]:
 
 def _fit_zones(side: str, card: CardLayout, texts: dict[str, list[Block]], fams: tuple[str, ...],
                locale: str, where: str = "", styles: dict[str, ZoneStyle] | None = None,
-               within: session.RenderSession | None = None) -> list[Laid]:
-    """`styles`: _styles(card, side), if known (a renderer makes them once)."""
+               within: session.RenderSession | None = None, words: str | None = None) -> list[Laid]:
+    """`locale`: how errors name the side's languages; `words`: the locale the side's text
+    is in (default `locale`): only its keep_together rules apply to its line breaks.
+    `styles`: _styles(card, side), if known (a renderer makes them once)."""
     styles = styles or _styles(card, side)
+    keep = _keep(words or locale)
     out = []
     for name, blocks in texts.items():
         style = styles.get(name)
@@ -224,8 +228,13 @@ def _fit_zones(side: str, card: CardLayout, texts: dict[str, list[Block]], fams:
         # The zone's name for an error message, made only for one: the personal field it
         # prints (the page marks that field), where the value came from, the zone.
         what = lambda n=name: (where, ZONE_FIELDS.get(n, ""), f"wallet card {side} {n} ({locale})")  # noqa: E731
-        out.append(rl.fit(style, blocks, fams, what, within))
+        out.append(rl.fit(style, blocks, fams, what, within, keep))
     return out
+
+
+def _keep(code: str) -> tuple[str, ...]:
+    """What a locale never breaks inside (locale.toml keep_together), for its own text only."""
+    return tuple(locales.get(code).keep_together)
 
 
 class _Memo:
@@ -281,6 +290,9 @@ class CardRenderer:
         evaluate = {v.name: v.evaluate for v in registry.get(LAYOUT).variables}
         self._value = lambda name, patient: evaluate[name](patient)
         self._form_keys: dict[tuple, tuple[object, str]] = {}
+        # What the static sides printed (the localizers' tracking, as for the handout and
+        # the poster): the card cites the sources of these.
+        self.printed: set[str] = set()
         self.code = qr.make(model.meta.nci_url)
         self.code2 = qr.make(model.meta.dailymed_url)  # the back's second code: the label on DailyMed
         cardlayout.check_card(self.card, fmt, self.code.size_modules, geo.safe_margin, self.code2.size_modules)
@@ -328,14 +340,19 @@ class CardRenderer:
         L = get_localizer(locale, self.model)
         card = self.card
         if side == "front":
-            laid = _fit_zones("front", card, front_static(L), families(locale), locale)
+            with L.tracking() as printed:
+                texts = front_static(L)
+            laid = _fit_zones("front", card, texts, families(locale), locale)
         else:
             E = get_localizer(back, self.model)
-            laid = _fit_zones("back", card, back_static(E, L, self.model, self.when), families(back),
-                              _pair(locale, back))
+            with L.tracking() as printed, E.tracking() as printed_back:
+                texts = back_static(E, L, self.model, self.when)
+            printed |= printed_back
+            laid = _fit_zones("back", card, texts, families(back), _pair(locale, back), words=back)
             codes = [(self._qr_form(code, place, name), place, code)
                      for name, place, code in (("QR", card.back.qr, self.code), ("QR2", card.back.qr2, self.code2))
                      if place is not None]
+        self.printed |= printed
 
         def draw(p: rl.Painter) -> None:
             p.text(*laid)
@@ -372,7 +389,7 @@ class CardRenderer:
         fams, values = self._families(item.back, item.locale)
         texts = back_fields(self._localizer(item.back), item.patient, item.locale, self._value, values)
         return _fit_zones("back", self.card, texts, fams, _pair(item.locale, item.back), item.where,
-                          self._styles["back"], self.session)
+                          self._styles["back"], self.session, words=item.back)
 
     def _key(self, side: str, item: Card) -> tuple:
         return (id(self.model), self.fmt, side, item.locale, item.back, item.patient)
@@ -417,9 +434,17 @@ def _pair(locale: str, back: str) -> str:
 def _document(title_locale: str, model: ContentModel, lang: str, within: session.RenderSession,
               sheets: bool = False) -> Document:
     L = get_localizer(title_locale, model)
-    return Document(title=L._("Tarlatamab-dlle (IMDELLTRA) wallet card"), author=AUTHOR,
+    return Document(title=L._("%(drug)s wallet card", drug=L.name("title")), author=AUTHOR,
                     subject=L._("Warning card about cytokine release syndrome (CRS) and ICANS"),
                     lang=lang, group_text=sheets, session=within)
+
+
+def _finish(doc: Document, r: CardRenderer, title_locale: str) -> Rendered:
+    """The card's PDF, citing (in its document information) the sources of what it printed."""
+    L = get_localizer(title_locale, r.model)
+    cited = "; ".join(s.citation for s in r.model.sources_for(sorted(r.printed)))
+    doc.set_keywords(L._("Sources: %(sources)s.", sources=cited))
+    return doc.finish()
 
 
 def render(req: BuildRequest) -> Rendered:
@@ -435,7 +460,7 @@ def render(req: BuildRequest) -> Rendered:
         doc.begin_page(r.card.width, r.card.height)
         r.draw(side, card, 0.0, 0.0)
         doc.end_page()
-    return doc.finish()
+    return _finish(doc, r, req.locale)
 
 
 # ----------------------------------------------------------------------- imposition
@@ -467,7 +492,7 @@ def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Re
             for cell, item in zip(cells, chunk):
                 r.draw(side, item, cell.x, cell.y, cell.bleed)
             doc.end_page()
-    return doc.finish()
+    return _finish(doc, r, codes[0])
 
 
 def check(locale: str, patient: Patient | None, model: ContentModel, where: str = "",
@@ -492,6 +517,17 @@ def _probe_renderer(model: ContentModel, fmt: str) -> CardRenderer:
     return found
 
 
+def printed_records(locale: str, model: ContentModel, also: str | None = None) -> frozenset[str]:
+    """The content-model records a card in `locale` (back in `also`'s language) prints, as
+    the localizers' tracking collects them while its static sides are written."""
+    back = Card(locale, also=also).back
+    L, E = get_localizer(locale, model), get_localizer(back, model)
+    with L.tracking() as printed, E.tracking() as printed_back:
+        front_static(L)
+        back_static(E, L, model, print_date())
+    return frozenset(printed | printed_back)
+
+
 def static_texts(locale: str, model: ContentModel, fmt: str = "id1", also: str | None = None) -> dict[str, list[str]]:
     """Every static zone of both sides, as laid out (lines), for tests and review."""
     card = cardlayout.geometry(LAYOUT).card(fmt)
@@ -499,9 +535,9 @@ def static_texts(locale: str, model: ContentModel, fmt: str = "id1", also: str |
     L = get_localizer(locale, model)
     E = get_localizer(back, model)
     out: dict[str, list[str]] = {}
-    for side, texts, fams in (("front", front_static(L), families(locale)),
-                              ("back", back_static(E, L, model, print_date()), families(back))):
-        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, locale)):
+    for side, texts, fams, words in (("front", front_static(L), families(locale), locale),
+                                     ("back", back_static(E, L, model, print_date()), families(back), back)):
+        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, locale, words=words)):
             out[f"{side}.{name}"] = laid.text()
     return out
 
@@ -511,11 +547,13 @@ def personal_texts(item: Card, model: ContentModel, fmt: str = "id1") -> dict[st
     L = get_localizer(item.locale, model)
     E = get_localizer(item.back, model)
     out: dict[str, list[str]] = {}
-    for side, texts, fams in (("front", front_fields(L, item.patient), families(item.locale)),
-                              ("back", back_fields(E, item.patient, item.locale), families(item.back))):
-        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, item.locale)):
+    for side, texts, fams, words in (("front", front_fields(L, item.patient), families(item.locale), item.locale),
+                                     ("back", back_fields(E, item.patient, item.locale), families(item.back),
+                                      item.back)):
+        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, item.locale, words=words)):
             out[f"{side}.{name}"] = laid.text()
     return out
 
 
-__all__ = ["Card", "render", "render_sheets", "check", "static_texts", "personal_texts", "LayoutOverflow"]
+__all__ = ["Card", "render", "render_sheets", "check", "printed_records", "static_texts", "personal_texts",
+           "LayoutOverflow"]

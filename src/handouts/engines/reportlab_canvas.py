@@ -21,6 +21,7 @@ the layout files; the adapter converts to PDF points (y up).
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from functools import cache
@@ -41,7 +42,7 @@ from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 from .. import paths  # noqa: E402
 from ..errors import HandoutsError, LayoutOverflow  # noqa: E402
 from ..fonts import has_glyph  # noqa: E402
-from ..linebreak import TooWide, break_lines, is_cjk  # noqa: E402
+from ..linebreak import TooWide, break_lines, is_cjk, keep_pattern  # noqa: E402
 from ..locales import font_families  # noqa: E402
 from ..session import RenderSession, current  # noqa: E402
 
@@ -310,8 +311,9 @@ class _BlockRow(NamedTuple):
 
 
 def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], size: float,
-            session: RenderSession) -> Laid | None:
-    """Lay out at one size; None when it does not fit the zone."""
+            session: RenderSession, keep: re.Pattern[str] | None = None) -> Laid | None:
+    """Lay out at one size; None when it does not fit the zone. `keep`: what the text's
+    locale never breaks inside (linebreak.keep_pattern)."""
     laid = Laid(size)
     width_pt = style.w * mm
     y = 0.0
@@ -357,10 +359,10 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
                         laid.one_line = _OneLine(len(entries), stack, bsize, room)
                 elif blk.label is not None:
                     texts = break_lines(blk.text, width_pt, measure, first_width=first_width,
-                                        keep_together=blk.keep_together)
+                                        keep_together=blk.keep_together, keep=keep)
                 else:
                     texts = break_lines(blk.text, width_pt - indent, measure,
-                                        keep_together=blk.keep_together)
+                                        keep_together=blk.keep_together, keep=keep)
             except TooWide:
                 return None
             n_lines = len(texts)
@@ -402,9 +404,10 @@ Zone = str | tuple[str, str, str]  # a zone's name, or (where, field, label): se
 
 
 def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: Zone | Callable[[], Zone],
-        session: RenderSession | None = None) -> Laid:
+        session: RenderSession | None = None, keep: tuple[str, ...] = ()) -> Laid:
     """Set blocks in the zone at the largest size that fits; LayoutOverflow otherwise
-    (`what` names the zone, or makes its name when needed).
+    (`what` names the zone, or makes its name when needed). `keep`: the keep_together
+    patterns of the text's locale (locale data; never another locale's).
     A result is shared by every zone with the same style and text (many cards print the
     same oncologist, centre or date): treat a Laid as read-only.
 
@@ -414,11 +417,11 @@ def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: 
     runs. Either way every text is measured; nothing is assumed to fit."""
     session = session or current()
     fitted, one_line = session.cache("rl.fitted"), session.cache("rl.one_line")
-    key = (style, tuple(blocks), families)
+    key = (style, tuple(blocks), families, keep)
     laid = fitted.get(key)
     if laid is not None:
         return laid
-    shape = (style, families, _BLOCK_BUT_TEXT(blocks[0])) if len(blocks) == 1 else None
+    shape = (style, families, keep, _BLOCK_BUT_TEXT(blocks[0])) if len(blocks) == 1 else None
     if shape is not None:
         known = one_line.get(shape)
         if known is not None:
@@ -428,7 +431,7 @@ def fit(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], what: 
                 return laid
     size = style.size
     while size >= style.min_size - 1e-9:
-        laid = _layout(style, blocks, families, size, session)
+        laid = _layout(style, blocks, families, size, session, keep_pattern(keep))
         if laid is not None:
             fitted[key] = laid
             if shape is not None and laid.one_line is not None and size == style.size:
@@ -657,6 +660,10 @@ class Document:
 
     def has_form(self, key: str) -> bool:
         return key in self._forms
+
+    def set_keywords(self, text: str) -> None:
+        """The document information's /Keywords (e.g. what the document cites)."""
+        self.c.setKeywords(text)
 
     def begin_page(self, w: float, h: float) -> Painter:
         self.c.setPageSize((w * mm, h * mm))

@@ -8,13 +8,14 @@ Organization. Anything else an export carries (Encounters, Observations, Coverag
 extensions) is ignored unread.
 
 For each Patient:
-- the first dose: the earliest administration of tarlatamab (status completed,
-  in-progress, on-hold or stopped), else the earliest planned date of a tarlatamab
-  MedicationRequest (marked "planned" for confirmation); tarlatamab is recognised by an
-  NDC of its cartons, an RxNorm code the clinic lists in its settings, or its generic or
-  brand name in a coding's display or the concept's text (both from the content model);
+- the first dose: the earliest administration of the drug (status completed,
+  in-progress, on-hold or stopped), else the earliest planned date of a MedicationRequest
+  for it (marked "planned" for confirmation); the drug is recognised by an NDC of its
+  cartons (the content model's [codes]), an RxNorm code the clinic lists in its settings,
+  or its generic or brand name in a coding's display or the concept's text (both from the
+  content model);
 - the oncologist: the care team's participant whose role names oncology, else the
-  practitioner who requested tarlatamab; the 24-hour phone: the care team's phone,
+  practitioner who requested the drug; the 24-hour phone: the care team's phone,
   else the oncologist's, else the managing organization's; the treatment center: the
   care team's managing organization, else the patient's;
 - the language: Patient.communication (preferred first), matched by CLDR language and
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -37,6 +37,7 @@ from pydantic import ValidationError
 
 from ..errors import HandoutsError
 
+FIELD = "patients"  # the option a bundle comes in by (--patients)
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 MAX_PATIENTS = 10_000  # as many as a CSV list may hold
 
@@ -46,7 +47,6 @@ BCP47 = "urn:ietf:bcp:47"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 ADMINISTERED = {"completed", "in-progress", "on-hold", "stopped"}
 REQUESTED = {"active", "on-hold", "completed", "draft"}
-CODES_FILE = Path(__file__).with_name("tarlatamab_codes.toml")
 
 _MODELS = {
     "Patient": "patient", "MedicationRequest": "medicationrequest",
@@ -76,16 +76,22 @@ class ImportedPatient:
 
 
 class _Refused(Exception):
-    def __init__(self, where: str, message: str):
-        super().__init__(f"{where}: {message}")
-        self.where, self.message = where, message
+    """A value of one resource that cannot be used: the resource ("Type/id"), the
+    element (its FHIR path) and the error code; the bundle's name is added on the way out."""
+
+    def __init__(self, where: str, field: str, code: str, **params: Any):
+        super().__init__(where, field, code)
+        self.where, self.field, self.code, self.params = where, field, code, params
+
+    def error(self, source: str) -> HandoutsError:
+        return HandoutsError(self.code, self.field, self.params, where=f"{source} {self.where}")
 
 
 def _label(res) -> str:
     return f"{res.get_resource_type()}/{res.id or '?'}"
 
 
-# -- recognising tarlatamab -----------------------------------------------------------
+# -- recognising the drug --------------------------------------------------------------
 
 def _ndc_forms(code: str) -> set[str]:
     """An NDC as labeler-product-package in every form EHRs send: 10 digits with
@@ -107,13 +113,13 @@ class DrugMatcher:
 
     @classmethod
     def for_model(cls, model, rxnorm: Iterable[str] = (), ndc: Iterable[str] = ()) -> DrugMatcher:
-        shipped = tomllib.loads(CODES_FILE.read_text(encoding="utf-8"))
-        generic = model.meta.drug.split("-")[0]  # "tarlatamab-dlle" is written with or without its suffix
+        shipped = model.codes  # the content pack's [codes]
+        generic = model.meta.drug.split("-")[0]  # an INN's suffix ("-dlle") is written or left out
         forms: set[str] = set()
-        for code in (*shipped["ndc"], *ndc):
+        for code in (*shipped.ndc, *ndc):
             forms |= _ndc_forms(code)
         return cls((generic.casefold(), model.meta.brand.casefold()), frozenset(forms),
-                   frozenset(c.strip() for c in (*shipped.get("rxnorm", ()), *rxnorm)))
+                   frozenset(c.strip() for c in (*shipped.rxnorm, *rxnorm)))
 
     def concept(self, cc) -> bool:
         if cc is None:
@@ -161,7 +167,7 @@ class _Index:
             err = exc.errors()[0]
             loc = ".".join(str(p) for p in err["loc"])
             msg = err["msg"].removeprefix("Value error, ")
-            raise _Refused(f"{rtype}/{res.get('id') or '?'} (entry {i})", f"{loc}: {msg}" if loc else msg) from None
+            raise _Refused(f"{rtype}/{res.get('id') or '?'} (entry {i})", loc, "fhir.invalid", detail=msg) from None
         self._parsed[key] = parsed
         return parsed
 
@@ -177,25 +183,25 @@ class _Index:
             for c in contained:
                 if c.id == text[1:]:
                     return c
-            raise _Refused(_label(owner), f"{where_field}: the contained resource {text} is missing")
+            raise _Refused(_label(owner), where_field, "fhir.contained_missing", ref=text)
         candidates = [text]
         if "://" in text or text.count("/") > 1:
             candidates.append("/".join(text.rstrip("/").split("/")[-2:]))
         for c in candidates:
             if c in self.names:
                 return self.get(c)
-        raise _Refused(_label(owner), f"{where_field}: {text} is not in the bundle")
+        raise _Refused(_label(owner), where_field, "fhir.reference_missing", ref=text)
 
 
 def read_bundle(path: Path, settings=None, model=None) -> list[ImportedPatient]:
     """Every Patient of a bundle file with its patient record or its error. A file that
     is not a FHIR Bundle is one error for the whole file (field --patients)."""
-    from ..patient import _decode
-    data = _decode(_read_file(path), path, "--patients")
+    from ..patient import decode
+    data = decode(_read_file(path), path, "--patients")
     try:
         bundle = json.loads(data)
     except json.JSONDecodeError as exc:
-        raise HandoutsError(f"{path.name}", f"not valid JSON (line {exc.lineno}): {exc.msg}") from None
+        raise HandoutsError("fhir.not_json", FIELD, {"line": exc.lineno, "detail": exc.msg}, where=path.name) from None
     return parse_bundle(bundle, settings, model, source=path.name)
 
 
@@ -208,34 +214,33 @@ def _read_file(path: Path) -> bytes:
         with path.open("rb") as fh:
             st = os.fstat(fh.fileno())
             if not stat.S_ISREG(st.st_mode):
-                raise HandoutsError("--patients", f"{path} is not a regular file")
+                raise HandoutsError("file.not_regular", FIELD, {"path": path})
             if st.st_size > MAX_BUNDLE_BYTES:
-                raise HandoutsError("--patients", f"{path.name} is larger than {MAX_BUNDLE_BYTES // 2**20} MB; "
-                                                  "export fewer patients per bundle")
+                raise HandoutsError("file.too_large", FIELD, {"file": path.name, "kib": MAX_BUNDLE_BYTES // 1024})
             data = fh.read(st.st_size + 1)
     except FileNotFoundError:
-        raise HandoutsError("--patients", f"no such file: {path}") from None
+        raise HandoutsError("file.missing", FIELD, {"path": path}) from None
     except IsADirectoryError:
-        raise HandoutsError("--patients", f"{path} is a folder, not a file") from None
+        raise HandoutsError("file.is_folder", FIELD, {"path": path}) from None
     except OSError as exc:
-        raise HandoutsError("--patients", f"cannot read {path}: {exc.strerror or exc}") from None
+        raise HandoutsError("file.unreadable", FIELD, {"path": path, "reason": exc.strerror or exc}) from None
     if len(data) > MAX_BUNDLE_BYTES:
-        raise HandoutsError("--patients", f"{path.name} grew while it was read; try again")
+        raise HandoutsError("file.changed", FIELD, {"file": path.name})
     return data
 
 
 def parse_bundle(bundle: Any, settings=None, model=None, source: str = "bundle") -> list[ImportedPatient]:
     from .. import content
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        raise HandoutsError(f"{source}: resourceType", "not a FHIR Bundle (resourceType must be \"Bundle\")")
+        raise HandoutsError("fhir.not_bundle", "resourceType", where=source)
     raw_entries = bundle.get("entry") or []
     if not isinstance(raw_entries, list):
-        raise HandoutsError(f"{source}: Bundle.entry", "must be a list of entries")
+        raise HandoutsError("fhir.entry_not_list", "Bundle.entry", where=source)
     entries = []
     for i, e in enumerate(raw_entries):
         res = e.get("resource") if isinstance(e, dict) else None
         if not isinstance(res, dict) or not isinstance(res.get("resourceType"), str):
-            raise HandoutsError(f"{source}: Bundle.entry[{i}]", "has no resource with a resourceType")
+            raise HandoutsError("fhir.entry_no_resource", f"Bundle.entry[{i}]", where=source)
         if res["resourceType"] in _MODELS:
             full = e.get("fullUrl")
             entries.append((i, full if isinstance(full, str) else None, res))
@@ -245,9 +250,9 @@ def parse_bundle(bundle: Any, settings=None, model=None, source: str = "bundle")
     matcher = DrugMatcher.for_model(model, getattr(fhir, "rxnorm", ()), getattr(fhir, "ndc", ()))
     patients = index.by_type.get("Patient", [])
     if not patients:
-        raise HandoutsError(f"{source}: Bundle.entry", "holds no Patient resource")
+        raise HandoutsError("fhir.no_patient", "Bundle.entry", where=source)
     if len(patients) > MAX_PATIENTS:
-        raise HandoutsError("--patients", f"{source} has more than {MAX_PATIENTS} patients; split it")
+        raise HandoutsError("fhir.too_many_patients", FIELD, {"file": source, "max": MAX_PATIENTS})
     links = _links(index)
     out: list[ImportedPatient] = []
     for key in patients:
@@ -256,7 +261,7 @@ def parse_bundle(bundle: Any, settings=None, model=None, source: str = "bundle")
         try:
             _fill(item, index.get(key), index, links.get(key, {}), matcher)
         except _Refused as err:
-            item.error = HandoutsError(f"{source} {err.where}", err.message)
+            item.error = err.error(source)
         except HandoutsError as err:
             item.error = err
         out.append(item)
@@ -306,12 +311,11 @@ def _fill(item: ImportedPatient, pat, index: _Index, linked: dict[str, list[str]
         values["locale"], sources["locale"] = code, f"{label} communication"
 
     requests = [r for r in (index.get(k) for k in linked.get("MedicationRequest", []))
-                if _is_tarlatamab(r, index, matcher)]
+                if _is_the_drug(r, index, matcher)]
     given = [a for a in (index.get(k) for k in linked.get("MedicationAdministration", []))
-             if _is_tarlatamab(a, index, matcher)]
+             if _is_the_drug(a, index, matcher)]
     if not requests and not given:
-        raise _Refused(label, "no MedicationRequest or MedicationAdministration of tarlatamab refers to this "
-                              "patient (matched by NDC, by an RxNorm code in the settings, or by name)")
+        raise _Refused(label, "", "fhir.no_drug", drug=matcher.names[0])
     first, where, status = _first_dose(given, requests)
     if first:
         values["first_dose"], sources["first_dose"] = first.isoformat(), where
@@ -347,7 +351,8 @@ def _fill(item: ImportedPatient, pat, index: _Index, linked: dict[str, list[str]
         try:
             from_mapping({name_: value}, "x")
         except HandoutsError as err:
-            raise _Refused(sources[name_], f"{name_}: {err.message}") from None
+            err.where = f"{index.source} {sources[name_]}"  # the bundle, the resource and its element
+            raise
     item.patient = from_mapping(values, item.where)
     item.sources = sources
 
@@ -395,8 +400,8 @@ def _locale(pat) -> str | None:
         code = have.get(_language_script(tag))
         if code:
             return code
-    raise _Refused(f"{_label(pat)}", f"communication: no language this tool prints ({', '.join(tags) or 'none'}); "
-                                     f"available: {', '.join(available)}")
+    raise _Refused(_label(pat), "communication", "fhir.no_language", tags=tuple(tags) or ("none",),
+                   choices=tuple(available))
 
 
 def _language_script(tag: str) -> tuple[str, str | None] | None:
@@ -416,7 +421,7 @@ def _language_script(tag: str) -> tuple[str, str | None] | None:
     return loc.language, script
 
 
-def _is_tarlatamab(res, index: _Index, matcher: DrugMatcher) -> bool:
+def _is_the_drug(res, index: _Index, matcher: DrugMatcher) -> bool:
     if matcher.concept(res.medicationCodeableConcept):
         return True
     med = index.resolve(res.medicationReference, res, "medicationReference", res.contained or ())
@@ -443,7 +448,7 @@ def _first_dose(given: list, requests: list) -> tuple[dt.date | None, str, str |
         elif a.effectivePeriod is not None and a.effectivePeriod.start is not None:
             done.append((_when(a.effectivePeriod.start), f"{_label(a)} effectivePeriod.start"))
         else:
-            raise _Refused(_label(a), "effective[x]: an administration without a date")
+            raise _Refused(_label(a), "effective[x]", "fhir.no_date")
     if done:
         day, where = min(done)
         return day, where, "administered"
@@ -510,7 +515,7 @@ def _duplicates(items: list[ImportedPatient]) -> None:
             continue
         key = ("mrn", item.mrn_system, item.mrn) if item.mrn else ("fields", item.patient)
         if key in seen:
-            item.error = HandoutsError(item.where, f"the same patient as {seen[key]}")
+            item.error = HandoutsError("fhir.duplicate_patient", "", {"other": seen[key]}, where=item.where)
             item.patient = None
         else:
             seen[key] = item.where

@@ -28,9 +28,16 @@ if TYPE_CHECKING:
 
 LOINC = "http://loinc.org"
 EDUCATION_NOTE = ("34895-3", "Education note")
-TITLES = {"handout": "Tarlatamab-dlle (IMDELLTRA) patient handout",
-          "wallet-card": "Tarlatamab-dlle (IMDELLTRA) CRS wallet card",
-          "poster": "Tarlatamab-dlle (IMDELLTRA) dosing poster"}
+
+
+def document_title(document: str, drug: str | None = None) -> str:
+    """How an EHR's document list names it: the drug's heading, then the document's record title.
+    `drug`: the drug's name (default: the configured content pack's names.heading)."""
+    from .. import registry
+    if drug is None:
+        from ..content import default
+        drug = default().names.heading
+    return f"{drug} {registry.get(document).record_title}"
 
 
 @dataclass(frozen=True)
@@ -47,11 +54,13 @@ CHANNELS = {"cli": "the command line", "batch": "a batch", "counter": "the pharm
 
 
 def document_reference(row: PrintRow, pdf: bytes, *, html_lang: str, url: str | None = None,
-                       subject: Subject | None = None, identifier_system: str = "urn:handouts:document-id"):
+                       subject: Subject | None = None, identifier_system: str = "urn:handouts:document-id",
+                       drug: str | None = None):
     """The DocumentReference for one recorded print (a validated R4B model): the PDF
-    inline, or with `url` (where the clinic serves it) only its size and hash."""
+    inline, or with `url` (where the clinic serves it) only its size and hash. `drug`:
+    the drug's name in titles (default: the configured content pack's)."""
     from fhir.resources.R4B.documentreference import DocumentReference
-    title = TITLES.get(row.document, row.document)
+    title = document_title(row.document, drug)
     attachment = {
         "contentType": "application/pdf", "language": html_lang,
         "title": f"{title} ({row.document_id})",

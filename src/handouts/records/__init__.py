@@ -2,8 +2,8 @@
 content change names exactly the patients whose paper it made wrong.
 
     record = Record.open("record.sqlite3")            # or a postgresql:// URL
-    printed = entries("wallet-card", "zh-Hans", model, paper, patient)
-    record.record_printed(document="wallet-card", locale="zh-Hans", paper="id1", model=model,
+    printed = entries(document, "zh-Hans", model, paper, patient)
+    record.record_printed(document=document, locale="zh-Hans", paper=paper.name, model=model,
                           printed=printed, document_id=str(doc_id), channel="cli",
                           patient_key=patient_key(patient, secret))
     recall(record, model)                             # who holds which outdated fact

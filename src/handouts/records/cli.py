@@ -115,7 +115,7 @@ def forget_cmd(db, mrn, patient_file, key) -> None:
     """Delete everything the record holds about one patient."""
     given = [x for x in (mrn, patient_file, key) if x]
     if len(given) != 1:
-        raise HandoutsError("--mrn/--patient/--key", "give exactly one of them")
+        raise HandoutsError("record.forget_which", "mrn")
     record, settings = _open(db)
     if mrn:
         value = _mrn(mrn).value

@@ -11,7 +11,7 @@ Every setting is optional; a missing file means the defaults.
     attachment = "embed"                        # or "url": hash and size, and url_base + file
     url_base = "https://docs.example.org/handouts/"
     identifier_system = "urn:oid:2.16.840.1.113883.3.9999.1"  # the clinic's document ids
-    rxnorm = ["..."]                            # RxNorm codes the EHR uses for tarlatamab
+    rxnorm = ["..."]                            # RxNorm codes the EHR uses for the drug
 """
 
 from __future__ import annotations
@@ -72,11 +72,11 @@ def load(file: Path | None = None) -> Settings:
     file = file or path()
     if not file.exists():
         if os.environ.get(ENV, "").strip() and file == path():
-            raise HandoutsError(ENV, f"no settings file at {file}")
+            raise HandoutsError("file.missing", ENV, {"path": file})
         return Settings()
     if file.is_dir():
-        raise HandoutsError(str(file), "is a folder, not a settings file")
+        raise HandoutsError("file.is_folder", ENV if os.environ.get(ENV, "").strip() else "settings", {"path": file})
     settings = load_toml(file, Settings, where=str(file))
     if settings.fhir.attachment == "url" and not settings.fhir.url_base:
-        raise HandoutsError(f"{file}: fhir.url_base", "attachment = \"url\" needs the base URL of the documents")
+        raise HandoutsError("config.url_base", "fhir.url_base", where=str(file))
     return settings

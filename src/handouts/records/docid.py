@@ -6,7 +6,7 @@
     | |       |         label revision the document follows (US PI, YYMM)
     | |       content version
     | locale
-    document (H handout, W wallet card, P poster)
+    document (its registry entry's id_code: H handout, W wallet card, P poster)
 
 Readable over the phone (no I, L, O or U in the digest), and it says at a glance which
 content and label a paper follows. The same inputs give the same id, so two copies of
@@ -24,7 +24,6 @@ from typing import Any, Mapping
 
 from ..errors import HandoutsError
 
-CODES = {"handout": "H", "wallet-card": "W", "poster": "P"}
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DIGEST_CHARS = 8
 _PATTERN = re.compile(r"(?P<code>[A-Z])-(?P<locale>[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)-"
@@ -40,7 +39,16 @@ class DocumentId:
     digest: str
 
     def __str__(self) -> str:
-        return f"{CODES[self.document]}-{self.locale}-{self.content_version}-{self.label}-{self.digest}"
+        return f"{_code(self.document)}-{self.locale}-{self.content_version}-{self.label}-{self.digest}"
+
+
+def _code(document: str) -> str:
+    from .. import registry
+    code = registry.get(document).id_code
+    if not code:
+        raise HandoutsError("document.unknown", "document", {"value": document, "choices": tuple(
+            n for n, s in registry.DOCUMENTS.items() if s.id_code)})
+    return code
 
 
 def _base32(data: bytes, chars: int) -> str:
@@ -68,8 +76,7 @@ def _json_default(value: Any) -> Any:
 def document_id(document: str, locale: str, content_version: str, label_revised: dt.date,
                 inputs: Mapping[str, Any] | str) -> DocumentId:
     """`inputs`: the mapping of every input, or its inputs_digest()."""
-    if document not in CODES:
-        raise HandoutsError("document", f"no document id code for {document!r}")
+    _code(document)
     digest = inputs if isinstance(inputs, str) else inputs_digest(inputs)
     label = f"{label_revised.year % 100:02d}{label_revised.month:02d}"
     return DocumentId(document, locale, content_version, label,
@@ -86,7 +93,8 @@ def parse(text: str) -> DocumentId | None:
             if rest else None
         if m is None:
             return None
-    document = next((d for d, c in CODES.items() if c == m["code"]), None)
+    from .. import registry
+    document = next((d for d, s in registry.DOCUMENTS.items() if s.id_code and s.id_code == m["code"]), None)
     if document is None:
         return None
     return DocumentId(document, m["locale"], m["content"], m["label"], m["digest"])

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from ..patient import Patient
 
 KEY_BYTES = 32
+MRN_MAX = 64
+MRN_SYSTEM_MAX = 90
 # The fields that say who the patient is; the language is a preference, not identity.
 IDENTITY_FIELDS = ("name", "first_dose", "oncologist", "phone", "treatment_center")
 _FINGERPRINT_MESSAGE = b"handouts print record: key check"
@@ -47,11 +49,11 @@ def mrn_key(value: str, system: str | None = None) -> PatientKey:
     """An MRN, qualified by the system that assigned it (two hospitals sharing a
     PostgreSQL record may both have a patient 12345)."""
     value = value.strip()
-    if not value or any(not ch.isprintable() for ch in value) or "|" in value or len(value) > 64:
-        raise HandoutsError("mrn", "a medical record number is 1 to 64 printable characters without '|'")
+    if not value or any(not ch.isprintable() for ch in value) or "|" in value or len(value) > MRN_MAX:
+        raise HandoutsError("record.mrn_format", "mrn", {"min": 1, "max": MRN_MAX})
     system = (system or "").strip()
-    if len(system) > 90 or "|" in system:
-        raise HandoutsError("mrn", "the MRN's system is at most 90 characters without '|'")
+    if len(system) > MRN_SYSTEM_MAX or "|" in system:
+        raise HandoutsError("record.mrn_system", "mrn", {"max": MRN_SYSTEM_MAX})
     return PatientKey(f"mrn:{system}|{value}", "mrn")
 
 
@@ -73,7 +75,7 @@ def _canonical(patient: Patient) -> bytes:
 
 def keyed_digest(patient: Patient, secret: bytes) -> PatientKey:
     if len(secret) < KEY_BYTES:
-        raise HandoutsError("key_file", f"the record key must be at least {KEY_BYTES} bytes")
+        raise HandoutsError("record.key_too_short", "key_file", {"min": KEY_BYTES})
     return PatientKey("keyed:" + hmac.new(secret, _canonical(patient), hashlib.sha256).hexdigest(), "keyed")
 
 
@@ -83,7 +85,7 @@ def patient_key(patient: Patient, secret: bytes | None, mrn: str | None = None,
     if mrn:
         return mrn_key(mrn, mrn_system)
     if secret is None:
-        raise HandoutsError("key_file", "a patient without a medical record number needs the record key file")
+        raise HandoutsError("record.key_needed", "key_file")
     return keyed_digest(patient, secret)
 
 
@@ -100,24 +102,24 @@ def load_key(path: Path, create: bool = True, field: str = "key_file") -> bytes:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except FileNotFoundError:
         if not create:
-            raise HandoutsError(field, f"no record key file at {path}") from None
+            raise HandoutsError("record.key_missing", field, {"path": path}) from None
         return _create_key(path, field)
     except OSError as exc:
-        raise HandoutsError(field, f"cannot read {path}: {exc.strerror or exc}") from None
+        raise HandoutsError("file.unreadable", field, {"path": path, "reason": exc.strerror or exc}) from None
     with os.fdopen(fd, "rb") as fh:
         st = os.fstat(fh.fileno())
         if not stat.S_ISREG(st.st_mode):
-            raise HandoutsError(field, f"{path} is not a regular file")
+            raise HandoutsError("file.not_regular", field, {"path": path})
         if st.st_mode & 0o027:
-            raise HandoutsError(field, f"{path} can be read or written by others (mode "
-                                       f"{stat.S_IMODE(st.st_mode):04o}); run: chmod 600 {path}")
+            raise HandoutsError("record.key_open", field, {"path": path, "mode": f"{stat.S_IMODE(st.st_mode):04o}",
+                                                           "command": f"chmod 600 {path}"})
         data = fh.read(1024)
     try:
         secret = bytes.fromhex(data.decode("ascii").strip())
     except (UnicodeDecodeError, ValueError):
-        raise HandoutsError(field, f"{path} is not a record key (one line of hexadecimal digits)") from None
+        raise HandoutsError("record.key_format", field, {"path": path}) from None
     if len(secret) < KEY_BYTES:
-        raise HandoutsError(field, f"{path} holds {len(secret)} bytes; a record key has at least {KEY_BYTES}")
+        raise HandoutsError("record.key_short", field, {"path": path, "bytes": len(secret), "min": KEY_BYTES})
     return secret
 
 
@@ -129,7 +131,7 @@ def _create_key(path: Path, field: str) -> bytes:
     except FileExistsError:  # another process made it first: use that one
         return load_key(path, create=False, field=field)
     except OSError as exc:
-        raise HandoutsError(field, f"cannot create {path}: {exc.strerror or exc}") from None
+        raise HandoutsError("output.cannot_create", field, {"path": path, "reason": exc.strerror or exc}) from None
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(secret.hex() + "\n")
         fh.flush()

@@ -42,19 +42,19 @@ def _url(target: str | Path, field: str = FIELD) -> URL:
     """A database URL from what a user gives: a file path (SQLite) or a URL."""
     text = str(target).strip()
     if not text:
-        raise HandoutsError(field, "is empty; give a file path or a database URL")
+        raise HandoutsError("record.url_empty", field)
     if "://" not in text:
         return URL.create("sqlite", database=str(Path(text).expanduser()))
     try:
         url = make_url(text)
     except ArgumentError:
-        raise HandoutsError(field, "not a database URL (e.g. postgresql://user@host/db, or a file path)") from None
+        raise HandoutsError("record.url_invalid", field) from None
     backend = url.get_backend_name()
     if backend == "postgresql":
         return url.set(drivername="postgresql+psycopg")
     if backend == "sqlite":
         return url.set(drivername="sqlite")
-    raise HandoutsError(field, f"{backend} databases are not supported; use a file path (SQLite) or postgresql://")
+    raise HandoutsError("record.url_backend", field, {"backend": backend})
 
 
 def describe(url: URL) -> str:
@@ -66,29 +66,28 @@ def _sqlite_file(url: URL, create: bool, field: str) -> bool:
     """Prepare a SQLite file: create it owner-only (0600, its folder 0700) before SQLite
     opens it, or check that an existing one is not open to every user. True if made."""
     if not url.database or url.database == ":memory:":
-        raise HandoutsError(field, "the print record must be a file, not an in-memory database")
+        raise HandoutsError("record.in_memory", field)
     path = Path(url.database)
     try:
         st = path.stat()
     except FileNotFoundError:
         if not create:
-            raise HandoutsError(field, f"no print record at {path} (documents are recorded with --record)") from None
+            raise HandoutsError("record.missing", field, {"path": path}) from None
         try:
             path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
         except FileExistsError:
             return False
         except OSError as exc:
-            raise HandoutsError(field, f"cannot create {path}: {exc.strerror or exc}") from None
+            raise HandoutsError("output.cannot_create", field, {"path": path, "reason": exc.strerror or exc}) from None
         os.close(fd)
         return True
     except OSError as exc:
-        raise HandoutsError(field, f"cannot open {path}: {exc.strerror or exc}") from None
+        raise HandoutsError("record.cannot_open", field, {"path": path, "reason": exc.strerror or exc}) from None
     if not stat.S_ISREG(st.st_mode):
-        raise HandoutsError(field, f"{path} is not a file")
+        raise HandoutsError("file.not_regular", field, {"path": path})
     if st.st_mode & 0o007:
-        raise HandoutsError(field, f"{path} can be read or written by every user (mode "
-                                   f"{stat.S_IMODE(st.st_mode):04o}); run: chmod o-rwx {path}")
+        raise HandoutsError("record.open_to_all", field, {"path": path, "mode": f"{stat.S_IMODE(st.st_mode):04o}"})
     return False
 
 
@@ -176,8 +175,8 @@ class Record:
         try:
             engine = create_engine(url, pool_pre_ping=True)
         except ModuleNotFoundError as exc:
-            raise HandoutsError(field, f"this database needs the {exc.name} package: "
-                                       "pip install 'handouts[postgresql]'") from None
+            raise HandoutsError("record.driver_missing", field,
+                                {"package": exc.name, "install": "pip install 'handouts[postgresql]'"}) from None
         record = cls(engine, url)
         try:
             record._prepare(create, upgrade, field)
@@ -188,8 +187,7 @@ class Record:
             raise
         except SQLAlchemyError as exc:
             engine.dispose()
-            raise HandoutsError(field, f"cannot use the print record at {describe(url)}: "
-                                       f"{_reason(exc)}") from None
+            raise HandoutsError("record.unusable", field, {"url": describe(url), "reason": _reason(exc)}) from None
         return record
 
     def _prepare(self, create: bool, upgrade: bool, field: str) -> None:
@@ -203,18 +201,16 @@ class Record:
                 from sqlalchemy import inspect
                 tables = set(inspect(conn).get_table_names())
                 if tables & {t.name for t in schema.metadata.sorted_tables}:
-                    raise HandoutsError(field, f"{describe(self.url)} holds tables that are not a handouts "
-                                               "print record")
+                    raise HandoutsError("record.foreign_tables", field, {"url": describe(self.url)})
                 if not create:
-                    raise HandoutsError(field, f"{describe(self.url)} is not a print record yet")
+                    raise HandoutsError("record.not_a_record", field, {"url": describe(self.url)})
                 migrate(conn)
                 return
             if current not in known:
-                raise HandoutsError(field, f"{describe(self.url)} was written by a newer handouts (schema "
-                                           f"{current}); update handouts on this computer")
+                raise HandoutsError("record.newer_schema", field, {"url": describe(self.url), "schema": current})
             if not upgrade:
-                raise HandoutsError(field, f"{describe(self.url)} has an older schema ({current}); "
-                                           "back it up, then run: handouts record upgrade")
+                raise HandoutsError("record.older_schema", field, {"url": describe(self.url), "schema": current,
+                                                                   "command": "handouts record upgrade"})
             migrate(conn)
 
     def _check_key(self, secret: bytes, field: str) -> None:
@@ -232,9 +228,7 @@ class Record:
                 stored = conn.execute(select(schema.settings.c.value)
                                       .where(schema.settings.c.name == KEY_SETTING)).scalar()
         if stored != mine:
-            raise HandoutsError("key_file", f"this key file is not the one {describe(self.url)} was keyed "
-                                            "with; patients would get new keys and recall would miss them. "
-                                            "Use the clinic's key file")
+            raise HandoutsError("record.other_key", "key_file", {"url": describe(self.url)})
 
     def close(self) -> None:
         self.engine.dispose()

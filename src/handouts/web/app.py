@@ -31,6 +31,8 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from handouts.errors import HandoutsError
+
 from . import core, i18n, workers
 
 log = logging.getLogger("handouts.web")
@@ -237,8 +239,8 @@ def _page(request: Request, ui: str, values: dict | None = None, problems: list[
         ui=ui, lang=core.html_lang(ui), locales=[(c, core.locale_name(c)) for c in core.locale_codes()],
         values=values, errors=errors, errors_listed=errors_listed, general=general, labels=_field_labels(ui),
         papers=core.handout_papers(), card_formats=core.card_formats(), previews=previews,
-        bilingual=i18n.bilingual_names(ui), documents=[(d, i18n.tr(ui, i18n.PRINT_LABELS[d]))
-                                                       for d in core.counter_documents()],
+        bilingual=i18n.bilingual_names(ui), drug=core.drug_names(ui),
+        documents=i18n.print_buttons(ui),
         list_sheet=settings.sheet, date_order=core.default_date_order(settings, ui),
         date_orders=[(o, i18n.tr(ui, i18n.DATE_ORDER_LABELS[o]) % {"example": core.sample_date(o)})
                      for o in core.date_orders()],
@@ -259,14 +261,14 @@ async def form_page(request: Request):
 
 async def _read_form(request: Request, limit: int):
     length = request.headers.get("content-length")
-    if length is None or not length.isdigit():
-        raise Refused(411, "too_large", kib=limit // 1024)
+    if length is None or not length.isdigit():  # chunked: its size is known only at its end
+        raise Refused(411, "length_required")
     if int(length) > limit:
         raise Refused(413, "too_large", kib=limit // 1024)
     try:
         return await request.form(max_files=1, max_fields=20, max_part_size=limit)
-    except HTTPException:
-        raise Refused(400, "not_csv") from None
+    except HTTPException:  # a form the parser cannot read (too many parts, a broken multipart body)
+        raise Refused(400, "bad_form") from None
     except BodyTimeout:
         raise Refused(408, "slow") from None
 
@@ -457,11 +459,16 @@ async def _start_batch(request: Request, ui: str) -> Job:
     spreadsheet = raw.startswith(XLSX_MAGIC)
     if not spreadsheet:   # CSV: cheap checks here; an .xlsx is read in a worker
         try:
-            text = raw.decode("utf-8-sig")
-            rows = sum(1 for _ in csv.reader(io.StringIO(text, newline=""))) - 1
-        except (UnicodeDecodeError, csv.Error):
+            text = core.decode(raw, upload.filename)
+        except HandoutsError as err:  # UTF-16 says so; anything else is not a list
+            if err.code == "file.utf16":
+                raise Refused(400, "other", detail=err.render(ui)) from None
             raise Refused(400, "not_csv") from None
-        if "\x00" in text or rows < 0:
+        try:  # patients, as the list is read: blank rows (a spreadsheet's empty tail) are not
+            rows = sum(1 for cells in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in cells)) - 1
+        except csv.Error:
+            raise Refused(400, "not_csv") from None
+        if rows < 0:
             raise Refused(400, "not_csv")
         if rows > MAX_ROWS:
             raise Refused(413, "too_many_rows", max=MAX_ROWS)
@@ -605,8 +612,8 @@ def _hand_over(request: Request, ui: str, job: Job | None) -> Response:
         return _page(request, ui, status=404 if job is None else 409,
                      notice=i18n.message(ui, "expired" if job is None else "failed"))
     request.app.state.lists.forget(job)  # handed over once, then forgotten
-    return Response(job.data, media_type="application/zip",
-                    headers={"content-disposition": _attachment("handouts-patients.zip")})
+    name = f"{core.model().meta.file_stem}-handouts-patients.zip"
+    return Response(job.data, media_type="application/zip", headers={"content-disposition": _attachment(name)})
 
 
 async def health(request: Request):

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from handouts import build, content, locales, papers, registry, request, session
 from handouts.errors import HandoutsError
 from handouts.patient import DATE_ORDERS, FIELDS, CsvRows, Patient, date_order_of, from_mapping, list_source
+from handouts.patient import decode as patient_decode
 
 PERSONAL_FIELDS = tuple(v.field for v in registry.PATIENT_VARIABLES)
 CARD_SINGLE = "card"
@@ -162,8 +163,17 @@ def model() -> content.ContentModel:
     return content.default()
 
 
+def drug_names(code: str) -> dict[str, str]:
+    """The drug's names as the page prints them in `code` (the content model's, through
+    the documents' catalogs)."""
+    from handouts import localizer
+    L = localizer.get(code, model())
+    return {"title": L.name("title"), "in_sentence": L.name("in_sentence")}
+
+
 def approval_date() -> dt.date:
-    return model().fact("approval_accelerated").value
+    m = model()
+    return m.fact(m.roles.first_approval).value
 
 
 @dataclass(frozen=True)
@@ -284,7 +294,7 @@ def render_order(order: Order, patient: Patient | None) -> list[tuple[str, bytes
 
 def bundle_name(order: Order) -> str:
     """The ZIP of an order's files (an order the core has accepted)."""
-    return request.bundle_name(order.locale, make_patient(order.patient), order.file_names)
+    return request.bundle_name(model().meta.file_stem, order.locale, make_patient(order.patient), order.file_names)
 
 
 def render_sheet_of(locale: str, sheet: str, patients: list[Patient], source: str = "patients.csv"
@@ -360,6 +370,12 @@ def default_date_order(settings: Settings, locale: str) -> str:
     """How an uploaded list writes dates unless the form says: the pharmacy's region's
     order, else the order of the list's default language."""
     return settings.date_order or date_order_of(babel_locale(locale))
+
+
+def decode(raw: bytes, name: str) -> str:
+    """An uploaded list's text, decoded as the command line decodes a file (UTF-8, byte
+    order marks dropped; UTF-16 and NUL bytes refused)."""
+    return patient_decode(raw, name, "patients")
 
 
 def csv_fields() -> tuple[str, ...]:

@@ -22,25 +22,46 @@ TEMPLATES = Path(__file__).parent / "templates"
 _Q = re.compile(r";\s*q\s*=\s*([0-9.]+)")
 
 
-def _language_script(tag: str) -> tuple[str, str | None] | None:
-    """(language, script) of a language tag, the script filled in from CLDR's likely
-    subtags where the tag does not say it (zh-TW -> Hant, zh -> Hans, en -> Latn)."""
+def _subtags(tag: str) -> tuple[str, str | None, str | None] | None:
+    """(language, script, territory) of a language tag or a babel locale id, the missing
+    parts filled in from CLDR's likely subtags (zh-TW -> zh Hant TW, zh-HK -> zh Hant HK,
+    zh -> zh Hans CN, zh-Hant -> zh Hant TW, en -> en Latn US)."""
     try:
-        loc = Locale.parse(tag.replace("_", "-"), sep="-")
+        loc = Locale.parse(tag.replace("-", "_"))
     except (ValueError, TypeError, UnknownLocaleError):
         return None
-    script = loc.script
-    if script is None:
-        likely = get_global("likely_subtags").get(str(loc)) or get_global("likely_subtags").get(loc.language)
-        if likely:
-            script = Locale.parse(likely).script
-    return loc.language, script
+    lang, script, territory = loc.language, loc.script, loc.territory
+    likely = get_global("likely_subtags")
+    keys = [f"{lang}_{script}_{territory}" if script and territory else "",
+            f"{lang}_{territory}" if territory else "", f"{lang}_{script}" if script else "", lang,
+            f"und_{script}" if script else ""]
+    found = next((likely[k] for k in keys if k and k in likely), None)
+    if found:
+        full = Locale.parse(found)
+        script, territory = script or full.script, territory or full.territory
+    return lang, script, territory
+
+
+def _parents(tag: str) -> list[tuple[str, str | None, str | None]]:
+    """The tag, then its CLDR parents where CLDR names them (zh_Hant_MO -> zh_Hant_HK:
+    Macau reads Hong Kong's Traditional Chinese)."""
+    out = []
+    key = _subtags(tag)
+    exceptions = get_global("parent_exceptions")
+    while key is not None and key not in out:
+        out.append(key)
+        parent = exceptions.get("_".join(p for p in key if p))
+        key = _subtags(parent) if parent and parent != "root" else None
+    return out
 
 
 def negotiate(accept_language: str, available: list[str], default: str) -> str:
     """The page language for an Accept-Language header: the tags in order of their
-    q-value, each matched with an available locale of the same language and script."""
-    have = {_language_script(code): code for code in available}
+    q-value; for each, an available locale of the same language, script and region
+    (its babel id, locale.toml), else of a region CLDR makes its parent (Macau: Hong
+    Kong), else of the same language and script, the script's usual region first (a
+    Hong Kong browser gets zh-HK where it exists, the Taiwan page where it does not)."""
+    have = {code: _subtags(core.babel_locale(code)) for code in available}
     wanted = []
     for i, part in enumerate(accept_language.split(",")[:32]):
         tag = part.split(";", 1)[0].strip()
@@ -52,9 +73,18 @@ def negotiate(accept_language: str, available: list[str], default: str) -> str:
         if tag and tag != "*" and q > 0:
             wanted.append((-q, i, tag))
     for _, _, tag in sorted(wanted):
-        key = _language_script(tag)
-        if key is not None and key in have:
-            return have[key]
+        chain = _parents(tag)
+        if not chain:
+            continue
+        for key in chain:
+            exact = [code for code, k in have.items() if k == key]
+            if exact:
+                return exact[0]
+        lang, script, _ = chain[0]
+        same = [code for code, k in have.items() if k is not None and k[:2] == (lang, script)]
+        if same:
+            usual = _subtags(f"{lang}_{script}" if script else lang)
+            return next((code for code in same if have[code] == usual), same[0])
     return default
 
 
@@ -80,8 +110,9 @@ FIELD_LABELS = {
 # The counter page's documents as the "second language" hint and error name them
 # (registry.DocumentSpec.page_label): marked here for the `web` catalog.
 PAGE_LABELS = (W_("the handout"), W_("the wallet card"))
-# Each document's print button (it opens the PDF in a new tab).
-PRINT_LABELS = {"wallet-card": W_("Print the wallet card"), "handout": W_("Print the handout")}
+# Each document's print button, which opens the PDF in a new tab
+# (registry.DocumentSpec.print_label): marked here for the `web` catalog.
+PRINT_LABELS = (W_("Print the wallet card"), W_("Print the handout"))
 
 # How an uploaded list writes its dates (the form's "Dates in the file").
 DATE_ORDER_LABELS = {"MDY": W_("month/day/year, e.g. %(example)s"), "DMY": W_("day/month/year, e.g. %(example)s"),
@@ -116,6 +147,10 @@ PROBLEM_TEXT = {
                            "language\u201d, or make one of these documents too."),
     "other": W_("This cannot be used: %(detail)s"),
     "too_large": W_("What was sent is too large for this page (at most %(kib)s KiB)."),
+    "length_required": W_("What was sent did not say its size in advance (a Content-Length header), which "
+                          "this page needs. Send it from the page itself, not in chunks."),
+    "bad_form": W_("The page could not read what was sent: the form was incomplete or damaged. Reload the "
+                   "page and try again."),
     "slow": W_("What was sent arrived too slowly, so the page did not use it. Send it again."),
     "not_csv": W_("This file is not a patient list: save it as CSV (UTF-8) or as an Excel workbook (.xlsx) "
                   "with a header row."),
@@ -234,6 +269,12 @@ def document_names(code: str) -> str:
     """The page's documents, named in the page's language ("the wallet card, the handout")."""
     from handouts import registry
     return tr(code, LIST_SEPARATOR).join(tr(code, registry.get(d).page_label) for d in core.counter_documents())
+
+
+def print_buttons(code: str) -> list[tuple[str, str]]:
+    """Each of the page's documents and its print button's words, in the page's language."""
+    from handouts import registry
+    return [(d, tr(code, registry.get(d).print_label)) for d in core.counter_documents()]
 
 
 def bilingual_names(code: str) -> str:

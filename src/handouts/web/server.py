@@ -54,7 +54,7 @@ def bind(host: str, port: int) -> list[socket.socket]:
     try:
         infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror:
-        raise HandoutsError("--host", f"{host} is not an address of this computer") from None
+        raise HandoutsError("server.not_an_address", "host", {"host": host}) from None
     sockets: list[socket.socket] = []
     try:
         for family, kind, proto, _, address in dict.fromkeys(infos):
@@ -68,9 +68,9 @@ def bind(host: str, port: int) -> list[socket.socket]:
         for sock in sockets:
             sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise HandoutsError("--port", f"port {port} on {host} is already in use (is the page already "
-                                          "running?); stop the other program or choose another --port") from None
-        raise HandoutsError("--host", f"cannot listen on {host} port {port}: {exc.strerror or exc}") from None
+            raise HandoutsError("server.port_in_use", "port", {"port": port, "host": host}) from None
+        raise HandoutsError("server.cannot_listen", "host", {"host": host, "port": port,
+                                                              "reason": exc.strerror or exc}) from None
     return sockets
 
 
