@@ -6,20 +6,26 @@
   (in-process, fonts and templates already loaded; mean of N renders);
 - cards per second when imposing 1000 personalized cards on letter-8up sheets (when the
   wallet card is registered);
-- wall time of `handouts batch --all-locales` and of a 100-patient CSV batch, cold;
+- wall time of `handouts batch --all-locales`, cold;
 - peak resident memory of this process and of the largest child (batch worker);
-- the issue-12 targets side by side with anchors measured in the same run: a warm
-  personal handout (en, zh-Hans) against Typst rendering the same English content
-  (benchmarks/typst_anchor.py; `pip install -r benchmarks/requirements.txt`), cold
-  personal builds through the CLI, and 10,000 personalized cards through the CLI against
-  a plain ReportLab program drawing the same cards (benchmarks/rl_floor.py).
+- the speed targets, each beside its anchor measured in the same run: a warm personal
+  handout (en, zh-Hans; the personal part joined to the cached rest, and laid out whole)
+  against Typst rendering the same English handout (benchmarks/typst_anchor.py;
+  `pip install -r benchmarks/requirements.txt`), with `--instructions` also as
+  instruction counts (valgrind), which a busy machine does not move; a cold
+  `build handout --patient` with the rest in the cache folder against a cold Typst
+  process; 100 patients (34 en, 33 zh-Hans, 33 zh-Hant) on 2 workers; the counter page
+  with 8 clients asking for a handout at once (p95); the joined file's size against the
+  whole document's; 10,000 personalized cards through the CLI against a plain ReportLab
+  program drawing the same cards (benchmarks/rl_floor.py).
 
-    .venv/bin/python benchmarks/bench.py --only targets   # just the issue-12 figures
+    .venv/bin/python benchmarks/bench.py --only targets [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -184,34 +190,278 @@ def cli_cards_vs_floor(tmp: Path, n: int, repeat: int) -> dict:
             "ratio_to_floor_wall": round(cli["s"] / fw, 2), "target_ratio": 1.3}
 
 
-def targets(tmp: Path, repeat: int, quick: bool) -> dict:
+def warm_pair(locale: str, repeat: int) -> tuple[float, float]:
+    """Best CPU seconds of a warm personal handout (sample patient) as the product makes
+    it (the personal part joined to the cached rest) and laid out whole (one document:
+    the path of large print and --also), alternated so a busy moment hits both."""
+    from handouts.documents import handout
+    from handouts.documents.common import BuildRequest
+    model = content.default()
+    spec = registry.get("handout")
+    req = BuildRequest("handout", locale, resolve_paper(spec, locale, None), spec.sample_patient(), model)
+    render_document("handout", locale, req.paper, req.patient, model)
+    handout.render_whole(req)
+    joined = whole = float("inf")
+    for _ in range(repeat):
+        for _ in range(3):
+            c0 = time.process_time()
+            render_document("handout", locale, req.paper, req.patient, model)
+            joined = min(joined, time.process_time() - c0)
+            c0 = time.process_time()
+            handout.render_whole(req)
+            whole = min(whole, time.process_time() - c0)
+    return joined, whole
+
+
+CALLGRIND_SCRIPT = """
+import os, subprocess, sys
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1795392000")
+os.environ["HANDOUTS_CACHE_DIR"] = ""
+what, rounds = sys.argv[1], int(sys.argv[2])
+if what == "typst":
+    sys.path.insert(0, sys.argv[3])
+    import typst_anchor as ta
+    src, fonts = ta.handout_source("en")
+    run = lambda i: ta.render(ta.compiler(src + f"\\n// round {i}\\n", fonts))
+else:
+    from handouts import content, registry
+    from handouts.build import render_document, resolve_paper
+    from handouts.documents import handout
+    from handouts.documents.common import BuildRequest
+    mode, locale = what.split(":")
+    spec = registry.get("handout")
+    req = BuildRequest("handout", locale, resolve_paper(spec, locale, None), spec.sample_patient(), content.default())
+    if mode == "joined":
+        run = lambda i: render_document("handout", locale, req.paper, req.patient, req.model)
+    else:
+        run = lambda i: handout.render_whole(req)
+run(-1)
+run(-2)
+subprocess.run(["callgrind_control", "-i", "on", str(os.getpid())], check=True, capture_output=True)
+for i in range(rounds):
+    run(i)
+subprocess.run(["callgrind_control", "-i", "off", str(os.getpid())], check=True, capture_output=True)
+"""
+
+
+def instructions(what: str, rounds: int = 2) -> int | None:
+    """Instructions (valgrind's callgrind) of one warm render: `what` is "typst",
+    "joined:LOCALE" or "whole:LOCALE". Instrumented only around the renders (the
+    process starts uninstrumented and turns it on with callgrind_control), so imports
+    and the first renders are not counted. None where valgrind is not installed."""
+    import re
+    import shutil
+    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "cg.py"
+        script.write_text(CALLGRIND_SCRIPT, encoding="utf-8")
+        res = subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                              f"--callgrind-out-file={tmp}/callgrind.out", sys.executable, str(script), what,
+                              str(rounds), str(HERE)], capture_output=True, text=True, env=cold_env())
+    found = re.search(r"Collected : (\d+)", res.stderr)
+    if res.returncode != 0 or found is None:
+        return None
+    return int(found.group(1)) // rounds
+
+
+def counter_page(clients: int = 8, rounds: int = 5) -> dict:
+    """`handouts serve` as a pharmacy runs it; `clients` walk-in handouts posted at once,
+    `rounds` times: each request's seconds from sending to the whole PDF."""
+    import concurrent.futures as cf
+    import statistics
+    import urllib.parse
+    import urllib.request
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from liveserver import free_port
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "handouts", "serve", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cold_env())
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=5) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                return {"error": "the server did not start"}
+            time.sleep(0.25)
+
+        def one(i: int) -> float:
+            form = {"locale": "en", "documents": "handout", "paper": "letter", "card": "card",
+                    "name": f"Walk In {i}", "first_dose": "2026-12-01", "phone": f"+1 555 010 {i:04d}"}
+            body = urllib.parse.urlencode(form).encode()
+            t0 = time.perf_counter()
+            with urllib.request.urlopen(urllib.request.Request(base + "/en/download", data=body), timeout=300) as r:
+                assert r.headers["content-type"] == "application/pdf"
+                r.read()
+            return time.perf_counter() - t0
+
+        one(-1)  # the first request of a fresh server
+        seconds: list[float] = []
+        with cf.ThreadPoolExecutor(clients) as pool:
+            for n in range(rounds):
+                seconds += pool.map(one, range(n * clients, (n + 1) * clients))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    seconds.sort()
+    return {"clients": clients, "requests": len(seconds), "median_s": round(statistics.median(seconds), 3),
+            "p95_s": round(seconds[max(0, int(0.95 * len(seconds)) - 1)], 3), "max_s": round(seconds[-1], 3),
+            "target_p95_s": 1.0}
+
+
+def sizes() -> dict:
+    """The joined handout's size against the same handout laid out whole (every locale
+    and paper, the sample patient)."""
+    from handouts.documents import handout
+    from handouts.documents.common import BuildRequest
+    from handouts.staticcache import StaticCache
+    spec = registry.get("handout")
+    cache = StaticCache(None)
+    out = {}
+    for code in locales.available():
+        for paper in spec.papers:
+            from handouts import papers
+            req = BuildRequest("handout", code, papers.get(paper, spec.papers), spec.sample_patient(),
+                               content.default())
+            joined = handout.render_joined(req, cache).pdf
+            whole = handout.render_whole(req, qr_image="svg").pdf
+            out[f"{code}/{paper}"] = {"whole_bytes": len(whole), "joined_bytes": len(joined),
+                                      "ratio": round(len(joined) / len(whole), 3)}
+    return out
+
+
+def patients_csv(path: Path) -> Path:
+    """100 patients: 34 en, 33 zh-Hans, 33 zh-Hant."""
+    rows = ["name,first_dose,oncologist,phone,treatment_center,locale"]
+    codes = ["en"] * 34 + ["zh-Hans"] * 33 + ["zh-Hant"] * 33
+    rows += [f"Patient {i},2026-12-{1 + i % 28:02d},Dr. Gonzalez,+1 555 010 {i:04d},Riverside,{code}"
+             for i, code in enumerate(codes)]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+def phases(locale: str, repeat: int) -> dict:
+    """Where a warm joined personal handout's CPU goes (best of `repeat` each): the HTML
+    of the personal part and of the rest (its digest keys the cache), WeasyPrint's parse,
+    style and layout of the personal part, writing its PDF, and the join."""
+    from weasyprint import HTML
+
+    from handouts import paths, pdfjoin, staticcache
+    from handouts.documents import handout
+    from handouts.documents.common import BuildRequest
+    from handouts.engines import weasy
+    from handouts.localizer import get as get_localizer
+    spec = registry.get("handout")
+    req = BuildRequest("handout", locale, resolve_paper(spec, locale, None), spec.sample_patient(), content.default())
+    cache = staticcache.StaticCache(None)
+    budget = spec.personal_pages
+    rest = handout.static_part(req, budget + 1, cache)
+    text = handout.with_total(handout.html(req, (handout.PERSONAL,)), budget + rest.pages)
+    layout = paths.layouts_dir() / handout.LAYOUT
+    sheets = [weasy.stylesheet(layout / n) for n in handout.STYLESHEETS]
+    stack = weasy._stack_for(text, tuple(get_localizer(locale, req.model).spec.fonts), sheets)
+
+    def laid_out():
+        return HTML(string=text, base_url=str(layout) + os.sep, url_fetcher=weasy._fetcher()).render(
+            font_config=weasy._font_config(), stylesheets=[weasy.font_face_css(stack), *sheets], pdf_variant="pdf/ua-1")
+
+    doc = laid_out()
+    personal = handout._render(req, text)
+
+    def best(fn) -> float:
+        out = float("inf")
+        for _ in range(repeat):
+            c0 = time.process_time()
+            fn()
+            out = min(out, time.process_time() - c0)
+        return round(out, 4)
+
+    return {"whole_joined_render_cpu_s": best(lambda: handout.render_joined(req, cache)),
+            "personal_html": best(lambda: handout.html(req, (handout.PERSONAL,))),
+            "rest_html_for_its_key": best(lambda: handout.html(req, (handout.STATIC,), budget + 1)),
+            "personal_parse_style_layout": best(laid_out),
+            "personal_write_pdf": best(lambda: doc.write_pdf(pdf_variant="pdf/ua-1")),
+            "join": best(lambda: pdfjoin.join([personal.pdf, rest.pdf], prefixed=(False, True)))}
+
+
+def targets(tmp: Path, repeat: int, quick: bool, count_instructions: bool = False) -> dict:
+    """The issue-23 targets, each as a ratio to its anchor measured in this run."""
     out: dict = {}
     typ = typst_anchor(repeat)
-    for code, goal in (("en", 0.100), ("zh-Hans", 0.130)):
-        w, c = warm_personal(code, repeat)
-        entry = {"warm_s": round(w, 4), "warm_cpu_s": round(c, 4), "target_s": goal}
-        if typ:
-            entry["ratio_to_typst_en_wall"] = round(w / typ["warm_s"], 1)
-            entry["ratio_to_typst_en_cpu"] = round(c / typ["warm_cpu_s"], 1)
-        out[f"handout_personal_warm/{code}"] = entry
     out["typst_anchor_en"] = typ or "typst not installed: pip install -r benchmarks/requirements.txt"
+    for code, limit in (("en", 3.0), ("zh-Hans", 5.0)):
+        joined, whole = warm_pair(code, repeat)
+        entry = {"joined_cpu_s": round(joined, 4), "whole_document_cpu_s": round(whole, 4),
+                 "joined_vs_whole": round(joined / whole, 2), "target_ratio_to_typst": limit}
+        if typ:
+            entry["ratio_to_typst_cpu"] = round(joined / typ["warm_cpu_s"], 1)
+            entry["whole_ratio_to_typst_cpu"] = round(whole / typ["warm_cpu_s"], 1)
+        out[f"handout_personal_warm/{code}"] = entry
+        out[f"handout_personal_warm_phases/{code}"] = phases(code, repeat)
+    if count_instructions:
+        anchor = instructions("typst")
+        counts: dict = {"typst_anchor_en": anchor}
+        for code in ("en", "zh-Hans"):
+            for mode in ("joined", "whole"):
+                n = instructions(f"{mode}:{code}")
+                counts[f"{mode}/{code}"] = n
+                if n and anchor:
+                    counts[f"{mode}/{code}_ratio_to_typst"] = round(n / anchor, 1)
+        out["instructions_per_warm_render"] = counts
     toml = tmp / "p.toml"
     toml.write_text(PATIENT_TOML, encoding="utf-8")
-    out["cold_build_handout_patient"] = {
-        **run_cold(["build", "handout", "--patient", str(toml), "--out", str(tmp / "c")], tmp), "target_s": 0.7}
+    cache = tmp / "static-cache"
+    args = ["build", "handout", "--patient", str(toml), "--out", str(tmp / "c")]
+    with _env(HANDOUTS_CACHE_DIR=str(cache)):  # run_timed's untimed first run fills the folder
+        cached = run_cold(args, tmp)
+    with _env(HANDOUTS_CACHE_DIR=""):  # memory only: the rest laid out in every process
+        uncached = run_cold(args, tmp)
+    cold = {"static_part_on_disk": cached, "no_cache_folder": uncached, "target_ratio_to_typst_cold": 8.0}
     if typ:
-        out["cold_build_handout_patient"]["ratio_to_typst_cold_wall"] = round(
-            out["cold_build_handout_patient"]["s"] / typ["cold_process_s"], 1)
-        out["cold_build_handout_patient"]["ratio_to_typst_cold_cpu"] = round(
-            out["cold_build_handout_patient"]["cpu_s"] / typ["cold_process_cpu_s"], 1)
-    out["cold_build_wallet_card_patient"] = {
-        **run_cold(["build", "wallet-card", "--patient", str(toml), "--out", str(tmp / "c")], tmp), "target_s": 0.3}
-    out["cold_list"] = run_cold(["list"], tmp)
+        cold["ratio_to_typst_cold_cpu"] = round(cached["cpu_s"] / typ["cold_process_cpu_s"], 1)
+        cold["ratio_to_typst_cold_wall"] = round(cached["s"] / typ["cold_process_s"], 1)
+        cold["no_cache_folder_ratio_to_typst_cold_cpu"] = round(uncached["cpu_s"] / typ["cold_process_cpu_s"], 1)
+    out["cold_build_handout_patient"] = cold
+    out["cold_build_wallet_card_patient"] = run_cold(["build", "wallet-card", "--patient", str(toml),
+                                                      "--out", str(tmp / "c")], tmp)
     out["cold_python_startup_s"] = round(_python_startup(), 3)
-    out["cli_cards_1000"] = cli_cards_vs_floor(tmp, 1000, repeat)
+    out["joined_size_vs_whole"] = sizes()
     if not quick:
+        csv = patients_csv(tmp / "patients100.csv")
+        with _env(HANDOUTS_CACHE_DIR=str(tmp / "batch-cache")):  # empty: the parent lays out each rest
+            c0, t0 = _children_cpu(), time.perf_counter()
+            subprocess.run([sys.executable, "-m", "handouts", "batch", "--patients", str(csv), "--out",
+                            str(tmp / "batch100"), "--jobs", "2"], check=True, capture_output=True, cwd=tmp,
+                           env=cold_env())
+            out["batch_100_patients_2_workers"] = {
+                "s": round(time.perf_counter() - t0, 2), "cpu_s_all_processes": round(_children_cpu() - c0, 2),
+                "target_cpu_s": 14.0, "target_s_quiet": 8.0}
+        with _env(HANDOUTS_CACHE_DIR=str(tmp / "counter-cache")):
+            out["counter_page_handout"] = counter_page()
         out["cli_cards_10000"] = cli_cards_vs_floor(tmp, 10000, 2)
+    else:
+        out["cli_cards_1000"] = cli_cards_vs_floor(tmp, 1000, repeat)
     return out
+
+
+@contextlib.contextmanager
+def _env(**values: str):
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def _python_startup() -> float:
@@ -235,8 +485,10 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer repeats, skip the big batches")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--only", choices=["all", "targets", "documents"], default="all",
-                    help="targets: only the issue-12 figures (personal handout, cold builds, cards vs floor, "
-                         "100-patient batch)")
+                    help="targets: only the issue-23 figures (personal handout, cold build, 100-patient batch, "
+                         "counter page, sizes, cards vs floor)")
+    ap.add_argument("--instructions", action="store_true",
+                    help="also count the warm renders' instructions with valgrind (slow; steady on a busy machine)")
     opts = ap.parse_args()
     repeat = 2 if opts.quick else opts.repeat
     report: dict = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
@@ -246,7 +498,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if opts.only in ("all", "targets"):
-            report["targets"] = targets(tmp, repeat, opts.quick)
+            report["targets"] = targets(tmp, repeat, opts.quick, opts.instructions)
         per_doc = {}
         for doc in (registry.DOCUMENTS if opts.only != "targets" else ()):
             for code in locales.available():
@@ -259,17 +511,6 @@ def main() -> None:
             report["cards"] = cards_per_second(200 if opts.quick else 1000)
         if not opts.quick and opts.only == "all":
             report["batch_all_locales_s"] = round(batch_wall(["--all-locales", "--out", str(tmp / "all")], tmp), 2)
-        if not opts.quick and opts.only in ("all", "targets"):
-            csv = tmp / "patients.csv"
-            rows = ["name,first_dose,oncologist,phone,treatment_center,locale"]
-            codes = list(locales.available())
-            rows += [f"Patient {i},2026-12-{1 + i % 28:02d},Dr. Gonzalez,+1 555 010 {i:04d},Riverside,"
-                     f"{codes[i % len(codes)]}" for i in range(100)]
-            csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
-            c0 = _children_cpu()
-            report["batch_100_patients_s"] = {"s": round(
-                batch_wall(["--patients", str(csv), "--out", str(tmp / "pat"), "--jobs", "2"], tmp), 2),
-                "cpu_s_all_processes": round(_children_cpu() - c0, 2), "target_s": 8.0}
     report["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["peak_rss_mb"] = {
         "this_process": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),

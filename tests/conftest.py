@@ -11,6 +11,9 @@ import pytest
 
 EPOCH = 1795392000  # 2026-11-23 00:00 UTC
 os.environ["SOURCE_DATE_EPOCH"] = str(EPOCH)
+# The static-part cache in memory only (no folder in the user's home): tests that test
+# the cache folder give one.
+os.environ["HANDOUTS_CACHE_DIR"] = ""
 TODAY = dt.date(2026, 11, 23)
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"

@@ -17,6 +17,38 @@ def text(path: Path) -> str:
     return extract(path)
 
 
+def table_rows(path: Path) -> list[list[str]]:
+    """Every table row as the tagged structure gives it (TR, its TH/TD cells in order),
+    each cell's text from the marked content it owns, lines joined by a space: what a
+    screen reader reads, and a row whose cells wrap onto several lines still reads as
+    one row."""
+    import pdfplumber
+
+    def ids(node) -> set:
+        found = set(node.get("mcids") or ())
+        for child in node.get("children") or ():
+            found |= ids(child)
+        return found
+
+    rows: list[list[str]] = []
+    with pdfplumber.open(path) as pdf:
+        for page in pdf.pages:
+            def cell(node, page=page) -> str:
+                mine = ids(node)
+                return " ".join(page.filter(lambda o: o.get("mcid") in mine).extract_text().split())
+
+            def walk(node, page=page) -> None:
+                if node.get("type") == "TR":
+                    rows.append([cell(c) for c in node.get("children") or () if c.get("type") in ("TH", "TD")])
+                    return
+                for child in node.get("children") or ():
+                    walk(child)
+
+            for node in page.structure_tree:
+                walk(node)
+    return rows
+
+
 def page_sizes_mm(path: Path) -> list[tuple[float, float]]:
     reader = PdfReader(path)
     return [(float(p.mediabox.width) * MM_PER_PT, float(p.mediabox.height) * MM_PER_PT) for p in reader.pages]

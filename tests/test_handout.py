@@ -193,8 +193,12 @@ def test_dose_column_holds_every_dose(renders, model, locale, paper):
                            and w["text"].startswith(after)), key=lambda w: w["x0"])
                 tables += 1
                 limit = nxt["x0"] * PT_MM - 2 * cell_padding
+                # The table ends at the last rule under its dose cells (text below it is not in a cell).
+                cell_x0 = head["x0"] - cell_padding / PT_MM
+                end = max(line["top"] for line in page.lines
+                          if abs(line["x0"] - cell_x0) < 1.5 and line["top"] > head["bottom"])
                 for w in words:
-                    if w["top"] > head["bottom"] and w["text"] in tokens and head["x0"] - 1 <= w["x0"] < nxt["x0"]:
+                    if head["bottom"] < w["top"] < end and w["text"] in tokens and head["x0"] - 1 <= w["x0"] < nxt["x0"]:
                         checked += 1
                         assert w["x1"] * PT_MM <= limit + 0.15, (
                             f"{locale} {paper} page {page.page_number}: dose {w['text']!r} ends at "

@@ -1,9 +1,10 @@
-"""The PDF join (pdfjoin.py) on real handouts: a personal part and the cached static part
-of every locale and paper, joined, against the same pages laid out as one document
-(tests/handout_split.py cuts today's handout into the two parts)."""
+"""The PDF join (pdfjoin.py) on real handouts: the personal part and the cached rest of
+every locale and paper (layouts/handout/personal.html and static.html), joined, against
+the same two parts laid out as one document (the whole-document path)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 
@@ -14,16 +15,18 @@ import structcheck
 from conftest import HANDOUT_PAPERS, LOCALES
 from test_pdfua import assert_conforms
 
-import handout_split as split
 from handouts import fontmerge, papers, pdfjoin, registry
+from handouts.documents import handout
 from handouts.staticcache import StaticCache
 
 CASES = [(loc, paper) for loc in LOCALES for paper in HANDOUT_PAPERS]
+BUDGET = registry.get("handout").personal_pages
 
 
-def _request(model, patient, locale, paper):
+def _request(model, patient, locale, paper, **options):
     from handouts.documents.common import BuildRequest
-    return BuildRequest("handout", locale, papers.get(paper, registry.get("handout").papers), patient, model)
+    return BuildRequest("handout", locale, papers.get(paper, registry.get("handout").papers), patient, model,
+                        **options)
 
 
 class Joined:
@@ -33,17 +36,17 @@ class Joined:
         self._done: dict = {}
 
     def get(self, locale, paper):
-        """(joined path, whole-document path, today's handout bytes)."""
+        """(joined path, whole-document path, the whole document's bytes): the whole
+        document with the same QR code form as the cached rest (an SVG), so that the
+        pages can be compared pixel for pixel."""
         key = (locale, paper)
         if key not in self._done:
-            from handouts.documents import handout
             req = _request(self.model, self.patient, locale, paper)
-            pdf, pages = split.render_joined(req, self.cache)
             joined = self.root / f"joined-{locale}-{paper}.pdf"
-            joined.write_bytes(pdf)
+            joined.write_bytes(handout.render_joined(req, self.cache).pdf)
             whole = self.root / f"whole-{locale}-{paper}.pdf"
-            whole.write_bytes(split.render_whole(req).pdf)
-            self._done[key] = (joined, whole, handout.render(req).pdf)
+            whole.write_bytes(handout.render_whole(req, qr_image="svg").pdf)
+            self._done[key] = (joined, whole, whole.read_bytes())
         return self._done[key]
 
 
@@ -68,7 +71,7 @@ def test_reads_as_the_whole_document(joined, locale, paper):
     text = extract(path)
     assert text == extract(whole)
     pages = len(re.findall(r"^=== page \d+ ===$", text, re.M))
-    assert pages == _pages(path.read_bytes()) > split.PERSONAL_PAGES
+    assert pages == _pages(path.read_bytes()) > BUDGET
 
 
 def test_page_numbers_run_across_parts(joined):
@@ -120,27 +123,39 @@ def test_pdfua_checker_finds_nothing_new(joined, locale, paper):
 
 
 @pytest.mark.parametrize("locale,paper", CASES)
-def test_at_most_a_tenth_larger_than_today(joined, locale, paper):
-    path, _, today = joined.get(locale, paper)
-    assert path.stat().st_size <= 1.10 * len(today)
+def test_at_most_a_tenth_larger_than_the_whole_document(joined, locale, paper):
+    path, _, whole = joined.get(locale, paper)
+    assert path.stat().st_size <= 1.10 * len(whole)
 
 
 def test_joining_is_reproducible(joined, model, sample_patient):
     path, _, _ = joined.get("zh-Hant", "a4")
-    again, _ = split.render_joined(_request(model, sample_patient, "zh-Hant", "a4"), joined.cache)
+    again = handout.render_joined(_request(model, sample_patient, "zh-Hant", "a4"), joined.cache).pdf
     assert again == path.read_bytes()
 
 
 # ------------------------------------------------------------- the checks can fail
 
 def _parts(joined, locale="en", paper="letter"):
-    """The personal and static parts of a joined handout, as the join got them."""
-    joined.get(locale, paper)  # the static part laid out, in the fixture's cache
+    """The personal part and the rest of a joined handout, as the join got them (the
+    rest's ids unprefixed: these tests join them as plain parts)."""
+    joined.get(locale, paper)  # the rest laid out, in the fixture's cache
     req = _request(joined.model, joined.patient, locale, paper)
-    key = joined.cache.key(split.staticcache.static_inputs("handout", locale, paper), split.static_inputs(req))
-    static = joined.cache.get(key)
-    assert static is not None
-    return split._render(req, split.personal_html(req, _pages(static))).pdf, static
+    made = joined.cache.made
+    rest = handout.static_part(req, BUDGET + 1, joined.cache)
+    assert joined.cache.made == made  # found in the cache
+    personal = handout._render(req, handout.with_total(handout.html(req, (handout.PERSONAL,)), BUDGET + rest.pages))
+    assert personal.pages == BUDGET
+    with pikepdf.open(io.BytesIO(rest.pdf)) as pdf:  # the cached part's ids carry "p2-": taken off
+        for element in pdfjoin._elements(pdfjoin._document_element(pdf)):
+            if "/ID" in element:
+                element.ID = pikepdf.String(str(element.ID).removeprefix("p2-"))
+            for attr in pdfjoin._attributes(element):
+                if "/Headers" in attr:
+                    attr.Headers = pikepdf.Array([pikepdf.String(str(h).removeprefix("p2-")) for h in attr.Headers])
+        out = io.BytesIO()
+        pdf.save(out)
+    return personal.pdf, out.getvalue()
 
 
 def _pages(pdf: bytes) -> int:
@@ -288,16 +303,36 @@ def test_subsets_with_renumbered_glyphs_are_not_merged(joined):
         fontmerge.merge([b, out.getvalue()])
 
 
-def test_a_personal_part_longer_than_planned_is_numbered_right(joined, monkeypatch):
-    """Where the personal part fills other than the pages planned for it, it is laid out
-    again and the static part numbered after it: the same text as the whole document."""
+def _with_budget(monkeypatch, pages: int) -> None:
+    spec = registry.get("handout")
+    monkeypatch.setitem(registry.DOCUMENTS, "handout", dataclasses.replace(spec, personal_pages=pages))
+
+
+def test_a_personal_part_shorter_than_its_budget_is_numbered_right(joined, monkeypatch):
+    """Where the personal part fills fewer pages than its budget, it is numbered again
+    and the rest numbered after it (a second cache entry): the same text as the whole
+    document."""
     from handouts.pdftext import extract
     _, whole, _ = joined.get("zh-Hans", "letter")
-    monkeypatch.setattr(split, "PERSONAL_PAGES", 1)
+    _with_budget(monkeypatch, BUDGET + 1)
     cache = StaticCache(None)
-    pdf, pages = split.render_joined(_request(joined.model, joined.patient, "zh-Hans", "letter"), cache)
-    assert cache.made == 2  # the static part numbered from page 2, then from page 3
-    path = whole.parent / "replanned.pdf"
-    path.write_bytes(pdf)
+    rendered = handout.render_joined(_request(joined.model, joined.patient, "zh-Hans", "letter"), cache)
+    assert cache.made == 2  # the rest numbered from the page after the budget, then after the part
+    path = whole.parent / "renumbered.pdf"
+    path.write_bytes(rendered.pdf)
     assert extract(path) == extract(whole)
     assert structcheck.problems(path) == []
+
+
+def test_a_personal_part_past_its_budget_is_laid_out_whole(joined, monkeypatch):
+    """Past its budget the personal part is not joined: the handout is laid out whole
+    (the same pages and text)."""
+    from handouts.pdftext import extract
+    _, whole, _ = joined.get("en", "a4")
+    _with_budget(monkeypatch, BUDGET - 1)
+    req = _request(joined.model, joined.patient, "en", "a4")
+    rendered = handout.render_joined(req, StaticCache(None))
+    assert rendered.pdf == handout.render_whole(req).pdf
+    path = whole.parent / "past-budget.pdf"
+    path.write_bytes(rendered.pdf)
+    assert extract(path) == extract(whole)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from handouts import batch, locales, paths, registry, staticcache
+from handouts import digests, locales, paths, registry, staticcache
 from handouts.staticcache import StaticCache
 
 SRC = Path(staticcache.__file__).resolve().parent
@@ -36,15 +36,15 @@ def tree(tmp_path, monkeypatch):
     shutil.copytree(SRC, pkg, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(paths, "resource_root", lambda: root)
     monkeypatch.setattr(paths, "content_file", lambda: pkg / "data" / "tarlatamab" / "content.toml")
-    monkeypatch.setattr(batch, "__file__", str(pkg / "batch.py"))
+    monkeypatch.setattr(digests, "__file__", str(pkg / "digests.py"))
     _clear()
     yield root, pkg
     _clear()
 
 
 def _clear():
-    for fn in (batch._code_digest, batch._layout_digest, batch._locale_digest, batch._fonts_digest,
-               batch._content_digest, locales.font_families, locales._files, locales._read, locales.available,
+    for fn in (digests.code_digest, digests.layout_digest, digests.locale_digest, digests.fonts_digest,
+               digests.content_digest, digests.engines, locales.font_families, locales._files, locales._read, locales.available,
                locales._from_folder, staticcache.engine_versions):
         fn.cache_clear()
 
@@ -108,6 +108,20 @@ def test_engine_versions_are_in_the_key(tree, monkeypatch):
     monkeypatch.setattr(weasyprint, "__version__", weasyprint.__version__ + ".post1")
     staticcache.engine_versions.cache_clear()
     assert _key() != before
+
+
+def test_a_change_to_the_catalog_a_locale_builds_on_makes_a_rebuild(tree):
+    """zh-HK takes every entry its own catalog lacks from zh-Hant's: a change there is a
+    change of zh-HK's rest."""
+    root, _ = tree
+    folder = root / "locales" / "zh_HK"
+    folder.mkdir()
+    shutil.copy(Path(__file__).parent / "locales" / "zh_HK" / "locale.toml", folder / "locale.toml")
+    _clear()
+    before = _key(locale="zh-HK")
+    _append(root / "locales" / "zh_Hant" / "LC_MESSAGES" / "handouts.po")
+    _clear()
+    assert _key(locale="zh-HK") != before
 
 
 @pytest.mark.parametrize("part", [{"locale": "en"}, {"paper": "letter"}, {"first_page": 2}])
@@ -178,9 +192,11 @@ def test_a_write_is_atomic(tmp_path, monkeypatch):
 
 
 def test_no_cache_folder_outside_the_configured_place(tmp_path, monkeypatch, model, sample_patient):
-    """A real joined handout with the cache configured: files only in that folder."""
-    import handout_split as split
+    """A real joined handout with the cache configured: files only in that folder, the
+    rest of the handout laid out once (one entry) beside the font files' digests."""
     from test_pdfjoin import _request
+
+    from handouts.documents import handout
     home, configured = tmp_path / "home", tmp_path / "configured"
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
@@ -188,11 +204,19 @@ def test_no_cache_folder_outside_the_configured_place(tmp_path, monkeypatch, mod
     monkeypatch.setenv(staticcache.ENV, str(configured))
     assert staticcache.default_folder() == configured
     cache = StaticCache(staticcache.default_folder())
-    split.render_joined(_request(model, sample_patient, "en", "letter"), cache)
+    handout.render_joined(_request(model, sample_patient, "en", "letter"), cache)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["configured", "home"]
     assert list(home.iterdir()) == []
-    entries = [p for p in configured.rglob("*") if p.is_file()]
-    assert entries and all(e.name.endswith(staticcache.SUFFIX) for e in entries)
+    files = sorted(p.relative_to(configured) for p in configured.rglob("*") if p.is_file())
+    entries = [f for f in files if f.name.endswith(staticcache.SUFFIX)]
+    assert cache.made == len(entries) == 1
+    assert files == sorted([*entries, Path(staticcache.DIGESTS)])
+    assert cache.write_error is None
+
+
+def test_a_cache_folder_set_empty_is_memory_only(monkeypatch):
+    monkeypatch.setenv(staticcache.ENV, "")
+    assert staticcache.default_folder() is None
 
 
 def test_default_folder_is_the_users_cache(tmp_path, monkeypatch):
@@ -211,7 +235,8 @@ def test_a_link_in_the_cache_folder_is_not_written_through(tmp_path):
     cache = StaticCache(folder)
     assert cache.get_or_make(key, lambda: b"part") == b"part"  # the build goes on
     assert list(elsewhere.iterdir()) == []
-    assert cache.write_error and key[:2] in cache.write_error
+    assert cache.write_error and cache.write_error.code == "cache.not_written"
+    assert key[:2] in cache.write_error.one_line()
 
 
 def test_an_unwritable_cache_costs_speed_not_the_document(tmp_path):
@@ -262,27 +287,32 @@ def test_two_processes_fill_the_cache_at_once(tmp_path):
 
 
 def test_the_cache_holds_no_personal_data(tmp_path, model):
-    """The static part is laid out without the patient: nothing of theirs reaches the
-    cache folder (which, unlike out/, is not where clinics expect patient files)."""
-    import handout_split as split
+    """The rest of the handout is laid out without the patient: nothing of theirs reaches
+    the cache folder (which, unlike out/, is not where clinics expect patient files)."""
     from test_pdfjoin import _request
 
+    from handouts.documents import handout
     from handouts.patient import Patient
     from handouts.pdftext import extract
     patient = Patient.model_validate({"name": "Zed Quuxley", "first_dose": "2026-12-09", "oncologist": "Dr. Yolanda Vex",
                                       "phone": "+1 (555) 999-8888", "treatment_center": "Wexford Clinic"})
     cache = StaticCache(tmp_path / "c")
-    pdf, _ = split.render_joined(_request(model, patient, "en", "a4"), cache)
+    pdf = handout.render_joined(_request(model, patient, "en", "a4"), cache).pdf
     joined = tmp_path / "joined.pdf"
     joined.write_bytes(pdf)
-    values = ["Quuxley", "Yolanda Vex", "999-8888", "Wexford", "December 9, 2026"]
-    # The static part is cut from the handout of a fixed sample patient: none of that
-    # patient's values may be in it either (they would print on every patient's pages).
+    values = ["Quuxley", "Yolanda Vex", "999-8888", "Wexford", "December 9, 2026", "Wednesday"]
+    # Nor any value of the registry's sample patient (the rest's sources are those of
+    # the sample's handout: its values must not print on every patient's pages).
     sample = registry.get("handout").sample_patient()
     samples = [sample.name, sample.oncologist, sample.phone, sample.treatment_center, "December 1, 2026"]
     assert all(v in extract(joined) for v in values)  # the values are printed, in the personal part
-    for entry in (tmp_path / "c").rglob(f"*{staticcache.SUFFIX}"):
+    entries = list((tmp_path / "c").rglob(f"*{staticcache.SUFFIX}"))
+    assert entries
+    for entry in entries:
         part = tmp_path / "part.pdf"
-        part.write_bytes(StaticCache(tmp_path / "c").get(entry.name.removesuffix(staticcache.SUFFIX)))
+        part.write_bytes(handout.StaticPart.decode(
+            StaticCache(tmp_path / "c").get(entry.name.removesuffix(staticcache.SUFFIX))).pdf)
         text = extract(part)
         assert not [v for v in values + samples if v in text]
+    digests = (tmp_path / "c" / staticcache.DIGESTS).read_text()
+    assert not [v for v in values + samples if v in digests]

@@ -97,8 +97,8 @@ def test_lists_are_lists(renders, model, sample_patient, document, locale):
 def test_schedule_is_a_table_with_header_cells(renders, locale):
     _, elements = tree(rendered(renders, "handout", locale))
     tables = [e for t, e in elements if t == "/Table"]
-    assert len(tables) == 3  # step-up schedule, care-team contacts, personal schedule
-    schedule = tables[0]
+    assert len(tables) == 3  # care-team contacts, personal schedule (the personal part), step-up schedule
+    schedule = tables[2]
     head = children(schedule, "/THead")
     assert head, "the schedule has a header row"
     header_cells = [c for row in children(head[0], "/TR") for c in children(row, "/TH")]

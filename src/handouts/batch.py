@@ -34,14 +34,13 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from pathlib import Path, PurePosixPath
 from typing import Any
 from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from . import __version__, content, locales, output, paths, registry, scratch
+from . import __version__, content, digests, output, paths, registry, scratch
 from .clock import print_date
 from .errors import HandoutsError, Interrupted, escaped
 from .patient import Patient
@@ -98,57 +97,14 @@ class Result:
 
 # -- input digests ----------------------------------------------------------------
 
-def _hash_files(files: Iterable[Path]) -> str:
-    h = hashlib.sha256()
-    for f in sorted(files):
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
+# What a job depends on (digests.py: the static-part cache keys by the same digests).
+_code_digest, _content_digest, _engines = digests.code_digest, digests.content_digest, digests.engines
+_fonts_digest, _layout_digest, _locale_digest = digests.fonts_digest, digests.layout_digest, digests.locale_digest
 
 
-@cache
-def _code_digest() -> str:
-    pkg = Path(__file__).resolve().parent
-    return _hash_files(p for p in pkg.rglob("*.py"))
-
-
-@cache
-def _layout_digest(layout: str) -> str:
-    folders = (paths.layouts_dir() / layout, paths.layouts_dir() / "_shared")
-    return _hash_files(p for folder in folders for p in folder.rglob("*") if p.is_file())
-
-
-@cache
-def _locale_digest(code: str) -> str:
-    spec = locales.get(code)
-    files = [p for p in spec.directory.rglob("*") if p.is_file() and p.suffix in (".po", ".toml")]
-    return _hash_files([*files, paths.fonts_dir() / "fonts.toml"])
-
-
-@cache
-def _fonts_digest(code: str) -> str:
-    """The font files a locale prints with: a changed font changes every glyph."""
-    spec = locales.get(code)
-    return _hash_files({*locales.font_files(spec, "regular"), *locales.font_files(spec, "bold")})
-
-
-@cache
-def _content_digest(folder: Path) -> str:
-    """The content pack: its content file and its own catalogs."""
-    return _hash_files(content.Pack(folder).files())
-
-
-@cache
-def _engines() -> dict[str, str | None]:
-    """The engine libraries' versions and which of their patches are on: a new WeasyPrint
-    or pydyf may change a file's bytes."""
-    from .engines import patches
-    return patches.engine_versions()
-
-
-def _mixed(digests: Iterable[str]) -> str:
+def _mixed(each: Iterable[str]) -> str:
     """One digest for several locales' (a card sheet whose cards are in several languages)."""
-    found = sorted(set(digests))
+    found = sorted(set(each))
     return found[0] if len(found) == 1 else hashlib.sha256("".join(found).encode()).hexdigest()
 
 
@@ -521,6 +477,26 @@ def _move_sheets_aside(plan: Plan, out: output.OutputDir, replaced: dict[str, st
 
 # -- orchestration ----------------------------------------------------------------
 
+def fill_static_parts(jobs: Iterable[Job]) -> None:
+    """Lay out, in this process, the patient-independent part of each document the jobs
+    print that has one (the handout's rest, per locale and paper), once: forked workers
+    find it in the cache they inherit, instead of each laying it out. A part that fails
+    here is left to the job, which reports it."""
+    model = content.default()
+    done: set[tuple[str, str, str]] = set()
+    for job in jobs:
+        spec = registry.get(job.document)
+        where = (job.document, job.locale, job.paper)
+        if spec.fill_static is None or job.sheet or where in done:
+            continue
+        done.add(where)
+        try:
+            with RenderSession():
+                spec.fill_static(job.locale, job.paper, model)
+        except HandoutsError:
+            pass
+
+
 @dataclass
 class Plan:
     root: Path
@@ -648,6 +624,7 @@ def _run(plan: Plan, out: output.OutputDir, jobs: int, fail_fast: bool,
                 if fail_fast and res.status == "failed":
                     break
         else:
+            fill_static_parts([job for job, _, _ in todo])  # inherited by the workers forked next
             workspace = scratch.Scratch()
             pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=_mp_context(),
                                           initializer=_worker_init, initargs=(os.getpid(), str(workspace.path)))

@@ -162,7 +162,7 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
               sheet, bleed, duplex_offset, copies, patients_file, date_order=None, file_names="full",
               large_print=False, also=None) -> None:
     """Render DOCUMENT and print the path of every file written."""
-    from . import cards, content, output, registry
+    from . import content, output, registry, staticcache
     from .build import review_warnings, warn, write
     from .patient import load_toml
     from .request import ListFile, Request, resolve
@@ -180,10 +180,13 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     out_dir = out_dir or (Path("out") if req.rows is not None else Path("out") / res.locale)
     freshness = review_warnings(model, strict)  # --strict refuses before anything is created
     output.ensure_writable_dir(out_dir)
-    if res.sheet:
+    if res.sheet:  # the card layout (ReportLab) is imported only for sheets
+        from . import cards
         freshness += cards.bleed_warnings(res.sheet, bleed or 0.0)
     warn(freshness, _LANG[0])
+    cache = staticcache.configure(staticcache.default_folder())
     built = write(res, model, out_dir)
+    warn([w for w in (cache.take_warning(),) if w], _LANG[0])
     click.echo(str(built.path))
 
 
@@ -205,7 +208,7 @@ def batch_cmd(locale_codes, all_locales, patients_csv, date_order, file_names, o
               as_json) -> None:
     """Render every document for a locale (into OUT/<locale>/) or for a list of patients
     (into OUT/patients/<name>/), with a manifest.json in each folder."""
-    from . import batch, content, locales, output
+    from . import batch, content, locales, output, staticcache
     from .build import review_warnings, warn
     from .patient import check_file
     from .progress import Reporter
@@ -249,9 +252,11 @@ def batch_cmd(locale_codes, all_locales, patients_csv, date_order, file_names, o
 
     plan = batch.Plan(out_dir, jobs_list)
     reporter = Reporter(len(plan.jobs), as_json=as_json)
+    cache = staticcache.configure(staticcache.default_folder())
     with reporter:
         results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=reporter.update,
                             warn=lambda w: _batch_notice(w, plan))
+    warn([w for w in (cache.take_warning(),) if w], _LANG[0])
     reporter.summary(results, bad_rows, plan.moved_aside)
     failed = [r for r in results if r.status == "failed"]
     if bad_rows:

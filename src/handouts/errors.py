@@ -164,6 +164,8 @@ MESSAGES: dict[str, str] = {
     "server.port_in_use": E_("port %(port)s on %(host)s is already in use (is the page already running?); stop the "
                              "other program or choose another --port"),
     "server.cannot_listen": E_("cannot listen on %(host)s port %(port)s: %(reason)s"),
+    "cache.not_written": E_("could not keep the handout's patient-independent pages in the cache folder %(folder)s "
+                            "(%(reason)s); every file is complete, later builds lay those pages out again"),
     "manifest.malformed": E_("%(file)s in %(folder)s is malformed (%(detail)s); treating it as absent and "
                              "rebuilding"),
     "pack.superseded": E_("the pack made earlier for this row, from its details before a correction, was moved "

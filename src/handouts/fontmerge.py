@@ -9,6 +9,13 @@ that hold one record per glyph change (glyf and loca, hmtx, vmtx, maxp's count);
 rest (cmap, name, OS/2 ...) are the first subset's. A PDF shows these fonts through
 /CIDToGIDMap /Identity and its own /W widths, never through the font's cmap.
 
+Only up to the highest glyph a subset was made for are ids kept: WeasyPrint subsets a
+second time keeping glyphs 0 to that one, and the glyphs the subsetter added past it
+(components of composite glyphs, glyphs its closure reached) are renumbered, so the same
+id past it can be another glyph in another subset. Given the glyphs each PDF draws
+(`used`), a subset's glyphs are those and the components they need; the rest are left
+out, and a component drawn differently by two subsets refuses the merge.
+
 Pure Python on the bytes: no font library is parsed, so merging costs a few
 milliseconds even for CJK subsets of 30,000 glyph slots.
 """
@@ -17,9 +24,10 @@ from __future__ import annotations
 
 import struct
 from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from itertools import accumulate, compress, islice
 from operator import ne
-from dataclasses import dataclass
 
 __all__ = ["FontMergeError", "merge", "glyph_data"]
 
@@ -112,16 +120,51 @@ def _checksum(data: bytes) -> int:
     return sum(words) & 0xFFFFFFFF
 
 
-def merge(programs: list[bytes]) -> bytes:
+def _components(data: bytes) -> list[int]:
+    """The glyph ids a composite glyph's outline is made of (none for a simple one)."""
+    if len(data) < 10 or struct.unpack_from(">h", data, 0)[0] >= 0:
+        return []
+    out, pos = [], 10
+    while pos + 4 <= len(data):
+        flags, gid = struct.unpack_from(">HH", data, pos)
+        out.append(gid)
+        pos += 4 + (4 if flags & 0x0001 else 2)  # ARG_1_AND_2_ARE_WORDS
+        if flags & 0x0008:  # WE_HAVE_A_SCALE
+            pos += 2
+        elif flags & 0x0040:  # WE_HAVE_AN_X_AND_Y_SCALE
+            pos += 4
+        elif flags & 0x0080:  # WE_HAVE_A_TWO_BY_TWO
+            pos += 8
+        if not flags & 0x0020:  # MORE_COMPONENTS
+            break
+    return out
+
+
+def _needed(font: _Font, used: Iterable[int]) -> list[int]:
+    """The glyphs drawn for `used`: those with an outline, and their components."""
+    todo = [g for g in used if g < font.num_glyphs]
+    seen: set[int] = set()
+    while todo:
+        gid = todo.pop()
+        if gid in seen:
+            continue
+        seen.add(gid)
+        todo.extend(_components(font.glyph(gid)))
+    return sorted(g for g in seen if g < font.num_glyphs and font.glyph(g))
+
+
+def merge(programs: list[bytes], used: Sequence[Iterable[int]] | None = None) -> bytes:
     """One TrueType program with every glyph of `programs` (subsets of one font with
-    glyph ids kept). The first program's tables are kept where they are global."""
+    glyph ids kept). The first program's tables are kept where they are global.
+    `used[i]`: the glyphs program i is drawn with (default: all it holds)."""
     fonts = [_parse(p) for p in programs]
     if len({_identity(f) for f in fonts}) != 1:
         raise FontMergeError("the programs are subsets of different fonts")
-    num = max(f.num_glyphs for f in fonts)
+    drawn = [f.drawn() if used is None else _needed(f, [0, *used[i]]) for i, f in enumerate(fonts)]
+    num = max(max(d, default=0) for d in drawn) + 1
     owner: dict[int, int] = {}  # glyph id -> the first font that draws it
     for i, f in enumerate(fonts):
-        for gid in f.drawn():
+        for gid in drawn[i]:
             first = owner.setdefault(gid, i)
             # Glyph ids kept means a glyph drawn by two subsets is the same outline; a
             # subsetter that renumbered glyphs would make this merge draw wrong glyphs.

@@ -34,7 +34,7 @@ import io
 import re
 import zlib
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import pikepdf
 from pikepdf import Array, Dictionary, Name, String
@@ -43,7 +43,7 @@ from . import fontmerge
 
 ZLIB_LEVEL = 6  # as the engine writes its streams
 
-__all__ = ["JoinError", "join", "subset_tag"]
+__all__ = ["JoinError", "join", "prefix_ids", "subset_tag"]
 
 
 class JoinError(ValueError):
@@ -231,29 +231,32 @@ def _widths(cid: Dictionary) -> dict[int, float]:
 
 
 def _font_resources(pdf: pikepdf.Pdf) -> list[Dictionary]:
-    """Every /Font resource dictionary: the pages' and those of the forms they draw."""
+    """Every /Font resource dictionary: the pages' and those of the forms they draw, in
+    the order of the pages."""
     out: list[Dictionary] = []
     seen: set[tuple] = set()
-    stack = [p.obj.get("/Resources") for p in pdf.pages]
-    while stack:
-        res = stack.pop()
-        if not isinstance(res, Dictionary):
-            continue
-        if res.is_indirect:
-            if res.objgen in seen:
+    for page in pdf.pages:
+        stack = [page.obj.get("/Resources")]
+        while stack:
+            res = stack.pop()
+            if not isinstance(res, Dictionary):
                 continue
-            seen.add(res.objgen)
-        fonts = res.get("/Font")
-        if isinstance(fonts, Dictionary):
-            out.append(fonts)
-        for xobject in (res.get("/XObject") or {}).values():
-            if isinstance(xobject, pikepdf.Stream) and xobject.get("/Subtype") == Name.Form:
-                stack.append(xobject.get("/Resources"))
+            if res.is_indirect:
+                if res.objgen in seen:
+                    continue
+                seen.add(res.objgen)
+            fonts = res.get("/Font")
+            if isinstance(fonts, Dictionary):
+                out.append(fonts)
+            for xobject in (res.get("/XObject") or {}).values():
+                if isinstance(xobject, pikepdf.Stream) and xobject.get("/Subtype") == Name.Form:
+                    stack.append(xobject.get("/Resources"))
     return out
 
 
 def _faces(pdf: pikepdf.Pdf, resources: list[Dictionary]) -> dict[tuple, _Face]:
-    """Type0 fonts with one embedded TrueType/OpenType program, by object id."""
+    """Type0 fonts with one embedded TrueType/OpenType program, by object id, in the
+    order the pages first use them."""
     out: dict[tuple, _Face] = {}
     for fonts in resources:
         for font in fonts.values():
@@ -289,11 +292,12 @@ def _share_fonts(pdf: pikepdf.Pdf) -> None:
             continue  # not subsets of one font: each keeps its own (distinct tags)
         if not all(f.gids <= base.gids for f in others):
             try:
-                program = fontmerge.merge([base.program.read_bytes(), *(f.program.read_bytes() for f in others)])
+                program = fontmerge.merge([base.program.read_bytes(), *(f.program.read_bytes() for f in others)],
+                                          used=[base.gids, *(f.gids for f in others)])
             except fontmerge.FontMergeError:
                 continue
             _set_program(base, program)
-            _merge_metrics(base, others)
+        _merge_metrics(base, others, order=list(faces.values()))
         for f in others:
             replace[f.font.objgen] = base.font
     if replace:
@@ -324,13 +328,20 @@ def _set_program(face: _Face, program: bytes) -> None:
     face.program.Length1 = len(program)
 
 
-def _merge_metrics(base: _Face, others: list[_Face]) -> None:
-    """The widths and the text map of every subset, on the one font dictionary."""
+def _merge_metrics(base: _Face, others: list[_Face], order: list[_Face]) -> None:
+    """The widths and the text map of every subset, on the one font dictionary. Where
+    parts map one glyph to different text (a face may draw "•" and "·" with one glyph),
+    the first part's text wins, as the engine keeps the first text it drew a glyph for
+    in a document laid out whole (`order`: the faces in the order of the pages)."""
     widths: dict[int, float] = {}
     text: dict[int, str] = {}
-    for face in [*others, base]:  # the base's own entries win
+    group = [base, *others]
+    own = _to_unicode(base.font)
+    for face in sorted(group, key=lambda f: -next(i for i, o in enumerate(order) if o is f)):
         widths.update(face.widths)
-        text.update(_to_unicode(face.font))
+        text.update(own if face is base else _to_unicode(face.font))
+    if widths.keys() == base.widths.keys() and text == own:
+        return  # the base's subset holds every glyph, mapped as the first part maps it
     w = Array()
     run: Array | None = None
     for gid in sorted(widths):
@@ -389,16 +400,35 @@ def _cmap(text: dict[int, str]) -> bytes:
 _NOT_JOINED = ("/Names", "/Dests", "/AcroForm")
 
 
-def join(parts: Sequence[bytes]) -> bytes:
+def _id_prefix(number: int) -> str:
+    return f"p{number}-"
+
+
+def prefix_ids(part: bytes, number: int) -> bytes:
+    """`part` with its element ids prefixed as `join` prefixes the ids of its part
+    `number`: a part joined again and again (a cached one) is prefixed once, and
+    joined with `prefixed` set for it."""
+    with pikepdf.Pdf.open(io.BytesIO(part)) as pdf:
+        _prefix_ids(_document_element(pdf), _id_prefix(number))
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True, compress_streams=True,
+                 object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        return out.getvalue()
+
+
+def join(parts: Sequence[bytes], prefixed: Sequence[bool] = ()) -> bytes:
     """One tagged PDF from `parts` (tagged PDFs as WeasyPrint writes them), in order.
-    The first part's catalog (language, metadata, title) is the joined document's."""
+    The first part's catalog (language, metadata, title) is the joined document's.
+    `prefixed[i]`: part i+1's ids were prefixed already (`prefix_ids`)."""
     if not parts:
         raise JoinError("nothing to join")
+    done = list(prefixed) + [False] * (len(parts) - len(prefixed))
     base = pikepdf.Pdf.open(io.BytesIO(parts[0]))
     document = _document_element(base)
     struct_root = base.Root.StructTreeRoot
     pairs = _nums(struct_root.ParentTree) if "/ParentTree" in struct_root else []
-    _prefix_ids(document, "p1-")
+    if not done[0]:
+        _prefix_ids(document, _id_prefix(1))
     for number, data in enumerate(parts[1:], start=2):
         src = pikepdf.Pdf.open(io.BytesIO(data))
         carried = [key for key in _NOT_JOINED if key in src.Root]
@@ -406,7 +436,8 @@ def join(parts: Sequence[bytes]) -> bytes:
             raise JoinError(f"part {number} has {', '.join(carried)}: named destinations and forms "
                             "are not carried across parts")
         src_document = _document_element(src)
-        _prefix_ids(src_document, f"p{number}-")
+        if not done[number - 1]:
+            _prefix_ids(src_document, _id_prefix(number))
         shifted = _renumber(src, _next_key(pairs, base))
         outline_first = src.Root.get("/Outlines", {}).get("/First")
         src_items = _outline_items(outline_first)

@@ -90,6 +90,13 @@ class DocumentSpec:
     paper_default: str | None = None  # None: the locale's default paper
     sheets: tuple[str, ...] = field(default=())
     large_print_budget: tuple[int, int] | None = None  # --large-print, and its page budget
+    # A document laid out as a personal part, then the rest (the same for every patient,
+    # laid out once and cached) joined to it: the personal part's page budget. Past it,
+    # the document is laid out whole.
+    personal_pages: int | None = None
+    # fill_static(locale, paper, model): lays out that rest into the process's static-part
+    # cache (a batch's parent, before its workers fork).
+    fill_static: Hook | None = None
     bilingual_factor: int | None = None  # --also LOCALE: the page budget times this
     list_sheet: str | None = None  # a patient list's batch imposes its cards on this sheet too
     counter: int | None = None  # its place on the counter page (None: not offered there)
@@ -145,6 +152,8 @@ register(DocumentSpec(
     description="Patient handout: what the drug is, CRS/ICANS warning signs, step-up dosing, personal schedule",
     layout="handout", engine="weasyprint", papers=("letter", "a4"), page_budget=(2, 6),
     variables=PATIENT_VARIABLES, render=_documents("handout:render"),
+    # Page 1: the warnings with the care team's phone; page 2: the care team, the dates.
+    personal_pages=2, fill_static=_documents("handout:fill_static"),
     # Every text at least 18 pt: three times the regular maximum.
     large_print_budget=(4, 12),
     # The handout twice on one set of sheets (large print: twice that budget too).

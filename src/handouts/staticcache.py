@@ -12,6 +12,15 @@ On disk, writes are atomic (a temporary file, then a rename, inside the cache fo
 only, never through a link: `output.OutputDir`), so two processes filling the cache at
 once each write a whole entry and the last rename wins; both wrote the same bytes. Each
 entry carries a digest of its bytes: a damaged entry is a miss, laid out again.
+
+Every process has one cache (`process_cache`): in memory only, until a door gives it
+the folder (`configure`: the command line and the counter page's workers; a batch's
+workers are forked from a parent that has filled it). Nothing in it is personal: a
+static part is laid out without the patient.
+
+A cold build would hash the locale's font files (tens of megabytes) for the key each
+time; `file_digests` keeps each file's digest in the cache folder beside the entries,
+found again by the file's size, times and inode, which any change to the file changes.
 """
 
 from __future__ import annotations
@@ -23,52 +32,70 @@ import threading
 from collections import OrderedDict
 from functools import cache
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
+from .clock import print_date
 from .errors import HandoutsError
 from .output import OutputDir
 
 FORMAT = b"handouts-static-part 1 "
+DIGESTS = "file-digests.json"  # beside the entries: the font files' digests by their stat
 SUFFIX = ".part.pdf"  # not ".part": OutputDir's temporary files end in ".part"
 ENV = "HANDOUTS_CACHE_DIR"
 MEMORY_ENTRIES = 24  # a batch of three locales on two papers, with room to spare
 MAX_ENTRY = 64 * 1024 * 1024
 
 
-def default_folder() -> Path:
-    """$HANDOUTS_CACHE_DIR, else the user's cache folder ($XDG_CACHE_HOME or ~/.cache)
-    plus handouts/static."""
+def default_folder() -> Path | None:
+    """$HANDOUTS_CACHE_DIR (set but empty: no folder, memory only), else the user's
+    cache folder ($XDG_CACHE_HOME or ~/.cache) plus handouts/static."""
     configured = os.environ.get(ENV)
-    if configured:
-        return Path(configured)
+    if configured is not None:
+        return Path(configured) if configured.strip() else None
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "handouts" / "static"
 
 
 @cache
 def engine_versions() -> dict[str, str]:
-    """The libraries that decide how a part is laid out and written."""
+    """The libraries that decide how a part is laid out and written: WeasyPrint and
+    pydyf, and the system's Pango, HarfBuzz and HarfBuzz subsetter (a Debian update
+    changes them under the same WeasyPrint)."""
+    import ctypes
+
     import pydyf
     import weasyprint
     out = {"weasyprint": weasyprint.__version__, "pydyf": pydyf.__version__}
-    try:
-        from weasyprint.text.ffi import ffi, harfbuzz, pango
-        out["pango"] = ffi.string(pango.pango_version_string()).decode()
-        out["harfbuzz"] = ffi.string(harfbuzz.hb_version_string()).decode()
-        from weasyprint.text.ffi import harfbuzz_subset
-        out["harfbuzz_subset"] = "yes" if harfbuzz_subset else "no"
-    except (ImportError, AttributeError):  # another WeasyPrint: its version still keys
-        pass
+    for name, soname, symbol in (("pango", "libpango-1.0.so.0", "pango_version_string"),
+                                 ("harfbuzz", "libharfbuzz.so.0", "hb_version_string"),
+                                 ("harfbuzz_subset", "libharfbuzz-subset.so.0", "hb_version_string")):
+        try:
+            function = getattr(ctypes.CDLL(soname), symbol)
+        except (OSError, AttributeError):  # another platform, or no subsetter: still a key
+            out[name] = "absent"
+            continue
+        function.restype = ctypes.c_char_p
+        out[name] = function().decode()
     return out
 
 
-def static_inputs(document: str, locale: str, paper: str) -> dict:
+def static_inputs(document: str, locale: str, paper: str, cache: StaticCache | None = None) -> dict:
     """The batch manifest's digests of everything a patient-independent part of
-    `document` depends on (all but the personal values), plus the engine versions."""
-    from . import batch
-    inputs = batch.inputs(batch.Job(document, locale, paper, Path("."), "static"))
-    inputs.pop("personal", None)
-    return {**inputs, "engine": engine_versions()}
+    `document` depends on (all but the personal values), plus the engine versions. The
+    font files' digest comes from `cache`'s file digests where it has a folder."""
+    from . import digests, paths, registry
+    spec = registry.get(document)
+    files = (cache or process_cache()).file_digests(digests.font_files(locale))
+    return {
+        "content": digests.content_digest(paths.content_file().parent)[:16],
+        "catalog": digests.locale_digest(locale)[:16],
+        "fonts": hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16],
+        "layout": digests.layout_digest(spec.layout)[:16],
+        "code": digests.code_digest()[:16],
+        "engines": digests.engines(),
+        "print_date": print_date().isoformat(),
+        "engine": engine_versions(),
+    }
 
 
 def make_key(*parts: dict) -> str:
@@ -89,8 +116,9 @@ class StaticCache:
         self._lock = threading.Lock()
         self._making: dict[str, threading.Lock] = {}
         self.made = 0  # parts laid out by this cache: what tests and benchmarks count
-        self.write_error: str | None = None  # the last failed disk write, if any
+        self.write_error: HandoutsError | None = None  # the last failed disk write, if any
         self._ensured = False
+        self._digests: dict[str, dict] | None = None  # file digests, as read from the folder
 
     @staticmethod
     def key(*parts: dict) -> str:
@@ -118,17 +146,57 @@ class StaticCache:
         (a full disk, a read-only folder, a link planted in the folder) costs speed, not
         the document: it is kept in `write_error` for the caller to report."""
         self._remember(key, data)
-        if self._disk is None:
-            return
+        if self._disk is not None:
+            self._write(self._name(key), FORMAT + hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
+
+    def _write(self, name: str, data: bytes) -> None:
+        assert self._disk is not None
         try:
             if not self._ensured:
                 self._disk.ensure()  # the configured folder, created on the first write
                 self._ensured = True
-            self._disk.write(self._name(key), FORMAT + hashlib.sha256(data).hexdigest().encode() + b"\n" + data)
+            self._disk.write(name, data)
         except HandoutsError as err:
-            self.write_error = err.one_line()
+            self.write_error = HandoutsError("cache.not_written", "cache", {"folder": self.folder,
+                                                                            "reason": err.render()})
         except OSError as exc:
-            self.write_error = f"cannot write to {self.folder}: {exc.strerror or exc}"
+            self.write_error = HandoutsError("cache.not_written", "cache", {"folder": self.folder,
+                                                                            "reason": exc.strerror or exc})
+
+    def take_warning(self) -> HandoutsError | None:
+        """The last failed write (once): a warning for the command that built."""
+        found, self.write_error = self.write_error, None
+        return found
+
+    def file_digests(self, files: list[Path]) -> list[tuple[str, str]]:
+        """(name, sha256) of each file. With a folder, a file whose size, times, inode
+        and device are as recorded there is not read again (changing a file's bytes
+        changes its modification and change times; the change time cannot be set
+        back)."""
+        if self._digests is None:
+            raw = self._disk.read(DIGESTS, limit=1024 * 1024) if self._disk is not None else None
+            try:
+                found = json.loads(raw) if raw else {}
+            except ValueError:
+                found = {}
+            self._digests = found if isinstance(found, dict) else {}
+        known = self._digests
+        out: list[tuple[str, str]] = []
+        changed = False
+        for path in files:
+            st = path.stat()
+            stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+            entry = known.get(str(path))
+            if isinstance(entry, dict) and entry.get("stat") == stamp and isinstance(entry.get("sha256"), str):
+                digest = entry["sha256"]
+            else:
+                digest = _file_sha256(path)
+                known[str(path)] = {"stat": stamp, "sha256": digest}
+                changed = True
+            out.append((path.name, digest))
+        if changed and self._disk is not None:
+            self._write(DIGESTS, (json.dumps(known, sort_keys=True, indent=0) + "\n").encode())
+        return out
 
     def get_or_make(self, key: str, make: Callable[[], bytes]) -> bytes:
         """The entry, made by `make()` on a miss (once per key in this process, however
@@ -169,3 +237,34 @@ class StaticCache:
         if not sep or header[len(FORMAT):] != hashlib.sha256(data).hexdigest().encode():
             return None  # damaged or cut short: laid out again, and replaced
         return data
+
+
+def _file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+_PROCESS: list[StaticCache] = []
+
+
+def process_cache() -> StaticCache:
+    """This process's cache: in memory only until `configure` gives it a folder."""
+    if not _PROCESS:
+        _PROCESS.append(StaticCache(None))
+    return _PROCESS[0]
+
+
+def configure(folder: Path | None) -> StaticCache:
+    """Give this process's cache a folder on disk (None: memory only); what it holds in
+    memory is kept."""
+    old = process_cache()
+    if old.folder == (Path(folder) if folder is not None else None):
+        return old
+    new = StaticCache(folder, old._limit)
+    new._memory = old._memory
+    new.made = old.made
+    _PROCESS[0] = new
+    return new

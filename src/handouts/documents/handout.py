@@ -1,16 +1,34 @@
-"""The patient handout (WeasyPrint)."""
+"""The patient handout (WeasyPrint): a personal part, then the rest.
+
+The personal part (layouts/handout/personal.html) holds everything that differs per
+patient: the name, the warnings with the care team's 24-hour phone beside the emergency
+rule (page 1), the care team and the dated schedule, within the registry's personal page
+budget. The rest (static.html) depends only on the locale, paper, content, catalogs,
+fonts, layouts and engines: it is laid out once, kept in the static-part cache
+(staticcache.py) and joined to each personal part as PDF (pdfjoin.py), so a personal
+handout costs one short layout and a join.
+
+Both parts in one HTML document is the whole handout: the path of large print, of a
+second language (--also) and of a personal part past its budget. It starts the rest on
+a new page, as the joined handout does, so both paths print the same pages and text.
+A part laid out alone prints the joined document's page numbers ("Page 3 of 5"), and
+the rest cites a fixed set of sources: those of everything the whole handout prints for
+a patient with a dated schedule (the registry's sample patient).
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import re
+from dataclasses import dataclass
 
-from babel.lists import format_list
 from markupsafe import Markup
 
-from .. import locales, paths, qr, registry
+from .. import locales, paths, pdfjoin, qr, registry, staticcache
 from ..clock import print_date
+from ..content import ContentModel
 from ..engines import weasy
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
@@ -19,6 +37,8 @@ from .common import (BuildRequest, capitalized, css_string, footer_line, lab_sch
                      provenance, render_template, risks, visit_label, visits_label, when_label)
 
 LAYOUT = "handout"
+PERSONAL, STATIC = "personal", "static"
+PARTS = (PERSONAL, STATIC)  # the whole handout
 QR_MODULE_MM = 0.6
 STYLESHEETS = ("style.css", "safety.css")
 LARGE_PRINT_STYLESHEET = "large-print.css"  # page budgets: the registry's handout spec
@@ -40,6 +60,18 @@ def page_counter_css(L: Localizer) -> Markup:
     if pos < len(text):
         parts.append(f'"{css_string(text[pos:])}"')
     return Markup(" ".join(parts))
+
+
+_PAGES_COUNTER = "counter(pages)"
+
+
+def with_total(text: str, total: int) -> str:
+    """A part's HTML with the joined document's page total in its running "of M" (a
+    part alone counts only its own pages). Only the <style> in the head is changed."""
+    head, sep, rest = text.partition("</style>")
+    if head.count(_PAGES_COUNTER) != 1:
+        raise ValueError("the page counter is not in the head's style")
+    return head.replace(_PAGES_COUNTER, f'"{int(total)}"') + sep + rest
 
 
 def stay_near_end(model, day: dt.date) -> dt.date:
@@ -72,14 +104,48 @@ def footer_css(text: str) -> Markup:
     return Markup(' "\\A " '.join(f'"{css_string(line)}"' for line in lines if line))
 
 
-def html(req: BuildRequest) -> str:
+def html(req: BuildRequest, parts: tuple[str, ...] = PARTS, first_page: int = 1, qr_image: str = "svg") -> str:
+    """The handout's HTML: both parts (the whole handout), or one of them to lay out
+    alone, numbering its pages from `first_page` ("of M" is counter(pages) until
+    `with_total` sets it). `qr_image`: the QR code as "svg" or "png"."""
     model = req.model
     L = get_localizer(req.locale, model)
+    cited = cited_facts(req.locale, model) if STATIC in parts else frozenset()
     with L.tracking() as printed:
-        return _html(req, L, printed)
+        return _html(req, L, printed, parts, first_page, qr_image, cited)
 
 
-def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
+# Per content model (by identity; the model is kept alive with its entry), per locale.
+_CITED: dict[int, tuple[ContentModel, dict[str, frozenset[str]]]] = {}
+
+
+def cited_facts(locale: str, model: ContentModel) -> frozenset[str]:
+    """The facts whose sources the handout cites, the same for every patient: what the
+    whole handout prints for a patient with a dated schedule. The rest of the handout,
+    laid out without a patient, cites the personal part's sources too."""
+    entry = _CITED.get(id(model))
+    if entry is None or entry[0] is not model:
+        if len(_CITED) >= 8:
+            _CITED.pop(next(iter(_CITED)))
+        entry = _CITED[id(model)] = (model, {})
+    found = entry[1].get(locale)
+    if found is None:
+        L = Localizer(locale, model)  # its own: nothing reaches another render's tracking
+        spec = registry.get("handout")
+        sample = BuildRequest(spec.name, locale, resolve_paper(locale), spec.sample_patient(), model)
+        with L.tracking() as facts:
+            _html(sample, L, facts, PARTS, 1, "svg", frozenset())
+        found = entry[1][locale] = frozenset(facts)
+    return found
+
+
+def resolve_paper(locale: str):
+    from ..build import resolve_paper as resolve
+    return resolve(registry.get("handout"), locale, None)
+
+
+def _html(req: BuildRequest, L: Localizer, printed: set[str], parts: tuple[str, ...], first_page: int,
+          qr_image: str, cited: frozenset[str]) -> str:
     model = req.model
     when = print_date()
     rows = L.schedule()
@@ -120,11 +186,12 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
 
     def sources():
         # Called by the template's footer, after everything above it has been printed.
-        cited = model.sources_for(sorted(printed))
-        return cited + [model.sources[nci]] if model.sources[nci] not in cited else cited
+        found = model.sources_for(sorted(printed | cited))
+        return found + [model.sources[nci]] if model.sources[nci] not in found else found
 
+    alt = L._("QR code: %(url)s", url=model.meta.nci_url)
     return render_template(
-        f"{LAYOUT}/template.html", L,
+        f"{LAYOUT}/template.html", L, parts=parts, first_page=first_page if first_page != 1 else None,
         title=title, paper=req.paper, patient_name=spec.value("patient.name", patient), visits=visits,
         schedule_rows=schedule_rows, stay_near_visits=stay_near,
         premed_visits=premed,
@@ -133,7 +200,7 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
         contacts=contacts, phone_label=phone_label, first_day=L.number(1),
         phone=spec.value("patient.phone", patient),
         printable=model.is_printable,
-        qr_svg=code.svg(QR_MODULE_MM, L._("QR code: %(url)s", url=model.meta.nci_url)),
+        qr_code=code.png(QR_MODULE_MM, alt) if qr_image == "png" else code.svg(QR_MODULE_MM, alt),
         sources=sources,
         # Large print repeats a short running footer (one line at 18 pt, so the warning
         # box's signs, phone and emergency rule fit on one page); the full provenance
@@ -148,11 +215,11 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
 _BODY = re.compile(r"<body>(.*)</body>", re.S)
 
 
-def bilingual_html(req: BuildRequest) -> str:
+def bilingual_html(req: BuildRequest, qr_image: str = "svg") -> str:
     """The patient's language, then the `also` language after a page break: the same
     handout twice on one set of sheets, each part in an element with its own lang."""
-    first = html(req)
-    second = html(dataclasses.replace(req, locale=req.also, also=None))
+    first = html(req, qr_image=qr_image)
+    second = html(dataclasses.replace(req, locale=req.also, also=None), qr_image=qr_image)
     lang = locales.get(req.also).html_lang
     # Element ids (the QR code's path) must stay unique in one document.
     part = re.sub(r'\bid="([^"]+)"', r'id="also-\1"', _BODY.search(second).group(1))
@@ -163,8 +230,7 @@ def bilingual_html(req: BuildRequest) -> str:
                                f'<div class="part also" lang="{lang}">{part}</div></body>', first, count=1)
 
 
-def render(req: BuildRequest) -> weasy.Rendered:
-    text = bilingual_html(req) if req.also and req.also != req.locale else html(req)
+def _render(req: BuildRequest, text: str) -> weasy.Rendered:
     L = get_localizer(req.locale, req.model)
     layout = paths.layouts_dir() / LAYOUT
     families = tuple(L.spec.fonts)
@@ -173,3 +239,93 @@ def render(req: BuildRequest) -> weasy.Rendered:
     return weasy.render(text, layout, families,
                         [weasy.stylesheet(layout / name) for name in STYLESHEETS
                          + ((LARGE_PRINT_STYLESHEET,) if req.large_print else ())])
+
+
+def render(req: BuildRequest) -> weasy.Rendered:
+    """A personal part joined to the cached rest; the whole handout for large print, a
+    second language, or a personal part past its page budget."""
+    if req.large_print or (req.also and req.also != req.locale):
+        return render_whole(req)
+    return render_joined(req, staticcache.process_cache())
+
+
+def render_whole(req: BuildRequest, qr_image: str = "png") -> weasy.Rendered:
+    """Both parts in one document (the QR code as a PNG: cheaper to lay out and paint)."""
+    text = bilingual_html(req, qr_image) if req.also and req.also != req.locale else html(req, qr_image=qr_image)
+    return _render(req, text)
+
+
+def render_joined(req: BuildRequest, cache: staticcache.StaticCache) -> weasy.Rendered:
+    """The personal part laid out for this patient, the rest from `cache` (laid out on a
+    miss), joined. The personal part is laid out for its page budget; where it needs
+    fewer pages it is numbered again with the rest numbered after it (a second cache
+    entry), and where it needs more the whole handout is laid out instead."""
+    budget = registry.get(req.document).personal_pages or 0
+    personal_html = html(req, (PERSONAL,))
+    rest = static_part(req, budget + 1, cache)
+    personal = _render(req, with_total(personal_html, budget + rest.pages))
+    if personal.pages > budget:
+        return render_whole(req)
+    if personal.pages < budget:
+        rest = static_part(req, personal.pages + 1, cache)
+        personal = _render(req, with_total(personal_html, personal.pages + rest.pages))
+    pdf = pdfjoin.join([personal.pdf, rest.pdf], prefixed=(False, True))
+    return weasy.Rendered(pdf=pdf, pages=personal.pages + rest.pages)
+
+
+@dataclass(frozen=True)
+class StaticPart:
+    """The rest of the handout as laid out and kept: its PDF (element ids prefixed as
+    the join's second part) and its page count."""
+    pdf: bytes
+    pages: int
+
+    def encode(self) -> bytes:
+        return b"%d\n" % self.pages + self.pdf
+
+    @classmethod
+    def decode(cls, data: bytes) -> StaticPart:
+        pages, _, pdf = data.partition(b"\n")
+        return cls(pdf=pdf, pages=int(pages))
+
+
+# Pages the rest filled last time, by (locale, paper): the first guess of the next total.
+_REST_PAGES: dict[tuple[str, str], int] = {}
+
+
+def static_key(req: BuildRequest, text: str, first_page: int, cache: staticcache.StaticCache) -> str:
+    """The rest's cache key: the input digests a batch manifest records (content, catalog,
+    fonts, layouts, code, print date, engines) and a digest of the rest's own HTML, which
+    holds every value it prints (so a changed model or catalog in memory is a new key)."""
+    return cache.key(staticcache.static_inputs(req.document, req.locale, req.paper.name, cache),
+                     {"document": req.document, "locale": req.locale, "paper": req.paper.name,
+                      "first_page": first_page, "html": hashlib.sha256(text.encode()).hexdigest(),
+                      "prefixed": "p2"})
+
+
+def fill_static(locale: str, paper: str, model: ContentModel) -> None:
+    """Lay out the rest of the handout for `locale` and `paper` into this process's
+    static-part cache (where it is, it is only looked up)."""
+    spec = registry.get("handout")
+    from .. import papers
+    req = BuildRequest(spec.name, locale, papers.get(paper, spec.papers), None, model)
+    static_part(req, (spec.personal_pages or 0) + 1, staticcache.process_cache())
+
+
+def static_part(req: BuildRequest, first_page: int, cache: staticcache.StaticCache) -> StaticPart:
+    """The rest of the handout, numbered from `first_page`: from `cache`, or laid out
+    (once per key) and kept there."""
+    rest = dataclasses.replace(req, patient=None)
+    text = html(rest, (STATIC,), first_page)
+    key = static_key(req, text, first_page, cache)
+
+    def make() -> bytes:
+        where = (req.locale, req.paper.name)
+        guess = _REST_PAGES.get(where, 3)
+        laid = _render(rest, with_total(text, first_page - 1 + guess))
+        if laid.pages != guess:  # the numbers print in the margin: the pages stay the same
+            laid = _render(rest, with_total(text, first_page - 1 + laid.pages))
+        _REST_PAGES[where] = laid.pages
+        return StaticPart(pdfjoin.prefix_ids(laid.pdf, 2), laid.pages).encode()
+
+    return StaticPart.decode(cache.get_or_make(key, make))

@@ -45,7 +45,10 @@ def _warm(render: bool, parent: int, nice: int = 0, scratch_dir: str | None = No
         os.nice(nice)                   # list rows yield the CPU to the counter's card
     logging.disable(logging.CRITICAL)   # a worker never logs (patient data stays unlogged)
     import weasyprint  # noqa: F401
-    from handouts import catalogs
+    from handouts import catalogs, staticcache
+    # One static-part cache per worker (the handout's patient-independent pages, laid
+    # out at most once per locale and paper; from the cache folder when it has them).
+    staticcache.configure(staticcache.default_folder())
     core.model()
     for code in core.locale_codes():
         catalogs.translations(code)
