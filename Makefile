@@ -1,32 +1,43 @@
 # Two commands on a fresh machine: `make render` and `make test`.
-# Both create .venv and install the project into it (and, where the machine lets us,
-# the system library libharfbuzz-subset0).
+# Both create .venv and install the project into it: `render` only what rendering needs
+# (the package, and as root on Debian the system library libharfbuzz-subset0), `test`
+# also the test and lint tools (and as root Debian's chromium and calcurse for the
+# browser and calendar tests). scripts/install-system-deps.sh says what it installs, waits
+# for apt's lock and prints apt's reason when it cannot.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-stamp
+RENDER_STAMP := $(VENV)/.installed-render
+TEST_STAMP   := $(VENV)/.installed-test
 
 .PHONY: render test lint catalogs check bench wheel constraints clean
 
-# Installed with constraints.txt: the same engine versions on every machine (see that
-# file for how to bump them).
-$(STAMP): pyproject.toml constraints.txt
-	@./scripts/install-system-deps.sh
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,lint]'
+
+# Installed with constraints.txt: the same engine versions on every machine (see that
+# file for how to bump them).
+$(RENDER_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	@./scripts/install-system-deps.sh render
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
 	@touch $@
 
+$(TEST_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	@./scripts/install-system-deps.sh test
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,lint]'
+	@touch $@ $(RENDER_STAMP)
+
 ## Render every document in every locale into out/
-render: $(STAMP)
+render: $(RENDER_STAMP)
 	$(BIN)/handouts batch --all-locales --out out
 
-## Run the test suite (what .ci/run runs)
-test: $(STAMP)
+## Run the test suite (what .ci/run runs), on every core (pytest -n auto)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest -n auto -q
 
 ## Re-extract messages into locales/handouts.pot (documents), locales/web.pot (the web page) and locales/errors.pot (error messages) and merge them into every catalog
-catalogs: $(STAMP)
+catalogs: $(TEST_STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ --no-location --omit-header --sort-output -o locales/handouts.pot .
 	$(BIN)/pybabel update -i locales/handouts.pot -d locales -D handouts --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
 	$(BIN)/pybabel extract -F src/handouts/web/babel.cfg -k W_ --no-location --omit-header --sort-output -o locales/web.pot .
@@ -34,10 +45,11 @@ catalogs: $(STAMP)
 	$(BIN)/pybabel extract --no-default-keywords -k E_ --no-location --omit-header --sort-output -o locales/errors.pot src/handouts/errors.py
 	$(BIN)/pybabel update -i locales/errors.pot -d locales -D errors --no-fuzzy-matching --ignore-obsolete --no-wrap --ignore-pot-creation-date
 
-check: $(STAMP)
+## Exit 0: ready; 1: cannot ship (a catalog, font or layout problem); 3: needs a person (a review)
+check: $(RENDER_STAMP)
 	$(BIN)/handouts check
 
-bench: $(STAMP)
+bench: $(RENDER_STAMP)
 	$(BIN)/python benchmarks/bench.py
 
 # Modules that pass ruff and mypy (pyproject.toml); the rest join as they are cleaned.
@@ -48,7 +60,7 @@ LINT_FILES := src/handouts/errors.py src/handouts/session.py src/handouts/scratc
 	tests/test_engine_patches.py tests/test_temp_folders.py tests/test_error_messages.py tests/test_render_sessions.py
 
 ## Lint and type-check the modules that are already clean (see pyproject.toml)
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(BIN)/ruff check $(LINT_FILES)
 	$(BIN)/mypy
 
@@ -62,7 +74,7 @@ constraints:
 	mv constraints.txt.new constraints.txt
 	rm -rf .constraints-venv
 
-wheel: $(STAMP)
+wheel: $(RENDER_STAMP)
 	$(BIN)/python -m pip wheel --no-deps -w dist .
 
 clean:

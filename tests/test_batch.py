@@ -132,11 +132,38 @@ def test_interrupted_batch_leaves_no_partial_pdf_and_resumes(tmp_path):
     assert "unchanged" in res.stderr and "built" in res.stderr
 
 
-def test_check_reports_unreviewed_catalogs(capsys):
+def test_check_reports_unreviewed_catalogs_as_needing_a_person(capsys):
+    """An unreviewed catalog prints (with a notice): it needs a person, it does not stop
+    shipping. Exit 3, not 1 (cannot ship), nor 0."""
     code, out, _ = run(capsys, "check", "--no-render")
-    assert code == 1
-    assert "zh-Hans: not yet reviewed" in out and "zh-Hant: not yet reviewed" in out
-    assert "untranslated" not in out and "fuzzy" not in out
+    assert code == 3
+    assert "needs a person: catalog zh-Hans: not yet reviewed" in out and "zh-Hant: not yet reviewed" in out
+    assert "problem:" not in out and "untranslated" not in out and "fuzzy" not in out
+    assert "0 problems (cannot ship), 2 for a person" in out
+
+
+def test_check_tells_cannot_ship_from_needs_a_person(capsys, monkeypatch):
+    from handouts import catalogs
+    real = catalogs.problems
+    monkeypatch.setattr(catalogs, "problems", lambda *a, **k: ["msgid 'x': untranslated"] + real(*a, **k))
+    code, out, _ = run(capsys, "check", "--no-render")
+    assert code == 1 and "problem: catalog zh-Hans: msgid 'x': untranslated" in out
+    assert "needs a person: catalog zh-Hans" in out           # both kinds are reported
+
+
+def test_check_on_a_fresh_clone_needs_a_person_only_for_the_catalogs(capsys, monkeypatch):
+    """On the day of the last reviews nothing is past due: the NCI page was reviewed."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796342400")   # 2026-12-04
+    code, out, _ = run(capsys, "check", "--no-render")
+    assert code == 3 and "due for review" not in out and "S16" not in out
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1804118400")   # 2027-03-04: still within a quarter
+    code, out, _ = run(capsys, "check", "--no-render")
+    assert "S16" not in out
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1804377600")   # 2027-03-07: past due, a person must review it
+    code, out, _ = run(capsys, "check", "--no-render")
+    assert code == 3 and "needs a person: source S16" in out
+    code, out, _ = run(capsys, "check", "--no-render", "--strict")
+    assert code == 1 and "problem: sources:" in out
 
 
 FORK_AFTER_RENDER = """

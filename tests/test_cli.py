@@ -46,12 +46,12 @@ PATIENT_CASES = {
     "unknown field": ('name = "Li"\nfavourite_colour = "red"\n', "p.toml: favourite_colour"),
     "impossible date": ("first_dose = 2026-02-30\n", "p.toml: first_dose"),
     "impossible date as text": ('first_dose = "2026-02-30"\n', "p.toml: first_dose"),
-    "before approval": ("first_dose = 2024-04-30\n", "patient: first_dose"),
-    "more than a year ahead": ("first_dose = 2028-01-15\n", "patient: first_dose"),
+    "before approval": ("first_dose = 2024-04-30\n", "p.toml: first_dose"),
+    "more than a year ahead": ("first_dose = 2028-01-15\n", "p.toml: first_dose"),
     "phone with letters": ('phone = "call me maybe"\n', "p.toml: phone"),
     "empty name": ('name = ""\n', "p.toml: name"),
-    "unknown locale in file": ('locale = "fr"\n', "patient: locale"),
-    "glyph in no font": ('name = "\U0003134A"\n', "patient: name"),
+    "unknown locale in file": ('locale = "fr"\n', "p.toml: locale"),
+    "glyph in no font": ('name = "\U0003134A"\n', "p.toml: name"),
 }
 
 
@@ -61,6 +61,37 @@ def test_bad_patient_file(capsys, tmp_path, case):
     p = tmp_path / "p.toml"
     p.write_text(body, encoding="utf-8")
     run_refused(capsys, field, tmp_path / "out", "build", "handout", "--patient", str(p))
+
+
+# The same value, written with and without TOML's quotes, gets the same one line: the
+# patient record's words, never the TOML parser's.
+SAME_WORDS = [
+    ("first_dose = 12/01/2026\n", 'first_dose = "12/01/2026"\n',
+     "p.toml: first_dose: give a date as YYYY-MM-DD, e.g. 2026-12-01"),
+    ("first_dose = 2026-02-30\n", 'first_dose = "2026-02-30"\n',
+     "p.toml: first_dose: 2026-02-30 is not a calendar date"),
+    ('phone = call me # at home\n', 'phone = "call me"\n', "p.toml: phone: a phone number has only digits"),
+]
+
+
+@pytest.mark.parametrize("bare,quoted,line", SAME_WORDS)
+def test_a_patient_file_value_gets_the_same_words_quoted_or_not(capsys, tmp_path, bare, quoted, line):
+    for i, body in enumerate((bare, quoted)):
+        p = tmp_path / "p.toml"
+        p.write_text(f'name = "Ada Quill"\n{body}', encoding="utf-8")
+        err = run_refused(capsys, line, tmp_path / f"out{i}", "build", "handout", "--patient", str(p))
+        assert "line" not in err and "Expected" not in err and "Invalid" not in err, err
+
+
+def test_patient_file_syntax_errors_name_the_file_field_and_line(capsys, tmp_path):
+    p = tmp_path / "p.toml"
+    for body, line in (("name = Ada Quill\n",
+                        'p.toml: name: put the value in double quotes (line 1), e.g. name = "..."'),
+                       ('\nname = "Ada\n', "p.toml: name: the value's closing quote is missing (line 2)"),
+                       ("[[x\n", "p.toml: not valid TOML (line 1)")):
+        p.write_text(body, encoding="utf-8")
+        err = run_refused(capsys, line, tmp_path / "out", "build", "handout", "--patient", str(p))
+        assert "Ada" not in err  # a value is never echoed: it may be a name
 
 
 @pytest.mark.parametrize("args,field", [
@@ -89,8 +120,10 @@ def test_text_command(capsys, renders):
     assert code == 0 and "=== page 1 ===" in out and "IMDELLTRA" in out
 
 
-def test_strict_fails_on_overdue_source(capsys, tmp_path):
-    assert "S16" in run_refused(capsys, "--strict", tmp_path, "build", "handout", "--strict")
+def test_strict_fails_on_overdue_source(capsys, tmp_path, monkeypatch, model):
+    import datetime as dt
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", _epoch(model.sources["S16"].review_due() + dt.timedelta(days=1)))
+    assert "was due for review" in run_refused(capsys, "--strict", tmp_path, "build", "handout", "--strict")
 
 
 # ------------------------------------------------------------------ --sample, review dates

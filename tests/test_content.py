@@ -86,8 +86,9 @@ def test_no_template_spells_a_number():
 
 def test_overdue_sources_are_reported(model):
     import datetime as dt
-    overdue = dict(model.overdue_sources(dt.date(2026, 11, 23)))
-    assert "S16" in overdue  # NCI page last reviewed 2025-12-30, quarterly
+    assert model.overdue_sources(dt.date(2026, 12, 4)) == []        # a fresh clone warns of nothing
+    overdue = dict(model.overdue_sources(dt.date(2027, 3, 7)))
+    assert "S16" in overdue  # NCI page reviewed 2026-12-04, quarterly
     assert "S1" not in overdue
 
 
@@ -296,8 +297,24 @@ def test_a_source_review_date_needs_a_recorded_check_that_read_it(tmp_path, mode
     data["sources"]["S17"]["last_reviewed"] = "2026-11-23"
     with pytest.raises(Exception, match="sources.S17.last_reviewed"):
         content.from_data(data)
-    # The NCI date is the page's own record, and says so.
-    assert model.sources["S16"].review_record
+    # The NCI page's date is that of a recorded review of what the documents take from it.
+    [review] = [r for r in model.meta.source_reviews if r.source == "S16"]
+    assert model.sources["S16"].last_reviewed == review.date and not model.sources["S16"].review_record
+    assert "nci_url" in review.compared and "sources/002" in review.read and "Accelerated Approval" in review.result
+    assert "live" in review.means                                    # says what it did not read
+    # A review date with no record of the review is refused; so is a review of no source.
+    data = content.raw()
+    data["meta"]["source_reviews"] = []
+    with pytest.raises(Exception, match="sources.S16.last_reviewed"):
+        content.from_data(data)
+    data = content.raw()
+    data["meta"]["source_reviews"][0]["source"] = "S99"
+    with pytest.raises(Exception, match="unknown source 'S99'"):
+        content.from_data(data)
+    data = content.raw()
+    data["meta"]["source_reviews"][0]["result"] = ""
+    with pytest.raises(Exception, match="result"):
+        content.from_data(data)
 
 
 # ------------------------------------------------------- patient-education symptom words

@@ -209,9 +209,8 @@ def test_the_page_reads_codes_not_words(monkeypatch):
 
 def test_an_error_the_page_has_no_words_for_is_in_the_pages_language():
     from handouts.web import core, i18n
-    err = HandoutsError("list.unknown_columns", "header", {"columns": ["nmae"], "allowed": ("name", "phone")},
-                        where="upload.csv")
+    err = HandoutsError("list.duplicate_columns", "header", {"columns": ["name", "phone"]}, where="upload.csv")
     p = core.problem(err)
     assert p.field == ""
-    assert i18n.problem_text("zh-Hans", p) == "此内容无法使用：未知的列 nmae；可用的列：name、phone"
-    assert i18n.error_words("en", p) == "unknown column(s) nmae; allowed: name, phone"
+    assert i18n.problem_text("zh-Hans", p) == "此内容无法使用：列 name、phone 重复出现"
+    assert i18n.error_words("en", p) == "column(s) name, phone given twice"

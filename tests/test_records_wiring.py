@@ -290,3 +290,31 @@ def test_one_document_in_two_languages_in_one_run_is_a_translation(settings, con
     assert sorted(x.code for x in second.relatesTo) == ["replaces", "transforms"]
     [transforms] = [x for x in second.relatesTo if x.code == "transforms"]
     assert transforms.target.reference == f"DocumentReference/{first.id}"
+
+
+def test_a_reprint_reads_the_list_and_names_the_folders_as_the_batch_did(settings, content_file, tmp_path, capsys):
+    """A list with the clinic's own dates (12/01/2026) printed into folders named by
+    initials: recall reads the list as the batch read it and reprints into the same
+    folders (never beside them under full names)."""
+    path, reload = content_file
+    listing = tmp_path / "today.csv"
+    listing.write_text("name,first_dose,phone\nAnn Lee,12/01/2026,555 0100\nBo Chen,12/08/2026,555 0101\n",
+                       encoding="utf-8")
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "batch", "--patients", listing, "--file-names", "initials", "--record",
+                       "--out", out, "--jobs", "1")
+    assert code == 0, err
+    folders = sorted(p.name for p in (out / "patients").iterdir() if p.is_dir())
+    assert len(folders) == 2 and all(f.startswith(("AL-", "BC-")) for f in folders), folders
+    before = {f: f.read_bytes() for f in out.glob("patients/*/tarlatamab-handout-*.pdf")}
+    assert len(before) == 2
+    _change_fact(path, "stay_near_distance", "1", "2")
+    reload()
+    code, _, err = run(capsys, "recall", "--patients", listing, "--file-names", "initials", "--reprint",
+                       "--out", out, "--jobs", "1")
+    assert code == 0, err
+    assert sorted(p.name for p in (out / "patients").iterdir() if p.is_dir()) == folders
+    after = {f: f.read_bytes() for f in out.glob("patients/*/tarlatamab-handout-*.pdf")}
+    assert set(after) == set(before) and all(after[f] != before[f] for f in after)  # printed again, in place
+    with Record.open(tmp_path / "settings-record.sqlite3") as rec:
+        assert recall(rec, content.default()) == []

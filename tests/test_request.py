@@ -77,14 +77,15 @@ def test_every_door_names_a_patients_files_the_same_way(model, tmp_path, capsys)
     cli = Path(out.strip()).name
     web = core.render_order(core.Order("en", "handout", "letter", core.CARD_SINGLE,
                                        patient={"name": "Ann Lee", "first_dose": "2026-12-01", "phone": "555 0100",
-                                                "locale": "en"}), p)[0][0]
+                                                "locale": "en"}, file_names="full"), p)[0][0]
     planned = batch.plan_patients([(2, p)], "list.csv", tmp_path / "b", "en", model)
     in_folder = next(j for j in planned if j.document == "handout" and not j.sheet)
     assert cli == web == resolve(Request("handout", "en", "letter", patient=p), model).file_name
-    assert in_folder.name == "tarlatamab-handout-en-letter.pdf" and in_folder.folder.endswith(p.identity()[:8])
+    assert in_folder.name == "tarlatamab-handout-en-letter.pdf" and in_folder.folder.endswith(p.file_key()[:8])
     sheet = next(j for j in planned if j.sheet)
     assert sheet.name == f"tarlatamab-wallet-card-en-letter-8up-{list_tag('list.csv', [p])}.pdf"
-    assert core.bundle_name(core.Order("en", "both", "letter", core.CARD_SINGLE, patient={"name": "Ann Lee"})) \
+    assert core.bundle_name(core.Order("en", "both", "letter", core.CARD_SINGLE, patient={"name": "Ann Lee"},
+                                       file_names="full")) \
         == f"tarlatamab-handouts-en-{patient_tag(from_mapping({'name': 'Ann Lee'}, 'x'))}.zip" \
         == bundle_name("tarlatamab", "en", from_mapping({"name": "Ann Lee"}, "x"))
 
@@ -103,11 +104,11 @@ def test_a_list_is_rows_not_a_file(model, monkeypatch):
 
 
 def test_other_headings_plug_in_as_column_aliases():
-    rows = read_patients(CsvRows("x.csv", "Patient name,Phone\nAnn,555 0100\n"),
-                         Columns({"Patient name": "name", "phone": "phone"}))
+    rows = read_patients(CsvRows("x.csv", "Nom du patient,Phone\nAnn,555 0100\n"),
+                         Columns({"name": ("nom du patient",)}))
     assert rows[0][1].name == "Ann" and rows[0][1].phone == "555 0100"
     with pytest.raises(HandoutsError) as err:
-        read_patients(CsvRows("x.csv", "Patient name\nAnn\n"))
+        read_patients(CsvRows("x.csv", "Nom du patient\nAnn\n"))
     assert err.value.code == "list.unknown_columns" and err.value.where == "x.csv"
 
 

@@ -335,6 +335,46 @@ def test_namesakes_in_one_list_each_keep_their_own_pack(capsys, tmp_path, stub_r
     assert [p.name for p in (out_dir / "patients" / "superseded").iterdir() if p.is_dir()] == list(first - now)
 
 
+def test_a_corrected_language_leaves_only_the_new_languages_files_current(capsys, tmp_path, stub_render):
+    """A folder's digest leaves out the language (the file names say it), so a row whose
+    language is corrected keeps its folder: the files printed in the old language leave
+    it, as a corrected row's earlier pack does, and a row printed in two languages keeps
+    both."""
+    csv = tmp_path / "today.csv"
+    out_dir = tmp_path / "o"
+    patients = out_dir / "patients"
+    both = "Bo,2026-12-01,Dr. A,555 0101,,en\nBo,2026-12-01,Dr. A,555 0101,,zh-Hant\n"
+    csv.write_text(HEADER + "Ann Lee,2026-12-01,Dr. A,555 0100,,en\n" + both)
+    assert run(capsys, "batch", "--patients", csv, "--out", out_dir, "--jobs", "1")[0] == 0
+    before = _packs(patients)
+    [ann] = [n for n in before if n.startswith("Ann-Lee-")]
+    old_files = sorted(f["file"] for f in before[ann]["files"])
+    assert all("-en-" in f for f in old_files)
+    csv.write_text(HEADER + "Ann Lee,2026-12-01,Dr. A,555 0100,,zh-Hans\n" + both)  # she reads Chinese
+    code, out, err = run(capsys, "batch", "--patients", csv, "--out", out_dir, "--jobs", "1")
+    assert code == 0, err
+    after = _packs(patients)
+    assert set(after) == set(before)                                  # the same folders
+    now = sorted(f["file"] for f in after[ann]["files"])
+    assert now and all("-zh-Hans-" in f for f in now), now            # only the new language is current
+    assert sorted(p.name for p in (patients / ann).glob("*.pdf")) == now
+    assert "today.csv row 2: the pack made earlier for this row" in err and "Ann" not in err, err
+    aside = json.loads((patients / "superseded" / ann / "manifest.json").read_text())["files"]
+    assert sorted(f["file"] for f in aside) == old_files
+    assert all(f["superseded"] == {"by": ann, "on": "2026-11-23", "list": "today.csv", "row": 2} for f in aside)
+    assert all((patients / "superseded" / ann / f["file"]).is_file() for f in aside)
+    assert all(f["supersedes"] == [f"superseded/{ann}"] for f in after[ann]["files"])
+    [bo] = [n for n in after if n.startswith("Bo-")]
+    assert {f["locale"] for f in after[bo]["files"]} == {"en", "zh-Hant"}  # two rows, two languages: both stay
+    # The list's old sheet held her English card: it went aside too.
+    sheets = json.loads((patients / "manifest.json").read_text())["files"]
+    assert [s["locales"] for s in sheets] == [["en", "zh-Hans", "zh-Hant"]]
+    assert len(list(patients.glob("*.pdf"))) == 1
+    # A re-run moves nothing more.
+    code, out, err = run(capsys, "batch", "--patients", csv, "--out", out_dir, "--jobs", "1")
+    assert code == 0 and "moved" not in out + err and _packs(patients) == after
+
+
 def test_a_link_where_superseded_packs_go_is_never_followed(capsys, tmp_path, stub_render):
     csv = tmp_path / "today.csv"
     out_dir = tmp_path / "o"

@@ -73,7 +73,7 @@ def test_other_digits_in_a_date_ask_for_ascii_digits(capsys, tmp_path, date):
     csv.write_text(f"name,first_dose\nAnn,{date}\n", encoding="utf-8")
     code, out, err = run(capsys, "build", "wallet-card", "--sheet", "letter-8up", "--patients", csv,
                          "--out", tmp_path / "o")
-    assert_one_line_error(code, out, err, "today.csv row 2: first_dose: write the date with the digits 0-9")
+    assert_one_line_error(code, out, err, "today.csv row 2: first_dose (column B): write the date with the digits 0-9")
 
 
 # -- what a list file holds --------------------------------------------------------------
@@ -106,7 +106,7 @@ def test_a_huge_cell_is_that_fields_error_not_bad_csv(capsys, tmp_path):
     csv.write_text("name,first_dose\n" + "A" * (128 * 1024 + 1) + ",2026-12-01\nBo,2026-12-01\n")
     code, out, err = run(capsys, "build", "wallet-card", "--sheet", "letter-8up", "--patients", csv,
                          "--out", tmp_path / "o")
-    assert_one_line_error(code, out, err, "today.csv row 2: name: too long: at most 120 characters")
+    assert_one_line_error(code, out, err, "today.csv row 2: name (column A): too long: at most 120 characters")
     csv.write_text("name," + "B" * (128 * 1024 + 1) + "\nAnn,x\n")  # a heading is quoted short
     code, out, err = run(capsys, "build", "wallet-card", "--sheet", "letter-8up", "--patients", csv,
                          "--out", tmp_path / "o")

@@ -261,7 +261,7 @@ def test_download_card_pdf_has_the_patient_and_a_sensible_name(client, tmp_path)
     r = client.post("/en/download", data=form())
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
     cd = r.headers["content-disposition"]
-    assert cd.startswith("attachment;") and "tarlatamab-wallet-card-en-id1-Ada-Quill.pdf" in _undigest(cd)
+    assert cd.startswith("attachment;") and "tarlatamab-wallet-card-en-id1-AQ.pdf" in _undigest(cd)  # initials
     text = pdf_text(r.content, tmp_path)
     assert "Ada Quill" in text and "Dr. Maria Gonzalez" in text and "(555) 010-2030" in text
     path = tmp_path / "card.pdf"
@@ -275,7 +275,7 @@ def test_download_handout_is_the_cli_render(client, tmp_path, model):
     from handouts.patient import from_mapping
     r = client.post("/en/download", data=form(documents="handout", paper="a4"))
     assert r.status_code == 200
-    assert "tarlatamab-handout-en-a4-Ada-Quill.pdf" in _undigest(r.headers["content-disposition"])
+    assert "tarlatamab-handout-en-a4-AQ.pdf" in _undigest(r.headers["content-disposition"])
     cli = build("handout", "en", "a4", from_mapping(PATIENT, "p"), tmp_path / "cli", model)
     assert pdf_text(r.content, tmp_path) == extract(cli.path)
     path = tmp_path / "web.pdf"
@@ -293,14 +293,15 @@ def _undigest(name: str) -> str:
     return re.sub(r"-[0-9a-f]{8}(?=\.pdf|/|$)", "", name)
 
 
-def test_both_documents_come_as_one_zip(client, tmp_path):
+def test_both_documents_come_as_one_zip_without_the_pages_script(client, tmp_path):
+    """(With the script, the page asks for each document in turn: two PDFs.)"""
     r = client.post("/zh-Hant/download", data=form(locale="zh-Hant", documents="both", paper="a4",
                                                    name="林美玲"))
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     with zipfile.ZipFile(io.BytesIO(r.content)) as z:
         names = sorted(z.namelist())
-        assert [_undigest(n) for n in names] == ["tarlatamab-handout-zh-Hant-a4-林美玲.pdf",
-                                                 "tarlatamab-wallet-card-zh-Hant-id1-林美玲.pdf"]
+        assert [_undigest(n) for n in names] == ["tarlatamab-handout-zh-Hant-a4-林.pdf",
+                                                 "tarlatamab-wallet-card-zh-Hant-id1-林.pdf"]
         for n in names:
             assert "林美玲" in pdf_text(z.read(n), tmp_path, "x.pdf")
 
@@ -308,7 +309,7 @@ def test_both_documents_come_as_one_zip(client, tmp_path):
 def test_card_on_a_sheet(client, tmp_path):
     r = client.post("/en/download", data=form(card="a4-10up"))
     assert r.status_code == 200
-    assert "tarlatamab-wallet-card-en-a4-10up-Ada-Quill.pdf" in _undigest(r.headers["content-disposition"])
+    assert "tarlatamab-wallet-card-en-a4-10up-AQ.pdf" in _undigest(r.headers["content-disposition"])
     assert "Ada Quill" in pdf_text(r.content, tmp_path)
 
 
@@ -416,7 +417,7 @@ def test_also_english_puts_both_languages_in_the_handout_as_the_cli_does(client,
     r = client.post("/zh-Hant/download", data=form(locale="zh-Hant", documents="handout", paper="a4",
                                                    also="en", name="林美玲"))
     assert r.status_code == 200 and r.headers["content-type"] == "application/pdf"
-    assert _file_name(r) == "tarlatamab-handout-zh-Hant-a4-林美玲+en.pdf"
+    assert _file_name(r) == "tarlatamab-handout-zh-Hant-a4-林+en.pdf"
     text = pdf_text(r.content, tmp_path)
     assert "林美玲" in text and "What is this medicine?" in text and "這是什麼藥？" in text
     cli = build("handout", "zh-Hant", "a4", from_mapping({**PATIENT, "name": "林美玲"}, "p"), tmp_path / "cli",
@@ -427,7 +428,7 @@ def test_also_english_puts_both_languages_in_the_handout_as_the_cli_does(client,
 
 def test_without_a_second_language_the_handout_is_in_one_language(client, tmp_path):
     r = client.post("/zh-Hant/download", data=form(locale="zh-Hant", documents="handout", paper="a4", also=""))
-    assert r.status_code == 200 and _file_name(r) == "tarlatamab-handout-zh-Hant-a4-Ada-Quill.pdf"
+    assert r.status_code == 200 and _file_name(r) == "tarlatamab-handout-zh-Hant-a4-AQ.pdf"
     assert "What is this medicine?" not in pdf_text(r.content, tmp_path)
 
 
@@ -437,8 +438,7 @@ def test_both_documents_with_a_second_language(client, tmp_path):
     assert r.status_code == 200
     with zipfile.ZipFile(io.BytesIO(r.content)) as z:
         names = [re.sub(r"-[0-9a-f]{8}(?=[.+])", "", n) for n in sorted(z.namelist())]
-    assert names == ["tarlatamab-handout-en-letter-Ada-Quill+zh-Hans.pdf",
-                     "tarlatamab-wallet-card-en-id1-Ada-Quill+zh-Hans.pdf"]
+    assert names == ["tarlatamab-handout-en-letter-AQ+zh-Hans.pdf", "tarlatamab-wallet-card-en-id1-AQ+zh-Hans.pdf"]
 
 
 def _file_name(r) -> str:
@@ -566,20 +566,25 @@ def test_csv_upload_gives_a_zip_with_progress(client, tmp_path):
     r = upload(client, CSV)
     assert r.status_code == 202
     job = r.json()
-    assert job["total"] == 4                           # 2 patients + a card sheet per locale
+    assert job["total"] == 5                           # 2 patients x (handout + card) + one file of card sheets
     assert len(job["problems"]) == 1 and job["problems"][0].startswith("Row 4")
     status = wait_zip(client, job["job"])
-    assert status["state"] == "done" and status["done"] == 4 and status["ready"]
+    assert status["state"] == "done" and status["done"] == 5 and status["ready"]
     z = fetch_zip(client, job["job"])
     assert z.status_code == 200 and "tarlatamab-handouts-patients.zip" in z.headers["content-disposition"]
     with zipfile.ZipFile(io.BytesIO(z.content)) as zf:
         real = {_undigest(n): n for n in zf.namelist()}
         names = set(real)
-        assert {"Ada-Quill/tarlatamab-handout-en-letter-Ada-Quill.pdf",
-                "Ada-Quill/tarlatamab-wallet-card-en-id1-Ada-Quill.pdf",
-                "王小明/tarlatamab-handout-zh-Hans-letter-王小明.pdf", "tarlatamab-wallet-card-en-letter-8up-patients.pdf",
-                "tarlatamab-wallet-card-zh-Hans-letter-8up-patients.pdf", "rows-not-printed.txt"} <= names
-        assert "王小明" in pdf_text(zf.read(real["王小明/tarlatamab-wallet-card-zh-Hans-id1-王小明.pdf"]), tmp_path)
+        sheet_name = "tarlatamab-wallet-card-en_zh-Hans-letter-8up-patients.pdf"  # one file, both languages
+        assert {"AQ/tarlatamab-handout-en-letter-AQ.pdf", "AQ/tarlatamab-wallet-card-en-id1-AQ.pdf",
+                "王/tarlatamab-handout-zh-Hans-letter-王.pdf", "王/tarlatamab-wallet-card-zh-Hans-id1-王.pdf",
+                sheet_name, "rows-not-printed.txt", "cards-on-sheets.txt"} == names
+        assert "王小明" in pdf_text(zf.read(real["王/tarlatamab-wallet-card-zh-Hans-id1-王.pdf"]), tmp_path)
+        sheet = pdf_text(zf.read(real[sheet_name]), tmp_path)
+        assert "Ada Quill" in sheet and "王小明" in sheet          # one sheet, both languages
+        slots = zf.read("cards-on-sheets.txt").decode()
+        assert "Sheet 1, slot 1: row 2, English, folder AQ-" in slots
+        assert "Sheet 1, slot 2: row 3, 简体中文, folder 王-" in slots
     assert fetch_zip(client, job["job"]).status_code == 404  # handed over once, then forgotten
 
 
@@ -603,7 +608,7 @@ def test_a_row_whose_card_does_not_fit_the_sheets_card_is_that_rows_problem(clie
 
 @pytest.mark.parametrize("data,status,words", [
     (b"\x89PNG\r\n\x1a\n\x00\x00garbage\xff\xfe", 400, "not a patient list"),
-    (b"name,shoe_size\nAda,9\n", 400, "unknown column"),
+    (b"name,shoe_size\nAda,9\n", 400, "columns this page does not know: shoe_size"),
     (b"name\n" + b"Ada\n" * 201, 413, "more than 200 patients"),
     (b"name\n", 400, "no patient rows"),
     (b"name\n" + b"A" * 300_000 + b"\n", 413, "too large"),

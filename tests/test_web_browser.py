@@ -102,7 +102,7 @@ def test_fill_see_error_fix_preview_download(page, server, tmp_path, caplog):
     server_log = caplog.text                       # before this test reads the PDF itself
     assert "POST /en/download" in server_log
     assert "Ada" not in server_log and "Gonzalez" not in server_log and "010-2030" not in server_log
-    assert _undigest(path.name) == "tarlatamab-wallet-card-en-id1-Ada-Quill.pdf"
+    assert _undigest(path.name) == "tarlatamab-wallet-card-en-id1-AQ.pdf"          # initials, not the name
     text = extract(path)
     assert "Ada Quill" in text and "Dr. Maria Gonzalez" in text
     # The card's back: the NCI page and, for clinicians, the label on DailyMed.
@@ -119,7 +119,7 @@ def test_download_a_handout(page, server, tmp_path):
     with page.expect_download() as info:
         page.click("#download")
     path = _pdf(info.value, tmp_path)
-    assert _undigest(path.name) == "tarlatamab-handout-en-a4-Ben-Okafor.pdf"
+    assert _undigest(path.name) == "tarlatamab-handout-en-a4-BO.pdf"
     assert "Ben Okafor" in extract(path)
     assert _qr(path) == [NCI_URL]
 
@@ -161,11 +161,10 @@ def test_upload_a_small_csv(page, server, tmp_path, caplog):
     data = Path(download.path()).read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = {_undigest(n) for n in z.namelist()}
-    assert {"Ada-Quill/tarlatamab-handout-en-letter-Ada-Quill.pdf",
-            "林美玲/tarlatamab-wallet-card-zh-Hant-id1-林美玲.pdf",
-            "tarlatamab-wallet-card-zh-Hant-letter-8up-patients.pdf", "rows-not-printed.txt"} <= names
-    assert page.locator("#batch-progress").get_attribute("value") == "4"
-    assert "4 of 4 files made" in page.inner_text("#batch-progress-text")
+    assert {"AQ/tarlatamab-handout-en-letter-AQ.pdf", "林/tarlatamab-wallet-card-zh-Hant-id1-林.pdf",
+            "tarlatamab-wallet-card-en_zh-Hant-letter-8up-patients.pdf", "rows-not-printed.txt"} <= names
+    assert page.locator("#batch-progress").get_attribute("value") == "5"
+    assert "Done: 5 PDF files." in page.inner_text("#batch-progress-text")
     assert "Row 4" in page.inner_text("#batch-problems")
     page.screenshot(path=str(tmp_path / "5-csv.png"), full_page=True)
     # The job id, the only key to the ZIP, went in POST bodies: the access log never saw it.
@@ -191,7 +190,7 @@ def test_keyboard_only_labels_focus_and_tab_order(page, server):
             assert info["outline"] != "none" and info["width"] >= 2, f"no visible focus on {info['id']}"
     for control in ("name", "first_dose", "phone", "preview", "download", "patients", "upload"):
         assert control in reached, f"Tab never reaches #{control}: {reached}"
-    assert reached.index("preview") < reached.index("download") < reached.index("patients")
+    assert reached.index("download") < reached.index("preview") < reached.index("patients")
 
 
 def test_keyboard_only_fill_and_download(page, server, tmp_path):
@@ -213,7 +212,7 @@ def test_keyboard_only_fill_and_download(page, server, tmp_path):
     with page.expect_download() as info:
         page.keyboard.press("Enter")
     path = _pdf(info.value, tmp_path)
-    assert _undigest(path.name) == "tarlatamab-wallet-card-en-id1-Cy-Keys.pdf"
+    assert _undigest(path.name) == "tarlatamab-wallet-card-en-id1-CK.pdf"
     assert "Cy Keys" in extract(path)
 
 
@@ -237,7 +236,8 @@ def test_also_english_by_keyboard(page, server, tmp_path):
     with page.expect_download() as info:
         page.keyboard.press("Enter")
     path = _pdf(info.value, tmp_path)
-    assert re.sub(r"-[0-9a-f]{8}(?=\+)", "", path.name) == "tarlatamab-handout-zh-Hant-a4-林美玲+en.pdf"
+    # Letter: the pharmacy's paper (the server's), whatever the page's language.
+    assert re.sub(r"-[0-9a-f]{8}(?=\+)", "", path.name) == "tarlatamab-handout-zh-Hant-letter-林+en.pdf"
     text = extract(path)
     assert "這是什麼藥？" in text and "What is this medicine?" in text
 

@@ -82,6 +82,12 @@ def test_what_the_counter_prints_is_recorded_under_the_id_it_prints(client, clin
     assert client.post("/en/preview", data=form(name="Rec Ord")).status_code == 200
     with _record(clinic) as rec:
         assert len(rec.prints(key)) == 1  # a preview prints nothing
+    # A print button's PDF (opened in a tab to print) is a print too.
+    r = client.post("/en/print", data=form(name="Rec Ord", documents="both", print="handout"))
+    assert r.status_code == 200 and r.headers["content-disposition"].startswith("inline")
+    [handout_id] = pdfcheck.document_ids(r.content)
+    with _record(clinic) as rec:
+        assert [(p.document, p.document_id) for p in rec.prints(key)][-1] == ("handout", handout_id)
 
 
 def test_an_outdated_card_is_shown_with_a_button_to_print_it_again(client, clinic, model):

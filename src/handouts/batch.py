@@ -7,12 +7,13 @@ locale's catalog, settings and fonts, its layout folder, the code, its own param
 (patient, paper, sheet) or the print date. That is what the input digest in
 manifest.json records.
 
-Every patient row gets its own folder, named from the patient's name and a digest of
-the whole row, so the same row always lands in the same folder and two patients never
-share one, whatever their names. Imposed card sheets are named after the list and a
-digest of its rows, so a second list never replaces the first list's sheets. A row
-corrected since the last run gets a new folder, and its earlier pack is moved aside
-(supersede_earlier_packs). Two batches into one output folder take turns: each holds
+Every patient gets their own folder, named from the patient's name (or initials) and a
+digest of the row's details but its language (the file names say that), so the same row
+always lands in the same folder and two patients never share one, whatever their names.
+A list's cards are imposed on one set of sheets, named after the list, a digest of its
+rows and the languages of its cards, so a second list never replaces the first list's
+sheets. A row corrected since the last run gets a new folder, and its earlier pack is
+moved aside (supersede_earlier_packs). Two batches into one output folder take turns: each holds
 the folder's lock while it cleans up, builds and records.
 
 Ctrl-C stops the batch: workers ignore SIGINT, the parent stops them, removes their
@@ -62,7 +63,7 @@ class Job:
     origin: str = ""  # where the personal data came from, e.g. "today.csv row 4"
     also: str | None = None  # a second language (a reprint prints a document as it was printed)
     large_print: bool = False
-    folders: tuple[str, ...] = ()  # a list's sheet: each card's patient folder, in order
+    rows: tuple[tuple[int, str], ...] = ()  # a list's sheet: its cards' (list row, patient folder), in slot order
 
     @property
     def out(self) -> Path:
@@ -103,13 +104,20 @@ _code_digest, _content_digest, _engines = digests.code_digest, digests.content_d
 _fonts_digest, _layout_digest, _locale_digest = digests.fonts_digest, digests.layout_digest, digests.locale_digest
 
 
+def _mixed(each: Iterable[str]) -> str:
+    """One digest for several locales' (a card sheet whose cards are in several languages)."""
+    found = sorted(set(each))
+    return found[0] if len(found) == 1 else hashlib.sha256("".join(found).encode()).hexdigest()
+
+
 def inputs(job: Job) -> dict:
     spec = registry.get(job.document)
     personal = [p.model_dump_json() for p in ((job.patient,) if job.patient else job.patients)]
+    codes = {job.locale, *(p.locale or job.locale for p in job.patients)}
     return {
         "content": _content_digest(paths.content_file().parent)[:16],
-        "catalog": _locale_digest(job.locale)[:16],
-        "fonts": _fonts_digest(job.locale)[:16],
+        "catalog": _mixed(_locale_digest(c) for c in codes)[:16],
+        "fonts": _mixed(_fonts_digest(c) for c in codes)[:16],
         "layout": _layout_digest(spec.layout)[:16],
         "code": f"{__version__}+{_code_digest()[:12]}",
         "engines": _engines(),
@@ -186,9 +194,23 @@ def _entry(result: Result, inp: dict) -> dict:
     if job.sheet and job.patients:
         entry["list"] = job.origin
         entry["cards"] = len(job.patients)
-        if job.folders:  # whose card is where: a sheet holding a superseded pack's card goes with it
-            entry["folders"] = list(job.folders)
+        if job.rows:
+            entry["slots"] = sheet_slots(job)
+            entry["locales"] = sorted({slot["locale"] for slot in entry["slots"]})
+            # whose card is where: a sheet holding a superseded pack's card goes with it
+            entry["folders"] = [folder for _, folder in job.rows]
     return entry
+
+
+def sheet_slots(job: Job) -> list[dict[str, Any]]:
+    """Which card is where on a list's sheets, in list order: sheet, slot (on the fronts
+    page, counted left to right, top to bottom), the list's row, the card's language, and
+    the digest its patient's folder ends with (never a name)."""
+    from .cardlayout import imposition
+    per = imposition(job.sheet or "", layout=registry.get(job.document).layout).per_sheet
+    return [{"sheet": i // per + 1, "slot": i % per + 1, "row": row, "locale": p.locale or job.locale,
+             "patient": folder.rsplit("-", 1)[-1]}
+            for i, ((row, folder), p) in enumerate(zip(job.rows, job.patients, strict=True))]
 
 
 # -- rendering (runs in worker processes) ------------------------------------------
@@ -261,7 +283,8 @@ def _render(job: Job, model: content.ContentModel) -> Any:
 # -- a corrected row: its earlier pack moved aside ------------------------------------
 #
 # Re-running a list after correcting a row (a phone number) makes a new folder, because a
-# folder is named after a digest of the whole row. The earlier pack still holds the old
+# folder is named after a digest of the row's details (a corrected language keeps the
+# folder: _move_old_languages_aside). The earlier pack still holds the old
 # details (the wrong number on the card), so it must not stay beside the new one as if
 # it were current. An earlier pack is taken as the same row's when it was made from a
 # list of the same name for a patient of the same name (the folder's name, without its
@@ -335,9 +358,72 @@ def supersede_earlier_packs(plan: Plan, out: output.OutputDir,
         replaced_by[name] = by
         if notice:
             notice(HandoutsError("pack.superseded", "", {"folder": f"{PATIENTS_DIR}/{SUPERSEDED}"}, where=where))
+    for folder, (made, printed) in _current_folders(plan).items():
+        if _move_old_languages_aside(plan, out, folder, made, printed, today, notice, moved):
+            replaced_by[folder] = folder
     if replaced_by:
         _move_sheets_aside(plan, out, replaced_by, today, notice)
     return moved
+
+
+def _current_folders(plan: Plan) -> dict[str, tuple[set[str], set[tuple[str, int]]]]:
+    """Each patient folder this run prints into: the files it makes there and the list
+    rows it makes them from."""
+    out: dict[str, tuple[set[str], set[tuple[str, int]]]] = {}
+    for job in plan.jobs:
+        where = _list_row(job.origin) if job.patient is not None else None
+        parent = PurePosixPath(job.folder)
+        if where is None or str(parent.parent) != PATIENTS_DIR:
+            continue
+        made, printed = out.setdefault(parent.name, (set(), set()))
+        made.add(job.name)
+        printed.add(where)
+    return out
+
+
+def _move_old_languages_aside(plan: Plan, out: output.OutputDir, folder: str, made: set[str],
+                              printed: set[tuple[str, int]], today: str,
+                              notice: Callable[[HandoutsError], None] | None, moved: dict[str, list[str]]) -> bool:
+    """A folder's digest leaves the language out (the file names say it), so a row whose
+    language was corrected comes back to its folder: the files made earlier from that
+    same list row that this run does not make again (the old language's) are moved into
+    patients/superseded/<folder>/ with their manifest entries, as a corrected row's
+    earlier pack is. Files from another list, or from a row this run does not print
+    (a patient's second language on a row since removed), stay."""
+    rel = f"{PATIENTS_DIR}/{folder}"
+    entries = read_manifest(out, rel)
+    stale = {f: e for f, e in entries.items() if f not in made and _list_row(e.get("origin")) in printed}
+    if not stale:
+        return False
+    into = f"{PATIENTS_DIR}/{SUPERSEDED}/{folder}"
+    aside = read_manifest(out, into)
+    done = False
+    for file, entry in sorted(stale.items()):
+        lst, row = _list_row(entry.get("origin")) or ("", 0)
+        where = f"{lst} row {row}"
+        if os.path.lexists(out.root / rel / file):  # else deleted by hand: only its entry moves
+            try:
+                file_aside = out.move_aside(f"{rel}/{file}", into).rsplit("/", 1)[-1]
+            except HandoutsError as err:
+                problem = HandoutsError("pack.not_moved", "", {"problem": err}, where=where)
+                plan.problems.append(problem)
+                if notice:
+                    notice(problem)
+                continue
+        else:
+            file_aside = file
+        aside[file_aside] = {**entry, "file": file_aside,
+                             "superseded": {"by": folder, "on": today, "list": lst, "row": row}}
+        entries.pop(file)
+        if not done and notice:
+            notice(HandoutsError("pack.superseded", "", {"folder": f"{PATIENTS_DIR}/{SUPERSEDED}"}, where=where))
+        done = True
+    if done:
+        _annotate(out, into, aside)
+        _annotate(out, rel, entries)
+        moved.setdefault(folder, []).append(into.removeprefix(PATIENTS_DIR + "/"))
+        plan.moved_aside.append(into)
+    return done
 
 
 def _mark_superseded(out: output.OutputDir, folder: str, note: dict) -> None:
@@ -590,15 +676,19 @@ def plan_locale(code: str, root: Path) -> list[Job]:
     return jobs
 
 
-def patient_folders(patients: list[tuple[int, Patient]]) -> dict[int, str]:
-    """One folder per row: the name made safe, then a digest of the whole row. The same
-    row always gets the same folder; rows that differ in any field never share one,
-    even where names collide once made safe ("Li Wei 2" and a second "Li Wei")."""
+def patient_folders(patients: list[tuple[int, Patient]], names: str = "full") -> dict[int, str]:
+    """One folder per patient: the name made safe (or its initials, names="initials"),
+    then a digest of the patient's details (request.patient_tag's). The same patient
+    always gets the same folder (in another language too: the file names say which);
+    patients that differ in any detail never share one, even where names collide once
+    made safe ("Li Wei 2" and a second "Li Wei")."""
+    from .patient import initials
     out: dict[int, str] = {}
-    taken: dict[str, str] = {}  # case-folded folder -> identity (case-insensitive file systems)
+    taken: dict[str, str] = {}  # case-folded folder -> file key (case-insensitive file systems)
     for row, p in patients:
-        ident = p.identity()
-        base = output.safe_name(p.name or "", fallback="patient", max_len=48, max_bytes=96)
+        ident = p.file_key()
+        shown = initials(p.name or "") if names == "initials" else p.name or ""
+        base = output.safe_name(shown, fallback="patient", max_len=48, max_bytes=96)
         for n in (8, 16, 64):
             name = f"{base}-{ident[:n]}"
             owner = taken.get(name.casefold())
@@ -612,16 +702,16 @@ def patient_folders(patients: list[tuple[int, Patient]]) -> dict[int, str]:
 
 
 def plan_patients(rows: list[tuple[int, Patient]], source: str, root: Path,
-                  default_locale: str, model: content.ContentModel | None = None) -> list[Job]:
+                  default_locale: str, model: content.ContentModel | None = None,
+                  file_names: str = "full") -> list[Job]:
     """Each row's documents (every document that prints a patient's details) in the
-    row's own folder, and per locale a sheet of the rows' cards (where a document names a
-    list sheet), each resolved as the command line resolves it."""
+    row's own folder, and one set of sheets of all the rows' cards in list order, each
+    card in its row's language (where a document names a list sheet), each resolved as
+    the command line resolves it. The sheets' manifest entry says which slot is whose."""
     from .request import Request, resolve
     model = model or content.default()
-    names = patient_folders(rows)
+    names = patient_folders(rows, file_names)
     jobs: list[Job] = []
-    by_locale: dict[str, list[Patient]] = {}
-    folders_by_locale: dict[str, list[str]] = {}
     personal = [spec for spec in registry.DOCUMENTS.values() if spec.variables]
     for row, p in rows:
         code = p.locale or default_locale
@@ -630,19 +720,16 @@ def plan_patients(rows: list[tuple[int, Patient]], source: str, root: Path,
             res = resolve(Request(spec.name, code, patient=p, patient_where=origin), model)
             jobs.append(Job(spec.name, res.locale, res.paper.name, root,
                             f"{PATIENTS_DIR}/{names[row]}/{res.plain_name}", patient=p, origin=origin))
-        by_locale.setdefault(code, []).append(p)
-        folders_by_locale.setdefault(code, []).append(names[row])
+    group = tuple(p for _, p in rows)
     for spec in personal:
         if spec.list_sheet is None or not rows:
             continue
-        for code, group in sorted(by_locale.items()):
-            res = resolve(Request(spec.name, code, sheet=spec.list_sheet, patients=tuple(group), list_name=source,
-                                  copies=1), model)
-            key = res.file_name.removesuffix(".pdf").rsplit("-", 1)[-1]
-            jobs.append(Job(spec.name, code, spec.papers[0], root, f"{PATIENTS_DIR}/{res.file_name}",
-                            sheet=spec.list_sheet, patients=tuple(group),
-                            origin=f"{source} ({len(group)} rows, list {key})",
-                            folders=tuple(folders_by_locale[code])))
+        res = resolve(Request(spec.name, default_locale, sheet=spec.list_sheet, patients=group, list_name=source,
+                              copies=1), model)
+        key = res.file_name.removesuffix(".pdf").rsplit("-", 1)[-1]
+        jobs.append(Job(spec.name, res.locale, spec.papers[0], root, f"{PATIENTS_DIR}/{res.file_name}",
+                        sheet=spec.list_sheet, patients=group, origin=f"{source} ({len(group)} rows, list {key})",
+                        rows=tuple((row, names[row]) for row, _ in rows)))
     return jobs
 
 

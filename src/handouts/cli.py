@@ -67,6 +67,12 @@ def _not_empty(ctx, param, value):
     return value
 
 
+# How a patient list may write its dates besides ISO (patient.DATE_ORDERS, spelled here so
+# that loading the command line does not load the patient model).
+DATE_ORDERS = ("MDY", "DMY", "YMD")
+FILE_NAMES = ("full", "initials")  # request.FILE_NAMES
+
+
 # The language of error messages and warnings: English unless --lang (or HANDOUTS_LANG)
 # names a locale (set by the group's option, read when a message is printed).
 _LANG: list[str | None] = [None]
@@ -144,7 +150,13 @@ def list_cmd() -> None:
 @click.option("--copies", type=_CopiesRange(), default=None,
               help="with --sheet: cards per patient (default: a full sheet of one card, 1 per CSV row)")
 @click.option("--patients", "patients_file", type=click.Path(path_type=Path), default=None,
-              help="with --sheet: CSV with the patient file's fields, one personalized card per row")
+              help="with --sheet: a patient list (CSV or .xlsx) with the patient file's fields, one "
+                   "personalized card per row")
+@click.option("--date-order", "date_order", type=click.Choice(DATE_ORDERS, case_sensitive=False), default=None,
+              help="with --patients: how the list writes dates besides 2026-12-01 (default: the locale's, "
+                   "en MDY, zh YMD)")
+@click.option("--file-names", "file_names", type=click.Choice(FILE_NAMES), default="full", show_default=True,
+              help="name a patient's file by the patient's name or only by its initials (with a digest either way)")
 @click.option("--large-print", "large_print", is_flag=True, help="handout: all text at least 18 pt")
 @click.option("--also", default=None, help="handout, wallet-card: a second locale on the same sheets, e.g. en")
 @click.option("--record", is_flag=True, help="record what is printed in the print record (see handouts record info)")
@@ -155,8 +167,8 @@ def list_cmd() -> None:
 @click.option("--fhir-out", "fhir_out", type=click.Path(path_type=Path), default=None,
               help="write a FHIR DocumentReference (JSON) for each document into this folder")
 def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
-              sheet, bleed, duplex_offset, copies, patients_file, large_print=False, also=None,
-              record=False, record_db=None, ics=False, fhir_out=None) -> None:
+              sheet, bleed, duplex_offset, copies, patients_file, date_order=None, file_names="full",
+              large_print=False, also=None, record=False, record_db=None, ics=False, fhir_out=None) -> None:
     """Render DOCUMENT and print the path of every file written."""
     from . import content, output, registry, staticcache
     from .build import review_warnings, warn, write
@@ -168,7 +180,9 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     patient = load_toml(patient_file) if patient_file else (spec.sample_patient() if sample else None)
     req = Request(document, locale, paper, sheet=sheet, also=also, large_print=large_print, patient=patient,
                   rows=ListFile(patients_file) if patients_file else None, copies=copies, bleed=bleed,
-                  duplex_offset=tuple(duplex_offset) if duplex_offset else None, record=record,
+                  duplex_offset=tuple(duplex_offset) if duplex_offset else None,
+                  date_order=date_order.upper() if date_order else None, file_names=file_names,
+                  patient_where=patient_file.name if patient_file else "patient", record=record,
                   record_db=record_db, ics=ics)
     model = content.default()
     res = resolve(req, model)
@@ -189,7 +203,7 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
         from . import ics as calendar
         from .request import patient_tag
         assert res.patient is not None
-        name = calendar.file_name(res.locale, patient_tag(res.patient))
+        name = calendar.file_name(res.locale, patient_tag(res.patient, file_names))
         click.echo(str(output.write_atomic(out_dir / name, calendar.schedule_calendar(res.patient, model, res.locale))))
     if recorder is not None:
         with recorder:
@@ -202,7 +216,11 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
 @click.option("--locale", "locale_codes", multiple=True, callback=_not_empty, help="a locale (repeatable); default with --patients: en")
 @click.option("--all-locales", is_flag=True, help="every locale")
 @click.option("--patients", "patients_csv", type=click.Path(path_type=Path), default=None,
-              help="CSV of patients: a handout and wallet card each, plus card sheets")
+              help="a patient list (CSV or .xlsx): a handout and wallet card each, plus card sheets")
+@click.option("--date-order", "date_order", type=click.Choice(DATE_ORDERS, case_sensitive=False), default=None,
+              help="how the list writes dates besides 2026-12-01 (default: the --locale's, en MDY, zh YMD)")
+@click.option("--file-names", "file_names", type=click.Choice(FILE_NAMES), default="full", show_default=True,
+              help="with --patients: name each patient's folder by the name or only by its initials")
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"))
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="parallel processes (default: all cores)")
 @click.option("--fail-fast", is_flag=True, help="stop at the first bad row or failed document")
@@ -214,11 +232,11 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
 @click.option("--ics", is_flag=True, help="with --patients: each patient's dated schedule as a calendar file")
 @click.option("--fhir-out", "fhir_out", type=click.Path(path_type=Path), default=None,
               help="write a FHIR DocumentReference (JSON) for each document into this folder")
-def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast, strict, as_json,
-              record=False, record_db=None, ics=False, fhir_out=None) -> None:
+def batch_cmd(locale_codes, all_locales, patients_csv, date_order, file_names, out_dir, jobs, fail_fast, strict,
+              as_json, record=False, record_db=None, ics=False, fhir_out=None) -> None:
     """Render every document for a locale (into OUT/<locale>/) or for a list of patients,
-    a CSV file or a FHIR bundle (.json), into OUT/patients/<name>/, with a manifest.json
-    in each folder."""
+    a CSV or .xlsx file or a FHIR bundle (.json), into OUT/patients/<name>/, with a
+    manifest.json in each folder."""
     from . import batch, content, locales, output, staticcache
     from .build import review_warnings, warn
     from .patient import check_file
@@ -246,7 +264,8 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
     if patients_csv:
         rows = []
         source = ListFile(patients_csv)
-        for row, item in checked_rows(source, codes[0] if codes else "en", model):
+        for row, item in checked_rows(source, codes[0] if codes else "en", model,
+                                      date_order=date_order.upper() if date_order else None):
             if isinstance(item, HandoutsError):
                 bad_rows.append(item.one_line(_LANG[0]))
                 if fail_fast:
@@ -258,7 +277,8 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
         for line in bad_rows:
             click.echo(f"handouts: error: {line} (row skipped)", err=True)
         if not (fail_fast and bad_rows):
-            jobs_list = batch.plan_patients(rows, source.name, out_dir, codes[0] if codes else "en", model)
+            jobs_list = batch.plan_patients(rows, source.name, out_dir, codes[0] if codes else "en", model,
+                                            file_names)
     else:
         if not codes:
             raise HandoutsError("batch.nothing_chosen", "locale")
@@ -274,7 +294,8 @@ def batch_cmd(locale_codes, all_locales, patients_csv, out_dir, jobs, fail_fast,
                             warn=lambda w: _batch_notice(w, plan))
         if ics and patients_csv:
             from .records.recorder import write_calendars
-            write_calendars(out_dir, rows, model, codes[0] if codes else "en", recorder.who if recorder else None)
+            write_calendars(out_dir, rows, model, codes[0] if codes else "en", recorder.who if recorder else None,
+                            file_names)
     warn([w for w in (cache.take_warning(),) if w], _LANG[0])
     reporter.summary(results, bad_rows, plan.moved_aside)
     failed = [r for r in results if r.status == "failed"]
@@ -295,19 +316,21 @@ def _batch_notice(notice: HandoutsError, plan) -> None:
 
 
 @cli.command("check")
-@click.option("--strict", is_flag=True, help="sources past their review date are errors, not warnings")
+@click.option("--strict", is_flag=True, help="sources past their review date are problems, not for a person")
 @click.option("--render/--no-render", default=True, help="render every layout to check its page budget")
 def check_cmd(strict: bool, render: bool) -> None:
-    """Report what would make printed material wrong or incomplete; exit 1 if anything is."""
+    """Report what would make printed material wrong or incomplete. Exit 0: ready;
+    1: cannot ship (a catalog, font or layout problem); 3: printable, but a person must
+    act (a catalog not yet reviewed by a medical translator, a review past due)."""
     from .checks import run_checks
-    problems, warnings = run_checks(strict=strict, render=render)
-    for w in warnings:
-        click.echo(f"warning: {w}")
-    for p in problems:
-        click.echo(f"problem: {p}")
-    click.echo(f"{len(problems)} problems, {len(warnings)} warnings")
-    if problems:
-        raise SystemExit(1)
+    found = run_checks(strict=strict, render=render)
+    for line in found.for_a_person:
+        click.echo(f"needs a person: {line}")
+    for line in found.problems:
+        click.echo(f"problem: {line}")
+    click.echo(f"{len(found.problems)} problems (cannot ship), {len(found.for_a_person)} for a person")
+    if found.exit_code:
+        raise SystemExit(found.exit_code)
 
 
 @cli.command("text")
@@ -347,15 +370,23 @@ def _internal_error(exc: BaseException) -> int:
 @click.option("--workers", type=click.IntRange(min=0), default=0,
               help="render processes for patient lists (default: cores, at most 4); the patient at the "
                    "counter has one of their own")
+@click.option("--paper", type=click.Choice(["letter", "a4"]), default=None,
+              help="the pharmacy's paper for handouts and card sheets (default: --region's, else letter)")
+@click.option("--region", default=None, metavar="CC",
+              help="where the pharmacy is (ISO 3166, e.g. US, TW): its paper and how its lists write dates "
+                   "(default: this computer's locale settings)")
+@click.option("--file-names", "file_names", type=click.Choice(FILE_NAMES), default="initials", show_default=True,
+              help="name downloaded files by the patient's initials, or by the full name")
 @click.option("--record", is_flag=True, help="record each document the counter prints, and show a patient's "
                                              "outdated paper (the settings file's print record)")
 @click.option("--record-db", "record_db", default=None, callback=_not_empty,
               help="the print record: a file path or postgresql:// URL (implies --record)")
-def serve_cmd(host: str, port: int, allow_remote: bool, workers: int, record: bool = False,
-              record_db: str | None = None) -> None:
+def serve_cmd(host: str, port: int, allow_remote: bool, workers: int, paper: str | None, region: str | None,
+              file_names: str, record: bool = False, record_db: str | None = None) -> None:
     """Start the pharmacy counter page: a local web page that makes a patient's card and handout."""
     from .web.server import serve
-    serve(host, port, allow_remote, workers, record=record, record_db=record_db)
+    serve(host, port, allow_remote, workers, paper=paper, region=region, file_names=file_names, record=record,
+          record_db=record_db)
 
 
 # The print record's commands live in their own module (recall, record info/upgrade/forget/prune).
@@ -396,8 +427,8 @@ def main(argv: list[str] | None = None) -> int:
 
 # How the command line names what an error is about: its options as typed.
 OPTIONS = frozenset({"locale", "paper", "patient", "patients", "sheet", "bleed", "duplex_offset", "copies",
-                     "also", "large_print", "out", "strict", "jobs", "lang", "host", "port", "all_locales",
-                     "record_db", "ics", "fhir_out"})
+                     "date_order", "also", "large_print", "out", "strict", "jobs", "lang", "host", "port",
+                     "region", "file_names", "all_locales", "record_db", "ics", "fhir_out"})
 
 
 def shown(err: HandoutsError) -> HandoutsError:

@@ -15,8 +15,10 @@ Code never names the drug or a fact id: it asks the model's `roles` and `names`.
 Provenance is a record of something that happened: a date that says the facts were
 compared with the label comes only from a recorded comparison (meta.label_checks: what
 was compared, with which label revision, read where, by what means, with what result);
-a source carries a review date only where such a comparison read it (or its own
-publisher's record says so); approval by region is data with the date it was checked.
+a source carries a review date only where such a comparison read it, or a recorded
+review compared what the documents take from it with a copy of it (meta.source_reviews),
+or its own publisher's record says so; approval by region is data with the date it was
+checked.
 """
 
 from __future__ import annotations
@@ -180,6 +182,19 @@ class LabelCheck(_Strict):
     record: str = Field(min_length=1)          # where the record of it is kept
 
 
+class SourceReview(_Strict):
+    """One recorded comparison of what the documents take from a source (a QR code's
+    target, a lay description, a pronunciation) with a copy of that source. Only such a
+    record (or a label check that read the source) gives the source a review date."""
+    date: dt.date
+    source: str = Field(min_length=1)          # the source id
+    compared: str = Field(min_length=1)        # what the documents take from it
+    read: str = Field(min_length=1)            # the copy of the source that was read, and what else
+    means: str = Field(min_length=1)           # how (by whom, stored copy or live page)
+    result: str = Field(min_length=1)          # what agreed, what did not, what follows
+    record: str = Field(min_length=1)          # where the record of it is kept
+
+
 class Approval(_Strict):
     """Approval status in one region, as a recorded check found it (it changes: China's
     application has priority review)."""
@@ -273,6 +288,7 @@ class Meta(_Strict):
     content_version: str
     label_revised: dt.date
     label_checks: list[LabelCheck] = Field(min_length=1)
+    source_reviews: list[SourceReview] = []
     label_check_frequency: Literal["monthly", "quarterly", "semiannual", "annual"]
     nci_url: str
     dailymed_url: str
@@ -495,17 +511,24 @@ class ContentFile(_Strict):
             missing = [s for s in c.read if s not in self.sources]
             if missing:
                 raise ValueError(f"meta.label_checks {c.date}: unknown source(s) {missing}")
+        for r in self.meta.source_reviews:
+            if r.source not in self.sources:
+                raise ValueError(f"meta.source_reviews {r.date}: unknown source {r.source!r}")
         for sid, src in self.sources.items():
             read_on = [c.date for c in checks if sid in c.read]
-            if src.review_record:
+            read_on += [r.date for r in self.meta.source_reviews if r.source == sid]
+            if src.review_record and not read_on:
                 continue  # the date is the source's own record (e.g. its publisher's front matter)
+            if src.review_record:
+                raise ValueError(f"sources.{sid}.review_record: a recorded review read this source; its date "
+                                 "comes from that record: remove review_record")
             if read_on and src.last_reviewed != max(read_on):
                 raise ValueError(f"sources.{sid}.last_reviewed: the latest recorded check that read it "
                                  f"is {max(read_on)}; set that date")
             if not read_on and src.last_reviewed is not None:
                 raise ValueError(f"sources.{sid}.last_reviewed: {src.last_reviewed} is not the date of a "
-                                 "recorded label check that read this source (meta.label_checks); remove "
-                                 "the date or add the record")
+                                 "recorded label check or source review that read this source "
+                                 "(meta.label_checks, meta.source_reviews); remove the date or add the record")
         approval_checks = {c.date for c in checks if "approval" in c.covers}
         for a in self.approval:
             if a.checked not in approval_checks:

@@ -73,10 +73,12 @@ MESSAGES: dict[str, str] = {
     "pdf.not_pdf": E_("%(file)s is not a PDF file"),
     "pdf.unreadable": E_("%(file)s cannot be read as a PDF (%(kind)s)"),
     "toml.invalid": E_("not valid TOML (line %(line)s): %(detail)s"),
-    "toml.bad_date": E_("not a valid date (line %(line)s): %(detail)s"),
+    "toml.unquoted": E_("put the value in double quotes (line %(line)s), e.g. %(field)s = \"...\""),
+    "toml.unclosed_quote": E_("the value's closing quote is missing (line %(line)s)"),
     # -- patient lists
     "list.no_header": E_("no header row; give columns from: %(allowed)s"),
-    "list.unknown_columns": E_("unknown column(s) %(columns)s; allowed: %(allowed)s"),
+    "list.unknown_columns": E_("unknown column(s) %(columns)s; use %(allowed)s (the README lists other names "
+                               "each may have)"),
     "list.duplicate_columns": E_("column(s) %(columns)s given twice"),
     "list.too_many_rows": E_("%(file)s has more than %(max)s patient rows; split the list"),
     "list.extra_cells": E_("%(cells)s cells but the header has %(columns)s columns (an unquoted comma?)"),
@@ -85,6 +87,15 @@ MESSAGES: dict[str, str] = {
     "list.duplicate_row": E_("repeats row %(row)s exactly (the same patient listed twice)"),
     "list.bad_rows": E_("%(first)s (and %(more)s more bad rows)"),
     "list.same_folder": E_("two rows map to the same folder"),
+    "list.date_format": E_("%(value)s is not a date; write it as %(example)s (%(order)s) or as %(iso)s"),
+    "list.date_order": E_("%(value)s is not a date in %(order)s order, the list's date order; if the list writes "
+                          "%(other)s, say so (--date-order %(choice)s)"),
+    "list.date_ambiguous": E_("%(value)s is not in %(order)s order, the list's date order, and could be "
+                              "month/day/year or day/month/year; say which the list uses (--date-order MDY or DMY)"),
+    "list.old_excel": E_("%(file)s is an old Excel file (.xls); save it as .xlsx, or as CSV UTF-8"),
+    "list.not_xlsx": E_("%(file)s cannot be read as an Excel workbook (.xlsx); save it again as .xlsx, or as "
+                        "CSV UTF-8"),
+    "list.xlsx_too_large": E_("%(file)s unpacks to more than %(mib)s MB; is this the right file?"),
     # -- a patient's fields
     "patient.not_a_table": E_("not a table of fields"),
     "patient.unknown_field": E_("unknown field; allowed: %(allowed)s"),
@@ -146,6 +157,7 @@ MESSAGES: dict[str, str] = {
     "clock.too_late": E_("%(value)s is later than the end of %(year)s; the documents count forward from the "
                          "print date (a first dose up to a year later, then its visits), so choose an earlier "
                          "date"),
+    "region.format": E_("'%(value)s' is not a region code; give two letters, e.g. US or TW"),
     "server.not_loopback": E_("%(host)s is not a loopback address: the page would be reachable from other "
                               "computers; add --allow-remote if that is really wanted"),
     "server.not_an_address": E_("%(host)s is not an address of this computer"),
@@ -229,6 +241,7 @@ PHRASES = (
     E_("a control character"), E_("an invisible formatting character"), E_("a line separator"),
     E_("a paragraph separator"), E_("a private-use character"), E_("a lone surrogate"),
     E_("an unassigned code point"), E_("a combining mark"),
+    E_("month/day/year"), E_("day/month/year"), E_("year/month/day"),
 )
 LIST_SEPARATOR = E_(", ")
 

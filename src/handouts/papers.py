@@ -26,6 +26,16 @@ PAPERS: dict[str, Paper] = {p.name: p for p in (
 )}
 
 
+# Regions whose office paper is US Letter (CLDR supplemental data, paperSize "US-Letter");
+# everywhere else prints on A4.
+LETTER_REGIONS = frozenset({"BZ", "CA", "CL", "CO", "CR", "GT", "MX", "NI", "PA", "PH", "PR", "SV", "US", "VE"})
+
+
+def paper_for_region(region: str) -> str:
+    """The office paper of a region (ISO 3166 code): letter or a4."""
+    return "letter" if region.upper() in LETTER_REGIONS else "a4"
+
+
 def get(name: str, allowed: tuple[str, ...], field: str = "paper") -> Paper:
     if name not in allowed:
         raise HandoutsError("paper.unknown", field, {"value": name, "choices": allowed})

@@ -101,6 +101,7 @@ class DocumentSpec:
     list_sheet: str | None = None  # a patient list's batch imposes its cards on this sheet too
     counter: int | None = None  # its place on the counter page (None: not offered there)
     page_label: str = ""  # how the counter page names it (translated by the `web` catalog: web.i18n)
+    print_label: str = ""  # the counter page's button that opens it in a print tab (likewise)
     # The print record: the letter that starts its document id ("W-zh-Hans-..."),
     # document_id(BuildRequest) -> the id it prints, how an EHR's document list names
     # it, and printed(BuildRequest) -> {locale: the content records each of its
@@ -159,7 +160,7 @@ register(DocumentSpec(
     large_print_budget=(4, 12),
     # The handout twice on one set of sheets (large print: twice that budget too).
     bilingual_factor=2,
-    counter=2, page_label="the handout",
+    counter=2, page_label="the handout", print_label="Print the handout",
     id_code="H", document_id=_documents("common:printed_id"), record_title="patient handout",
     printed=_printed("handout_entries"),
 ))
@@ -174,7 +175,7 @@ register(DocumentSpec(
     # --also LOCALE sets the back (for clinicians) in that language; still one card.
     bilingual_factor=1,
     list_sheet="letter-8up",
-    counter=1, page_label="the wallet card",
+    counter=1, page_label="the wallet card", print_label="Print the wallet card",
     id_code="W", document_id=_documents("wallet_card:document_id"), record_title="CRS wallet card",
     printed=_printed("card_entries"),
 ))

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from . import output, papers, registry
 from .errors import HandoutsError
-from .patient import CsvRows, Patient, RowSource, read_patients
+from .patient import (MAX_CSV_ROWS, Columns, Patient, RowSource, date_order_of, in_column, initials, read_list,
+                      read_patients)
 
 if TYPE_CHECKING:
     from .cardlayout import Imposition
@@ -34,6 +35,10 @@ if TYPE_CHECKING:
 
 MAX_CARDS = 10_000  # rows x copies in one sheet build: 1,250 letter sheets
 DEFAULT_LOCALE = "en"
+# How a patient's files are named: the name made safe ("full": the command line's
+# default, so staff find a pack by name) or only its initials ("initials": the counter
+# page's default, whose files land in a browser's Downloads); a digest follows either way.
+FILE_NAMES = ("full", "initials")
 
 
 @dataclass(frozen=True)
@@ -52,9 +57,11 @@ class Request:
     copies: int | None = None  # cards per patient on sheets (default: a full sheet, 1 per row)
     bleed: float | None = None
     duplex_offset: tuple[float, float] | None = None
+    date_order: str | None = None  # how the list writes dates (MDY, DMY, YMD); None: its locale's
     record: bool = False  # record what is printed (records.recorder), in the settings file's record
     record_db: str | None = None  # that record's file or URL instead (--record-db; implies record)
     ics: bool = False  # the patient's dated schedule as a calendar file too (--ics)
+    file_names: str = "full"  # FILE_NAMES: whose files these are, by name or by initials
     where: str = ""  # where the options came from ("form" on the counter page)
     patient_where: str = "patient"  # where the patient came from, for its errors
 
@@ -82,11 +89,13 @@ class Resolved:
         return self.spec.name
 
 
-def patient_tag(patient: Patient) -> str:
-    """A patient's part of a file name: the name made safe and a digest of the whole
-    record, so that two patients with the same name never share a file."""
-    name = output.safe_name(patient.name or "", fallback="patient", max_len=48, max_bytes=96)
-    return f"{name}-{patient.identity()[:8]}"
+def patient_tag(patient: Patient, names: str = "full") -> str:
+    """A patient's part of a file name: the name made safe (or its initials) and a
+    digest of the patient's details, so that two patients with the same name never
+    share a file and the same patient gets the same digest at every door."""
+    shown = initials(patient.name or "") if names == "initials" else patient.name or ""
+    name = output.safe_name(shown, fallback="patient", max_len=48, max_bytes=96)
+    return f"{name}-{patient.file_key()[:8]}"
 
 
 def list_key(patients: Sequence[Patient]) -> str:
@@ -101,10 +110,11 @@ def list_tag(source: str, patients: Sequence[Patient]) -> str:
     return f"{stem}-{list_key(patients)}"
 
 
-def bundle_name(drug: str, locale: str, patient: Patient | None) -> str:
+def bundle_name(drug: str, locale: str, patient: Patient | None, names: str = "full") -> str:
     """A ZIP of one order's files (the counter page): the drug (meta.file_stem), its
     locale and whose it is."""
-    return "-".join([drug, "handouts", locale, *([patient_tag(patient)] if patient is not None else [])]) + ".zip"
+    tag = [patient_tag(patient, names)] if patient is not None else []
+    return "-".join([drug, "handouts", locale, *tag]) + ".zip"
 
 
 def _refuse_unsupported(req: Request, spec: registry.DocumentSpec) -> None:
@@ -161,7 +171,7 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
         check_patient(patient, locale, model, req.patient_where)
         precheck(patient, locale, model, req.patient_where, documents=(spec.name,),
                  **_check_options(spec, None, also))
-        tag = patient_tag(patient) if patient is not None else None
+        tag = patient_tag(patient, req.file_names) if patient is not None else None
         drug = model.meta.file_stem
         return Resolved(spec, locale, paper, also, req.large_print, patient,
                         spec.file_name(drug, locale, paper.name, tag, bilingual, req.large_print),
@@ -172,7 +182,7 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
     options = _check_options(spec, imp, also)
     if req.rows is not None or req.patients:
         if req.rows is not None:
-            cards = _cards_of(req.rows, req.locale, req.copies or 1, model, spec, options)
+            cards = _cards_of(req.rows, req.locale, req.copies or 1, model, spec, options, req.date_order)
         else:
             cards = [Card(p.locale or locale, p) for p in req.patients for _ in range(req.copies or 1)]
             for p in req.patients:
@@ -190,7 +200,7 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
         check_patient(patient, locale, model, req.patient_where)
         precheck(patient, locale, model, req.patient_where, documents=(spec.name,), **options)
         cards = [Card(locale, patient)] * (req.copies or imp.per_sheet)
-        tag = patient_tag(patient) if patient is not None else None
+        tag = patient_tag(patient, req.file_names) if patient is not None else None
         name = spec.file_name(model.meta.file_stem, locale, req.sheet, tag, bilingual,
                               options=sheet_options(imp, req.copies, imp.per_sheet))
     if also:
@@ -242,18 +252,28 @@ def _check_options(spec: registry.DocumentSpec, imp: Imposition | None, also: st
     return {"fmt": imp.preset.card_format if imp is not None else spec.papers[0], "also": also}
 
 
+def list_columns(default_locale: str, date_order: str | None = None) -> Columns:
+    """How a list's columns are read: its dates in `date_order`, else in the order of
+    the list's default locale (en: month/day/year; zh-Hans, zh-Hant: year/month/day)."""
+    from . import locales
+    return Columns(date_order=date_order or date_order_of(locales.get(default_locale).babel))
+
+
 def checked_rows(source: RowSource, default_locale: str, model: ContentModel, documents: Sequence[str] = (),
+                 date_order: str | None = None, max_rows: int = MAX_CSV_ROWS,
                  **options: Any) -> list[tuple[int, Patient | HandoutsError]]:
     """Each row of a patient list (numbered as in a spreadsheet) with its validated
-    patient, or the error naming its row and field: locale known, dates plausible, glyphs
-    printable, each document's own check (`options` go to it, e.g. a card sheet's card
-    size), and no row repeating another."""
+    patient, or the error naming its row, column and field: locale known, dates
+    plausible, glyphs printable, each document's own check (`options` go to it, e.g. a
+    card sheet's card size), and no row repeating another."""
     from .build import check_patient, known_locale, precheck
     out: list[tuple[int, Patient | HandoutsError]] = []
+    letters: dict[str, str] = {}
     # A source may name its rows itself (a FHIR bundle: its Patients) and bring the rows
     # it could not read as errors.
     named = getattr(source, "where", None)
-    for row, item in sorted([*read_patients(source), *getattr(source, "errors", [])], key=lambda r: r[0]):
+    read = read_patients(source, list_columns(default_locale, date_order), max_rows, letters)
+    for row, item in sorted([*read, *getattr(source, "errors", [])], key=lambda r: r[0]):
         if isinstance(item, Patient):
             where = named(row) if named else f"{source.name} row {row}"
             code = item.locale or default_locale
@@ -262,18 +282,20 @@ def checked_rows(source: RowSource, default_locale: str, model: ContentModel, do
                 check_patient(item, code, model, where=where)
                 precheck(item, code, model, where, documents=tuple(documents) or None, **options)
             except HandoutsError as err:
-                item = err
+                item = in_column(err, letters)
         out.append((row, item))
-    dupes = duplicate_rows([(r, p) for r, p in out if isinstance(p, Patient)], source.name)
+    dupes = duplicate_rows([(r, p) for r, p in out if isinstance(p, Patient)], source.name, default_locale)
     return [(r, dupes.get(r, p)) for r, p in out]
 
 
-def duplicate_rows(rows: list[tuple[int, Patient]], source: str) -> dict[int, HandoutsError]:
-    """Rows that repeat an earlier row exactly: the same patient listed twice."""
-    first: dict[str, int] = {}
+def duplicate_rows(rows: list[tuple[int, Patient]], source: str, default_locale: str = DEFAULT_LOCALE
+                   ) -> dict[int, HandoutsError]:
+    """Rows that repeat an earlier row: the same patient in the same language (an empty
+    language is the list's default), listed twice; they would make the same files."""
+    first: dict[tuple[str, str], int] = {}
     out: dict[int, HandoutsError] = {}
     for row, p in rows:
-        key = p.identity()
+        key = (p.file_key(), p.locale or default_locale)
         if key in first:
             out[row] = HandoutsError("list.duplicate_row", "", {"row": first[key]}, where=f"{source} row {row}")
         else:
@@ -282,7 +304,7 @@ def duplicate_rows(rows: list[tuple[int, Patient]], source: str) -> dict[int, Ha
 
 
 def _cards_of(source: RowSource, locale: str | None, copies: int, model: ContentModel,
-              spec: registry.DocumentSpec, options: dict[str, Any]) -> list[Card]:
+              spec: registry.DocumentSpec, options: dict[str, Any], date_order: str | None = None) -> list[Card]:
     """One card per row (each in its row's locale), `copies` times; the first bad row
     stops the build, naming its row and field (and how many more are bad). Each row's
     card is laid out here, in the sheet's card size and languages, once: the render
@@ -290,7 +312,7 @@ def _cards_of(source: RowSource, locale: str | None, copies: int, model: Content
     from .documents.wallet_card import Card
     from .session import use
     with use() as s, s.paused_gc():
-        rows = checked_rows(source, locale or DEFAULT_LOCALE, model, (spec.name,), **options)
+        rows = checked_rows(source, locale or DEFAULT_LOCALE, model, (spec.name,), date_order, **options)
     if len(rows) * copies > MAX_CARDS:
         raise HandoutsError("cards.too_many", "copies", {"rows": len(rows), "copies": copies, "max": MAX_CARDS})
     if not rows:
@@ -310,9 +332,9 @@ def _cards_of(source: RowSource, locale: str | None, copies: int, model: Content
 
 @dataclass
 class ListFile:
-    """A patient list in a file, read when its rows are first asked for: after the
-    request's options have been checked. A .json file is a FHIR bundle (its Patients
-    are the rows; see fhir.BundleRows)."""
+    """A patient list in a file (CSV or .xlsx), read when its rows are first asked for:
+    after the request's options have been checked. A .json file is a FHIR bundle (its
+    Patients are the rows; see fhir.BundleRows)."""
     path: Path
     _rows: Any = None
 
@@ -327,13 +349,13 @@ class ListFile:
                 from .records import config
                 self._rows = BundleRows.read(self.path, config.load().fhir)
             else:
-                self._rows = CsvRows.read(self.path, "patients")
+                self._rows = read_list(self.path, "patients")
         return self._rows
 
     def header(self) -> list[str]:
         return self._read().header()
 
-    def rows(self) -> Iterator[tuple[int, list[str]]]:
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
         return self._read().rows()
 
     @property

@@ -27,19 +27,20 @@ def _open(db: str | None, create: bool = False, upgrade: bool = False):
     return Record.open(db or settings.record.target(), create=create, upgrade=upgrade), settings
 
 
-def _known(patients_file: Path | None, settings) -> dict[str, Any]:
-    """The patients of a list (CSV) or FHIR bundle the clinic still has, by patient key
-    (records.recorder.Who): the record holds keys; the list says who they are."""
+def _known(patients_file: Path | None, settings, date_order: str | None = None) -> dict[str, Any]:
+    """The patients of a list (CSV, .xlsx) or FHIR bundle the clinic still has, by patient
+    key (records.recorder.Who): the record holds keys; the list says who they are. Its
+    dates are read as `handouts batch` reads them (`date_order`, else English's)."""
     if patients_file is None:
         return {}
     from ..patient import Patient, read_patients
-    from ..request import ListFile
+    from ..request import DEFAULT_LOCALE, ListFile, list_columns
     from .keys import load_key, patient_key
     from .recorder import Who
     source = ListFile(patients_file)
     secret = load_key(settings.record.key_path(), create=False)
     known: dict[str, Any] = {}
-    for row, p in read_patients(source):
+    for row, p in read_patients(source, list_columns(DEFAULT_LOCALE, date_order)):
         if isinstance(p, Patient):
             item = source.imported(row)
             who = Who(p, item.mrn, item.mrn_system, item.fhir_id) if item is not None else Who(p)
@@ -58,7 +59,12 @@ def _kept(record, keys) -> dict[str, Any]:
 @click.option("--record-db", "db", default=None, help=_DB_HELP)
 @click.option("--csv", "as_csv", is_flag=True, help="one row per changed fact of each outdated document, as CSV")
 @click.option("--patients", "patients_file", type=click.Path(path_type=Path), default=None,
-              help="a patient list (CSV) or FHIR bundle (.json): show their names; with --reprint, whom to print for")
+              help="a patient list (CSV, .xlsx) or FHIR bundle (.json): show their names; with --reprint, whom to "
+                   "print for")
+@click.option("--date-order", "date_order", type=click.Choice(("MDY", "DMY", "YMD"), case_sensitive=False),
+              default=None, help="with --patients: how the list writes dates, as given to `handouts batch`")
+@click.option("--file-names", "file_names", type=click.Choice(("full", "initials")), default="full",
+              show_default=True, help="with --reprint: the patient folders' names, as given to `handouts batch`")
 @click.option("--mrn", default=None, help="only this patient (medical record number, as SYSTEM|VALUE or VALUE)")
 @click.option("--document", "document_id", default=None,
               help="only the document with this id, as printed in its footer (is this paper current?)")
@@ -69,7 +75,8 @@ def _kept(record, keys) -> dict[str, Any]:
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="with --reprint: parallel processes")
 @click.option("--fhir-out", "fhir_out", type=click.Path(path_type=Path), default=None,
               help="with --reprint: a FHIR DocumentReference (relatesTo: replaces) per reprint into this folder")
-def recall_cmd(db, as_csv, patients_file, mrn, document_id, reprint, out_dir, jobs, fhir_out) -> None:
+def recall_cmd(db, as_csv, patients_file, date_order, file_names, mrn, document_id, reprint, out_dir, jobs,
+               fhir_out) -> None:
     """List the patients whose latest documents printed a fact that has changed since
     (value or wording), which documents, and what changed. Exit code 1 if any (with
     --reprint: if any could not be printed again)."""
@@ -83,14 +90,14 @@ def recall_cmd(db, as_csv, patients_file, mrn, document_id, reprint, out_dir, jo
         results = recall(record, model, key)
         if document_id is not None:
             results = _only_document(record, results, document_id)
-        known = _known(patients_file, settings)
+        known = _known(patients_file, settings, date_order.upper() if date_order else None)
         if reprint:
             keys = [r.patient_key for r in results if r.patient_key and r.patient_key not in known]
             known = {**_kept(record, keys), **known}
     names = {k: w.patient.name or "" for k, w in known.items()}
     click.echo(to_csv(results, names) if as_csv else as_table(results, names), nl=False)
     if reprint and results:
-        raise SystemExit(_reprint(results, known, model, db, out_dir, jobs, fhir_out))
+        raise SystemExit(_reprint(results, known, model, db, out_dir, jobs, fhir_out, file_names))
     if results:
         raise SystemExit(1)
 
@@ -112,7 +119,8 @@ def _only_document(record, results, document_id: str):
     return out
 
 
-def _reprint(results, known, model, db, out_dir: Path, jobs: int, fhir_out: Path | None) -> int:
+def _reprint(results, known, model, db, out_dir: Path, jobs: int, fhir_out: Path | None,
+             file_names: str = "full") -> int:
     """Print the outdated documents again; report those no patient was found for."""
     from ..output import ensure_writable_dir
     from ..progress import Reporter
@@ -124,7 +132,7 @@ def _reprint(results, known, model, db, out_dir: Path, jobs: int, fhir_out: Path
     with Recorder.open(db or _settings().record.target(), "recall", model, fhir_out=fhir_out) as recorder:
         for w in known.values():
             recorder.knows(w.patient, w)
-        work = reprint.plan(plan, out_dir, model)
+        work = reprint.plan(plan, out_dir, model, file_names)
         reporter = Reporter(len(work))
         with reporter:
             done = reprint.run(work, out_dir, recorder, jobs, on_result=reporter.update)

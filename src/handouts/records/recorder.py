@@ -309,14 +309,15 @@ def batch_recorder(record: bool, record_db: str | None, model: ContentModel,
 
 
 def write_calendars(out_dir: Path, rows: list[tuple[int, Patient]], model: ContentModel, default_locale: str = "en",
-                    whos: Callable[[Patient], Who] | None = None) -> list[str]:
+                    whos: Callable[[Patient], Who] | None = None, file_names: str = "full") -> list[str]:
     """Each listed patient with a first dose gets the dated schedule as a calendar file
-    in the patient's folder (patients/<folder>/schedule-<locale>.ics)."""
+    in the patient's folder (patients/<folder>/schedule-<locale>.ics; the folders the
+    batch names with `file_names`)."""
     from .. import ics
     from ..batch import PATIENTS_DIR, patient_folders
     from ..output import OutputDir
     out = OutputDir(out_dir)
-    folders = patient_folders(rows)
+    folders = patient_folders(rows, file_names)
     written = []
     for row, p in rows:
         if p.first_dose is None:

@@ -21,12 +21,13 @@ if TYPE_CHECKING:
 ORIGIN = "recall"
 
 
-def plan(reprints: list[Reprint], root: Path, model: ContentModel) -> list[Job]:
-    """The batch jobs of a reprint: a patient's document into the patient's folder, the
-    cards that were on a sheet on one sheet per sheet and language, stock into its
-    language's folder. Each is resolved as the command line resolves it."""
+def plan(reprints: list[Reprint], root: Path, model: ContentModel, file_names: str = "full") -> list[Job]:
+    """The batch jobs of a reprint: a patient's document into the patient's folder (named
+    as `handouts batch --file-names` named it), the cards that were on a sheet on one
+    sheet per sheet and language, stock into its language's folder. Each is resolved as
+    the command line resolves it."""
     people = list(dict.fromkeys(r.patient for r in reprints if r.patient is not None))
-    folders = patient_folders(list(enumerate(people)))
+    folders = patient_folders(list(enumerate(people)), file_names)
     folder_of = {p: folders[i] for i, p in enumerate(people)}
     jobs: list[Job] = []
     sheets: dict[tuple[str, str, str, str | None], list[Any]] = {}

@@ -61,11 +61,16 @@ NO_STORE = (b"cache-control", b"no-store")   # unless a response says otherwise 
 
 
 class Refused(Exception):
-    """A request the page turns down with a clear message (never a traceback)."""
+    """A request the page turns down with a clear message (never a traceback); `problems`
+    lists what is wrong row by row (a list none of whose rows could be printed)."""
 
-    def __init__(self, status: int, kind: str, **params):
+    def __init__(self, status: int, kind: str, problems: list[str] | None = None, text: str = "", **params):
         super().__init__(kind)
         self.status, self.kind, self.params = status, kind, params
+        self.problems, self.text = problems or [], text
+
+    def words(self, ui: str) -> str:
+        return self.text or i18n.message(ui, self.kind, **self.params)
 
 
 # ------------------------------------------------------------------------ middleware
@@ -203,18 +208,26 @@ def _field_labels(ui: str) -> dict[str, str]:
     return {k: i18n.tr(ui, v) for k, v in i18n.FIELD_LABELS.items()}
 
 
+def _settings(request: Request) -> core.Settings:
+    return request.app.state.settings
+
+
 def _page(request: Request, ui: str, values: dict | None = None, problems: list[core.Problem] = (),
-          previews=(), status: int = 200, notice: str = "", outdated=(), ehr_patients=()) -> HTMLResponse:
+          previews=(), status: int = 200, notice: str = "", listed: list[str] = (), outdated=(),
+          ehr_patients=()) -> HTMLResponse:
+    settings = _settings(request)
     values = dict(values or {})
     values.setdefault("locale", ui)
     values.setdefault("documents", "both")
-    values.setdefault("paper", core.paper_for(values["locale"], fallback=ui))
+    values.setdefault("paper", settings.paper)      # the pharmacy's paper, whatever the page's language
     values.setdefault("card", core.CARD_SINGLE)
+    values.setdefault("copies", "")
     values.setdefault("also", "")
     for name in (*core.PERSONAL_FIELDS, *EHR_FIELDS):
         values.setdefault(name, "")
     errors: dict[str, str] = {}
     general: list[str] = []
+    general += list(listed)
     for p in problems:
         text = i18n.problem_text(ui, p)
         if p.field and p.field not in errors:
@@ -229,6 +242,12 @@ def _page(request: Request, ui: str, values: dict | None = None, problems: list[
         values=values, errors=errors, errors_listed=errors_listed, general=general, labels=_field_labels(ui),
         papers=core.handout_papers(), card_formats=core.card_formats(), previews=previews,
         bilingual=i18n.bilingual_names(ui), drug=core.drug_names(ui),
+        documents=i18n.print_buttons(ui),
+        list_sheet=settings.sheet, date_order=core.default_date_order(settings, ui),
+        date_orders=[(o, i18n.tr(ui, i18n.DATE_ORDER_LABELS[o]) % {"example": core.sample_date(o)})
+                     for o in core.date_orders()],
+        iso_example=core.sample_date("YMD").replace("/", "-"), column_names=core.column_names(),
+        card_size=core.card_size(), actual_size="100%", file_names=settings.file_names,
         max_rows=MAX_ROWS, notice=notice, today=core.today().isoformat(),
         outdated=[i18n.outdated_text(ui, o) for o in outdated], ehr_patients=ehr_patients)
     return HTMLResponse(html, status_code=status)
@@ -262,15 +281,17 @@ async def _read_form(request: Request, limit: int):
 EHR_FIELDS = ("mrn", "mrn_system", "first_dose_from", "first_dose_status", "first_dose_confirmed")
 
 
-def _order(form) -> tuple[core.Order, dict, list[core.Problem]]:
+def _order(form, settings: core.Settings, document: str | None = None) -> tuple[core.Order, dict, list[core.Problem]]:
+    """The form as an order; `document`: only that one (a print button's)."""
     values = {k: (v if isinstance(v, str) else "") for k, v in form.items() if k != "patients"}
     problems = [core.Problem(k, "too_long", {"max": MAX_FIELD_CHARS})
                 for k, v in values.items() if len(v) > MAX_FIELD_CHARS]
     locale = values.get("locale") or "en"
-    order = core.Order(locale=locale, documents=values.get("documents") or "both",
-                       paper=values.get("paper") or core.paper_for(locale),
+    order = core.Order(locale=locale, documents=document or values.get("documents") or "both",
+                       paper=values.get("paper") or settings.paper,
                        card=values.get("card") or core.CARD_SINGLE, also=values.get("also") or "",
                        patient={f: values.get(f, "").strip() for f in core.PERSONAL_FIELDS},
+                       copies=1 if values.get("copies") == "1" else None, file_names=settings.file_names,
                        mrn=values.get("mrn", "").strip(), mrn_system=values.get("mrn_system", "").strip(),
                        first_dose_from=values.get("first_dose_from", "").strip(),
                        first_dose_confirmed=values.get("first_dose_confirmed") == "yes")
@@ -281,19 +302,27 @@ async def _produce(request: Request, order: core.Order, preview: bool) -> worker
     return await request.app.state.counter.run(workers.produce, order, preview, request.app.state.record)
 
 
-def _attachment(name: str) -> str:
+def _attachment(name: str, inline: bool = False) -> str:
+    """A Content-Disposition naming the file; `inline`: shown in the browser's tab (a
+    PDF opens in its viewer, ready to print) rather than saved."""
     ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
 
 
-async def submit(request: Request, preview: bool):
+async def submit(request: Request, preview: bool, printing: bool = False):
     ui = _ui(request)
     try:
         form = await _read_form(request, MAX_FORM_BYTES)
     except Refused as r:
         return _page(request, ui, problems=[core.Problem("", r.kind, r.params)], status=r.status,
-                     notice=i18n.message(ui, r.kind, **r.params))
-    order, values, problems = _order(form)
+                     notice=r.words(ui))
+    document = None
+    if printing:  # the print button of one document: that document alone, in a tab
+        document = form.get("print")
+        if document not in core.counter_documents():
+            document = None
+    order, values, problems = _order(form, _settings(request), document)
     if problems:
         return _page(request, ui, values, problems, status=422)
     try:
@@ -310,7 +339,9 @@ async def submit(request: Request, preview: bool):
     if len(outcome.files) == 1:
         name, pdf = outcome.files[0]
         return Response(pdf, media_type="application/pdf",
-                        headers={"content-disposition": _attachment(name)})
+                        headers={"content-disposition": _attachment(name, inline=printing)})
+    # Both documents at once without the page's script (which fetches them one by one,
+    # as two PDFs): one ZIP.
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         for name, pdf in outcome.files:
@@ -330,8 +361,8 @@ async def calendar(request: Request):
     try:
         form = await _read_form(request, MAX_FORM_BYTES)
     except Refused as r:
-        return _page(request, ui, status=r.status, notice=i18n.message(ui, r.kind, **r.params))
-    order, values, problems = _order(form)
+        return _page(request, ui, status=r.status, notice=r.words(ui))
+    order, values, problems = _order(form, _settings(request))
     if problems:
         return _page(request, ui, values, problems, status=422)
     try:
@@ -352,8 +383,8 @@ async def fill(request: Request):
     try:
         form = await _read_form(request, MAX_FORM_BYTES)
     except Refused as r:
-        return _page(request, ui, status=r.status, notice=i18n.message(ui, r.kind, **r.params))
-    _, values, problems = _order(form)
+        return _page(request, ui, status=r.status, notice=r.words(ui))
+    _, values, problems = _order(form, _settings(request))
     return _page(request, ui, values, problems, status=422 if problems else 200)
 
 
@@ -372,7 +403,7 @@ async def bundle(request: Request):
         if len(data) > MAX_BUNDLE_BYTES:
             raise Refused(413, "too_large", kib=MAX_BUNDLE_BYTES // 1024)
     except Refused as r:
-        return _page(request, ui, status=r.status, notice=i18n.message(ui, r.kind, **r.params))
+        return _page(request, ui, status=r.status, notice=r.words(ui))
     locale = form.get("locale") if form.get("locale") in core.locale_codes() else ui
     outcome = await request.app.state.list_lane.run(workers.read_bundle, data, "bundle.json")
     if outcome.problems:
@@ -398,6 +429,10 @@ async def download(request: Request):
     return await submit(request, preview=False)
 
 
+async def print_pdf(request: Request):
+    return await submit(request, preview=False, printing=True)
+
+
 # ------------------------------------------------------------------------ patient lists
 
 @dataclass
@@ -407,6 +442,9 @@ class Job:
     done: int = 0
     state: str = "running"          # running | done | failed
     problems: list[str] = field(default_factory=list)
+    per_patient: int = 0             # PDF files each patient's row makes
+    patients: int = 0                # rows whose files are (being) made
+    sheets: int = 0                  # sheets of card stock the list's cards take
     data: bytes | None = None
     finished: float = 0.0
     task: asyncio.Task | None = None
@@ -458,14 +496,18 @@ class Lists:
 
 
 def _row_text(ui: str, row: int, p: core.Problem) -> str:
+    """A list row's problem in the page's words: the row and column as a spreadsheet
+    shows them, the field as the form labels it."""
     label = _field_labels(ui).get(p.field, "")
     where = i18n.tr(ui, i18n.W_("Row %(row)s")) % {"row": row}
+    if p.column:
+        where = i18n.tr(ui, i18n.W_("Row %(row)s, column %(column)s")) % {"row": row, "column": p.column}
     field = f"{where} · {label}" if label else where
-    return i18n.tr(ui, i18n.FIELD_PROBLEM) % {"field": field, "problem": i18n.problem_text(ui, p)}
+    return i18n.tr(ui, i18n.FIELD_PROBLEM) % {"field": field, "problem": i18n.problem_text(ui, p, in_list=True)}
 
 
 def _json_refusal(ui: str, r: Refused) -> JSONResponse:
-    return JSONResponse({"error": i18n.message(ui, r.kind, **r.params)}, status_code=r.status)
+    return JSONResponse({"error": r.words(ui), "problems": r.problems, "state": "refused"}, status_code=r.status)
 
 
 async def batch(request: Request):
@@ -476,11 +518,14 @@ async def batch(request: Request):
     except Refused as r:
         if wants_json:
             return _json_refusal(ui, r)
-        return _page(request, ui, status=r.status, notice=i18n.message(ui, r.kind, **r.params))
+        return _page(request, ui, status=r.status, notice=r.words(ui), listed=r.problems)
     if wants_json:
         return JSONResponse(_status(ui, job), status_code=202)
     await asyncio.shield(job.task)       # without script: wait, then send the ZIP
     return _hand_over(request, ui, job)
+
+
+XLSX_MAGIC = b"PK\x03\x04"
 
 
 async def _start_batch(request: Request, ui: str) -> Job:
@@ -492,54 +537,64 @@ async def _start_batch(request: Request, ui: str) -> Job:
     await upload.close()
     if len(raw) > MAX_UPLOAD_BYTES:
         raise Refused(413, "too_large", kib=MAX_UPLOAD_BYTES // 1024)
-    try:
-        text = core.decode(raw, upload.filename)
-    except HandoutsError as err:  # UTF-16 says so; anything else is not a list
-        if err.code == "file.utf16":
-            raise Refused(400, "other", detail=err.render(ui)) from None
-        raise Refused(400, "not_csv") from None
-    try:  # patients, as the list is read: blank rows (a spreadsheet's empty tail) are not
-        rows = sum(1 for cells in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in cells)) - 1
-    except csv.Error:
-        raise Refused(400, "not_csv") from None
-    if rows < 0:
-        raise Refused(400, "not_csv")
-    if rows > MAX_ROWS:
-        raise Refused(413, "too_many_rows", max=MAX_ROWS)
+    spreadsheet = raw.startswith(XLSX_MAGIC)
+    if not spreadsheet:   # CSV: cheap checks here; an .xlsx is read in a worker
+        try:
+            text = core.decode(raw, upload.filename)
+        except HandoutsError as err:  # UTF-16 says so; anything else is not a list
+            if err.code == "file.utf16":
+                raise Refused(400, "other", detail=err.render(ui)) from None
+            raise Refused(400, "not_csv") from None
+        try:  # patients, as the list is read: blank rows (a spreadsheet's empty tail) are not
+            rows = sum(1 for cells in csv.reader(io.StringIO(text, newline="")) if any(c.strip() for c in cells)) - 1
+        except csv.Error:
+            raise Refused(400, "not_csv") from None
+        if rows < 0:
+            raise Refused(400, "not_csv")
+        if rows > MAX_ROWS:
+            raise Refused(413, "too_many_rows", max=MAX_ROWS)
+    settings = _settings(request)
     locale = form.get("locale") if form.get("locale") in core.locale_codes() else ui
-    paper = core.paper_for(locale, form.get("paper"))
-    sheet = form.get("card") if form.get("card") in core.card_formats()[1:] else core.card_formats()[1]
+    paper = core.paper_for(form.get("paper"), settings)
+    sheet = form.get("card") if form.get("card") in core.card_formats()[1:] else settings.sheet
+    date_order = form.get("date_order")
+    if date_order not in core.date_orders():
+        date_order = core.default_date_order(settings, locale)
     lists: Lists = request.app.state.lists
     job = lists.reserve()                # from here on, this list holds one of the places
     try:
         lane = request.app.state.list_lane
-        checked = await lane.run(workers.check_csv, text, locale, sheet)
-        if checked and checked[0][0] == 0:          # the file as a whole (header)
+        name = "patients.xlsx" if spreadsheet else "patients.csv"
+        checked = await lane.run(workers.check_list, name, raw, locale, sheet, date_order, MAX_ROWS)
+        if checked and checked[0][0] == 0:          # the file as a whole (its kind, header, size)
             p = checked[0][1]
-            raise Refused(400, "other", detail=i18n.error_words(ui, p))
+            too_many = p.code == "list.too_many_rows"
+            raise Refused(413 if too_many else 400, "list", text=i18n.problem_text(ui, p, in_list=True))
         good = [(row, item) for row, item in checked if not isinstance(item, core.Problem)]
         bad = [_row_text(ui, row, item) for row, item in checked if isinstance(item, core.Problem)]
         if not checked:
             raise Refused(400, "no_rows")
+        if not good:                    # nothing to print: no ZIP, and the page says why
+            raise Refused(422, "nothing_printed", problems=bad)
     except BaseException:
         lists.forget(job)
         raise
-    groups: dict[str, list] = {}
-    for _, p in good:
-        groups.setdefault(p.locale or locale, []).append(p)
-    job.total, job.problems = len(good) + len(groups), bad
-    job.task = asyncio.create_task(_run_batch(job, lists, lane, ui, good, groups, locale, paper, sheet))
+    job.problems = bad
+    job.per_patient = len(core.counter_documents())
+    job.total = len(good) * job.per_patient + 1     # each patient's documents, and one file of card sheets
+    job.patients = len(good)
+    job.sheets = -(-len(good) // core.per_sheet(sheet))
+    job.task = asyncio.create_task(_run_batch(job, lists, lane, ui, good, locale, paper, sheet,
+                                              settings.file_names))
     return job
 
 
-def _folders(rows) -> dict[int, str]:
-    """The batch's own folder names (name + record digest): namesakes never collide."""
-    from ..batch import patient_folders
-    return patient_folders(rows)
-
-
-async def _run_batch(job: Job, lists: Lists, lane: workers.Lane, ui, good, groups, locale, paper, sheet) -> None:
-    folders = _folders(good)
+async def _run_batch(job: Job, lists: Lists, lane: workers.Lane, ui, good, locale, paper, sheet,
+                     file_names: str) -> None:
+    """Each row's documents in its own folder, and one set of card sheets for the whole
+    list in list order (each card in its row's language), as `handouts batch
+    --patients` makes them. The counts are the ZIP's PDF files."""
+    folders = core.patient_folders(good, file_names)
     files: list[tuple[str, bytes]] = []
     # At most one render per worker in the lane's queue for this list: two lists then
     # take turns, and another list's upload is checked without waiting for this one.
@@ -548,29 +603,31 @@ async def _run_batch(job: Job, lists: Lists, lane: workers.Lane, ui, good, group
     async def one(row, p):
         code = p.locale or locale
         async with turn:
-            outcome = await lane.run(workers.render_patient, code, paper, p)
+            outcome = await lane.run(workers.render_patient, code, paper, p, file_names)
         if outcome.problems:
             job.problems.append(_row_text(ui, row, outcome.problems[0]))
+            job.total -= job.per_patient            # that row's files are not made
+            job.patients -= 1
         for name, pdf in outcome.files:
             files.append((f"{folders[row]}/{name}", pdf))
-        job.done += 1
+        job.done += len(outcome.files)
 
-    async def sheet_of(code, patients):
+    async def sheets():
         async with turn:
-            outcome = await lane.run(workers.render_sheet, code, sheet, patients)
+            outcome = await lane.run(workers.render_sheet, locale, sheet, [p for _, p in good])
         files.extend(outcome.files)
-        job.done += 1
+        job.done += len(outcome.files)
 
     try:
         async with asyncio.TaskGroup() as group:     # one failure stops the list's other rows
             for row, p in good:
                 group.create_task(one(row, p))
-            for code, ps in sorted(groups.items()):
-                group.create_task(sheet_of(code, ps))
+            group.create_task(sheets())
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
             for name, pdf in sorted(files):
                 z.writestr(name, pdf)
+            z.writestr(i18n.SLOTS_FILE, _slots_text(ui, good, folders, locale, sheet))
             if job.problems:
                 z.writestr("rows-not-printed.txt", "\n".join(job.problems) + "\n")
         job.data = buf.getvalue()
@@ -581,11 +638,26 @@ async def _run_batch(job: Job, lists: Lists, lane: workers.Lane, ui, good, group
         lists.finish(job, "failed")
 
 
+def _slots_text(ui: str, good, folders: dict[int, str], locale: str, sheet: str) -> str:
+    """Which card is where on the list's sheets, in the page's language: the ZIP's
+    manifest of the sheets (`handouts batch` writes the same in manifest.json)."""
+    per = core.per_sheet(sheet)
+    lines = [i18n.tr(ui, i18n.SLOTS_INTRO) % {"sheet": sheet}]
+    for i, (row, p) in enumerate(good):
+        lines.append(i18n.tr(ui, i18n.SLOT_LINE) % {"sheet": i // per + 1, "slot": i % per + 1, "row": row,
+                                                    "language": core.locale_name(p.locale or locale),
+                                                    "folder": folders[row]})
+    return "\n".join(lines) + "\n"
+
+
 def _status(ui: str, job: Job) -> dict:
+    progress = i18n.tr(ui, i18n.W_("%(done)s of %(total)s PDF files made")) % {"done": job.done, "total": job.total}
+    if job.state == "done":
+        progress = i18n.tr(ui, i18n.LIST_DONE) % {
+            "files": job.done, "patients": job.patients, "documents": i18n.document_names(ui),
+            "sheets": job.sheets}
     return {"job": job.id, "state": job.state, "done": job.done, "total": job.total,
-            "problems": job.problems,
-            "progress": i18n.tr(ui, i18n.W_("%(done)s of %(total)s files made")) % {
-                "done": job.done, "total": job.total},
+            "problems": job.problems, "progress": progress,
             "ready": job.state == "done",
             "error": i18n.message(ui, "failed") if job.state == "failed" else None}
 
@@ -612,7 +684,7 @@ async def batch_zip(request: Request):
     try:
         job = await _job_of(request)
     except Refused as r:
-        return _page(request, ui, status=r.status, notice=i18n.message(ui, r.kind, **r.params))
+        return _page(request, ui, status=r.status, notice=r.words(ui))
     return _hand_over(request, ui, job)
 
 
@@ -655,8 +727,11 @@ async def not_found(request: Request, exc: HTTPException):
 
 def create_app(workers_count: int = 0, warm: bool = True,
                allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS, *, counter_workers: int = 1,
-               body_timeout: float = BODY_TIMEOUT, job_ttl: float = JOB_TTL, record: str | None = None):
+               body_timeout: float = BODY_TIMEOUT, job_ttl: float = JOB_TTL,
+               settings: core.Settings | None = None, record: str | None = None):
     """The ASGI app. `allowed_hosts=None` accepts any Host header (--allow-remote).
+    `settings`: the pharmacy's paper, date order and file names (`handouts serve`'s
+    options; default Letter, dates by the list's language, initials in file names).
     `record`: the print record the counter keeps (`serve --record`), or None.
 
     Two lanes of workers: `counter_workers` for the patient at the counter (warm: each
@@ -687,6 +762,7 @@ def create_app(workers_count: int = 0, warm: bool = True,
         Route("/{ui}/", form_page),
         Route("/{ui}/preview", preview, methods=["POST"]),
         Route("/{ui}/download", download, methods=["POST"]),
+        Route("/{ui}/print", print_pdf, methods=["POST"]),
         Route("/{ui}/calendar", calendar, methods=["POST"]),
         Route("/{ui}/bundle", bundle, methods=["POST"]),
         Route("/{ui}/fill", fill, methods=["POST"]),
@@ -696,4 +772,5 @@ def create_app(workers_count: int = 0, warm: bool = True,
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
                     exception_handlers={HTTPException: not_found})
+    app.state.settings = settings or core.Settings()
     return Guard(app, allowed_hosts, body_timeout)

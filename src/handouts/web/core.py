@@ -13,9 +13,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import cache
 
-from handouts import build, content, locales, registry, request, session
+import os
+import re
+from collections.abc import Mapping
+
+from handouts import build, content, locales, papers, registry, request, session
 from handouts.errors import HandoutsError
-from handouts.patient import FIELDS, CsvRows, Patient, from_mapping
+from handouts.patient import DATE_ORDERS, FIELDS, CsvRows, Patient, date_order_of, from_mapping, list_source
 from handouts.patient import decode as patient_decode
 
 PERSONAL_FIELDS = tuple(v.field for v in registry.PATIENT_VARIABLES)
@@ -96,12 +100,58 @@ def default_paper(locale: str) -> str:
     return build.resolve_paper(_paper_document(), locale, None).name
 
 
-def paper_for(locale: str, chosen: str | None = None, fallback: str = "en") -> str:
-    """The handout paper the form asked for, else the default of the locale (of the
-    page's language where the form's locale is not one we have)."""
-    if chosen in handout_papers():
-        return chosen
-    return default_paper(locale if locale in locale_codes() else fallback)
+def paper_for(chosen: str | None, settings: Settings) -> str:
+    """The handout paper the form asked for, else the pharmacy's (never the language's)."""
+    return chosen if chosen in handout_papers() else settings.paper
+
+
+def sheet_for(paper: str) -> str:
+    """The card sheet preset printed on `paper` (letter: letter-8up; a4: a4-10up)."""
+    from handouts.cardlayout import sheets
+    card = _card()
+    presets = sheets(card.layout)
+    return next((s for s in card.sheets if presets[s].paper == paper), card.sheets[0])
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the pharmacy sets when it starts the page (`handouts serve`): where it is,
+    never what language a browser speaks. A US pharmacy with a Chinese browser prints on
+    Letter; its lists write dates month/day/year."""
+    paper: str = "letter"              # the handout's paper, and the card sheet on that paper
+    date_order: str | None = None      # how uploaded lists write dates (None: the list's language's)
+    file_names: str = "initials"       # request.FILE_NAMES: the page's files name patients by initials
+    region: str | None = None          # the pharmacy's region (ISO 3166), where the defaults came from
+
+    @property
+    def sheet(self) -> str:
+        return sheet_for(self.paper)
+
+
+def region_of(environ: Mapping[str, str]) -> str | None:
+    """The region of this computer's locale settings (LC_ALL, LC_PAPER, LANG:
+    en_US.UTF-8 -> US), or None (C, POSIX, unset)."""
+    for var in ("LC_ALL", "LC_PAPER", "LANG"):
+        m = re.match(r"[A-Za-z]{2,3}_([A-Za-z]{2})\b", environ.get(var, ""))
+        if m:
+            return m.group(1).upper()
+    return None
+
+
+def settings_for(paper: str | None = None, region: str | None = None, date_order: str | None = None,
+                 file_names: str = "initials", environ: Mapping[str, str] | None = None) -> Settings:
+    """The page's settings: each given one as given; the paper and date order otherwise
+    from the region (--region, else this computer's locale settings); the paper with no
+    region at all from the US label the documents follow (Letter)."""
+    region = (region or region_of(os.environ if environ is None else environ) or "").upper() or None
+    if paper is None:
+        paper = papers.paper_for_region(region) if region else "letter"
+    if date_order is None and region:
+        try:
+            date_order = date_order_of(f"und_{region}")
+        except (ValueError, LookupError):
+            date_order = None
+    return Settings(paper, date_order, file_names, region)
 
 
 def today() -> dt.date:
@@ -136,6 +186,8 @@ class Order:
     card: str                         # "card" or a sheet preset
     patient: dict = field(default_factory=dict)  # personal fields as typed (non-empty only)
     also: str = ""                    # a second language on the same sheets ("" = none)
+    copies: int | None = None         # on a sheet: 1 = one card, top-left slot; None = a full sheet
+    file_names: str = "initials"      # request.FILE_NAMES
     # A patient from an EHR bundle: the medical record number keys the print record; the
     # first dose's source is shown, and the date confirmed, before anything is printed.
     mrn: str = ""
@@ -153,6 +205,7 @@ class Problem:
     code: str         # errors.MESSAGES key, or a reason of the page's own (web.i18n.PROBLEM_TEXT)
     params: dict = field(default_factory=dict)
     error: HandoutsError | None = None  # the core's error: its words in the page's language
+    column: str = ""  # a list row's problem: the spreadsheet column (A, B ...) of its field
 
 
 def make_patient(data: dict, where: str = WHERE) -> Patient | None:
@@ -188,7 +241,8 @@ def _requests(order: Order, patient: Patient | None, where: str = WHERE) -> list
         sheet = order.card if spec.sheets and order.card != CARD_SINGLE else None
         paper = order.paper if len(spec.papers) > 1 else None
         out.append(request.Request(document, order.locale, paper, sheet=sheet, also=_also_for(order, document),
-                                   patient=patient, where=WHERE, patient_where=where))
+                                   patient=patient, copies=order.copies if sheet else None,
+                                   file_names=order.file_names, where=WHERE, patient_where=where))
     return out
 
 
@@ -296,7 +350,7 @@ def calendar(order: Order, patient: Patient | None) -> tuple[str, bytes]:
     res = request.resolve(dataclasses.replace(_requests(order, patient)[0], ics=True), model())
     assert res.patient is not None
     key = f"mrn:{order.mrn_system}|{order.mrn}" if order.mrn else None
-    return ics.file_name(res.locale, request.patient_tag(res.patient)), \
+    return ics.file_name(res.locale, request.patient_tag(res.patient, order.file_names)), \
         ics.schedule_calendar(res.patient, model(), res.locale, key=key)
 
 
@@ -328,29 +382,82 @@ def bundle_patients(data: bytes, name: str) -> list[dict]:
 
 def bundle_name(order: Order) -> str:
     """The ZIP of an order's files (an order the core has accepted)."""
-    return request.bundle_name(model().meta.file_stem, order.locale, make_patient(order.patient))
+    return request.bundle_name(model().meta.file_stem, order.locale, make_patient(order.patient), order.file_names)
 
 
 def render_sheet_of(locale: str, sheet: str, patients: list[Patient], source: str = "patients.csv"
                     ) -> tuple[str, bytes]:
-    """One imposed sheet of cards for several patients (a patient list)."""
+    """The imposed sheets of a patient list: every patient's card in list order, each in
+    the patient's language (else `locale`), as `handouts batch --patients` prints them."""
     with session.use():
         res = request.resolve(request.Request(_card().name, locale, sheet=sheet, patients=tuple(patients),
                                               list_name=source, copies=1), model())
         return res.file_name, request.render(res, model()).pdf
 
 
+def per_sheet(sheet: str) -> int:
+    """Cards on one sheet of a preset (slots on its fronts page)."""
+    from handouts.cardlayout import imposition
+    return imposition(sheet, layout=_card().layout).per_sheet
+
+
+def patient_folders(rows: list[tuple[int, Patient]], file_names: str) -> dict[int, str]:
+    """A list's folder names, as `handouts batch --patients` names them."""
+    from handouts.batch import patient_folders as folders
+    return folders(rows, file_names)
+
+
+def list_rows(name: str, data: bytes, default_locale: str, sheet: str, date_order: str | None = None,
+              max_rows: int | None = None) -> list[tuple[int, Patient | HandoutsError]]:
+    """Each row of an uploaded list, CSV or .xlsx (numbered as in a spreadsheet), with
+    its patient, validated as `handouts build wallet-card --sheet SHEET --patients` does
+    (its card laid out in the sheet's card size), or the error for that row. The upload
+    stays in memory: it is read as rows, never as a file."""
+    from handouts.cardlayout import imposition
+    from handouts.patient import MAX_CSV_ROWS
+    card = _card()
+    fmt = imposition(sheet, layout=card.layout).preset.card_format
+    source = list_source(name, data)
+    with session.use():
+        return request.checked_rows(source, default_locale, model(), (card.name,), date_order,
+                                    max_rows=max_rows or MAX_CSV_ROWS, fmt=fmt, also=None)
+
+
 def csv_rows(text: str, default_locale: str, sheet: str, name: str = "upload.csv"
              ) -> list[tuple[int, Patient | HandoutsError]]:
-    """Each row of an uploaded CSV (numbered as in a spreadsheet) with its patient,
-    validated as `handouts build wallet-card --sheet SHEET --patients` does (its card
-    laid out in the sheet's card size), or the error for that row. The upload stays in
-    memory: it is read as rows, never as a file."""
+    """The rows of CSV text (see list_rows)."""
     from handouts.cardlayout import imposition
     card = _card()
     fmt = imposition(sheet, layout=card.layout).preset.card_format
     with session.use():
         return request.checked_rows(CsvRows(name, text), default_locale, model(), (card.name,), fmt=fmt, also=None)
+
+
+def date_orders() -> tuple[str, ...]:
+    return DATE_ORDERS
+
+
+def sample_date(order: str) -> str:
+    from handouts.patient import sample_date as written
+    return written(order)
+
+
+def column_names() -> list[tuple[str, tuple[str, ...]]]:
+    """Each list column (a patient field) and the other names it may have."""
+    from handouts.patient import ALIASES
+    return [(f, ALIASES.get(f, ())) for f in FIELDS]
+
+
+def card_size() -> str:
+    """The single card's size as the print hint gives it (the card's paper, in mm)."""
+    fmt = papers.PAPERS[_card().papers[0]]
+    return f"ID-1 ({fmt.width_mm:.2f} × {fmt.height_mm:.2f} mm)"
+
+
+def default_date_order(settings: Settings, locale: str) -> str:
+    """How an uploaded list writes dates unless the form says: the pharmacy's region's
+    order, else the order of the list's default language."""
+    return settings.date_order or date_order_of(babel_locale(locale))
 
 
 def decode(raw: bytes, name: str) -> str:
@@ -371,4 +478,5 @@ FORM_FIELDS = frozenset((*PERSONAL_FIELDS, "locale", "documents", "paper", "card
 def problem(err: HandoutsError) -> Problem:
     """A core error for the page: the form field it names (by the error's field, never by
     its words) and its code; the page words it in its own language (web.i18n)."""
-    return Problem(err.field if err.field in FORM_FIELDS else "", err.code, dict(err.params), err)
+    return Problem(err.field if err.field in FORM_FIELDS else "", err.code, dict(err.params), err,
+                   getattr(err, "column", ""))

@@ -110,6 +110,21 @@ FIELD_LABELS = {
 # The counter page's documents as the "second language" hint and error name them
 # (registry.DocumentSpec.page_label): marked here for the `web` catalog.
 PAGE_LABELS = (W_("the handout"), W_("the wallet card"))
+# Each document's print button, which opens the PDF in a new tab
+# (registry.DocumentSpec.print_label): marked here for the `web` catalog.
+PRINT_LABELS = (W_("Print the wallet card"), W_("Print the handout"))
+
+# How an uploaded list writes its dates (the form's "Dates in the file").
+DATE_ORDER_LABELS = {"MDY": W_("month/day/year, e.g. %(example)s"), "DMY": W_("day/month/year, e.g. %(example)s"),
+                     "YMD": W_("year/month/day, e.g. %(example)s")}
+
+# A patient list's ZIP: which card is where on its sheets, and the summary when done.
+SLOTS_FILE = "cards-on-sheets.txt"  # beside rows-not-printed.txt: a file name, not words
+SLOTS_INTRO = W_("Cards on the %(sheet)s sheets, in list order. Slots are counted on the front of each sheet, "
+                 "left to right, top to bottom; the backs page is mirrored for long-edge duplex.")
+SLOT_LINE = W_("Sheet %(sheet)s, slot %(slot)s: row %(row)s, %(language)s, folder %(folder)s")
+LIST_DONE = W_("Done: %(files)s PDF files. Patients: %(patients)s, each with %(documents)s. Card sheets: one "
+               "file; sheets of card stock needed: %(sheets)s.")
 # Between two names in a list ("the handout, the wallet card").
 LIST_SEPARATOR = W_(", ")
 
@@ -137,7 +152,23 @@ PROBLEM_TEXT = {
     "bad_form": W_("The page could not read what was sent: the form was incomplete or damaged. Reload the "
                    "page and try again."),
     "slow": W_("What was sent arrived too slowly, so the page did not use it. Send it again."),
-    "not_csv": W_("This file is not a patient list: save it as CSV (UTF-8) with a header row."),
+    "not_csv": W_("This file is not a patient list: save it as CSV (UTF-8) or as an Excel workbook (.xlsx) "
+                  "with a header row."),
+    "nothing_printed": W_("Nothing was printed: no row of this list could be used. Correct the rows below in the "
+                          "file and upload it again."),
+    "row_date_invalid": W_("%(value)s is not a real date. Correct it in the file."),
+    "row_date_time": W_("This cell has a time as well as a date. Give the date only."),
+    "row_date_format": W_("%(value)s is not a date this page can read. Write it as %(example)s (%(order)s) or "
+                          "as %(iso)s."),
+    "row_date_order": W_("%(value)s is not a date in %(order)s order. If the file writes dates as %(other)s, "
+                         "choose that under \u201cDates in the file\u201d and upload it again."),
+    "row_date_ambiguous": W_("%(value)s is not in %(order)s order, and could be month/day/year or day/month/year. "
+                             "Choose the file's order under \u201cDates in the file\u201d and upload it again."),
+    "unknown_columns": W_("The header row has columns this page does not know: %(columns)s. Name the columns "
+                          "%(allowed)s, or use one of the other names listed under \u201cColumns\u201d."),
+    "not_xlsx": W_("This file cannot be read as an Excel workbook (.xlsx). Open it in the spreadsheet program and "
+                   "save it again as .xlsx, or as CSV (UTF-8)."),
+    "old_excel": W_("This is an old Excel file (.xls). Save it as .xlsx, or as CSV (UTF-8)."),
     "too_many_rows": W_("This list has more than %(max)s patients. Split it into smaller files."),
     "no_rows": W_("This list has no patient rows."),
     "no_file": W_("Choose a CSV file first."),
@@ -183,13 +214,42 @@ PAGE_WORDS = {
     "layout.overflow": "overflow",
     "choice.unknown": "choice", "locale.unknown": "choice", "paper.unknown": "choice", "sheet.unknown": "choice",
     "document.option_unsupported": "also_unsupported",
+    "list.unknown_columns": "unknown_columns",
+    "list.not_xlsx": "not_xlsx", "list.xlsx_too_large": "not_xlsx", "list.old_excel": "old_excel",
+    "list.too_many_rows": "too_many_rows", "list.no_rows": "no_rows",
+}
+# A list row's cell is fixed in the file, not with the form's date picker: its own words.
+ROW_WORDS = {
+    "date.not_a_date": "row_date_invalid", "date.with_time": "row_date_time", "date.format": "row_date_format",
+    "list.date_format": "row_date_format", "list.date_order": "row_date_order",
+    "list.date_ambiguous": "row_date_ambiguous",
 }
 
 
-def problem_text(code: str, p: core.Problem) -> str:
-    """What the page says about a problem, in the page's language `code`."""
+def _phrase(code: str, value) -> str:
+    """A param of the core's that is words (a date order: errors.PHRASES) in the page's
+    language."""
+    from handouts.errors import DOMAIN
+    return catalogs.translations(code, DOMAIN).gettext(str(value)) if value is not None else ""
+
+
+def problem_text(code: str, p: core.Problem, in_list: bool = False) -> str:
+    """What the page says about a problem, in the page's language `code`; `in_list`: a
+    row or the header of an uploaded list (fixed in the file, not in the form)."""
     from babel.dates import format_date
-    kind = PAGE_WORDS.get(p.code, p.code)
+    kind = (ROW_WORDS.get(p.code) if in_list else None) or PAGE_WORDS.get(p.code, p.code)
+    if kind.startswith("row_date"):
+        params = {k: _phrase(code, p.params.get(k)) for k in ("order", "other")}
+        example = p.params.get("example", "2026-12-01")
+        return tr(code, PROBLEM_TEXT[kind]) % {**p.params, **params, "example": example,
+                                               "iso": p.params.get("iso", "2026-12-01"),
+                                               "value": p.params.get("value", "")}
+    if kind == "unknown_columns":
+        sep = tr(code, LIST_SEPARATOR)
+        return tr(code, PROBLEM_TEXT[kind]) % {"columns": sep.join(p.params["columns"]),
+                                               "allowed": sep.join(p.params["allowed"])}
+    if kind == "too_many_rows":
+        return tr(code, PROBLEM_TEXT[kind]) % {"max": p.params["max"]}
     if kind == "date_before":
         date = format_date(p.params["approved"], "long", locale=core.babel_locale(code))
         return tr(code, PROBLEM_TEXT[kind]) % {"date": date}
@@ -208,6 +268,18 @@ def problem_text(code: str, p: core.Problem) -> str:
 def error_words(code: str, p: core.Problem) -> str:
     """The core's own words for a problem, in the page's language `code`."""
     return p.error.render(code) if p.error is not None else str(p.params.get("detail", ""))
+
+
+def document_names(code: str) -> str:
+    """The page's documents, named in the page's language ("the wallet card, the handout")."""
+    from handouts import registry
+    return tr(code, LIST_SEPARATOR).join(tr(code, registry.get(d).page_label) for d in core.counter_documents())
+
+
+def print_buttons(code: str) -> list[tuple[str, str]]:
+    """Each of the page's documents and its print button's words, in the page's language."""
+    from handouts import registry
+    return [(d, tr(code, registry.get(d).print_label)) for d in core.counter_documents()]
 
 
 def bilingual_names(code: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import errno
 import ipaddress
+import re
 import socket
 import sys
 
@@ -142,13 +143,17 @@ def config(app, host: str, port: int, header_timeout: float = HEADER_TIMEOUT):
                           http=timed_protocol(header_timeout), ws="none", lifespan="on")
 
 
-def serve(host: str = "127.0.0.1", port: int = 8000, allow_remote: bool = False, workers: int = 0,
+def serve(host: str = "127.0.0.1", port: int = 8000, allow_remote: bool = False, workers: int = 0, *,
+          paper: str | None = None, region: str | None = None, file_names: str = "initials",
           record: bool = False, record_db: str | None = None) -> None:
     remote = check_host(host, allow_remote)
     import uvicorn
 
     from . import core, i18n
     from .app import LOOPBACK_HOSTS, create_app
+    if region is not None and not re.fullmatch(r"[A-Za-z]{2}", region):
+        raise HandoutsError("region.format", "region", {"value": region})
+    settings = core.settings_for(paper, region, file_names=file_names)
     for code in core.locale_codes():     # a bad catalog stops here, with one line naming it
         i18n.translations(code)
     target = check_record(record, record_db)  # so does a print record the counter cannot use
@@ -157,7 +162,12 @@ def serve(host: str = "127.0.0.1", port: int = 8000, allow_remote: bool = False,
         print(f"handouts: WARNING: serving on {host}: anyone who can reach this machine on port {port} "
               "can use the page and see what it renders; there is no login and no encryption (HTTP). "
               "Use it only on a trusted network.", file=sys.stderr)
-    app = create_app(workers, warm=True, allowed_hosts=None if remote else LOOPBACK_HOSTS, record=target)
+    app = create_app(workers, warm=True, allowed_hosts=None if remote else LOOPBACK_HOSTS, settings=settings,
+                     record=target)
+    where = f"region {settings.region}" if settings.region else "no region set (--region or --paper)"
+    print(f"handouts: paper {settings.paper} and card sheets {settings.sheet} ({'--paper' if paper else where}); "
+          f"lists' dates {settings.date_order or 'in the order of their language'}; file names by "
+          f"{'initials' if settings.file_names == 'initials' else 'full name'}", file=sys.stderr)
     shown = f"[{host}]" if ":" in host else host
     url = f"http://{shown}:{port}/"
     print(f"handouts: starting the workers for the counter page at {url} (Ctrl+C to stop)",

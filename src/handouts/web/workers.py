@@ -115,20 +115,22 @@ def page_images(pdf: bytes, width_px: int = 760) -> tuple[bytes, ...]:
         doc.close()
 
 
-def check_csv(text: str, default_locale: str, sheet: str) -> list[tuple[int, object]]:
-    """The rows of an uploaded CSV: (row, Patient) or (row, Problem)."""
+def check_list(name: str, data: bytes, default_locale: str, sheet: str, date_order: str,
+               max_rows: int) -> list[tuple[int, object]]:
+    """The rows of an uploaded list (CSV or .xlsx): (row, Patient) or (row, Problem);
+    row 0: the file as a whole cannot be read."""
     from handouts.errors import HandoutsError
     try:
-        rows = core.csv_rows(text, default_locale, sheet)
+        rows = core.list_rows(name, data, default_locale, sheet, date_order, max_rows)
     except HandoutsError as err:
         return [(0, core.problem(err))]
     return [(row, core.problem(item) if isinstance(item, HandoutsError) else item) for row, item in rows]
 
 
-def render_patient(locale: str, paper: str, patient) -> Outcome:
-    """A handout and a single wallet card for one CSV row (its card must fit, as in the CLI)."""
+def render_patient(locale: str, paper: str, patient, file_names: str = "initials") -> Outcome:
+    """A handout and a single wallet card for one list row (its card must fit, as in the CLI)."""
     from handouts.errors import HandoutsError
-    order = core.Order(locale, "both", paper, core.CARD_SINGLE)
+    order = core.Order(locale, "both", paper, core.CARD_SINGLE, file_names=file_names)
     try:
         core.check_order(order, patient)
         return Outcome(files=tuple(core.render_order(order, patient)))
