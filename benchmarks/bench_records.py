@@ -32,37 +32,30 @@ def _model_with(model, fact_id, value):
 
 
 def bench_record_and_recall(target: str, documents: int) -> dict:
-    from handouts import content, papers, registry
-    from handouts.records import Record, document_id, entries, keyed_digest, recall
+    """Recording as `batch --record` does it (records.recorder: each document's id as
+    printed, what it printed, the patient's key, 500 prints per transaction), then recall."""
+    from handouts import content, registry
+    from handouts.records import Record, recall
+    from handouts.records.config import Settings
+    from handouts.records.recorder import Recorder
     model = content.default()
     old = _model_with(model, "crs_onset_latest", model.fact("crs_onset_latest").value - 1)
     sample = registry.get("handout").sample_patient()
     secret = bytes(range(32))
     kinds = [("wallet-card", "id1"), ("handout", "letter")]
     locales = ["en", "zh-Hans", "zh-Hant"]
-    at0 = dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc)
-    printed_cache: dict = {}
     t = time.perf_counter()
-    with Record.open(target) as rec:
-        for i in range(documents):
-            if i % 1000 == 0:  # a batch records its documents in one transaction
-                if i:
-                    batch.__exit__(None, None, None)
-                batch = rec.transaction()
-                batch.__enter__()
-            doc, paper = kinds[i % 2]
-            locale = locales[(i // 2) % 3]
-            m = old if i < documents // 2 else model
-            patient = sample.model_copy(update={"name": f"Patient {i // 2}", "locale": locale})
-            key = (doc, locale, id(m))
-            if key not in printed_cache:
-                printed_cache[key] = entries(doc, locale, m, papers.PAPERS[paper], patient)
-            did = document_id(doc, locale, m.meta.content_version, m.meta.label_revised, {"i": i})
-            rec.record_printed(document=doc, locale=locale, paper=paper, model=m, printed=printed_cache[key],
-                               document_id=str(did), channel="batch",
-                               patient_key=keyed_digest(patient, secret),
-                               printed_at=at0 + dt.timedelta(seconds=i))
-        batch.__exit__(None, None, None)
+    with Record.open(target, secret=secret) as rec:
+        for half, m in ((0, old), (1, model)):  # half printed before a content change
+            recorder = Recorder(rec, "batch", m, Settings())
+            recorder._secret, recorder._owns_record = secret, False
+            for i in range(half * documents // 2, (half + 1) * documents // 2):
+                doc, paper = kinds[i % 2]
+                locale = locales[(i // 2) % 3]
+                patient = sample.model_copy(update={"name": f"Patient {i // 2}", "locale": locale})
+                recorder.add(document=doc, locale=locale, paper=paper, patient=patient, pdf_sha256="0" * 64,
+                             pdf_size=100_000)
+            recorder.flush()
         record_s = time.perf_counter() - t
         recall(rec, model)  # warm: imports, catalogs, localizers
         tracemalloc.start()
@@ -131,7 +124,11 @@ def ehr_bundle(patients: int) -> dict:
 
 
 def bench_fhir(patients: int, folder: Path) -> dict:
+    """The bundle read (fhir.read_bundle), then read and checked as `batch --patients
+    bundle.json` does before it plans (request.checked_rows: dates, glyphs, each card laid out)."""
+    from handouts import content, session
     from handouts.fhir import read_bundle
+    from handouts.request import ListFile, checked_rows
     path = folder / "bundle.json"
     path.write_text(json.dumps(ehr_bundle(patients)), encoding="utf-8")
     read_bundle(path)  # warm: imports, R4B models
@@ -141,11 +138,17 @@ def bench_fhir(patients: int, folder: Path) -> dict:
     seconds = time.perf_counter() - t
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
+    t = time.perf_counter()
+    with session.RenderSession():
+        rows = checked_rows(ListFile(path), "en", content.default())
+    checked_s = time.perf_counter() - t
     return {"patients": patients, "bundle_mb": round(path.stat().st_size / 2**20, 1),
             "resources": patients * 8 + 21, "import_seconds": round(seconds, 2),
             "import_peak_python_mb": round(peak / 2**20, 1),
             "imported": sum(1 for i in items if i.patient is not None),
-            "errors": sum(1 for i in items if i.error is not None)}
+            "errors": sum(1 for i in items if i.error is not None),
+            "import_and_check_seconds": round(checked_s, 2),
+            "rows_ready_to_print": sum(1 for _, p in rows if not isinstance(p, Exception))}
 
 
 def main() -> None:

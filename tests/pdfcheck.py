@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
@@ -102,6 +103,15 @@ def catalog(path: Path):
 def metadata(path: Path) -> dict:
     reader = PdfReader(path)
     return {k: str(v) for k, v in (reader.metadata or {}).items()}
+
+
+def document_ids(pdf: Path | bytes) -> list[str]:
+    """The document ids a PDF's keywords name, in order (a card's keywords go on to cite
+    its sources)."""
+    from handouts.records import docid
+    reader = PdfReader(io.BytesIO(pdf) if isinstance(pdf, bytes) else pdf)
+    keywords = str((reader.metadata or {}).get("/Keywords", ""))
+    return [m.group(0) for m in docid.PATTERN.finditer(keywords)]
 
 
 def without_subset_prefix(name: str) -> str:

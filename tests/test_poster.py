@@ -60,10 +60,14 @@ def test_registered_with_its_papers_and_budget():
 
 def test_one_template_and_scale_as_data(model):
     """Every paper prints the same page: the paper changes only the style block (page
-    size, root font size, margin: papers.toml) and the QR module size, never the markup."""
+    size, root font size, margin: papers.toml), the QR module size and the document id
+    (which names the paper), never the markup."""
+    from handouts.records import docid
+
     def body(paper):
         html = _poster_html(model, "en", paper)
         html = re.sub(r"<style>.*?</style>", "", html, flags=re.S)
+        html = docid.PATTERN.sub("<document id>", html)
         return re.sub(r"<svg\b.*?</svg>", "<svg/>", html, flags=re.S)  # the QR code's module size
     pages = {paper: body(paper) for paper in POSTER_PAPERS}
     assert len(set(pages.values())) == 1, "a paper changed the poster's markup"
@@ -83,10 +87,11 @@ def test_exactly_one_page_of_the_paper(renders, locale, paper):
     assert h == pytest.approx(PAPERS[paper].height_mm, abs=0.1)
 
 
-def reference_text(L, model) -> str:
+def reference_text(L, model, paper: str = "tabloid") -> str:
     """The poster's reference text, not read from 2 m: storage, the reporting numbers,
-    versions, QR captions and sources (style.css: .reference and the footer, 0.9rem)."""
-    html = poster.html(BuildRequest("poster", L.code, PAPERS["tabloid"], None, model))
+    versions, QR captions, sources and the document id, which names the paper
+    (style.css: .reference and the footer, 0.9rem)."""
+    html = poster.html(BuildRequest("poster", L.code, PAPERS[paper], None, model))
     parts = re.findall(r'<section class="storage reference">(.*?)</section>|<footer>(.*?)</footer>', html, re.S)
     text = re.sub(r"<[^>]+>", "", "".join(a + b for a, b in parts))
     import html as htmllib
@@ -104,7 +109,7 @@ def test_type_readable_from_two_metres(renders, locale, paper, model):
     def plain(text: str) -> str:  # list markers (• and ·) are drawn apart from their text
         return re.sub(r"[•·]", "", text)
     small = plain(squeeze("".join(c["text"] for c in cs if c["size"] < body - 0.01)))
-    assert small in plain(reference_text(get_localizer(locale, model), model)), small[:60]
+    assert small in plain(reference_text(get_localizer(locale, model), model, paper)), small[:60]
     smallest = min(c["size"] for c in cs)
     assert smallest >= 0.9 * body - 0.01 and smallest >= 8 - 0.01, smallest
     big = squeeze("".join(c["text"] for c in cs if c["size"] >= 28 * scale - 0.01))

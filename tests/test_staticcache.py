@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import pdfcheck
 from handouts import digests, locales, paths, registry, staticcache
 from handouts.staticcache import StaticCache
 
@@ -301,6 +302,7 @@ def test_the_cache_holds_no_personal_data(tmp_path, model):
     joined = tmp_path / "joined.pdf"
     joined.write_bytes(pdf)
     values = ["Quuxley", "Yolanda Vex", "999-8888", "Wexford", "December 9, 2026", "Wednesday"]
+    values += pdfcheck.document_ids(pdf)  # the patient's document id: on the personal pages only
     # Nor any value of the registry's sample patient (the rest's sources are those of
     # the sample's handout: its values must not print on every patient's pages).
     sample = registry.get("handout").sample_patient()

@@ -92,9 +92,15 @@ def test_front_in_patient_language_back_in_english(renders, locale, model):
                    "Treat suspected CRS or ICANS without delay; also contact:",
                    "Dr. Maria Gonzalez", "Riverside Cancer Center", "First dose: Dec 1, 2026",
                    "Most recent dose:", "infection or neutropenia", "ICANS (can start weeks after a dose)",
-                   "Clinic-made card, not from Amgen", model.meta.content_version, "November 2025",
+                   "Clinic-made card, not from Amgen", "Printed Nov 23, 2026",
                    "16 hours", "15 days", "NCI page", "U.S. label"):
         assert needle in flat_back, needle
+    # The versions: the card's document id carries the content version and the label
+    # revision (YYMM) it follows.
+    from handouts.records import docid
+    [printed] = [docid.parse(m.group(0)) for m in docid.PATTERN.finditer(flat_back)]
+    assert (printed.content_version, printed.label) == (model.meta.content_version,
+                                                        f"{model.meta.label_revised:%y%m}")
     if locale != "en":
         assert L._("For healthcare providers") in back  # the heading in the patient's language too
         notice = re.sub(r"\s+", "", L._("Translation not yet checked by a medical translator."))
@@ -160,11 +166,13 @@ def test_a_card_fact_made_secondary_is_refused_not_printed(model, fact):
 
 def test_the_card_cites_the_sources_of_what_it_printed(renders, model):
     """The card has no room for a source list: its PDF's document information cites them,
-    from the same tracking."""
+    from the same tracking, after the card's document id."""
     from handouts.documents import wallet_card
-    keywords = str(pdfcheck.metadata(renders.get("wallet-card", "en", "id1"))["/Keywords"])
+    path = renders.get("wallet-card", "en", "id1")
+    keywords = str(pdfcheck.metadata(path)["/Keywords"])
     cited = [s.citation for s in model.sources_for(wallet_card.printed_records("en", model))]
-    assert cited and keywords == f"Sources: {'; '.join(cited)}."
+    [printed_id] = pdfcheck.document_ids(path)
+    assert cited and keywords == f"{printed_id}; Sources: {'; '.join(cited)}."
 
 
 # --------------------------------------------------------------------- line breaking

@@ -61,6 +61,8 @@ class Job:
     sheet: str | None = None
     patients: tuple[Patient, ...] = ()
     origin: str = ""  # where the personal data came from, e.g. "today.csv row 4"
+    also: str | None = None  # a second language (a reprint prints a document as it was printed)
+    large_print: bool = False
     rows: tuple[tuple[int, str], ...] = ()  # a list's sheet: its cards' (list row, patient folder), in slot order
 
     @property
@@ -125,7 +127,8 @@ def inputs(job: Job) -> dict:
 
 
 def digest(job: Job, inp: dict) -> str:
-    key = {"job": [job.document, job.locale, job.paper, job.sheet, job.rel], **inp}
+    variant = [job.also, job.large_print] if job.also or job.large_print else []
+    key = {"job": [job.document, job.locale, job.paper, job.sheet, job.rel, *variant], **inp}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
 
 
@@ -271,9 +274,10 @@ def render_job(job: Job) -> Result:
 def _render(job: Job, model: content.ContentModel) -> Any:
     from .build import render_document, render_sheet, resolve_paper
     if job.sheet:
-        return render_sheet(job.document, job.locale, job.sheet, list(job.patients), model)
+        return render_sheet(job.document, job.locale, job.sheet, list(job.patients), model, also=job.also)
     spec = registry.get(job.document)
-    return render_document(job.document, job.locale, resolve_paper(spec, job.locale, job.paper), job.patient, model)
+    return render_document(job.document, job.locale, resolve_paper(spec, job.locale, job.paper), job.patient, model,
+                           job.large_print, job.also)
 
 
 # -- a corrected row: its earlier pack moved aside ------------------------------------

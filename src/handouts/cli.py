@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tomllib
@@ -158,9 +159,16 @@ def list_cmd() -> None:
               help="name a patient's file by the patient's name or only by its initials (with a digest either way)")
 @click.option("--large-print", "large_print", is_flag=True, help="handout: all text at least 18 pt")
 @click.option("--also", default=None, help="handout, wallet-card: a second locale on the same sheets, e.g. en")
+@click.option("--record", is_flag=True, help="record what is printed in the print record (see handouts record info)")
+@click.option("--record-db", "record_db", default=None, callback=_not_empty,
+              help="the print record: a file path or postgresql:// URL (implies --record; default: the settings "
+                   "file's)")
+@click.option("--ics", is_flag=True, help="with --patient: also the dated schedule as a calendar file (.ics)")
+@click.option("--fhir-out", "fhir_out", type=click.Path(path_type=Path), default=None,
+              help="write a FHIR DocumentReference (JSON) for each document into this folder")
 def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
               sheet, bleed, duplex_offset, copies, patients_file, date_order=None, file_names="full",
-              large_print=False, also=None) -> None:
+              large_print=False, also=None, record=False, record_db=None, ics=False, fhir_out=None) -> None:
     """Render DOCUMENT and print the path of every file written."""
     from . import content, output, registry, staticcache
     from .build import review_warnings, warn, write
@@ -174,7 +182,8 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
                   rows=ListFile(patients_file) if patients_file else None, copies=copies, bleed=bleed,
                   duplex_offset=tuple(duplex_offset) if duplex_offset else None,
                   date_order=date_order.upper() if date_order else None, file_names=file_names,
-                  patient_where=patient_file.name if patient_file else "patient")
+                  patient_where=patient_file.name if patient_file else "patient", record=record,
+                  record_db=record_db, ics=ics)
     model = content.default()
     res = resolve(req, model)
     out_dir = out_dir or (Path("out") if req.rows is not None else Path("out") / res.locale)
@@ -183,11 +192,24 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     if res.sheet:  # the card layout (ReportLab) is imported only for sheets
         from . import cards
         freshness += cards.bleed_warnings(res.sheet, bleed or 0.0)
+    from .records.recorder import add_resolved, for_request
+    recorder = for_request(res, "cli", model, fhir_out)  # a record it cannot use refuses before any file
     warn(freshness, _LANG[0])
     cache = staticcache.configure(staticcache.default_folder())
     built = write(res, model, out_dir)
     warn([w for w in (cache.take_warning(),) if w], _LANG[0])
     click.echo(str(built.path))
+    if res.ics:
+        from . import ics as calendar
+        from .request import patient_tag
+        assert res.patient is not None
+        name = calendar.file_name(res.locale, patient_tag(res.patient, file_names))
+        click.echo(str(output.write_atomic(out_dir / name, calendar.schedule_calendar(res.patient, model, res.locale))))
+    if recorder is not None:
+        with recorder:
+            add_resolved(recorder, res, built.path.read_bytes(), file=built.path.name)
+        for name in recorder.written:
+            click.echo(str(name))
 
 
 @cli.command("batch")
@@ -204,14 +226,22 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
 @click.option("--fail-fast", is_flag=True, help="stop at the first bad row or failed document")
 @click.option("--strict", is_flag=True, help="fail when a source is past its review date")
 @click.option("--json", "as_json", is_flag=True, help="print the results as JSON instead of a table")
+@click.option("--record", is_flag=True, help="record what is printed in the print record (see handouts record info)")
+@click.option("--record-db", "record_db", default=None, callback=_not_empty,
+              help="the print record: a file path or postgresql:// URL (implies --record)")
+@click.option("--ics", is_flag=True, help="with --patients: each patient's dated schedule as a calendar file")
+@click.option("--fhir-out", "fhir_out", type=click.Path(path_type=Path), default=None,
+              help="write a FHIR DocumentReference (JSON) for each document into this folder")
 def batch_cmd(locale_codes, all_locales, patients_csv, date_order, file_names, out_dir, jobs, fail_fast, strict,
-              as_json) -> None:
-    """Render every document for a locale (into OUT/<locale>/) or for a list of patients
-    (into OUT/patients/<name>/), with a manifest.json in each folder."""
+              as_json, record=False, record_db=None, ics=False, fhir_out=None) -> None:
+    """Render every document for a locale (into OUT/<locale>/) or for a list of patients,
+    a CSV or .xlsx file or a FHIR bundle (.json), into OUT/patients/<name>/, with a
+    manifest.json in each folder."""
     from . import batch, content, locales, output, staticcache
     from .build import review_warnings, warn
     from .patient import check_file
     from .progress import Reporter
+    from .records.recorder import batch_recorder
     from .request import ListFile, checked_rows
 
     for code in locale_codes:  # each one typed is checked, also beside --all-locales
@@ -221,9 +251,12 @@ def batch_cmd(locale_codes, all_locales, patients_csv, date_order, file_names, o
     codes = list(locales.available()) if all_locales else list(locale_codes)
     if patients_csv is not None:  # a folder, a FIFO or /dev/zero is said to be one
         check_file(patients_csv, "patients")
+    if ics and patients_csv is None:
+        raise HandoutsError("ics.one_patient", "ics")
     model = content.default()
     freshness = review_warnings(model, strict)
     output.ensure_writable_dir(out_dir)
+    recorder = batch_recorder(record, record_db, model, fhir_out)  # a bad record refuses before any file
     warn(freshness, _LANG[0])
 
     bad_rows: list[str] = []
@@ -239,6 +272,8 @@ def batch_cmd(locale_codes, all_locales, patients_csv, date_order, file_names, o
                     break
             else:
                 rows.append((row, item))
+                if recorder is not None:
+                    recorder.knows(item, source.imported(row))  # an EHR's MRN keys the patient
         for line in bad_rows:
             click.echo(f"handouts: error: {line} (row skipped)", err=True)
         if not (fail_fast and bad_rows):
@@ -253,9 +288,14 @@ def batch_cmd(locale_codes, all_locales, patients_csv, date_order, file_names, o
     plan = batch.Plan(out_dir, jobs_list)
     reporter = Reporter(len(plan.jobs), as_json=as_json)
     cache = staticcache.configure(staticcache.default_folder())
-    with reporter:
-        results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=reporter.update,
+    on_result = reporter.update if recorder is None else recorder.watching(reporter.update)
+    with reporter, (recorder or contextlib.nullcontext()):
+        results = batch.run(plan, jobs=jobs, fail_fast=fail_fast, on_result=on_result,
                             warn=lambda w: _batch_notice(w, plan))
+        if ics and patients_csv:
+            from .records.recorder import write_calendars
+            write_calendars(out_dir, rows, model, codes[0] if codes else "en", recorder.who if recorder else None,
+                            file_names)
     warn([w for w in (cache.take_warning(),) if w], _LANG[0])
     reporter.summary(results, bad_rows, plan.moved_aside)
     failed = [r for r in results if r.status == "failed"]
@@ -337,11 +377,16 @@ def _internal_error(exc: BaseException) -> int:
                    "(default: this computer's locale settings)")
 @click.option("--file-names", "file_names", type=click.Choice(FILE_NAMES), default="initials", show_default=True,
               help="name downloaded files by the patient's initials, or by the full name")
+@click.option("--record", is_flag=True, help="record each document the counter prints, and show a patient's "
+                                             "outdated paper (the settings file's print record)")
+@click.option("--record-db", "record_db", default=None, callback=_not_empty,
+              help="the print record: a file path or postgresql:// URL (implies --record)")
 def serve_cmd(host: str, port: int, allow_remote: bool, workers: int, paper: str | None, region: str | None,
-              file_names: str) -> None:
+              file_names: str, record: bool = False, record_db: str | None = None) -> None:
     """Start the pharmacy counter page: a local web page that makes a patient's card and handout."""
     from .web.server import serve
-    serve(host, port, allow_remote, workers, paper=paper, region=region, file_names=file_names)
+    serve(host, port, allow_remote, workers, paper=paper, region=region, file_names=file_names, record=record,
+          record_db=record_db)
 
 
 # The print record's commands live in their own module (recall, record info/upgrade/forget/prune).
@@ -383,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
 # How the command line names what an error is about: its options as typed.
 OPTIONS = frozenset({"locale", "paper", "patient", "patients", "sheet", "bleed", "duplex_offset", "copies",
                      "date_order", "also", "large_print", "out", "strict", "jobs", "lang", "host", "port",
-                     "region", "file_names", "all_locales"})
+                     "region", "file_names", "all_locales", "record_db", "ics", "fhir_out"})
 
 
 def shown(err: HandoutsError) -> HandoutsError:

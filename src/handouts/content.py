@@ -24,6 +24,7 @@ checked.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -653,6 +654,11 @@ class ContentModel:
 
     def list_ids(self) -> list[str]:
         return list(self.__data.lists)
+
+    def digest(self) -> str:
+        """A digest (sha256, hex) of everything the pack's content says: what a document
+        id names as its content. It tells nothing of any value."""
+        return hashlib.sha256(self.__data.model_dump_json().encode("utf-8")).hexdigest()
 
     def provenance(self, record_id: str) -> Provenance:
         """Where a record comes from (confidence, sources, label revision), never its value."""

@@ -206,6 +206,9 @@ MESSAGES: dict[str, str] = {
     "record.key_format": E_("%(path)s is not a record key (one line of hexadecimal digits)"),
     "record.key_short": E_("%(path)s holds %(bytes)s bytes; a record key has at least %(min)s"),
     "record.key_too_short": E_("the record key must be at least %(min)s bytes"),
+    "record.no_document": E_("no print with the document id %(id)s in the print record (check the id on the paper)"),
+    "record.not_reprinted": E_("%(key)s was not printed again: no patient with this key in --patients, and the "
+                               "record keeps no patient details"),
     "config.url_base": E_("attachment = \"url\" needs the base URL of the documents (url_base)"),
     # -- FHIR bundles in
     "fhir.not_json": E_("not valid JSON (line %(line)s): %(detail)s"),
@@ -224,6 +227,8 @@ MESSAGES: dict[str, str] = {
     "fhir.duplicate_patient": E_("the same patient as %(other)s"),
     # -- the calendar file
     "ics.no_first_dose": E_("a calendar needs the date of the first dose"),
+    "ics.one_patient": E_("a calendar is made for one patient (--patient FILE); for a list, use handouts batch "
+                          "--patients FILE --ics"),
     # -- the project's own data (layouts, catalogs, the content model): for its maintainers
     "data.invalid": E_("%(detail)s"),
     "catalog.missing": E_("catalog missing"),

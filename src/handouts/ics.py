@@ -29,6 +29,11 @@ PRODID = "-//handouts//{drug} schedule//EN"  # the content model names the drug
 UID_DOMAIN = "schedule.handouts.invalid"
 
 
+def file_name(locale: str, tag: str | None = None) -> str:
+    """The calendar file beside a patient's documents: "schedule-zh-Hant[-<patient>].ics"."""
+    return "-".join(["schedule", locale, *([tag] if tag else [])]) + ".ics"
+
+
 def _stamp() -> dt.datetime:
     from .clock import source_date_epoch
     epoch = source_date_epoch()

@@ -102,10 +102,12 @@ class DocumentSpec:
     counter: int | None = None  # its place on the counter page (None: not offered there)
     page_label: str = ""  # how the counter page names it (translated by the `web` catalog: web.i18n)
     print_label: str = ""  # the counter page's button that opens it in a print tab (likewise)
-    # The print record: the letter that starts its document id ("W-zh-Hans-..."), how an
-    # EHR's document list names it, and printed(BuildRequest) -> {locale: the content
-    # records each of its languages prints} (records.printed).
+    # The print record: the letter that starts its document id ("W-zh-Hans-..."),
+    # document_id(BuildRequest) -> the id it prints, how an EHR's document list names
+    # it, and printed(BuildRequest) -> {locale: the content records each of its
+    # languages prints} (records.printed).
     id_code: str = ""
+    document_id: Hook | None = None
     record_title: str = ""
     printed: Hook | None = None
 
@@ -159,7 +161,8 @@ register(DocumentSpec(
     # The handout twice on one set of sheets (large print: twice that budget too).
     bilingual_factor=2,
     counter=2, page_label="the handout", print_label="Print the handout",
-    id_code="H", record_title="patient handout", printed=_printed("handout_entries"),
+    id_code="H", document_id=_documents("common:printed_id"), record_title="patient handout",
+    printed=_printed("handout_entries"),
 ))
 
 register(DocumentSpec(
@@ -173,7 +176,8 @@ register(DocumentSpec(
     bilingual_factor=1,
     list_sheet="letter-8up",
     counter=1, page_label="the wallet card", print_label="Print the wallet card",
-    id_code="W", record_title="CRS wallet card", printed=_printed("card_entries"),
+    id_code="W", document_id=_documents("wallet_card:document_id"), record_title="CRS wallet card",
+    printed=_printed("card_entries"),
 ))
 
 register(DocumentSpec(
@@ -181,7 +185,8 @@ register(DocumentSpec(
     description="Clinic dosing poster for staff: step-up timeline, monitoring, restart rules, red flags, storage",
     layout="poster", engine="weasyprint", papers=("tabloid", "a3", "letter", "a4"), page_budget=(1, 1),
     variables=(), render=_documents("poster:render"), paper_default="tabloid",
-    id_code="P", record_title="dosing poster", printed=_printed("poster_entries"),
+    id_code="P", document_id=_documents("common:printed_id"), record_title="dosing poster",
+    printed=_printed("poster_entries"),
 ))
 
 

@@ -58,7 +58,9 @@ class Request:
     bleed: float | None = None
     duplex_offset: tuple[float, float] | None = None
     date_order: str | None = None  # how the list writes dates (MDY, DMY, YMD); None: its locale's
-    record: bool = False  # keep a print record (not yet: a later print-record module reads it)
+    record: bool = False  # record what is printed (records.recorder), in the settings file's record
+    record_db: str | None = None  # that record's file or URL instead (--record-db; implies record)
+    ics: bool = False  # the patient's dated schedule as a calendar file too (--ics)
     file_names: str = "full"  # FILE_NAMES: whose files these are, by name or by initials
     where: str = ""  # where the options came from ("form" on the counter page)
     patient_where: str = "patient"  # where the patient came from, for its errors
@@ -79,6 +81,8 @@ class Resolved:
     imposition: Imposition | None = None
     cards: tuple[Card, ...] = ()
     record: bool = False
+    record_target: str | None = None  # where prints are recorded (None: not recorded)
+    ics: bool = False
 
     @property
     def document(self) -> str:
@@ -151,6 +155,8 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
     from .build import check_patient, precheck, resolve_paper
     spec = registry.get(req.document)
     _refuse_unsupported(req, spec)
+    recording = {"record": bool(req.record or req.record_db), "record_target": record_target(req.record, req.record_db),
+                 "ics": _calendar(req)}
     patient = req.patient
     from_patient = req.locale is None and patient is not None and patient.locale is not None
     locale = _locale(req.locale or (patient.locale if from_patient and patient else None) or DEFAULT_LOCALE,
@@ -169,7 +175,7 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
         drug = model.meta.file_stem
         return Resolved(spec, locale, paper, also, req.large_print, patient,
                         spec.file_name(drug, locale, paper.name, tag, bilingual, req.large_print),
-                        spec.file_name(drug, locale, paper.name, None, bilingual, req.large_print), record=req.record)
+                        spec.file_name(drug, locale, paper.name, None, bilingual, req.large_print), **recording)
     from .cardlayout import imposition
     from .documents.wallet_card import Card
     imp = imposition(req.sheet, req.bleed or 0.0, req.duplex_offset or (0.0, 0.0), layout=spec.layout)
@@ -200,7 +206,28 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
     if also:
         cards = [dataclasses.replace(c, also=also) for c in cards]
     return Resolved(spec, locale, papers.PAPERS[imp.preset.paper], also, False, patient, name, name,
-                    sheet=req.sheet, imposition=imp, cards=tuple(cards), record=req.record)
+                    sheet=req.sheet, imposition=imp, cards=tuple(cards), **recording)
+
+
+def record_target(record: bool, record_db: str | None) -> str | None:
+    """Where prints are recorded: --record-db, else (--record, the counter's setting) the
+    settings file's record; None: not recorded. The settings file is read here, so a bad
+    one stops a request before any file is written."""
+    if not (record or record_db):
+        return None
+    from .records import config
+    return record_db or config.load().record.target()
+
+
+def _calendar(req: Request) -> bool:
+    """--ics: one patient with a first dose (a list's calendars come from the batch)."""
+    if not req.ics:
+        return False
+    if req.patient is None or req.rows is not None or req.patients:
+        raise HandoutsError("ics.one_patient", "ics", where=req.where)
+    if req.patient.first_dose is None:
+        raise HandoutsError("ics.no_first_dose", "first_dose", where=req.patient_where)
+    return True
 
 
 def sheet_options(imp: Imposition, copies: int | None, default_copies: int) -> tuple[str, ...]:
@@ -242,9 +269,13 @@ def checked_rows(source: RowSource, default_locale: str, model: ContentModel, do
     from .build import check_patient, known_locale, precheck
     out: list[tuple[int, Patient | HandoutsError]] = []
     letters: dict[str, str] = {}
-    for row, item in read_patients(source, list_columns(default_locale, date_order), max_rows, letters):
+    # A source may name its rows itself (a FHIR bundle: its Patients) and bring the rows
+    # it could not read as errors.
+    named = getattr(source, "where", None)
+    read = read_patients(source, list_columns(default_locale, date_order), max_rows, letters)
+    for row, item in sorted([*read, *getattr(source, "errors", [])], key=lambda r: r[0]):
         if isinstance(item, Patient):
-            where = f"{source.name} row {row}"
+            where = named(row) if named else f"{source.name} row {row}"
             code = item.locale or default_locale
             try:
                 known_locale(code, "locale", where)
@@ -302,17 +333,23 @@ def _cards_of(source: RowSource, locale: str | None, copies: int, model: Content
 @dataclass
 class ListFile:
     """A patient list in a file (CSV or .xlsx), read when its rows are first asked for:
-    after the request's options have been checked."""
+    after the request's options have been checked. A .json file is a FHIR bundle (its
+    Patients are the rows; see fhir.BundleRows)."""
     path: Path
-    _rows: RowSource | None = None
+    _rows: Any = None
 
     @property
     def name(self) -> str:
         return self.path.name
 
-    def _read(self) -> RowSource:
+    def _read(self) -> Any:
         if self._rows is None:
-            self._rows = read_list(self.path, "patients")
+            if self.path.suffix.lower() == ".json":
+                from .fhir import BundleRows
+                from .records import config
+                self._rows = BundleRows.read(self.path, config.load().fhir)
+            else:
+                self._rows = read_list(self.path, "patients")
         return self._rows
 
     def header(self) -> list[str]:
@@ -320,6 +357,19 @@ class ListFile:
 
     def rows(self) -> Iterator[tuple[int, list[Any]]]:
         return self._read().rows()
+
+    @property
+    def errors(self) -> list[tuple[int, HandoutsError]]:
+        return list(getattr(self._read(), "errors", []))
+
+    def where(self, row: int) -> str:
+        named = getattr(self._read(), "where", None)
+        return named(row) if named else f"{self.name} row {row}"
+
+    def imported(self, row: int) -> Any:
+        """What an EHR said about the row's patient (fhir.ImportedPatient), or None."""
+        found = getattr(self._read(), "imported", None)
+        return found(row) if found else None
 
 
 def render(res: Resolved, model: ContentModel) -> Any:

@@ -36,6 +36,14 @@ class BuildRequest:
     also: str | None = None  # handout only: a second locale on the same sheets (bilingual)
 
 
+def printed_id(req: BuildRequest) -> str:
+    """The document id the document prints (in its footer and its PDF metadata): the
+    print record and a nurse reading the paper name the document by it."""
+    from ..records import docid
+    return str(docid.of(req.document, req.locale, req.paper.name, req.model, req.patient, req.also,
+                        req.large_print))
+
+
 def css_string(value: str) -> Markup:
     """Text for a CSS string inside <style>, where HTML escapes are not decoded."""
     text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")

@@ -33,7 +33,7 @@ from ..engines import weasy
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..schedule import planned_visits
-from .common import (BuildRequest, capitalized, css_string, footer_line, lab_schedule_text, monitoring_text,
+from .common import (BuildRequest, capitalized, css_string, footer_line, lab_schedule_text, monitoring_text, printed_id,
                      provenance, render_template, risks, visit_label, visits_label, when_label)
 
 LAYOUT = "handout"
@@ -93,15 +93,15 @@ def stay_near_until(L: Localizer, day: dt.date) -> str:
                date=L.date(stay_near_end(L.model, day), "full"))
 
 
-def footer_css(text: str) -> Markup:
+def footer_css(text: str, *more: str) -> Markup:
     """The running footer as a CSS content value on two lines, broken at its middle
     " · " separator (the catalog's words, each line escaped as a CSS string): a line
     breaks where the text says, never inside a date or a label revision, and never
-    leaves a character alone on the last line."""
-    parts = [p.strip() for p in text.split("·")]
+    leaves a character alone on the last line. `more`: lines of their own after it."""
+    parts = [p.strip() for p in text.split("·")] if text else []
     half = (len(parts) + 1) // 2
     lines = [" · ".join(parts[:half]), " · ".join(parts[half:])] if len(parts) > 1 else [text]
-    return Markup(' "\\A " '.join(f'"{css_string(line)}"' for line in lines if line))
+    return Markup(' "\\A " '.join(f'"{css_string(line)}"' for line in (*lines, *more) if line))
 
 
 def html(req: BuildRequest, parts: tuple[str, ...] = PARTS, first_page: int = 1, qr_image: str = "svg") -> str:
@@ -181,6 +181,10 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str], parts: tuple[str, 
     phone_label = L._(spec.variable("patient.phone").label)
     title = L._("%(drug)s: a guide for patients and caregivers", drug=L.name("title"))
     provenance_ctx = provenance(L, model, when, printed)
+    # The rest laid out alone is everyone's: it names no one's document.
+    document_id = printed_id(req) if PERSONAL in parts else ""
+    footer_rest = footer_css(L._("Content %(version)s · Printed %(date)s", version=model.meta.content_version,
+                                 date=L.date(when, "medium")) if req.large_print else footer_line(L, model, when))
     code = qr.make(model.meta.nci_url)
     nci = model.meta.nci_source
 
@@ -205,8 +209,15 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str], parts: tuple[str, 
         # Large print repeats a short running footer (one line at 18 pt, so the warning
         # box's signs, phone and emergency rule fit on one page); the full provenance
         # prints in the footer at the end, as in regular print.
-        footer_left=footer_css(L._("Content %(version)s · Printed %(date)s", version=model.meta.content_version,
-                                   date=L.date(when, "medium")) if req.large_print else footer_line(L, model, when)),
+        # The document id on every personal page: its own line (at 18 pt, large print
+        # has room for it and the print date only; the id begins with the content
+        # version). The rest's pages, the same for every patient, print no id.
+        footer_left=(footer_css("", document_id, L._("Printed %(date)s", date=L.date(when, "medium")))
+                     if req.large_print else footer_css(footer_line(L, model, when),
+                                                        L._("Document %(id)s", id=document_id)))
+        if document_id else footer_rest,
+        footer_rest=footer_rest,
+        document_id=document_id,
         page_counter=page_counter_css(L),
         **provenance_ctx,
     )

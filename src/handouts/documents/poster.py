@@ -25,7 +25,7 @@ from ..localizer import get as get_localizer
 from ..models import Strict, load_toml
 from ..papers import Paper
 from ..qr import MIN_MODULE_MM
-from .common import (BuildRequest, danger_emergency_inline, provenance, render_template, revision_label,
+from .common import (BuildRequest, danger_emergency_inline, printed_id, provenance, render_template, revision_label,
                      staff_footer_line, visit_label, visits_label, when_label)
 
 LAYOUT = "poster"
@@ -212,6 +212,7 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
     title = L._("%(drug)s: dosing and monitoring", drug=L.name("title"))
     nci, dailymed = qr.make(model.meta.nci_url), qr.make(model.meta.dailymed_url)
     printed.add("schedule")
+    document_id = printed_id(req)
     return render_template(
         f"{LAYOUT}/template.html", L,
         title=title, paper=req.paper, style=style, h=headings(L),
@@ -229,6 +230,7 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str]) -> str:
         qr_dailymed=dailymed.svg(style.qr_module_mm, L._("QR code: %(url)s", url=model.meta.dailymed_url)),
         sources=lambda: cited_sources(model, printed),
         footer_line=staff_footer_line(L, model, when),
+        document_id=document_id,
         **provenance(L, model, when, printed),
     )
 

@@ -125,11 +125,12 @@ def _for_providers(X: Localizer) -> list[str]:
     return [X._("%(drug)s is %(drug_class)s.", drug=X.name("heading"), drug_class=drug_class), suspect]
 
 
-def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) -> dict[str, list[Block]]:
+def back_static(E: Localizer, L: Localizer, model: ContentModel) -> dict[str, list[Block]]:
     """Back zones that do not depend on the patient, for healthcare providers in E's
     language (English unless the card is built with --also), with the heading in the
     patient's language (L) too. A back in a language whose readers may live where the
-    drug is not approved says so in its body, as the front does."""
+    drug is not approved says so in its body, as the front does. Its last lines name
+    the card (card_notes): they are each card's own."""
     local_fams = families(L.code)
     body = [Block(E.join_sentences(*_for_providers(E)))]
     approval = approval_statement(E, model)
@@ -137,21 +138,39 @@ def back_static(E: Localizer, L: Localizer, model: ContentModel, when: dt.date) 
         body.append(Block(approval))
     # What to treat without delay, and whom to contact: right above the contact fields.
     body.append(Block(E._("Treat suspected CRS or ICANS without delay; also contact:"), bold=True))
-    notes = [Block(E.join_sentences(
-        E._("Clinic-made card, not from %(maker)s.", maker=E.name("maker")),
-        E._("Content %(version)s · U.S. PI revised %(revised)s · Printed %(date)s",
-            version=model.meta.content_version, revised=E.month_year(model.meta.label_revised),
-            date=E.date(when, "medium"))))]
     zones = {
         "title": [Block(E._("For healthcare providers"))],
         "body": body,
         "qr_caption": [Block(E._("NCI page"))],
         "qr2_caption": [Block(E._("U.S. label"))],
-        "notes": notes,
     }
     if L.code != E.code:
         zones["title_local"] = [Block(L._("For healthcare providers"), families=local_fams)]
     return zones
+
+
+def card_notes(E: Localizer, when: dt.date, document_id: str) -> list[Block]:
+    """The back's last lines: clinic-made, the print date and the card's document id,
+    which carries the content version and the label revision (W-en-2026.12.0-2511-...).
+    The label revision is not spelled out as well: with the maker's name and the id, its
+    words do not fit the two lines of 7 pt in Chinese (the id is one unbreakable token).
+    Each card's own: the id names the patient's card."""
+    return [Block(E.join_sentences(
+        E._("Clinic-made card, not from %(maker)s.", maker=E.name("maker")),
+        E._("Printed %(date)s · %(id)s", date=E.date(when, "medium"), id=document_id)))]
+
+
+def card_id(item: Card, model: ContentModel, fmt: str, when: dt.date | None = None) -> str:
+    """The document id a card prints: the same card alone or on a sheet has the same id;
+    its second language is the back's (--also en on a Chinese card changes nothing)."""
+    from ..records import docid
+    back = item.back if item.back != PROVIDER_LOCALE else None
+    return str(docid.of(LAYOUT, item.locale, fmt, model, item.patient, back, when=when))
+
+
+def document_id(req: BuildRequest) -> str:
+    """The id of one card printed alone (the registry's document_id)."""
+    return card_id(Card(req.locale, req.patient, also=req.also), req.model, req.paper.name)
 
 
 def _field(label: str | None, value: str | None, fams: tuple[str, ...], keep_together: bool = False) -> Block:
@@ -290,6 +309,7 @@ class CardRenderer:
         evaluate = {v.name: v.evaluate for v in registry.get(LAYOUT).variables}
         self._value = lambda name, patient: evaluate[name](patient)
         self._form_keys: dict[tuple, tuple[object, str]] = {}
+        self._ids: dict[tuple, str] = {}  # each card's document id, in the order drawn
         # What the static sides printed (the localizers' tracking, as for the handout and
         # the poster): the card cites the sources of these.
         self.printed: set[str] = set()
@@ -346,7 +366,7 @@ class CardRenderer:
         else:
             E = get_localizer(back, self.model)
             with L.tracking() as printed, E.tracking() as printed_back:
-                texts = back_static(E, L, self.model, self.when)
+                texts = back_static(E, L, self.model)
             printed |= printed_back
             laid = _fit_zones("back", card, texts, families(back), _pair(locale, back), words=back)
             codes = [(self._qr_form(code, place, name), place, code)
@@ -387,9 +407,22 @@ class CardRenderer:
             return _fit_zones("front", self.card, texts, fams, item.locale, item.where, self._styles["front"],
                               self.session)
         fams, values = self._families(item.back, item.locale)
-        texts = back_fields(self._localizer(item.back), item.patient, item.locale, self._value, values)
+        E = self._localizer(item.back)
+        texts = back_fields(E, item.patient, item.locale, self._value, values)
+        texts["notes"] = card_notes(E, self.when, self.card_id(item))
         return _fit_zones("back", self.card, texts, fams, _pair(item.locale, item.back), item.where,
                           self._styles["back"], self.session, words=item.back)
+
+    def card_id(self, item: Card) -> str:
+        key = (item.locale, item.also, item.patient)
+        found = self._ids.get(key)
+        if found is None:
+            found = self._ids[key] = card_id(item, self.model, self.fmt, self.when)
+        return found
+
+    def drawn_ids(self) -> list[str]:
+        """The document ids of the cards drawn by this renderer, each once."""
+        return list(dict.fromkeys(self._ids.values()))
 
     def _key(self, side: str, item: Card) -> tuple:
         return (id(self.model), self.fmt, side, item.locale, item.back, item.patient)
@@ -419,6 +452,7 @@ class CardRenderer:
 
     def draw(self, side: str, item: Card, x: float, y: float, bleed: Bleed = NO_BLEED) -> None:
         personal = self.personal(side, item)  # first: an overflow stops before drawing
+        self.card_id(item)  # the PDF's keywords name every card drawn
         fills, static = self._fills_form(side, bleed), self._static_form(side, item.locale, item.back)
         with self.doc.at(x, y, self.card.height) as p:  # the card's top-left trim corner
             p.place(fills)
@@ -440,11 +474,12 @@ def _document(title_locale: str, model: ContentModel, lang: str, within: session
 
 
 def _finish(doc: Document, r: CardRenderer, title_locale: str) -> Rendered:
-    """The card's PDF, citing (in its document information) the sources of what it printed."""
+    """The card's PDF, its document information's keywords naming every card drawn (their
+    document ids, as printed on their backs), then citing the sources of what it printed
+    (the card has no room for a source list)."""
     L = get_localizer(title_locale, r.model)
     cited = "; ".join(s.citation for s in r.model.sources_for(sorted(r.printed)))
-    doc.set_keywords(L._("Sources: %(sources)s.", sources=cited))
-    return doc.finish()
+    return doc.finish(keywords=f"{', '.join(r.drawn_ids())}; {L._('Sources: %(sources)s.', sources=cited)}")
 
 
 def render(req: BuildRequest) -> Rendered:
@@ -524,7 +559,7 @@ def printed_records(locale: str, model: ContentModel, also: str | None = None) -
     L, E = get_localizer(locale, model), get_localizer(back, model)
     with L.tracking() as printed, E.tracking() as printed_back:
         front_static(L)
-        back_static(E, L, model, print_date())
+        back_static(E, L, model)
     return frozenset(printed | printed_back)
 
 
@@ -536,7 +571,7 @@ def static_texts(locale: str, model: ContentModel, fmt: str = "id1", also: str |
     E = get_localizer(back, model)
     out: dict[str, list[str]] = {}
     for side, texts, fams, words in (("front", front_static(L), families(locale), locale),
-                                     ("back", back_static(E, L, model, print_date()), families(back), back)):
+                                     ("back", back_static(E, L, model), families(back), back)):
         for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, locale, words=words)):
             out[f"{side}.{name}"] = laid.text()
     return out
@@ -547,9 +582,10 @@ def personal_texts(item: Card, model: ContentModel, fmt: str = "id1") -> dict[st
     L = get_localizer(item.locale, model)
     E = get_localizer(item.back, model)
     out: dict[str, list[str]] = {}
+    back = back_fields(E, item.patient, item.locale)
+    back["notes"] = card_notes(E, print_date(), card_id(item, model, fmt, print_date()))
     for side, texts, fams, words in (("front", front_fields(L, item.patient), families(item.locale), item.locale),
-                                     ("back", back_fields(E, item.patient, item.locale), families(item.back),
-                                      item.back)):
+                                     ("back", back, families(item.back), item.back)):
         for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, item.locale, words=words)):
             out[f"{side}.{name}"] = laid.text()
     return out

@@ -661,10 +661,6 @@ class Document:
     def has_form(self, key: str) -> bool:
         return key in self._forms
 
-    def set_keywords(self, text: str) -> None:
-        """The document information's /Keywords (e.g. what the document cites)."""
-        self.c.setKeywords(text)
-
     def begin_page(self, w: float, h: float) -> Painter:
         self.c.setPageSize((w * mm, h * mm))
         self._page = Painter(self.c, h)
@@ -687,7 +683,10 @@ class Document:
         self.c.showPage()
         self.pages += 1
 
-    def finish(self) -> Rendered:
+    def finish(self, keywords: str = "") -> Rendered:
+        """The PDF; `keywords` go to its document information (what it names: ids)."""
+        if keywords:
+            self.c.setKeywords(keywords)
         self.c.save()
         return Rendered(self._buf.getvalue(), self.pages)
 

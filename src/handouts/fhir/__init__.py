@@ -3,7 +3,7 @@ printed document (docref). fhir.resources' R4B models do the parsing and validat
 
 from __future__ import annotations
 
-from .bundle_in import ImportedPatient, parse_bundle, read_bundle
+from .bundle_in import BundleRows, ImportedPatient, parse_bundle, read_bundle
 from .docref import Subject, document_reference, write
 
-__all__ = ["ImportedPatient", "Subject", "document_reference", "parse_bundle", "read_bundle", "write"]
+__all__ = ["BundleRows", "ImportedPatient", "Subject", "document_reference", "parse_bundle", "read_bundle", "write"]

@@ -519,3 +519,41 @@ def _duplicates(items: list[ImportedPatient]) -> None:
             item.patient = None
         else:
             seen[key] = item.where
+
+
+# -- a bundle as a patient list -------------------------------------------------------
+
+@dataclass
+class BundleRows:
+    """A bundle read as a patient list (a patient.RowSource): each Patient one row, in
+    the bundle's order, so a bundle goes wherever a CSV list goes and is checked by the
+    same code. A Patient the importer could not use is that row's error (`errors`)."""
+    name: str
+    items: list[ImportedPatient]
+
+    @classmethod
+    def read(cls, path: Path, settings=None, model=None) -> BundleRows:
+        return cls(path.name, read_bundle(path, settings, model))
+
+    def header(self) -> list[str]:
+        from ..patient import FIELDS
+        return list(FIELDS)
+
+    def rows(self):
+        from ..patient import FIELDS
+        for number, item in enumerate(self.items, 1):
+            if item.patient is not None:
+                values = (getattr(item.patient, f) for f in FIELDS)
+                yield number, ["" if v is None else v.isoformat() if isinstance(v, dt.date) else str(v)
+                               for v in values]
+
+    @property
+    def errors(self) -> list[tuple[int, HandoutsError]]:
+        return [(n, item.error) for n, item in enumerate(self.items, 1) if item.error is not None]
+
+    def where(self, row: int) -> str:
+        """How messages name a row: the bundle and the Patient ("b.json Patient/p1")."""
+        return self.items[row - 1].where
+
+    def imported(self, row: int) -> ImportedPatient:
+        return self.items[row - 1]

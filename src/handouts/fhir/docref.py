@@ -53,25 +53,28 @@ CHANNELS = {"cli": "the command line", "batch": "a batch", "counter": "the pharm
             "recall": "a recall reprint"}
 
 
-def document_reference(row: PrintRow, pdf: bytes, *, html_lang: str, url: str | None = None,
+def document_reference(row: PrintRow, pdf: bytes | None, *, html_lang: str, url: str | None = None,
                        subject: Subject | None = None, identifier_system: str = "urn:handouts:document-id",
                        drug: str | None = None):
     """The DocumentReference for one recorded print (a validated R4B model): the PDF
-    inline, or with `url` (where the clinic serves it) only its size and hash. `drug`:
-    the drug's name in titles (default: the configured content pack's)."""
+    inline, or with `url` (where the clinic serves it) only its size and hash. Without
+    a PDF (a card printed on a sheet with other patients' cards) it describes the print
+    and carries no copy. `drug`: the drug's name in titles (default: the configured
+    content pack's)."""
     from fhir.resources.R4B.documentreference import DocumentReference
     title = document_title(row.document, drug)
-    attachment = {
+    attachment: dict = {
         "contentType": "application/pdf", "language": html_lang,
         "title": f"{title} ({row.document_id})",
         "creation": row.printed_at.isoformat(timespec="seconds"),
-        "size": len(pdf),
-        "hash": base64.b64encode(hashlib.sha1(pdf).digest()).decode("ascii"),  # noqa: S324 - R4 defines SHA-1
     }
-    if url is not None:
-        attachment["url"] = url
-    else:
-        attachment["data"] = base64.b64encode(pdf).decode("ascii")
+    if pdf is not None:
+        attachment["size"] = len(pdf)
+        attachment["hash"] = base64.b64encode(hashlib.sha1(pdf).digest()).decode("ascii")  # noqa: S324 - R4: SHA-1
+        if url is not None:
+            attachment["url"] = url
+        else:
+            attachment["data"] = base64.b64encode(pdf).decode("ascii")
     resource: dict = {
         "resourceType": "DocumentReference",
         "id": row.uid,

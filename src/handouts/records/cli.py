@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -26,47 +27,120 @@ def _open(db: str | None, create: bool = False, upgrade: bool = False):
     return Record.open(db or settings.record.target(), create=create, upgrade=upgrade), settings
 
 
-def _names_from(patients_file: Path | None, settings, default_locale: str = "en") -> dict[str, str]:
-    """Names for the keys of a patient list (CSV) or FHIR bundle the clinic still has:
-    the record holds keys; the list tells staff who they are."""
+def _known(patients_file: Path | None, settings, date_order: str | None = None) -> dict[str, Any]:
+    """The patients of a list (CSV, .xlsx) or FHIR bundle the clinic still has, by patient
+    key (records.recorder.Who): the record holds keys; the list says who they are. Its
+    dates are read as `handouts batch` reads them (`date_order`, else English's)."""
     if patients_file is None:
         return {}
+    from ..patient import Patient, read_patients
+    from ..request import DEFAULT_LOCALE, ListFile, list_columns
     from .keys import load_key, patient_key
+    from .recorder import Who
+    source = ListFile(patients_file)
     secret = load_key(settings.record.key_path(), create=False)
-    names: dict[str, str] = {}
-    if patients_file.suffix.lower() == ".json":
-        from ..fhir import read_bundle
-        for item in read_bundle(patients_file, settings.fhir):
-            if item.patient is not None:
-                names[patient_key(item.patient, secret, item.mrn, item.mrn_system).value] = item.patient.name or ""
-        return names
-    from ..patient import Patient, load_csv
-    for _, p in load_csv(patients_file):
+    known: dict[str, Any] = {}
+    for row, p in read_patients(source, list_columns(DEFAULT_LOCALE, date_order)):
         if isinstance(p, Patient):
-            names[patient_key(p, secret).value] = p.name or ""
-    return names
+            item = source.imported(row)
+            who = Who(p, item.mrn, item.mrn_system, item.fhir_id) if item is not None else Who(p)
+            known[patient_key(p, secret, who.mrn, who.mrn_system).value] = who
+    return known
+
+
+def _kept(record, keys) -> dict[str, Any]:
+    """Patients whose details the record keeps (keep_patient_details = true)."""
+    from ..patient import from_mapping
+    from .recorder import Who
+    return {key: Who(from_mapping(fields, "the print record")) for key, fields in record.details(keys).items()}
 
 
 @click.command("recall")
 @click.option("--record-db", "db", default=None, help=_DB_HELP)
 @click.option("--csv", "as_csv", is_flag=True, help="one row per changed fact of each outdated document, as CSV")
 @click.option("--patients", "patients_file", type=click.Path(path_type=Path), default=None,
-              help="a patient list (CSV) or FHIR bundle: show names for the patients it has")
+              help="a patient list (CSV, .xlsx) or FHIR bundle (.json): show their names; with --reprint, whom to "
+                   "print for")
+@click.option("--date-order", "date_order", type=click.Choice(("MDY", "DMY", "YMD"), case_sensitive=False),
+              default=None, help="with --patients: how the list writes dates, as given to `handouts batch`")
+@click.option("--file-names", "file_names", type=click.Choice(("full", "initials")), default="full",
+              show_default=True, help="with --reprint: the patient folders' names, as given to `handouts batch`")
 @click.option("--mrn", default=None, help="only this patient (medical record number, as SYSTEM|VALUE or VALUE)")
-def recall_cmd(db, as_csv, patients_file, mrn) -> None:
+@click.option("--document", "document_id", default=None,
+              help="only the document with this id, as printed in its footer (is this paper current?)")
+@click.option("--reprint", is_flag=True,
+              help="print the outdated documents again (into --out, as `handouts batch` does) and record them")
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("out"),
+              help="with --reprint: the output folder (default: out)")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, help="with --reprint: parallel processes")
+@click.option("--fhir-out", "fhir_out", type=click.Path(path_type=Path), default=None,
+              help="with --reprint: a FHIR DocumentReference (relatesTo: replaces) per reprint into this folder")
+def recall_cmd(db, as_csv, patients_file, date_order, file_names, mrn, document_id, reprint, out_dir, jobs,
+               fhir_out) -> None:
     """List the patients whose latest documents printed a fact that has changed since
-    (value or wording), which documents, and what changed. Exit code 1 if any."""
+    (value or wording), which documents, and what changed. Exit code 1 if any (with
+    --reprint: if any could not be printed again)."""
     from .. import content
     from .recalls import as_csv as to_csv
     from .recalls import as_table, recall
+    model = content.default()
     record, settings = _open(db)
     with record:
         key = _mrn(mrn).value if mrn else None
-        results = recall(record, content.default(), key)
-    names = _names_from(patients_file, settings)
+        results = recall(record, model, key)
+        if document_id is not None:
+            results = _only_document(record, results, document_id)
+        known = _known(patients_file, settings, date_order.upper() if date_order else None)
+        if reprint:
+            keys = [r.patient_key for r in results if r.patient_key and r.patient_key not in known]
+            known = {**_kept(record, keys), **known}
+    names = {k: w.patient.name or "" for k, w in known.items()}
     click.echo(to_csv(results, names) if as_csv else as_table(results, names), nl=False)
+    if reprint and results:
+        raise SystemExit(_reprint(results, known, model, db, out_dir, jobs, fhir_out, file_names))
     if results:
         raise SystemExit(1)
+
+
+def _only_document(record, results, document_id: str):
+    """The recall of one printed document, its id read off its footer: listed if it is
+    outdated, nothing if it is current; an error if the record has no such print."""
+    from . import docid
+    parsed = docid.parse(document_id)
+    if parsed is None or not record.by_document_id(str(parsed)):
+        raise HandoutsError("record.no_document", "document", {"id": document_id.strip()})
+    wanted = str(parsed)
+    out = []
+    for r in results:
+        kept = [o for o in r.outdated if o.print.document_id == wanted]
+        if kept:
+            r.outdated = kept
+            out.append(r)
+    return out
+
+
+def _reprint(results, known, model, db, out_dir: Path, jobs: int, fhir_out: Path | None,
+             file_names: str = "full") -> int:
+    """Print the outdated documents again; report those no patient was found for."""
+    from ..output import ensure_writable_dir
+    from ..progress import Reporter
+    from . import reprint
+    from .recalls import reprint_plan
+    from .recorder import Recorder
+    plan, missing = reprint_plan(results, {k: w.patient for k, w in known.items()})
+    ensure_writable_dir(out_dir)
+    with Recorder.open(db or _settings().record.target(), "recall", model, fhir_out=fhir_out) as recorder:
+        for w in known.values():
+            recorder.knows(w.patient, w)
+        work = reprint.plan(plan, out_dir, model, file_names)
+        reporter = Reporter(len(work))
+        with reporter:
+            done = reprint.run(work, out_dir, recorder, jobs, on_result=reporter.update)
+        reporter.summary(done, [])
+    from ..build import warn
+    warn([HandoutsError("record.not_reprinted", "patients", {"key": key}) for key in missing])
+    failed = [r for r in done if r.status == "failed"]
+    return 1 if missing or failed else 0
 
 
 def _mrn(text: str):

@@ -26,7 +26,7 @@ from ..errors import HandoutsError
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DIGEST_CHARS = 8
-_PATTERN = re.compile(r"(?P<code>[A-Z])-(?P<locale>[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)-"
+PATTERN = re.compile(r"(?P<code>[A-Z])-(?P<locale>[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)-"
                       r"(?P<content>[0-9A-Za-z.]+)-(?P<label>\d{4})-(?P<digest>[0-9A-HJKMNP-TV-Z]{8})")
 
 
@@ -83,13 +83,45 @@ def document_id(document: str, locale: str, content_version: str, label_revised:
                       _base32(bytes.fromhex(digest)[:5], DIGEST_CHARS))
 
 
+_MODEL_DIGESTS: dict[int, tuple[Any, str]] = {}
+
+
+def _model_digest(model: Any) -> str:
+    """A digest of the whole content model (facts, lists, sources, approval): kept per
+    model object, as a render asks for it once per document."""
+    hit = _MODEL_DIGESTS.get(id(model))
+    if hit is None or hit[0] is not model:
+        if len(_MODEL_DIGESTS) > 16:
+            _MODEL_DIGESTS.clear()
+        hit = _MODEL_DIGESTS[id(model)] = (model, model.digest())
+    return hit[1]
+
+
+def of(document: str, locale: str, medium: str, model: Any, patient: Any = None, also: str | None = None,
+       large_print: bool = False, when: dt.date | None = None) -> DocumentId:
+    """The id a document prints: what it is (document, locale, paper or card format, a
+    second language, large print), for whom (the patient's fields), what it says (the
+    content model) and when (the print date). The same paper printed twice that day
+    shares it; a card on a sheet has the id of the same card printed alone. The
+    engines, layouts and catalogs are not inputs: a new version of them on the same day
+    prints the same facts, and the record keeps each print's PDF digest besides."""
+    from ..clock import print_date
+    inputs = {
+        "document": document, "locale": locale, "medium": medium,
+        "also": also if also and also != locale else None, "large_print": large_print,
+        "patient": patient.identity() if patient is not None else None,
+        "content": _model_digest(model), "date": when or print_date(),
+    }
+    return document_id(document, locale, model.meta.content_version, model.meta.label_revised, inputs)
+
+
 def parse(text: str) -> DocumentId | None:
     """A document id as typed from paper (case and surrounding space forgiven), or None."""
-    m = _PATTERN.fullmatch(text.strip())
+    m = PATTERN.fullmatch(text.strip())
     if m is None:
         # Typed in lower case: the code and digest are upper case, the locale keeps its case.
         head, _, rest = text.strip().partition("-")
-        m = _PATTERN.fullmatch(head.upper() + "-" + rest[:-DIGEST_CHARS] + rest[-DIGEST_CHARS:].upper()) \
+        m = PATTERN.fullmatch(head.upper() + "-" + rest[:-DIGEST_CHARS] + rest[-DIGEST_CHARS:].upper()) \
             if rest else None
         if m is None:
             return None

@@ -215,8 +215,8 @@ def entries(document: str, locale: str, model: ContentModel, paper: Paper, patie
         return hit[1]
     spec = registry.get(document)
     if spec.printed is None:
-        raise HandoutsError("document.unknown", "document",
-                            {"value": document, "choices": tuple(n for n, s in registry.DOCUMENTS.items() if s.printed)})
+        known = tuple(n for n, s in registry.DOCUMENTS.items() if s.printed)
+        raise HandoutsError("document.unknown", "document", {"value": document, "choices": known})
     from .. import session
     from ..documents.common import BuildRequest
     # The render asks the session for its localizers: tracking must watch those same ones.
@@ -232,7 +232,6 @@ def card_entries(req: BuildRequest) -> dict[str, frozenset[str]]:
     """A wallet card: its front in the patient's language (the card's own items of a
     list), its back in English or the --also language."""
     from .. import localizer
-    from ..clock import print_date
     from ..documents import wallet_card
     model = req.model
     back = wallet_card.Card(req.locale, req.patient, also=req.also).back
@@ -240,7 +239,7 @@ def card_entries(req: BuildRequest) -> dict[str, frozenset[str]]:
     front = _CardVariants(L)
     rear = _CardVariants(E) if E is not L else front
     found = _tracked(list(dict.fromkeys((L, E))), lambda: (
-        wallet_card.front_static(front), wallet_card.back_static(rear, front, model, print_date())))
+        wallet_card.front_static(front), wallet_card.back_static(rear, front, model)))
     by_code = {L.code: front, E.code: rear}
     return {code: frozenset(_with_variants(ids, [by_code[code]])) for code, ids in found.items()}
 

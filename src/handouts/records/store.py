@@ -251,7 +251,8 @@ class Record:
                        patient_key: PatientKey | None = None, also: str | None = None,
                        large_print: bool = False, pdf: bytes | None = None,
                        printed_at: dt.datetime | None = None, translation_of: str | None = None,
-                       keep_details: Patient | None = None) -> PrintRow:
+                       keep_details: Patient | None = None, pdf_sha256: str | None = None,
+                       pdf_size: int | None = None) -> PrintRow:
         """Record one printed document. `printed`: the entries it printed, by locale
         (printed.entries()). A print replaces the latest earlier print of the same
         document for the same patient in the same language. `keep_details`: the
@@ -268,7 +269,8 @@ class Record:
             document=document, locale=locale, also=also, paper=paper, large_print=large_print,
             content_version=model.meta.content_version, label_revision=model.meta.label_revised.isoformat(),
             printed_at=at, channel=channel, printed_set=digest,
-            pdf_sha256=_sha256(pdf) if pdf is not None else None, pdf_size=len(pdf) if pdf is not None else None,
+            pdf_sha256=_sha256(pdf) if pdf is not None else pdf_sha256,
+            pdf_size=len(pdf) if pdf is not None else pdf_size,
             replaces=None, translation_of=translation_of)
         with self.transaction() as conn:
             self._store_set(conn, digest, items)
@@ -336,6 +338,20 @@ class Record:
             q = q.where(schema.prints.c.patient_key == patient_key)
         with self.engine.connect() as conn:
             return [_row(r) for r in conn.execute(q)]
+
+    def has_print(self, document_id: str, patient_key: str | None) -> bool:
+        """Whether a print of this document id for this patient (None: stock) is recorded."""
+        p = schema.prints
+        key = p.c.patient_key.is_(None) if patient_key is None else p.c.patient_key == patient_key
+        with self.engine.connect() as conn:
+            return conn.execute(select(p.c.id).where(and_(p.c.document_id == document_id, key)).limit(1)).first() \
+                is not None
+
+    def by_document_id(self, document_id: str) -> list[PrintRow]:
+        """Every print of a document id (a paper in someone's hand names it)."""
+        with self.engine.connect() as conn:
+            return [_row(r) for r in conn.execute(select(schema.prints).where(schema.prints.c.document_id == document_id)
+                                                  .order_by(schema.prints.c.printed_at, schema.prints.c.id))]
 
     def latest(self, patient_key: str | None = None) -> list[PrintRow]:
         """The latest print per patient, document and language, and per pile of stock

@@ -40,6 +40,7 @@ log = logging.getLogger("handouts.web")
 STATIC = Path(__file__).parent / "static"
 MAX_FORM_BYTES = 16 * 1024          # the form: a few short fields
 MAX_UPLOAD_BYTES = 256 * 1024       # a patient list
+MAX_BUNDLE_BYTES = 2 * 1024 * 1024  # a FHIR bundle of the day's patients (EHR exports are verbose)
 MAX_FIELD_CHARS = 500               # refused before the core (which allows 120 / 40)
 MAX_ROWS = 200
 MAX_JOBS = 2                        # patient lists rendering at once
@@ -212,7 +213,8 @@ def _settings(request: Request) -> core.Settings:
 
 
 def _page(request: Request, ui: str, values: dict | None = None, problems: list[core.Problem] = (),
-          previews=(), status: int = 200, notice: str = "", listed: list[str] = ()) -> HTMLResponse:
+          previews=(), status: int = 200, notice: str = "", listed: list[str] = (), outdated=(),
+          ehr_patients=()) -> HTMLResponse:
     settings = _settings(request)
     values = dict(values or {})
     values.setdefault("locale", ui)
@@ -221,7 +223,7 @@ def _page(request: Request, ui: str, values: dict | None = None, problems: list[
     values.setdefault("card", core.CARD_SINGLE)
     values.setdefault("copies", "")
     values.setdefault("also", "")
-    for name in core.PERSONAL_FIELDS:
+    for name in (*core.PERSONAL_FIELDS, *EHR_FIELDS):
         values.setdefault(name, "")
     errors: dict[str, str] = {}
     general: list[str] = []
@@ -246,7 +248,8 @@ def _page(request: Request, ui: str, values: dict | None = None, problems: list[
                      for o in core.date_orders()],
         iso_example=core.sample_date("YMD").replace("/", "-"), column_names=core.column_names(),
         card_size=core.card_size(), actual_size="100%", file_names=settings.file_names,
-        max_rows=MAX_ROWS, notice=notice, today=core.today().isoformat())
+        max_rows=MAX_ROWS, notice=notice, today=core.today().isoformat(),
+        outdated=[i18n.outdated_text(ui, o) for o in outdated], ehr_patients=ehr_patients)
     return HTMLResponse(html, status_code=status)
 
 
@@ -273,6 +276,11 @@ async def _read_form(request: Request, limit: int):
         raise Refused(408, "slow") from None
 
 
+# A patient from an EHR bundle: hidden fields the page carries from the upload to the
+# print (the MRN keys the print record; the first dose's source is shown to confirm).
+EHR_FIELDS = ("mrn", "mrn_system", "first_dose_from", "first_dose_status", "first_dose_confirmed")
+
+
 def _order(form, settings: core.Settings, document: str | None = None) -> tuple[core.Order, dict, list[core.Problem]]:
     """The form as an order; `document`: only that one (a print button's)."""
     values = {k: (v if isinstance(v, str) else "") for k, v in form.items() if k != "patients"}
@@ -283,12 +291,15 @@ def _order(form, settings: core.Settings, document: str | None = None) -> tuple[
                        paper=values.get("paper") or settings.paper,
                        card=values.get("card") or core.CARD_SINGLE, also=values.get("also") or "",
                        patient={f: values.get(f, "").strip() for f in core.PERSONAL_FIELDS},
-                       copies=1 if values.get("copies") == "1" else None, file_names=settings.file_names)
+                       copies=1 if values.get("copies") == "1" else None, file_names=settings.file_names,
+                       mrn=values.get("mrn", "").strip(), mrn_system=values.get("mrn_system", "").strip(),
+                       first_dose_from=values.get("first_dose_from", "").strip(),
+                       first_dose_confirmed=values.get("first_dose_confirmed") == "yes")
     return order, values, problems
 
 
 async def _produce(request: Request, order: core.Order, preview: bool) -> workers.Outcome:
-    return await request.app.state.counter.run(workers.produce, order, preview)
+    return await request.app.state.counter.run(workers.produce, order, preview, request.app.state.record)
 
 
 def _attachment(name: str, inline: bool = False) -> str:
@@ -324,7 +335,7 @@ async def submit(request: Request, preview: bool, printing: bool = False):
     if preview:
         images = [(name, [base64.b64encode(png).decode("ascii") for png in pages])
                   for name, pages in outcome.previews]
-        return _page(request, ui, values, previews=images)
+        return _page(request, ui, values, previews=images, outdated=outcome.outdated)
     if len(outcome.files) == 1:
         name, pdf = outcome.files[0]
         return Response(pdf, media_type="application/pdf",
@@ -342,6 +353,76 @@ async def submit(request: Request, preview: bool, printing: bool = False):
 
 async def preview(request: Request):
     return await submit(request, preview=True)
+
+
+async def calendar(request: Request):
+    """The patient's dated schedule as an .ics file, checked as the PDF would be."""
+    ui = _ui(request)
+    try:
+        form = await _read_form(request, MAX_FORM_BYTES)
+    except Refused as r:
+        return _page(request, ui, status=r.status, notice=r.words(ui))
+    order, values, problems = _order(form, _settings(request))
+    if problems:
+        return _page(request, ui, values, problems, status=422)
+    try:
+        outcome = await request.app.state.counter.run(workers.calendar, order)
+    except Exception as exc:  # noqa: BLE001 - say so, log the type only
+        log.error("calendar failed: %s", type(exc).__name__)
+        return _page(request, ui, values, status=500, notice=i18n.message(ui, "failed"))
+    if outcome.problems:
+        return _page(request, ui, values, list(outcome.problems), status=422)
+    [(name, data)] = outcome.files
+    return Response(data, media_type="text/calendar; charset=utf-8",
+                    headers={"content-disposition": _attachment(name)})
+
+
+async def fill(request: Request):
+    """The form filled with a patient chosen from an uploaded bundle (nothing rendered)."""
+    ui = _ui(request)
+    try:
+        form = await _read_form(request, MAX_FORM_BYTES)
+    except Refused as r:
+        return _page(request, ui, status=r.status, notice=r.words(ui))
+    _, values, problems = _order(form, _settings(request))
+    return _page(request, ui, values, problems, status=422 if problems else 200)
+
+
+async def bundle(request: Request):
+    """A FHIR bundle from the EHR: its patients, each with where its first dose came
+    from, to choose one and confirm the date before anything is printed. One patient
+    fills the form directly. Nothing is kept: the bundle is read in a worker and gone."""
+    ui = _ui(request)
+    try:
+        form = await _read_form(request, MAX_BUNDLE_BYTES)
+        upload = form.get("bundle")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise Refused(400, "no_bundle")
+        data = await upload.read(MAX_BUNDLE_BYTES + 1)
+        await upload.close()
+        if len(data) > MAX_BUNDLE_BYTES:
+            raise Refused(413, "too_large", kib=MAX_BUNDLE_BYTES // 1024)
+    except Refused as r:
+        return _page(request, ui, status=r.status, notice=r.words(ui))
+    locale = form.get("locale") if form.get("locale") in core.locale_codes() else ui
+    outcome = await request.app.state.list_lane.run(workers.read_bundle, data, "bundle.json")
+    if outcome.problems:
+        return _page(request, ui, {"locale": locale}, list(outcome.problems), status=422)
+    good = [p for p in outcome.patients if "fields" in p]
+    shown = [_ehr_patient(ui, p, locale) for p in outcome.patients]
+    if len(good) == 1 and len(outcome.patients) == 1:
+        return _page(request, ui, shown[0]["values"])
+    return _page(request, ui, {"locale": locale}, ehr_patients=shown)
+
+
+def _ehr_patient(ui: str, p: dict, locale: str) -> dict:
+    """A bundle's patient as the page lists it: the form's values, or the error."""
+    if "fields" not in p:
+        return {"where": p["where"], "error": p["error"].one_line(ui)}
+    values = {k: v for k, v in p["fields"].items() if v}
+    values.setdefault("locale", locale)
+    values.update({k: p[k] for k in ("mrn", "mrn_system", "first_dose_from", "first_dose_status") if p[k]})
+    return {"where": p["where"], "values": values}
 
 
 async def download(request: Request):
@@ -647,10 +728,11 @@ async def not_found(request: Request, exc: HTTPException):
 def create_app(workers_count: int = 0, warm: bool = True,
                allowed_hosts: tuple[str, ...] | None = LOOPBACK_HOSTS, *, counter_workers: int = 1,
                body_timeout: float = BODY_TIMEOUT, job_ttl: float = JOB_TTL,
-               settings: core.Settings | None = None):
+               settings: core.Settings | None = None, record: str | None = None):
     """The ASGI app. `allowed_hosts=None` accepts any Host header (--allow-remote).
     `settings`: the pharmacy's paper, date order and file names (`handouts serve`'s
     options; default Letter, dates by the list's language, initials in file names).
+    `record`: the print record the counter keeps (`serve --record`), or None.
 
     Two lanes of workers: `counter_workers` for the patient at the counter (warm: each
     has rendered every document once), `workers_count` (default: cores, at most 4) for
@@ -659,6 +741,7 @@ def create_app(workers_count: int = 0, warm: bool = True,
 
     @asynccontextmanager
     async def lifespan(app):
+        app.state.record = record
         app.state.lists = Lists(job_ttl)
         app.state.counter = workers.Lane("counter", counter_workers, render=warm)
         app.state.list_lane = workers.Lane("lists", list_workers, nice=10)
@@ -680,6 +763,9 @@ def create_app(workers_count: int = 0, warm: bool = True,
         Route("/{ui}/preview", preview, methods=["POST"]),
         Route("/{ui}/download", download, methods=["POST"]),
         Route("/{ui}/print", print_pdf, methods=["POST"]),
+        Route("/{ui}/calendar", calendar, methods=["POST"]),
+        Route("/{ui}/bundle", bundle, methods=["POST"]),
+        Route("/{ui}/fill", fill, methods=["POST"]),
         Route("/{ui}/batch", batch, methods=["POST"]),
         Route("/{ui}/batch/status", batch_status, methods=["POST"]),
         Route("/{ui}/batch/zip", batch_zip, methods=["POST"]),

@@ -8,6 +8,7 @@ never re-implements a rule: a form is validated by the same code as `handouts bu
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cache
@@ -187,6 +188,12 @@ class Order:
     also: str = ""                    # a second language on the same sheets ("" = none)
     copies: int | None = None         # on a sheet: 1 = one card, top-left slot; None = a full sheet
     file_names: str = "initials"      # request.FILE_NAMES
+    # A patient from an EHR bundle: the medical record number keys the print record; the
+    # first dose's source is shown, and the date confirmed, before anything is printed.
+    mrn: str = ""
+    mrn_system: str = ""
+    first_dose_from: str = ""
+    first_dose_confirmed: bool = False
 
 
 @dataclass(frozen=True)
@@ -280,16 +287,97 @@ def _check_order(order: Order, patient: Patient | None, where: str) -> Patient |
     return patient
 
 
-def render_order(order: Order, patient: Patient | None) -> list[tuple[str, bytes]]:
+def render_order(order: Order, patient: Patient | None, record: str | None = None) -> list[tuple[str, bytes]]:
     """(file name, PDF bytes) for each document of the order, rendered in memory, in a
-    render session of its own: nothing about the patient outlives the request."""
+    render session of its own: nothing about the patient outlives the request. `record`:
+    the print record the counter keeps (`handouts serve --record`), or None."""
     with session.use():
         m = model()
-        files = []
+        files, made = [], []
         for req in _requests(order, patient):
             res = request.resolve(req, m)
-            files.append((res.file_name, request.render(res, m).pdf))
+            pdf = request.render(res, m).pdf
+            files.append((res.file_name, pdf))
+            made.append((res, pdf))
+        if record is not None:
+            from handouts.records.recorder import add_resolved
+            with counter_recorder(record) as rec:
+                for res, pdf in made:
+                    add_resolved(rec, res, pdf, who=_who(order, patient))
         return files
+
+
+# ------------------------------------------------------------------ the print record
+
+def _who(order: Order, patient: Patient | None):
+    from handouts.records.recorder import Who
+    return Who(patient, order.mrn or None, order.mrn_system or None)
+
+
+def counter_recorder(target: str):
+    """A recorder for the counter (channel "counter"), on a record this worker keeps
+    open between requests (it holds content, never a patient)."""
+    from handouts.records.recorder import Recorder
+    return Recorder.shared(target, "counter", model())
+
+
+@dataclass(frozen=True)
+class Outdated:
+    """A document the record says this patient holds, whose printed facts have changed."""
+    document: str
+    document_id: str
+    printed: dt.date
+    facts: tuple[str, ...]   # what changed, as the content model names it
+
+
+def outdated_documents(order: Order, patient: Patient | None, record: str) -> tuple[Outdated, ...]:
+    """The documents this patient holds (by the print record) that a content change has
+    made wrong: the page says so and offers to print them again."""
+    if patient is None:
+        return ()
+    from handouts.records.recalls import recall
+    with counter_recorder(record) as rec:
+        key = rec.key(_who(order, patient))
+        assert rec.record is not None and key is not None
+        found = recall(rec.record, model(), key.value)
+    return tuple(Outdated(r.document, o.print.document_id, o.print.printed_at.date(), tuple(r.entries))
+                 for r in found for o in r.outdated)
+
+
+def calendar(order: Order, patient: Patient | None) -> tuple[str, bytes]:
+    """The patient's dated schedule as an .ics file (the order checked as for a PDF)."""
+    from handouts import ics
+    res = request.resolve(dataclasses.replace(_requests(order, patient)[0], ics=True), model())
+    assert res.patient is not None
+    key = f"mrn:{order.mrn_system}|{order.mrn}" if order.mrn else None
+    return ics.file_name(res.locale, request.patient_tag(res.patient, order.file_names)), \
+        ics.schedule_calendar(res.patient, model(), res.locale, key=key)
+
+
+def bundle_patients(data: bytes, name: str) -> list[dict]:
+    """The Patients of an uploaded FHIR bundle, each as the page shows it: the form's
+    fields, where the first dose came from, the MRN, or the error naming resource and field."""
+    import json
+
+    from handouts.fhir import parse_bundle
+    from handouts.records import config
+    try:
+        text = data.decode("utf-8-sig")
+        bundle = json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HandoutsError("fhir.not_json", "patients", {"line": getattr(exc, "lineno", 1), "detail": str(exc)[:80]},
+                            where=name) from None
+    out = []
+    for item in parse_bundle(bundle, config.load().fhir, model(), source=name):
+        if item.patient is None:
+            out.append({"where": item.where, "error": item.error})
+            continue
+        fields = {f: ("" if v is None else v.isoformat() if isinstance(v, dt.date) else str(v))
+                  for f, v in item.patient.model_dump().items()}
+        out.append({"where": item.where, "fields": fields, "first_dose_from": item.sources.get("first_dose", ""),
+                    "first_dose_status": item.first_dose_status or "", "mrn": item.mrn or "",
+                    "mrn_system": item.mrn_system or ""})
+    return out
 
 
 def bundle_name(order: Order) -> str:

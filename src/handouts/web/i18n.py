@@ -175,7 +175,12 @@ PROBLEM_TEXT = {
     "busy": W_("The page is busy with other lists. Try again in a minute."),
     "failed": W_("Something went wrong while making the PDF. Nothing was saved. Try again."),
     "expired": W_("This list is no longer available. Upload it again."),
+    "confirm_first_dose": W_("This date came from the EHR: check it, then tick the box under it before printing."),
+    "no_bundle": W_("Choose a FHIR bundle (.json) from the EHR first."),
 }
+
+OUTDATED = W_("Outdated: %(document)s printed on %(date)s (%(id)s). What it says has changed since; print a new one "
+              "and ask the patient to throw the old one away.")
 
 
 @cache
@@ -286,3 +291,14 @@ def bilingual_names(code: str) -> str:
 def message(code: str, kind: str, **params) -> str:
     text = tr(code, PROBLEM_TEXT[kind])
     return text % params if params else text
+
+
+def outdated_text(code: str, o: core.Outdated) -> dict:
+    """A recorded document of this patient that is out of date, as the page says it."""
+    from babel.dates import format_date
+
+    from handouts import registry
+    document = tr(code, registry.get(o.document).page_label) if registry.get(o.document).page_label else o.document
+    return {"document": o.document, "text": tr(code, OUTDATED) % {
+        "document": document, "date": format_date(o.printed, "long", locale=core.babel_locale(code)),
+        "id": o.document_id}}

@@ -48,6 +48,19 @@ def check_host(host: str, allow_remote: bool) -> bool:
     return True
 
 
+def check_record(record: bool, record_db: str | None) -> str | None:
+    """The print record the counter keeps (opened once here: a record or key file it
+    cannot use is one line and exit code 2, before any worker starts), or None."""
+    from handouts import content
+    from handouts.records.recorder import Recorder
+    from handouts.request import record_target
+    target = record_target(record, record_db)
+    if target is not None:
+        with Recorder.open(target, "counter", content.default()):
+            pass
+    return target
+
+
 def bind(host: str, port: int) -> list[socket.socket]:
     """Listening sockets for every address of `host` (not yet listening: uvicorn starts
     that once the workers are warm), or one line naming --port or --host."""
@@ -131,7 +144,8 @@ def config(app, host: str, port: int, header_timeout: float = HEADER_TIMEOUT):
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, allow_remote: bool = False, workers: int = 0, *,
-          paper: str | None = None, region: str | None = None, file_names: str = "initials") -> None:
+          paper: str | None = None, region: str | None = None, file_names: str = "initials",
+          record: bool = False, record_db: str | None = None) -> None:
     remote = check_host(host, allow_remote)
     import uvicorn
 
@@ -142,12 +156,14 @@ def serve(host: str = "127.0.0.1", port: int = 8000, allow_remote: bool = False,
     settings = core.settings_for(paper, region, file_names=file_names)
     for code in core.locale_codes():     # a bad catalog stops here, with one line naming it
         i18n.translations(code)
+    target = check_record(record, record_db)  # so does a print record the counter cannot use
     sockets = bind(host, port)           # a port in use stops here, before any worker starts
     if remote:
         print(f"handouts: WARNING: serving on {host}: anyone who can reach this machine on port {port} "
               "can use the page and see what it renders; there is no login and no encryption (HTTP). "
               "Use it only on a trusted network.", file=sys.stderr)
-    app = create_app(workers, warm=True, allowed_hosts=None if remote else LOOPBACK_HOSTS, settings=settings)
+    app = create_app(workers, warm=True, allowed_hosts=None if remote else LOOPBACK_HOSTS, settings=settings,
+                     record=target)
     where = f"region {settings.region}" if settings.region else "no region set (--region or --paper)"
     print(f"handouts: paper {settings.paper} and card sheets {settings.sheet} ({'--paper' if paper else where}); "
           f"lists' dates {settings.date_order or 'in the order of their language'}; file names by "

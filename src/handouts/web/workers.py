@@ -30,6 +30,8 @@ class Outcome:
     problems: tuple[core.Problem, ...] = ()
     files: tuple[tuple[str, bytes], ...] = ()
     previews: tuple[tuple[str, tuple[bytes, ...]], ...] = ()   # (file name, PNG per page)
+    outdated: tuple[core.Outdated, ...] = ()   # what the print record says this patient holds that is outdated
+    patients: tuple[dict, ...] = ()   # an uploaded FHIR bundle's patients (core.bundle_patients)
 
 
 def _warm(render: bool, parent: int, nice: int = 0, scratch_dir: str | None = None) -> None:
@@ -58,17 +60,41 @@ def _warm(render: bool, parent: int, nice: int = 0, scratch_dir: str | None = No
             core.render_order(order, core.check_order(order))
 
 
-def produce(order: core.Order, preview: bool = False) -> Outcome:
-    """Validate the order as the CLI does; if it is fine, render it (and page images)."""
+def produce(order: core.Order, preview: bool = False, record: str | None = None) -> Outcome:
+    """Validate the order as the CLI does; if it is fine, render it (and page images).
+    `record`: the print record (`serve --record`): a download is recorded; a preview
+    says which of the patient's recorded documents are outdated."""
     from handouts.errors import HandoutsError
+    if not preview and order.first_dose_from and not order.first_dose_confirmed:
+        return Outcome(problems=(core.Problem("first_dose", "confirm_first_dose"),))
     try:
         patient = core.check_order(order)
-        files = core.render_order(order, patient)
+        files = core.render_order(order, patient, None if preview else record)
+        outdated = core.outdated_documents(order, patient, record) if preview and record else ()
     except HandoutsError as err:
         return Outcome(problems=tuple(core.problem(e) for e in getattr(err, "errors", [err])))
     if preview:
-        return Outcome(files=tuple(files), previews=tuple((name, page_images(pdf)) for name, pdf in files))
+        return Outcome(files=tuple(files), previews=tuple((name, page_images(pdf)) for name, pdf in files),
+                       outdated=outdated)
     return Outcome(files=tuple(files))
+
+
+def calendar(order: core.Order) -> Outcome:
+    """The patient's dated schedule as an .ics file, for the phone's calendar."""
+    from handouts.errors import HandoutsError
+    try:
+        return Outcome(files=(core.calendar(order, core.check_order(order)),))
+    except HandoutsError as err:
+        return Outcome(problems=tuple(core.problem(e) for e in getattr(err, "errors", [err])))
+
+
+def read_bundle(data: bytes, name: str) -> Outcome:
+    """An uploaded FHIR bundle's patients, for the page to show before anything is printed."""
+    from handouts.errors import HandoutsError
+    try:
+        return Outcome(patients=tuple(core.bundle_patients(data, name)))
+    except HandoutsError as err:
+        return Outcome(problems=(core.problem(err),))
 
 
 def page_images(pdf: bytes, width_px: int = 760) -> tuple[bytes, ...]:
