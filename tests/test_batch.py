@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from handouts import batch
 from handouts.output import safe_name
 from handouts.patient import Patient
-from conftest import run
+from tests.helpers import run
 
 CSV_HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
 
@@ -185,7 +185,7 @@ def test_forked_workers_leave_the_parents_fonts_alone(tmp_path):
     """A process that rendered, then ran a batch in forked workers (which loaded the
     Chinese faces), still prints with the bundled Chinese font afterwards. It did not
     when the workers copied fonts into the parent's WeasyPrint folder."""
-    import pdfcheck
+    from tests.helpers import pdfcheck
     out = tmp_path / "after.pdf"
     res = subprocess.run([sys.executable, "-c", FORK_AFTER_RENDER, str(tmp_path / "o"), str(out)],
                          capture_output=True, text=True, cwd=tmp_path)

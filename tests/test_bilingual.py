@@ -10,8 +10,7 @@ import re
 
 import pytest
 
-import pdfcheck
-from conftest import LOCALES
+from tests.helpers import LOCALES, pdfcheck
 
 PAIRS = [(a, b) for a, b in itertools.permutations(LOCALES, 2)]
 

@@ -16,9 +16,7 @@ import re
 
 import pytest
 
-import cardpdf
-import pdfcheck
-from conftest import LOCALES, NCI_URL, run
+from tests.helpers import LOCALES, NCI_URL, cardpdf, pdfcheck, run
 
 PAIRS = list(itertools.permutations(LOCALES, 2))
 ID1 = (85.60, 53.98)
@@ -216,7 +214,7 @@ def test_cli_sheet_with_also(tmp_path, capsys):
 
 
 def test_cli_refuses_an_unknown_also(tmp_path, capsys):
-    from conftest import run_refused
+    from tests.helpers import run_refused
     run_refused(capsys, "--also", tmp_path / "o", "build", "wallet-card", "--locale", "en", "--also", "fr")
     run_refused(capsys, "--also", tmp_path / "o", "build", "wallet-card", "--locale", "en", "--also", "fr",
                 "--sheet", "letter-8up")

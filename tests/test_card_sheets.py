@@ -12,10 +12,8 @@ from pathlib import Path
 import pdfplumber
 import pytest
 
-import cardpdf
-import pdfcheck
-from conftest import LOCALES, NCI_URL, run, run_refused
-from test_wallet_card import BUNDLED_PS, TOO_LONG, check_snapshot
+from tests.helpers import LOCALES, NCI_URL, cardpdf, check_snapshot, pdfcheck, run, run_refused
+from tests.helpers.cardpdf import BUNDLED_PS, TOO_LONG
 
 ID1_W, ID1_H = 85.60, 53.98
 BC_W, BC_H = 88.90, 50.80

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run, run_refused
+from tests.helpers import run, run_refused
 from handouts import locales, registry
 
 
@@ -139,7 +139,7 @@ def test_build_sample_prints_the_registry_sample_values(capsys, tmp_path, docume
     from babel.dates import format_date
 
     from handouts.registry import PATIENT_VARIABLES
-    import pdfcheck
+    from tests.helpers import pdfcheck
     spec = registry.get(document)
     code, out, err = run(capsys, "build", document, "--sample", "--out", str(tmp_path))
     assert code == 0, err

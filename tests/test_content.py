@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import weakened
+from tests.helpers import weakened
 from handouts import content, paths
 from handouts.content import UnverifiedFact
 

@@ -16,8 +16,7 @@ from handouts.documents.wallet_card import Card, card_id
 from handouts.pdftext import extract
 from handouts.records import docid
 
-import pdfcheck
-from conftest import LOCALES, TODAY
+from tests.helpers import LOCALES, PACKS, TODAY, pdfcheck
 
 PAPER = {"handout": "letter", "wallet-card": "id1", "poster": "tabloid"}
 
@@ -103,12 +102,11 @@ def test_the_cards_last_lines_fit_on_any_day_with_any_id(back, model):
     """The back's last lines (clinic-made, print date, the card's id) are laid out per
     card: they must fit their two lines of 7 pt on every day of a year, with the widest
     digest, on each card format, also for a maker with a long name (the fictional pack)."""
-    from pathlib import Path
 
     from handouts import cardlayout, content, localizer
     from handouts.documents import wallet_card
     from handouts.session import RenderSession
-    fictional = content.load(Path(__file__).parent / "packs" / "quorvatamab")
+    fictional = content.load(PACKS / "quorvatamab")
     days = [dt.date(2028, 1, 1) + dt.timedelta(days=k) for k in range(366)]
     with RenderSession():
         for pack in (model, fictional):

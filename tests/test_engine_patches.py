@@ -9,13 +9,12 @@ import subprocess
 import sys
 import types
 import zlib
-from pathlib import Path
 
 import pytest
 
 from handouts.engines import patches
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _pins() -> dict[str, str]:

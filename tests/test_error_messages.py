@@ -8,15 +8,14 @@ import datetime as dt
 import pickle
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po, write_po
 
 from handouts import catalogs, errors, locales, paths
 from handouts.errors import MESSAGES, CatalogError, HandoutsError, LayoutOverflow
+from tests.helpers import SRC
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "handouts"
 TRANSLATED = [c for c, s in locales.available().items() if s.catalog]
 ERROR_CLASSES = {"HandoutsError", "LayoutOverflow", "EngineError", "CatalogError", "Interrupted", "MissingGlyph",
                  "TextRefused"}

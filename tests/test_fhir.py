@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,40 +13,13 @@ from handouts import papers
 from handouts.errors import HandoutsError
 from handouts.fhir import Subject, document_reference, parse_bundle, read_bundle, write
 from handouts.records import Record, document_id, entries, mrn_key
+from tests.helpers import FHIR
+from tests.helpers.fhirbundles import bundle, given, patient, request
 
-HERE = Path(__file__).parent / "fhir"
+HERE = FHIR
 EHR = HERE / "ehr_export_bundle.json"
 NDC_SYSTEM = "http://hl7.org/fhir/sid/ndc"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
-
-
-# -- bundles built here ---------------------------------------------------------------
-
-def patient(pid="p1", **extra):
-    res = {"resourceType": "Patient", "id": pid, "name": [{"given": ["Ann"], "family": "Example"}]}
-    res.update(extra)
-    return res
-
-
-def request(rid="mr1", pid="p1", concept=None, **extra):
-    res = {"resourceType": "MedicationRequest", "id": rid, "status": "active", "intent": "order",
-           "subject": {"reference": f"Patient/{pid}"},
-           "medicationCodeableConcept": concept or {"text": "IMDELLTRA 10 mg"}}
-    res.update(extra)
-    return res
-
-
-def given(aid="ma1", pid="p1", when="2026-12-01T09:30:00-05:00", concept=None, status="completed", **extra):
-    res = {"resourceType": "MedicationAdministration", "id": aid, "status": status,
-           "subject": {"reference": f"Patient/{pid}"}, "effectiveDateTime": when,
-           "medicationCodeableConcept": concept or {"coding": [{"system": NDC_SYSTEM, "code": "55513-059-01"}]}}
-    res.update(extra)
-    return res
-
-
-def bundle(*resources, urls=None):
-    return {"resourceType": "Bundle", "type": "collection",
-            "entry": [{"resource": r, **({"fullUrl": urls[i]} if urls else {})} for i, r in enumerate(resources)]}
 
 
 def one(data, settings=None):

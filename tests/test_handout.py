@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 
 import pytest
 
-from conftest import HANDOUT_PAPERS, LOCALES, NCI_URL, SNAPSHOTS
-import pdfcheck
+from tests.helpers import HANDOUT_PAPERS, LOCALES, NCI_URL, check_snapshot, pdfcheck
 
 PAPER_MM = {"letter": (215.9, 279.4), "a4": (210.0, 297.0)}
 CASES = [(loc, paper) for loc in LOCALES for paper in HANDOUT_PAPERS]
-
-
-def check_snapshot(name: str, actual: str, update: bool) -> None:
-    path = SNAPSHOTS / f"{name}.txt"
-    if update or not path.exists():
-        if not update:
-            pytest.fail(f"no snapshot {path.name}; run pytest --update-snapshots and review it")
-        path.write_text(actual, encoding="utf-8")
-        return
-    expected = path.read_text(encoding="utf-8")
-    if actual != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True),
-                                            "snapshot", "rendered", n=1))
-        pytest.fail(f"text differs from snapshot {path.name} (pytest --update-snapshots to accept):\n{diff[:4000]}")
 
 
 @pytest.mark.parametrize("locale,paper", CASES)

@@ -10,12 +10,10 @@ import re
 
 import pytest
 
-import pdfcheck
-from conftest import HANDOUT_PAPERS, LOCALES, NCI_URL, run
+from tests.helpers import HANDOUT_PAPERS, LOCALES, NCI_URL, pdfcheck, run
 
 from handouts import registry, staticcache
 from handouts.documents import handout
-from handouts.staticcache import StaticCache
 
 
 def _request(model, patient, locale="en", paper="letter", **options):

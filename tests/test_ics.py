@@ -20,7 +20,7 @@ from handouts.errors import HandoutsError
 from handouts.ics import schedule_calendar, stay_near_end
 from handouts.schedule import planned_visits
 
-from conftest import LOCALES
+from tests.helpers import LOCALES
 
 
 def _events(data: bytes):

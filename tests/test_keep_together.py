@@ -10,7 +10,7 @@ import re
 import pdfplumber
 import pytest
 
-from conftest import LOCALES
+from tests.helpers import LOCALES
 
 from handouts import locales
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pdfplumber
 import pytest
 
-from conftest import HANDOUT_PAPERS, LOCALES
+from tests.helpers import HANDOUT_PAPERS, LOCALES
 
 MIN_PT = 18.0
 
@@ -62,7 +62,7 @@ def test_cli_flag(tmp_path, capsys):
     ("poster", ["--also", "en"], "documents that do: handout, wallet-card")])
 def test_flag_refused_by_a_document_without_the_capability(capsys, tmp_path, document, flag, have):
     """The registry says which documents take --large-print and --also; the others refuse."""
-    from conftest import run
+    from tests.helpers import run
     code, out, err = run(capsys, "build", document, *flag, "--out", tmp_path)
     assert code == 2 and out == "" and not any(tmp_path.iterdir())
     assert err.splitlines()[-1] == f"handouts: error: {flag[0]}: {document} does not support {flag[0]}; {have}"

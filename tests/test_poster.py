@@ -12,14 +12,12 @@ import pypdfium2
 import pytest
 from pypdf import PdfReader
 
-from conftest import LOCALES, NCI_URL, weakened
-import pdfcheck
-from test_handout import check_snapshot
+from tests.helpers import LOCALES, NCI_URL, check_snapshot, pdfcheck, weakened
 
 from handouts import paths, registry
 from handouts.content import ContentModel
 from handouts.documents import poster
-from handouts.documents.common import BuildRequest, visit_label
+from handouts.documents.common import BuildRequest
 from handouts.localizer import get as get_localizer
 from handouts.papers import MM_PER_PT, PAPERS
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 import pytest
 import textstat
 
-import pdfcheck
-from readability import grade, printed_sections, sentence_count
+from tests.helpers import HANDOUT_PAPERS, pdfcheck
+from tests.helpers.readability import grade, printed_sections, sentence_count
 
-from conftest import HANDOUT_PAPERS
 
 MAX_SECTION_GRADE = 7.0
 MAX_HANDOUT_GRADE = 6.0

@@ -14,7 +14,7 @@ import pytest
 from handouts import papers
 from handouts.records import Record, document_id, entries, keyed_digest, load_key, mrn_key
 
-from conftest import run
+from tests.helpers import run
 
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone.utc)
 

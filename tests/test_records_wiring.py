@@ -18,8 +18,7 @@ from handouts import batch, content, paths
 from handouts.records import Record, docid
 from handouts.records.recalls import recall
 
-import pdfcheck
-from conftest import run
+from tests.helpers import pdfcheck, run
 
 LIST = """name,first_dose,phone,locale
 Ann Lee,2026-12-01,555 0100,en
@@ -166,7 +165,7 @@ def test_recall_of_one_paper_by_its_id(settings, content_file, tmp_path, capsys)
 # -- FHIR in, documents and DocumentReferences out; the calendar ------------------------
 
 def _bundle_file(tmp_path):
-    from test_fhir import bundle, given, patient
+    from tests.helpers.fhirbundles import bundle, given, patient
     mr = {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203", "code": "MR"}]},
           "system": "urn:oid:1.2.3", "value": "E100"}
     comm = [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "zh-TW"}]}, "preferred": True}]

@@ -10,7 +10,7 @@ import re
 import pypdfium2
 import pytest
 
-from conftest import LOCALES
+from tests.helpers import LOCALES
 from handouts import locales
 
 PAPER = {code: locales.get(code).default_paper for code in LOCALES}

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-import pdfcheck
+from tests.helpers import pdfcheck
 
 
 def test_planned_visits_for_known_start(model):

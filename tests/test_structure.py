@@ -9,7 +9,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from conftest import LOCALES
+from tests.helpers import LOCALES
 
 
 def tree(path):

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from handouts import clock
-from conftest import run
-from test_trust_input import assert_one_line_error
+from tests.helpers import assert_one_line_error, run
 
 HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
 

@@ -5,15 +5,13 @@ scripts that SECURITY.md says are accepted are the ones the bundled fonts draw."
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from conftest import LOCALES, run
+from tests.helpers import LOCALES, ROOT, run
 from handouts import fonts, locales, patient as patient_mod
 from handouts.errors import HandoutsError
 
-ROOT = Path(__file__).resolve().parents[1]
 
 # A name in each accepted script (Common, "Zyyy", is digits and punctuation).
 ACCEPTED = {"Latn": "Zoë Ångström-Łukasz", "Grek": "Νίκος Παπαδόπουλος", "Cyrl": "Иван Петров",

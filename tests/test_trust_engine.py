@@ -17,7 +17,7 @@ import handouts
 from handouts.engines import weasy
 from handouts.errors import HandoutsError
 
-import pdfcheck
+from tests.helpers import pdfcheck
 
 HIDE_HARFBUZZ_SUBSET = """
 import sys

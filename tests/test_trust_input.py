@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -14,21 +13,11 @@ from hypothesis import strategies as st
 
 from handouts import patient as patient_mod
 from handouts.errors import HandoutsError
-from conftest import run
+from tests.helpers import assert_one_line_error, run
 
 FIELDS = ("name", "oncologist", "phone", "treatment_center")
 HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
 
-
-
-def assert_one_line_error(code, out, err, field, out_dir: Path | None = None):
-    assert code == 2, (code, err)
-    assert "Traceback" not in err and "internal error" not in err, err
-    lines = err.strip().splitlines()
-    errors = [ln for ln in lines if ln.startswith("handouts: error")]
-    assert len(errors) == 1 and field in errors[0], err
-    if out_dir is not None:
-        assert not out_dir.exists() or not [p for p in out_dir.rglob("*") if p.is_file()]
 
 
 BAD_CHARS = {"NUL": "\x00", "FS": "\x1c", "US": "\x1f", "NEL": "\x85", "LSEP": "\u2028", "PSEP": "\u2029",

@@ -13,13 +13,9 @@ import pytest
 
 from handouts import output
 from handouts.errors import HandoutsError
-from conftest import run
-from test_trust_input import assert_one_line_error
-from test_web_app import client, form, private_tmp, upload  # noqa: F401 - fixtures
+from tests.helpers import assert_one_line_error, run
 
 HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
-# The counter page's tests use starlette's test client, as test_web_app.py does.
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
 
 # -- file names: limited in bytes, and blamed on themselves ------------------------------
@@ -136,27 +132,3 @@ def test_a_device_a_fifo_or_a_folder_is_said_to_be_one(tmp_path, kind):
         option = "--patient:" if args[-2] == "--patient" else "--patients:"
         assert_one_line_error(res.returncode, res.stdout, res.stderr, f"{option} {path} {words}", tmp_path / "o")
         assert "no such file" not in res.stderr
-
-
-# -- the counter page ------------------------------------------------------------------------
-
-def test_a_spreadsheet_export_with_empty_rows_counts_its_patients(client):  # noqa: F811
-    data = b"name,first_dose\nAda Quill,2026-12-01\n" + b",\n" * 250
-    r = upload(client, data)
-    assert r.status_code == 202, r.text
-    assert "more than" not in r.text
-
-
-def test_a_chunked_post_is_told_what_is_missing(client):  # noqa: F811
-    def chunks():
-        yield b"name=Ada"
-    r = client.post("/en/download", content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"})
-    assert r.status_code == 411 and "Content-Length" in r.text and "too large" not in r.text
-
-
-@pytest.mark.parametrize("path", ["/en/download", "/en/batch"])
-def test_a_form_the_page_cannot_read_is_not_called_a_patient_list(client, path):  # noqa: F811
-    fields = {f"extra{i}": "x" for i in range(30)}  # more parts than any form of the page has
-    r = client.post(path, data={**form(), **fields}, files={"patients": ("today.csv", b"name\nAda\n", "text/csv")})
-    assert r.status_code == 400
-    assert "could not read what was sent" in r.text and "not a patient list" not in r.text

@@ -18,7 +18,7 @@ from handouts import batch, output
 from handouts.errors import HandoutsError
 from handouts.patient import Patient
 from handouts.pdftext import extract
-from conftest import run
+from tests.helpers import run
 
 HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
 

@@ -9,10 +9,8 @@ import re
 
 import pytest
 
-import cardpdf
-import pdfcheck
-from conftest import LOCALES, NCI_URL, weakened
-from test_handout import check_snapshot  # the project's snapshot helper (--update-snapshots)
+from tests.helpers import LOCALES, NCI_URL, cardpdf, check_snapshot, pdfcheck, weakened
+from tests.helpers.cardpdf import TOO_LONG
 
 ID1 = (85.60, 53.98)
 
@@ -28,10 +26,6 @@ LONG = {
                     phone="+886 (0)2 2312-3456 x 12345",
                     treatment_center="國立臺灣大學醫學院附設醫院癌醫中心分院 腫瘤內科門診"),
 }
-
-
-# One word no line can hold, even at the smallest size: it must not be split or cut.
-TOO_LONG = "Hubert Blaine Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaftschaferswessen"
 
 
 def patient(**kw):
@@ -206,10 +200,6 @@ def test_kinsoku_and_whole_tokens_in_every_card_text(locale, model):
 
 # ---------------------------------------------------------------------------- fonts
 
-BUNDLED_PS = {"NotoSans-Regular", "NotoSans-Bold", "NotoSansSC-Regular", "NotoSansSC-Bold",
-              "NotoSansTC-Regular", "NotoSansTC-Bold"}
-
-
 @pytest.mark.parametrize("locale", LOCALES)
 def test_fonts_embedded_and_bundled(renders, locale):
     pdfcheck.assert_fonts_bundled(renders.get("wallet-card", locale, "id1", personal=True))
@@ -272,7 +262,6 @@ def test_qr_module_size_and_quiet_zone(tmp_path, model, sample_patient, fmt):
         path = build_card(tmp_path, "en", sample_patient, model)
         page, origin = 1, (0.0, 0.0)
     else:
-        import io
         imp = cardlayout.imposition("avery-8371", layout="wallet-card")
         path = tmp_path / "sheet.pdf"
         path.write_bytes(render_sheets([Card("en", sample_patient)], imp, model).pdf)

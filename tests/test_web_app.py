@@ -20,8 +20,8 @@ import pytest
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
-from conftest import NCI_URL  # noqa: E402
-from pdfcheck import decode_qr  # noqa: E402
+from tests.helpers import NCI_URL  # noqa: E402
+from tests.helpers.pdfcheck import decode_qr  # noqa: E402
 from handouts import content  # noqa: E402
 
 from handouts.pdftext import extract  # noqa: E402
@@ -741,3 +741,27 @@ def test_serve_with_allow_remote_warns_and_accepts_any_host(monkeypatch, capsys)
     assert seen["app"].allowed_hosts and "127.0.0.1" in seen["app"].allowed_hosts
     access = seen["config"].log_config["handlers"]["access"]
     assert access["filters"] == ["no_query"]
+
+
+# -- messages that name what is wrong with what was sent -------------------------------
+
+def test_a_spreadsheet_export_with_empty_rows_counts_its_patients(client):
+    data = b"name,first_dose\nAda Quill,2026-12-01\n" + b",\n" * 250
+    r = upload(client, data)
+    assert r.status_code == 202, r.text
+    assert "more than" not in r.text
+
+
+def test_a_chunked_post_is_told_what_is_missing(client):
+    def chunks():
+        yield b"name=Ada"
+    r = client.post("/en/download", content=chunks(), headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 411 and "Content-Length" in r.text and "too large" not in r.text
+
+
+@pytest.mark.parametrize("path", ["/en/download", "/en/batch"])
+def test_a_form_the_page_cannot_read_is_not_called_a_patient_list(client, path):
+    fields = {f"extra{i}": "x" for i in range(30)}  # more parts than any form of the page has
+    r = client.post(path, data={**form(), **fields}, files={"patients": ("today.csv", b"name\nAda\n", "text/csv")})
+    assert r.status_code == 400
+    assert "could not read what was sent" in r.text and "not a patient list" not in r.text

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import NCI_URL
-from liveserver import running
-from pdfcheck import decode_qr
+from tests.helpers import NCI_URL
+from tests.helpers.liveserver import running
+from tests.helpers.pdfcheck import decode_qr
 
 from handouts.pdftext import extract
 

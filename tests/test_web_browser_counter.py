@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from liveserver import running
+from tests.helpers.liveserver import running
 
 from handouts.pdftext import extract
+from tests.helpers import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-ASSETS = Path(__file__).resolve().parents[1] / "assets" / "fonts"
+ASSETS = ROOT / "assets" / "fonts"
 
 
 def _chromium_or_skip():

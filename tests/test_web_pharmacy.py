@@ -14,13 +14,11 @@ import pytest
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
-from conftest import run  # noqa: E402
+from tests.helpers import LISTS, ROOT, run  # noqa: E402
 
 from handouts.pdftext import extract  # noqa: E402
 
 BASE = "http://127.0.0.1"
-LISTS = Path(__file__).parent / "lists"
-ROOT = Path(__file__).resolve().parents[1]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -240,7 +238,7 @@ def test_serve_takes_the_pharmacys_paper_and_region(monkeypatch, capsys):
     seen = {}
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: seen.update(app=self.config.app))
     monkeypatch.setenv("LANG", "zh_CN.UTF-8")
-    from liveserver import free_port
+    from tests.helpers.liveserver import free_port
     port = str(free_port())
     assert main(["serve", "--port", port, "--region", "US"]) == 0, capsys.readouterr().err
     settings = seen["app"].app.state.settings

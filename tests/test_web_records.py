@@ -9,21 +9,19 @@ import datetime as dt
 import json
 import os
 import re
-from pathlib import Path
 
 import pytest
 from icalendar import Calendar
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
-import pdfcheck  # noqa: E402
-from conftest import run  # noqa: E402
+from tests.helpers import FHIR, pdfcheck, run  # noqa: E402
 from handouts import papers  # noqa: E402
 from handouts.patient import from_mapping  # noqa: E402
 from handouts.records import Record, document_id, entries, keyed_digest, load_key, recall  # noqa: E402
 
 BASE = "http://127.0.0.1"
-EHR = Path(__file__).parent / "fhir" / "ehr_export_bundle.json"
+EHR = FHIR / "ehr_export_bundle.json"
 PATIENT = {"name": "Ada Quill", "first_dose": "2026-12-01", "oncologist": "Dr. Maria Gonzalez",
            "phone": "+1 (555) 010-2030", "treatment_center": "Riverside Cancer Center"}
 
@@ -159,7 +157,7 @@ def test_a_patient_from_an_ehr_bundle_is_confirmed_before_printing(client, clini
 
 
 def test_a_bundle_of_several_patients_lists_them_to_choose_one(client):
-    from test_fhir import bundle, given, patient
+    from tests.helpers.fhirbundles import bundle, given, patient
     data = bundle(patient("p1", name=[{"text": "Ann One"}]), given("g1", pid="p1"),
                   patient("p2", name=[{"text": "Bo Two"}]), given("g2", pid="p2", when="2026-12-05T08:00:00Z"),
                   patient("p3", name=[{"text": "No Drug"}]))

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from liveserver import free_port, running
+from tests.helpers.liveserver import free_port, running
 
 HEADER_TIMEOUT = 3.0        # short stand-ins for the server's 10 s and 30 s
 BODY_TIMEOUT = 4.0
@@ -165,7 +165,7 @@ def test_a_call_whose_worker_dies_is_retried_once_in_a_new_pool(tmp_path):
     import asyncio
     from concurrent.futures.process import BrokenProcessPool
 
-    from liveserver import die_once
+    from tests.helpers.liveserver import die_once
     from handouts.web.workers import Lane
 
     async def scenario():

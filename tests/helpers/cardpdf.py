@@ -66,3 +66,11 @@ def decode(path: Path, page: int, dpi: int = 200) -> list:
 
 def pixel(image, dpi: int, x_mm: float, y_mm: float) -> tuple[int, int, int]:
     return image.getpixel((int(round(x_mm / 25.4 * dpi)), int(round(y_mm / 25.4 * dpi))))
+
+
+# One word no line can hold, even at the smallest size: it must not be split or cut.
+TOO_LONG = "Hubert Blaine Wolfeschlegelsteinhausenbergerdorffvoralternwarengewissenhaftschaferswessen"
+
+# The fonts a card may embed: the bundled ones, by PostScript name.
+BUNDLED_PS = {"NotoSans-Regular", "NotoSans-Bold", "NotoSansSC-Regular", "NotoSansSC-Bold",
+              "NotoSansTC-Regular", "NotoSansTC-Bold"}

@@ -14,11 +14,12 @@ import itertools
 import os
 import subprocess
 import tempfile
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "test-postgres.sh"
+from tests.helpers import ROOT
+
+SCRIPT = ROOT / "scripts" / "test-postgres.sh"
 REQUIRED = os.environ.get("HANDOUTS_TEST_POSTGRES") == "required" or bool(os.environ.get("CI"))
 _COUNTER = itertools.count()
 
