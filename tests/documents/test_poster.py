@@ -336,7 +336,7 @@ def poster_request(locale, paper, model):
 @pytest.mark.parametrize("locale", LOCALES)
 def test_one_danger_rule_on_poster_and_handout(renders, locale, model):
     """The words for what to do at the moment of danger are the same on the poster, the
-    handout (inside the page-1 warning box) and the card (tests/test_wallet_card.py)."""
+    handout (inside the page-1 warning box) and the card (tests/documents/test_wallet_card.py)."""
     from handouts.documents.common import danger_call, danger_emergency
     L = get_localizer(locale, model)
     rule = [squeeze(danger_call(L)), squeeze(danger_emergency(L))]
