@@ -1,8 +1,10 @@
-"""Output trust: every patient its own file, nothing outside --out, one batch never
-destroys another's, Ctrl-C and a killed parent leave only complete files."""
+"""Output (output.py and the batch that writes through it): every patient its own file,
+nothing outside --out and nothing through a symbolic link, one batch never destroys
+another's, a write that fails midway, Ctrl-C and a killed parent leave only complete files."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -261,3 +263,46 @@ def test_workers_die_with_a_killed_parent(tmp_path):
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "o").rglob("*.pdf")} == files, "written after death"
     for pdf in files:
         PdfReader(pdf)
+
+
+# -- atomic writes: a write that fails midway (a full disk) keeps the previous file whole
+# and leaves no half file under the final name.
+
+def _disk_full(fd):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_write_that_fails_midway_keeps_the_previous_file_whole(tmp_path, monkeypatch):
+    out = output.OutputDir(tmp_path)
+    out.write("a/x.pdf", b"%PDF- old, complete %%EOF")
+    monkeypatch.setattr(output.os, "fsync", _disk_full)
+    with pytest.raises(HandoutsError):
+        out.write("a/x.pdf", b"%PDF- new, cut short")
+    monkeypatch.undo()
+    assert (tmp_path / "a" / "x.pdf").read_bytes() == b"%PDF- old, complete %%EOF"
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["x.pdf"]
+
+
+def test_a_write_that_fails_midway_leaves_no_file_under_the_final_name(tmp_path, monkeypatch):
+    out = output.OutputDir(tmp_path)
+    monkeypatch.setattr(output.os, "fsync", _disk_full)
+    with pytest.raises(HandoutsError):
+        out.write("a/new.pdf", b"%PDF- cut short")
+    monkeypatch.undo()
+    assert list((tmp_path / "a").iterdir()) == []
+
+
+# -- a symbolic link inside --out is never written through, whether output.py writes by
+# dir_fd or, where the platform lacks it, by path.
+
+@pytest.mark.parametrize("fd_safe", [True, False], ids=["dir-fd", "by-path-fallback"])
+def test_a_symlinked_folder_is_never_written_through(tmp_path, monkeypatch, fd_safe):
+    monkeypatch.setattr(output, "_FD_SAFE", fd_safe)  # False: the path used where dir_fd is missing
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    root = tmp_path / "o"
+    (root / "patients").mkdir(parents=True)
+    (root / "patients" / "Ann").symlink_to(elsewhere)
+    with pytest.raises(HandoutsError, match="symbolic link"):
+        output.OutputDir(root).write("patients/Ann/handout.pdf", b"x")
+    assert list(elsewhere.iterdir()) == []
