@@ -1,4 +1,4 @@
-"""Engine trust: harmless notices pass, real warnings fail; the URL fence; autoescape;
+"""The WeasyPrint engine: harmless notices pass, real warnings fail; the URL fence; autoescape;
 engines never import the drug."""
 
 from __future__ import annotations
@@ -6,17 +6,19 @@ from __future__ import annotations
 import ast
 import http.server
 import logging
+import os
 import subprocess
 import sys
 import threading
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 import handouts
+from handouts import paths
 from handouts.engines import weasy
 from handouts.errors import HandoutsError
-
 from tests.helpers import pdfcheck
 
 HIDE_HARFBUZZ_SUBSET = """
@@ -168,3 +170,17 @@ def test_engine_import_check_catches_every_style(tmp_path, source):
     mods = _imports(f, "handouts.engines")
     bad = {m for m in mods if (m.startswith("handouts.") and m.split(".")[1] in ENGINE_FORBIDDEN)}
     assert bad, source
+
+
+# -- the URL fence refuses a file outside layouts and assets even when it is a valid image
+# the renderer could use (so the refusal cannot be a decode error).
+
+@pytest.mark.parametrize("how", ["file-url", "relative"])
+def test_a_valid_image_outside_layouts_and_assets_is_not_read(tmp_path, how):
+    """A target the renderer could actually use: a refusal cannot come from a decode error."""
+    png = tmp_path / "outside.png"
+    Image.new("RGB", (4, 4), (255, 0, 0)).save(png)
+    src = f"file://{png}" if how == "file-url" else os.path.relpath(png, paths.layouts_dir() / "handout")
+    html = f'<html lang="en"><head><title>t</title></head><body><img src="{src}" alt="x"></body></html>'
+    with pytest.raises(HandoutsError):
+        _render(html)

@@ -1,6 +1,6 @@
 """WeasyPrint's fontTools subsetter and variable-font instancer load only when used
 (issue 12: 0.1-0.15 s CPU of every cold handout or poster build that never uses them).
-test_trust_engine::test_renders_without_libharfbuzz_subset renders through the deferred
+engines/test_weasy.py::test_renders_without_libharfbuzz_subset renders through the deferred
 subsetter itself."""
 
 from __future__ import annotations
