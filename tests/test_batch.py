@@ -207,7 +207,7 @@ HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
 # -- SOURCE_DATE_EPOCH: the range the date arithmetic needs -----------------------------
 
 def _epoch(day: dt.date) -> str:
-    return str(int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()))
+    return str(int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()))
 
 
 @pytest.mark.parametrize("value", [

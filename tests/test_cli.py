@@ -156,7 +156,7 @@ def test_build_sample_prints_the_registry_sample_values(capsys, tmp_path, docume
 
 def _epoch(day) -> str:
     import datetime as dt
-    return str(int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()))
+    return str(int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()))
 
 
 def test_build_warns_about_each_overdue_source(capsys, tmp_path, model, monkeypatch):

@@ -254,7 +254,7 @@ def test_overdue_label_comparison_warns_and_strict_fails(capsys, tmp_path, monke
     model = content.default()
     due = model.label_check_due()
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(dt.datetime(due.year, due.month, due.day,
-                                                                tzinfo=dt.timezone.utc).timestamp()) + 86400))
+                                                                tzinfo=dt.UTC).timestamp()) + 86400))
     code, out, err = run(capsys, "build", "poster", "--out", tmp_path / "o")
     assert code == 0 and "last compared with the prescribing information" in err
     code, out, err = run(capsys, "build", "poster", "--strict", "--out", tmp_path / "o2")

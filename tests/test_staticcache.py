@@ -45,8 +45,8 @@ def tree(tmp_path, monkeypatch):
 
 def _clear():
     for fn in (digests.code_digest, digests.layout_digest, digests.locale_digest, digests.fonts_digest,
-               digests.content_digest, digests.engines, locales.font_families, locales._files, locales._read, locales.available,
-               locales._from_folder, staticcache.engine_versions):
+               digests.content_digest, digests.engines, locales.font_families, locales._files, locales._read,
+               locales.available, locales._from_folder, staticcache.engine_versions):
         fn.cache_clear()
 
 
@@ -295,8 +295,9 @@ def test_the_cache_holds_no_personal_data(tmp_path, model):
     from handouts.documents import handout
     from handouts.patient import Patient
     from handouts.pdftext import extract
-    patient = Patient.model_validate({"name": "Zed Quuxley", "first_dose": "2026-12-09", "oncologist": "Dr. Yolanda Vex",
-                                      "phone": "+1 (555) 999-8888", "treatment_center": "Wexford Clinic"})
+    patient = Patient.model_validate({"name": "Zed Quuxley", "first_dose": "2026-12-09",
+                                      "oncologist": "Dr. Yolanda Vex", "phone": "+1 (555) 999-8888",
+                                      "treatment_center": "Wexford Clinic"})
     cache = StaticCache(tmp_path / "c")
     pdf = handout.render_joined(handout_request(model, patient, "en", "a4"), cache).pdf
     joined = tmp_path / "joined.pdf"

@@ -148,7 +148,8 @@ def test_page_counter_comes_from_css_counters_and_the_catalog(model):
 def test_page_counter_prints_page_of_pages(renders, locale):
     text = pdfcheck.text(renders.get("handout", locale, "a4", personal=True))
     pages = text.count("=== page ")
-    marker = {"en": f"Page 1 of {pages}", "zh-Hans": f"第1页，共{pages}页", "zh-Hant": f"第 1 頁，共 {pages} 頁"}[locale]
+    marker = {"en": f"Page 1 of {pages}", "zh-Hans": f"第1页，共{pages}页",
+              "zh-Hant": f"第 1 頁，共 {pages} 頁"}[locale]
     assert marker in text.replace("\u00a0", " ")
 
 
@@ -182,7 +183,8 @@ def test_dose_column_holds_every_dose(renders, model, locale, paper):
                 end = max(line["top"] for line in page.lines
                           if abs(line["x0"] - cell_x0) < 1.5 and line["top"] > head["bottom"])
                 for w in words:
-                    if head["bottom"] < w["top"] < end and w["text"] in tokens and head["x0"] - 1 <= w["x0"] < nxt["x0"]:
+                    if (head["bottom"] < w["top"] < end and w["text"] in tokens
+                            and head["x0"] - 1 <= w["x0"] < nxt["x0"]):
                         checked += 1
                         assert w["x1"] * PT_MM <= limit + 0.15, (
                             f"{locale} {paper} page {page.page_number}: dose {w['text']!r} ends at "

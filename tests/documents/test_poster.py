@@ -274,7 +274,8 @@ def test_the_review_notice_agrees_with_the_review_record(renders, model, locale)
 @pytest.mark.parametrize("locale,paper", [(loc, p) for loc in LOCALES for p in ("tabloid", "letter")])
 def test_qr_codes_decode_to_nci_and_dailymed(renders, model, locale, paper):
     """The NCI page for patients and, for staff, the label on DailyMed."""
-    assert sorted(pdfcheck.decode_qr(renders.get("poster", locale, paper))) == sorted([NCI_URL, model.meta.dailymed_url])
+    found = pdfcheck.decode_qr(renders.get("poster", locale, paper))
+    assert sorted(found) == sorted([NCI_URL, model.meta.dailymed_url])
 
 
 @pytest.mark.parametrize("locale,paper", [(loc, p) for loc in LOCALES for p in ("tabloid", "a4")])
@@ -414,7 +415,8 @@ def test_chinese_posters_spell_out_crs_and_icans_at_first_use(renders, locale):
     text = stream_text(renders.get("poster", locale, "tabloid"))
     for short, full in (("CRS", regional["crs"]), ("ICANS", regional["icans"])):
         first = text.index(short)
-        assert full in text[first - len(full) - 2:first + len(short) + len(full) + 2], (short, text[first - 30:first + 40])
+        around = text[first - len(full) - 2:first + len(short) + len(full) + 2]
+        assert full in around, (short, text[first - 30:first + 40])
 
 
 @pytest.mark.parametrize("document", ["poster", "handout"])

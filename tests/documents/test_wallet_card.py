@@ -341,7 +341,8 @@ def test_static_zone_overflow_names_zone_and_locale(model, monkeypatch):
     from handouts.errors import LayoutOverflow
     geo = cardlayout.geometry("wallet-card")
     small = geo.front.zones["intro"].model_copy(update={"h": 3.0})
-    tight = geo.model_copy(update={"front": geo.front.model_copy(update={"zones": {**geo.front.zones, "intro": small}})})
+    front = geo.front.model_copy(update={"zones": {**geo.front.zones, "intro": small}})
+    tight = geo.model_copy(update={"front": front})
     monkeypatch.setattr(cardlayout, "geometry", lambda layout="wallet-card": tight)
     with pytest.raises(LayoutOverflow, match=r"front intro \(zh-Hant\)"):
         wallet_card.static_texts("zh-Hant", model)

@@ -78,7 +78,7 @@ def test_page_sizes_and_front_cells(sheets, sheet):
     got = sorted(cardpdf.card_origins(path, 0, "front", g["h"]), key=lambda p: (round(p[1], 1), p[0]))
     want = [(x, y) for y in g["ys"] for x in g["xs"]]
     assert len(got) == len(want)
-    for (gx, gy), (wx, wy) in zip(got, want):
+    for (gx, gy), (wx, wy) in zip(got, want, strict=True):
         assert gx == pytest.approx(wx, abs=0.1) and gy == pytest.approx(wy, abs=0.1)
 
 
@@ -93,7 +93,7 @@ def test_backs_are_mirrored_and_offset(sheets, sheet, offset):
     assert len(backs) == len(fronts)
     # Drawing order is card order on both pages: back i sits behind front i after a
     # long-edge flip, i.e. mirrored about the vertical centre line, then shifted.
-    for (fx, fy), (bx, by) in zip(fronts, backs):
+    for (fx, fy), (bx, by) in zip(fronts, backs, strict=True):
         assert bx == pytest.approx(W - fx - g["w"] + offset[0], abs=0.1)
         assert by == pytest.approx(fy + offset[1], abs=0.1)
 
@@ -111,7 +111,7 @@ def test_each_back_belongs_to_its_front(sheets):
     g = GRIDS["letter-8up"]
     i = 0
     for y in g["ys"]:
-        for col, x in enumerate(g["xs"]):
+        for x in g["xs"]:
             mirror_x = PAPER["letter"][0] - x - g["w"]
             assert f"Patient Number{chr(65 + i)}" in _cell_text(path, 0, x, y, g["w"], g["h"])
             assert f"Dr. Oncologist{chr(65 + i)}" in _cell_text(path, 1, mirror_x, y, g["w"], g["h"])
@@ -138,7 +138,7 @@ def test_crop_marks_outside_cards(sheets, sheet, bleed):
     got = sorted(tuple(round(v, 2) for v in ln) for ln in _outside_cards(cardpdf.lines(path, 0), g, 0.0))
     want = _expected_marks(g, max(3.0, bleed + 1.0), 5.0)
     assert len(got) == len(want)
-    for a, b in zip(got, want):
+    for a, b in zip(got, want, strict=True):
         assert a == pytest.approx(b, abs=0.1)
     # No mark touches a card or its bleed.
     assert _outside_cards(got, g, bleed) == got
@@ -299,7 +299,8 @@ def test_cli_patients_csv_one_card_per_row_in_its_locale(capsys, tmp_path):
                          "--out", str(tmp_path / "o"))
     assert code == 0, err
     path = Path(out.strip())
-    assert re.fullmatch(r"tarlatamab-wallet-card-en_zh-Hans_zh-Hant-letter-8up-today-[0-9a-f]{8}\.pdf", path.name), path.name
+    assert re.fullmatch(r"tarlatamab-wallet-card-en_zh-Hans_zh-Hant-letter-8up-today-[0-9a-f]{8}\.pdf",
+                        path.name), path.name
     text = pdfcheck.text(path)
     assert "I receive" in text and "我正在接受塔拉妥单抗" in text and "我正在使用 tarlatamab-dlle（塔拉妥單抗" in text
     assert len(cardpdf.card_origins(path, 0, "front", ID1_H)) == 3

@@ -104,7 +104,8 @@ def test_references_by_urn_absolute_url_and_contained():
 
 
 def test_care_team_oncologist_and_phone_fallbacks():
-    prac = {"resourceType": "Practitioner", "id": "dr", "name": [{"prefix": ["Dr."], "given": ["Wei"], "family": "Zhang"}],
+    prac = {"resourceType": "Practitioner", "id": "dr",
+            "name": [{"prefix": ["Dr."], "given": ["Wei"], "family": "Zhang"}],
             "telecom": [{"system": "phone", "value": "+1 555 010 4444"}]}
     org = {"resourceType": "Organization", "id": "o", "name": "Lakeside Oncology",
            "telecom": [{"system": "phone", "value": "+1 555 010 5555"}]}
@@ -156,7 +157,8 @@ def _bidi_name(r):
 @pytest.mark.parametrize("mutate, where, words", [
     (_no_date, "MedicationAdministration/ma1 (entry 1)", "effectiveDateTime"),
     (_bad_date, "MedicationAdministration/ma1 (entry 1)", "effectiveDateTime"),
-    (_dangling_medication, "MedicationAdministration/ma1", "medicationReference: Medication/nowhere is not in the bundle"),
+    (_dangling_medication, "MedicationAdministration/ma1",
+     "medicationReference: Medication/nowhere is not in the bundle"),
     (_bad_team_phone, "CareTeam/ct telecom", "phone: a phone number has only digits"),
     (_bidi_name, "Patient/p1 name", "name: contains an invisible formatting character (U+202E"),
 ])
@@ -218,7 +220,7 @@ def _print(rec, model, patient_, locale, at, also=None, translation_of=None):
 
 def test_document_reference_for_a_print_a_reprint_and_a_translation(tmp_path, model, sample_patient):
     from fhir.resources.R4B.documentreference import DocumentReference
-    at = dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.timezone.utc)
+    at = dt.datetime(2026, 12, 1, 15, 0, tzinfo=dt.UTC)
     with Record.open(tmp_path / "r.sqlite3") as rec:
         first = _print(rec, model, sample_patient, "en", at)
         again = _print(rec, model, sample_patient, "en", at + dt.timedelta(days=1))
@@ -229,11 +231,12 @@ def test_document_reference_for_a_print_a_reprint_and_a_translation(tmp_path, mo
             for r, lang in ((first, "en-US"), (again, "en-US"), (chinese, "zh-Hant-TW"))]
     out = tmp_path / "fhir"
     paths = [write(d, out) for d in docs]
-    for path, row in zip(paths, (first, again, chinese)):
+    for path, row in zip(paths, (first, again, chinese), strict=True):
         data = json.loads(path.read_text(encoding="utf-8"))
         back = DocumentReference.model_validate(data)  # valid R4(B), read back
         assert path.name == f"DocumentReference-{row.uid}.json"
-        assert data["type"]["coding"][0] == {"system": "http://loinc.org", "code": "34895-3", "display": "Education note"}
+        assert data["type"]["coding"][0] == {"system": "http://loinc.org", "code": "34895-3",
+                                             "display": "Education note"}
         assert data["identifier"][0]["value"] == row.document_id and data["status"] == "current"
         assert data["subject"]["reference"] == "Patient/e7Xq2" and data["subject"]["identifier"]["value"] == "E1"
         att = back.content[0].attachment
@@ -251,7 +254,7 @@ def test_document_reference_by_url_carries_hash_and_size_not_the_pdf(tmp_path, m
     import base64
     import hashlib
     with Record.open(tmp_path / "r.sqlite3") as rec:
-        row = _print(rec, model, sample_patient, "en", dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
+        row = _print(rec, model, sample_patient, "en", dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     pdf = b"%PDF-1.7 test"
     doc = document_reference(row, pdf, html_lang="en-US", url=f"https://docs.example.org/h/{row.uid}.pdf")
     att = json.loads(doc.model_dump_json(exclude_none=True))["content"][0]["attachment"]
@@ -261,7 +264,7 @@ def test_document_reference_by_url_carries_hash_and_size_not_the_pdf(tmp_path, m
 
 def test_a_link_where_a_document_reference_goes_is_replaced_not_written_through(tmp_path, model, sample_patient):
     with Record.open(tmp_path / "r.sqlite3") as rec:
-        row = _print(rec, model, sample_patient, "en", dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
+        row = _print(rec, model, sample_patient, "en", dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     doc = document_reference(row, b"%PDF", html_lang="en-US")
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")

@@ -8,7 +8,7 @@ import os
 import socket
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 
 def free_port() -> int:

@@ -204,7 +204,7 @@ def _outline_problems(pdf, pages) -> list[str]:
                 found.append(f"bookmark {node.get('/Title', 'root')}: /Last is not its last child")
         elif "/Last" in node:
             found.append("a bookmark without children has /Last")
-        for prev, item in zip([None, *items], items):
+        for prev, item in zip([None, *items], items, strict=False):  # each item with the one before it
             if item.Parent.objgen != node.objgen:
                 found.append(f"bookmark {item.Title}: /Parent is not its parent")
             if prev is not None and item.get("/Prev") is not None and item.Prev.objgen != prev.objgen:

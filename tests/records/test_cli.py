@@ -16,7 +16,7 @@ from handouts.records import Record, document_id, entries, keyed_digest, load_ke
 
 from tests.helpers import run
 
-T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture

@@ -44,8 +44,8 @@ def test_every_document_prints_its_id_and_keeps_it_in_its_metadata(document, loc
         # the medicine is.
         from handouts.localizer import get
         pages = extract(path).split("=== page")[1:]
-        start = next(i for i, page in enumerate(pages) if "".join(get(locale, model)._("What is this medicine?").split())
-                     in "".join(page.split()))
+        heading = "".join(get(locale, model)._("What is this medicine?").split())
+        start = next(i for i, page in enumerate(pages) if heading in "".join(page.split()))
         assert start >= 1 and [len(_ids_in(page)) for page in pages] == [1] * start + [0] * (len(pages) - start)
     assert pdfcheck.document_ids(path) == [expected]
     keywords = PdfReader(path).metadata["/Keywords"]

@@ -17,7 +17,7 @@ from handouts.records import Record, docid, document_id, entries, mrn_key, recal
 from handouts.records.printed import APPROVAL, CARD, LAB_SCHEDULE, PREMEDICATION, SCHEDULE, WITHHELD, Wordings
 from handouts.records.recalls import CSV_COLUMNS, as_csv, as_table
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 PAPER = {"handout": "letter", "wallet-card": "id1", "poster": "tabloid"}
 

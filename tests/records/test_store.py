@@ -17,7 +17,7 @@ from handouts.errors import HandoutsError
 from handouts.records import Record, document_id, entries, keyed_digest, mrn_key
 from handouts.records import schema, store
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 T0 = dt.datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 SECRET = bytes(range(32))
 

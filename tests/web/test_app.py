@@ -644,12 +644,12 @@ def test_eight_concurrent_requests_return_correct_distinct_pdfs(client, tmp_path
     with concurrent.futures.ThreadPoolExecutor(8) as ex:
         results = list(ex.map(one, range(8)))
     digests = set()
-    for i, status, content in results:
+    for i, status, pdf in results:
         assert status == 200
-        text = pdf_text(content, tmp_path, f"{i}.pdf")
+        text = pdf_text(pdf, tmp_path, f"{i}.pdf")
         assert names[i] in text
         assert not any(n in text for j, n in enumerate(names) if j != i)
-        digests.add(hashlib.sha256(content).hexdigest())
+        digests.add(hashlib.sha256(pdf).hexdigest())
     assert len(digests) == 8
 
 
