@@ -1,5 +1,5 @@
 """Readability of the English handout, measured on the text as printed (what `handouts
-text` shows, tests/readability.py): every section a patient reads at Flesch-Kincaid grade
+text` shows, tests/helpers/readability.py): every section a patient reads at Flesch-Kincaid grade
 7 or below, the whole handout at grade 6 or below, with each heading, list item and table
 row counted as a sentence. textstat is pinned to 0.7.3, which works offline."""
 

@@ -1,5 +1,5 @@
 """The print record's database layer, on a SQLite file and on a real PostgreSQL server
-(tests/pgserver.py): schema and migrations agree, files are owner-only, records and
+(tests/helpers/pgserver.py): schema and migrations agree, files are owner-only, records and
 latest prints, forgetting a patient, retention, and what is refused."""
 
 from __future__ import annotations
