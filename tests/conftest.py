@@ -3,60 +3,17 @@ printed date, and therefore the snapshots, do not depend on the day the tests ru
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 
 import pytest
 
-EPOCH = 1795392000  # 2026-11-23 00:00 UTC
+from tests.helpers import EPOCH
+
 os.environ["SOURCE_DATE_EPOCH"] = str(EPOCH)
 # The static-part cache in memory only (no folder in the user's home): tests that test
 # the cache folder give one.
 os.environ["HANDOUTS_CACHE_DIR"] = ""
-TODAY = dt.date(2026, 11, 23)
-
-SNAPSHOTS = Path(__file__).parent / "snapshots"
-HANDOUT_PAPERS = ("letter", "a4")
-
-
-NCI_URL = "https://www.cancer.gov/about-cancer/treatment/drugs/tarlatamab-dlle"
-
-
-def _locales() -> tuple[str, ...]:
-    from handouts import locales
-    return tuple(locales.available())
-
-
-# The locales come from data (locales/*/locale.toml): a new locale is tested as soon as
-# its folder exists (its snapshots are asked for).
-LOCALES = _locales()
-
-
-def weakened(model, **confidences):
-    """The model with some records' confidence changed (fact or list ids)."""
-    facts = {r: {"confidence": c} for r, c in confidences.items() if r in model.fact_ids()}
-    lists = {r: {"confidence": c} for r, c in confidences.items() if r not in facts}
-    return model.revised(facts=facts, lists=lists)
-
-
-def run(capsys, *args):
-    """Run the command line in-process: (exit code, stdout, stderr)."""
-    from handouts.cli import main
-    code = main([str(a) for a in args])  # Paths welcome
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def run_refused(capsys, field: str, out_dir: Path, *args) -> str:
-    """Run the command line on bad input (adding `--out out_dir`): exit code 2, nothing on
-    stdout, one line on stderr that names `field`, nothing written. Returns stderr."""
-    code, out, err = run(capsys, *args, "--out", str(out_dir))
-    assert code == 2 and out == "", (code, out, err)
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and field in lines[0], err
-    assert not out_dir.exists() or not any(out_dir.iterdir())
-    return err
 
 
 def pytest_addoption(parser):
@@ -133,5 +90,5 @@ def stub_render(monkeypatch):
     return calls
 
 
-# A real PostgreSQL server for the print record's tests (tests/pgserver.py).
-from pgserver import postgres_server, postgres_url, record_url  # noqa: E402,F401
+# A real PostgreSQL server for the print record's tests (tests/helpers/pgserver.py).
+from tests.helpers.pgserver import postgres_server, postgres_url, record_url  # noqa: E402,F401

@@ -130,7 +130,8 @@ def test_a_locale_reads_only_its_own_words_that_look_numeric():
 
 def test_numbers_finds_every_kind_of_numeral():
     words = locales.get("zh-Hans").not_numbers
-    assert catalogs.numbers("三十八度，十四天，３８，ⅩⅣ，①，兩次，38") == {"三十八", "十四", "３８", "ⅩⅣ", "①", "兩", "38"}
+    assert catalogs.numbers("三十八度，十四天，３８，ⅩⅣ，①，兩次，38") == {
+        "三十八", "十四", "３８", "ⅩⅣ", "①", "兩", "38"}
     assert catalogs.numbers("其中一些问题，这是什么药？", "", words) == set()
     assert catalogs.numbers("其中一些问题") == {"一"}  # without the locale's words: a number
     assert catalogs.numbers("第一个周期", "", words) == {"一"}

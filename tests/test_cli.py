@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run, run_refused
-from handouts import locales, registry
+from handouts import clock, locales, registry
+from handouts.cli import main
+from tests.helpers import run, run_refused
 
 
 def test_list(capsys):
@@ -139,7 +140,7 @@ def test_build_sample_prints_the_registry_sample_values(capsys, tmp_path, docume
     from babel.dates import format_date
 
     from handouts.registry import PATIENT_VARIABLES
-    import pdfcheck
+    from tests.helpers import pdfcheck
     spec = registry.get(document)
     code, out, err = run(capsys, "build", document, "--sample", "--out", str(tmp_path))
     assert code == 0, err
@@ -155,7 +156,7 @@ def test_build_sample_prints_the_registry_sample_values(capsys, tmp_path, docume
 
 def _epoch(day) -> str:
     import datetime as dt
-    return str(int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()))
+    return str(int(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()))
 
 
 def test_build_warns_about_each_overdue_source(capsys, tmp_path, model, monkeypatch):
@@ -179,3 +180,19 @@ def test_strict_fails_when_every_source_is_overdue(capsys, tmp_path, model, monk
     last = max(s.review_due() for s in model.sources.values() if s.review_due())
     monkeypatch.setenv("SOURCE_DATE_EPOCH", _epoch(last + dt.timedelta(days=1)))
     assert "due for review" in run_refused(capsys, "--strict", tmp_path, "build", "wallet-card", "--strict")
+
+
+# -- a bug in the tool itself: one line that says so, never a traceback.
+
+def test_an_unexpected_bug_is_one_line_not_a_traceback(capsys, monkeypatch):
+    def boom():
+        raise RuntimeError("simulated bug\nsecond line")
+    monkeypatch.setattr(clock, "source_date_epoch", boom)
+    monkeypatch.delenv("HANDOUTS_DEBUG", raising=False)
+    code = main(["check"])
+    out, err = capsys.readouterr()
+    assert code == 70
+    assert "Traceback" not in err
+    assert err.strip().splitlines() == [
+        "handouts: internal error: RuntimeError: simulated bug second line "
+        "(please report it; set HANDOUTS_DEBUG=1 for details)"]

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import weakened
+from tests.helpers import weakened
 from handouts import content, paths
 from handouts.content import UnverifiedFact
 
@@ -262,7 +262,8 @@ def test_a_check_date_comes_only_from_a_recorded_comparison(model):
 def test_a_bare_check_date_is_refused(tmp_path):
     from handouts.errors import HandoutsError
     with pytest.raises(HandoutsError, match="label_checks"):
-        _load_edited(tmp_path, 'label_check_frequency = "quarterly"', 'label_checked = 2026-12-04\nlabel_check_frequency = "quarterly"')
+        _load_edited(tmp_path, 'label_check_frequency = "quarterly"',
+                     'label_checked = 2026-12-04\nlabel_check_frequency = "quarterly"')
 
 
 @pytest.mark.parametrize("field", ["compared", "means", "result", "record"])

@@ -10,10 +10,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po, write_po
 
-import pdfcheck
-from conftest import LOCALES, run
+from tests.helpers import LOCALES, PACKS, pdfcheck, run
 
-PACK = Path(__file__).parent / "packs" / "quorvatamab"
+PACK = PACKS / "quorvatamab"
 # What only the shipped pack would print: its names (and its maker's) in every script, its
 # pages and its label's set id.
 SHIPPED = re.compile(r"tarlatamab|imdelltra|imdylltra|amgen|塔拉妥|安进|安進|cancer\.gov|1e7b6163", re.I)

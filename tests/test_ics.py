@@ -20,7 +20,7 @@ from handouts.errors import HandoutsError
 from handouts.ics import schedule_calendar, stay_near_end
 from handouts.schedule import planned_visits
 
-from conftest import LOCALES
+from tests.helpers import LOCALES
 
 
 def _events(data: bytes):
@@ -37,7 +37,7 @@ def test_every_event_is_a_visit_the_handout_prints(locale, model, sample_patient
     page = handout.html(BuildRequest("handout", locale, papers.PAPERS["a4"], patient, model))
     page_text = " ".join(re.sub(r"<[^>]+>", "", page).split())  # as read, without the nobr spans
     assert len(events) == len(visits) and str(cal["x-wr-calname"]) == L._("Your planned schedule")
-    for event, visit in zip(events, visits):
+    for event, visit in zip(events, visits, strict=True):
         start, end = event.decoded("dtstart"), event.decoded("dtend")
         assert start == visit.date and not isinstance(start, dt.datetime)  # all day, on the printed date
         assert L.date(visit.date, "long") in page  # the handout prints that date
@@ -62,20 +62,21 @@ def test_numbers_come_from_the_content_model(model, sample_patient):
     assert first.decoded("dtend") - first.decoded("dtstart") == dt.timedelta(days=5)  # 96 hours: 4 days on
     starts = [e.decoded("dtstart") for e in events]
     label = visit_label(localizer.get("en", changed), 2, 1)
-    cycle2 = next(s for s, e in zip(starts, events) if label in str(e["summary"]))
+    cycle2 = next(s for s, e in zip(starts, events, strict=True) if label in str(e["summary"]))
     assert cycle2 - sample_patient.first_dose == dt.timedelta(days=28)
 
 
 def test_a_reprint_updates_the_same_events(model, sample_patient):
-    early = dt.datetime(2026, 11, 23, tzinfo=dt.timezone.utc)
+    early = dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
     _, before = _events(schedule_calendar(sample_patient, model, stamp=early))
     delayed = sample_patient.model_copy(update={"first_dose": sample_patient.first_dose + dt.timedelta(days=7),
                                                 "phone": "+1 555 010 9999"})
     _, after = _events(schedule_calendar(delayed, model, stamp=early + dt.timedelta(days=2)))
     assert [str(e["uid"]) for e in before] == [str(e["uid"]) for e in after]
     assert len({str(e["uid"]) for e in before}) == len(before)
-    assert all(a.decoded("dtstart") == b.decoded("dtstart") + dt.timedelta(days=7) for a, b in zip(after, before))
-    assert all(int(a["sequence"]) > int(b["sequence"]) for a, b in zip(after, before))
+    assert all(a.decoded("dtstart") == b.decoded("dtstart") + dt.timedelta(days=7)
+               for a, b in zip(after, before, strict=True))
+    assert all(int(a["sequence"]) > int(b["sequence"]) for a, b in zip(after, before, strict=True))
     other = sample_patient.model_copy(update={"name": "Someone Else"})
     _, theirs = _events(schedule_calendar(other, model))
     assert not {str(e["uid"]) for e in theirs} & {str(e["uid"]) for e in before}
@@ -124,7 +125,7 @@ def test_a_calendar_program_imports_it(tmp_path, model, sample_patient):
         note = (home / "notes" / m[3]).read_text(encoding="utf-8") if m[3] else ""
         got.append((start, last, m[4], note))
     L = localizer.get("zh-Hant", model)
-    for (start, last, summary, note), visit in zip(sorted(got), visits):
+    for (start, last, summary, note), visit in zip(sorted(got), visits, strict=True):
         assert start == visit.date and visit_label(L, visit.cycle, visit.day) in summary
         assert last == (stay_near_end(model, visit.date) if visit.row.stay_near else visit.date)
         assert patient.phone in note

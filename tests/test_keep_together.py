@@ -10,7 +10,7 @@ import re
 import pdfplumber
 import pytest
 
-from conftest import LOCALES
+from tests.helpers import LOCALES
 
 from handouts import locales
 
@@ -110,7 +110,8 @@ def test_a_paragraph_keeps_its_last_characters_together():
     """No one-character last line ("书。" alone): the last three characters of a
     paragraph stay with its closing punctuation."""
     spec = locales.get("zh-Hans")
-    html = "<p>神经毒性的症状：请查阅最新说明书。</p><p>请阅读美国国家癌症研究所网站（英文）。\n</p><h2>这是什么药？</h2>"
+    html = ("<p>神经毒性的症状：请查阅最新说明书。</p><p>请阅读美国国家癌症研究所网站（英文）。\n</p>"
+            "<h2>这是什么药？</h2>")
     got = wrapped(locales.keep_together(html, spec))
     assert got == ["说明书。", "站（英文）。"], got  # a short heading is left as it is
 

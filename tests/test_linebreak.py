@@ -77,7 +77,7 @@ def test_value_after_a_label_moves_to_the_next_line_when_it_must():
 
 def _token_split(lines: list[str]) -> bool:
     return any(re.search(r"[A-Za-z0-9.°]$", a) and re.match(r"[A-Za-z0-9.°]", b)
-               for a, b in zip(lines, lines[1:]))
+               for a, b in zip(lines, lines[1:], strict=False))  # neighbours
 
 
 def test_reportlab_cjk_wrap_is_why_we_have_our_own():

@@ -8,7 +8,7 @@ import json
 
 from pypdf import PdfReader
 
-from conftest import run
+from tests.helpers import run
 
 from handouts import batch
 from handouts.patient import CsvRows

@@ -12,10 +12,9 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po, write_po
 
-import pdfcheck
-from conftest import run
+from tests.helpers import TEST_LOCALES, pdfcheck, run
 
-HK_DATA = Path(__file__).parent / "locales" / "zh_HK"
+HK_DATA = TEST_LOCALES / "zh_HK"
 
 
 def _clear_caches():

@@ -116,7 +116,7 @@ def test_every_runtime_import_is_a_declared_dependency(wheel):
 
 def test_version_comes_from_the_package_metadata(wheel, capsys):
     import handouts
-    from conftest import run
+    from tests.helpers import run
     version = wheel.name.split("-")[1]
     assert handouts.__version__ == version
     code, out, _ = run(capsys, "--version")

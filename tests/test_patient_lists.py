@@ -8,18 +8,15 @@ import datetime as dt
 import io
 import re
 import zipfile
-from pathlib import Path
 
 import pytest
 
-from conftest import run, run_refused
+from tests.helpers import LISTS, ROOT, run, run_refused
 
 from handouts.errors import HandoutsError
 from handouts.patient import ALIASES, FIELDS, CsvRows, Patient, list_source, read_list, read_patients
 from handouts.request import checked_rows
 
-ROOT = Path(__file__).resolve().parents[1]
-LISTS = Path(__file__).parent / "lists"
 SAMPLE = ROOT / "docs" / "today.csv"
 
 

@@ -11,22 +11,15 @@ import re
 import pikepdf
 import pypdfium2
 import pytest
-import structcheck
-from conftest import HANDOUT_PAPERS, LOCALES
-from test_pdfua import assert_conforms
+from tests.helpers import HANDOUT_PAPERS, LOCALES, handout_request, structcheck
+from tests.helpers.pdfua import assert_conforms
 
-from handouts import fontmerge, papers, pdfjoin, registry
+from handouts import fontmerge, pdfjoin, registry
 from handouts.documents import handout
 from handouts.staticcache import StaticCache
 
 CASES = [(loc, paper) for loc in LOCALES for paper in HANDOUT_PAPERS]
 BUDGET = registry.get("handout").personal_pages
-
-
-def _request(model, patient, locale, paper, **options):
-    from handouts.documents.common import BuildRequest
-    return BuildRequest("handout", locale, papers.get(paper, registry.get("handout").papers), patient, model,
-                        **options)
 
 
 class Joined:
@@ -41,7 +34,7 @@ class Joined:
         pages can be compared pixel for pixel."""
         key = (locale, paper)
         if key not in self._done:
-            req = _request(self.model, self.patient, locale, paper)
+            req = handout_request(self.model, self.patient, locale, paper)
             joined = self.root / f"joined-{locale}-{paper}.pdf"
             joined.write_bytes(handout.render_joined(req, self.cache).pdf)
             whole = self.root / f"whole-{locale}-{paper}.pdf"
@@ -130,7 +123,7 @@ def test_at_most_a_tenth_larger_than_the_whole_document(joined, locale, paper):
 
 def test_joining_is_reproducible(joined, model, sample_patient):
     path, _, _ = joined.get("zh-Hant", "a4")
-    again = handout.render_joined(_request(model, sample_patient, "zh-Hant", "a4"), joined.cache).pdf
+    again = handout.render_joined(handout_request(model, sample_patient, "zh-Hant", "a4"), joined.cache).pdf
     assert again == path.read_bytes()
 
 
@@ -140,7 +133,7 @@ def _parts(joined, locale="en", paper="letter"):
     """The personal part and the rest of a joined handout, as the join got them (the
     rest's ids unprefixed: these tests join them as plain parts)."""
     joined.get(locale, paper)  # the rest laid out, in the fixture's cache
-    req = _request(joined.model, joined.patient, locale, paper)
+    req = handout_request(joined.model, joined.patient, locale, paper)
     made = joined.cache.made
     rest = handout.static_part(req, BUDGET + 1, joined.cache)
     assert joined.cache.made == made  # found in the cache
@@ -316,7 +309,7 @@ def test_a_personal_part_shorter_than_its_budget_is_numbered_right(joined, monke
     _, whole, _ = joined.get("zh-Hans", "letter")
     _with_budget(monkeypatch, BUDGET + 1)
     cache = StaticCache(None)
-    rendered = handout.render_joined(_request(joined.model, joined.patient, "zh-Hans", "letter"), cache)
+    rendered = handout.render_joined(handout_request(joined.model, joined.patient, "zh-Hans", "letter"), cache)
     assert cache.made == 2  # the rest numbered from the page after the budget, then after the part
     path = whole.parent / "renumbered.pdf"
     path.write_bytes(rendered.pdf)
@@ -330,7 +323,7 @@ def test_a_personal_part_past_its_budget_is_laid_out_whole(joined, monkeypatch):
     from handouts.pdftext import extract
     _, whole, _ = joined.get("en", "a4")
     _with_budget(monkeypatch, BUDGET - 1)
-    req = _request(joined.model, joined.patient, "en", "a4")
+    req = handout_request(joined.model, joined.patient, "en", "a4")
     rendered = handout.render_joined(req, StaticCache(None))
     assert rendered.pdf == handout.render_whole(req).pdf
     path = whole.parent / "past-budget.pdf"

@@ -1,5 +1,5 @@
 """Readability of the English handout, measured on the text as printed (what `handouts
-text` shows, tests/readability.py): every section a patient reads at Flesch-Kincaid grade
+text` shows, tests/helpers/readability.py): every section a patient reads at Flesch-Kincaid grade
 7 or below, the whole handout at grade 6 or below, with each heading, list item and table
 row counted as a sentence. textstat is pinned to 0.7.3, which works offline."""
 
@@ -8,10 +8,9 @@ from __future__ import annotations
 import pytest
 import textstat
 
-import pdfcheck
-from readability import grade, printed_sections, sentence_count
+from tests.helpers import HANDOUT_PAPERS, pdfcheck
+from tests.helpers.readability import grade, printed_sections, sentence_count
 
-from conftest import HANDOUT_PAPERS
 
 MAX_SECTION_GRADE = 7.0
 MAX_HANDOUT_GRADE = 6.0

@@ -4,43 +4,15 @@ in one worker process, no live object holds any of their text."""
 
 from __future__ import annotations
 
-import gc
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from handouts.session import RenderSession, current, is_open, use
-
-# Made of two halves, so that the test process itself holds the whole only briefly.
-HALVES = [("Zebediah ", "Quillfeather"), ("Xanthippe ", "Ormsbury"), ("Quintilla ", "Varganova")]
-ONCOLOGIST = ("Dr. Umberto ", "Flaxweiler")
-CENTRE = ("Marrowgate ", "Oncology Annex")
-
-
-def leftovers(halves: list[tuple[str, str]]) -> list[str]:
-    """Every live container (gc.get_objects) holding a string or bytes with one of the
-    texts: the container's type and the text found (run where the rendering ran)."""
-    wanted = ["".join(h) for h in halves]
-    encoded = [w.encode("utf-8") for w in wanted]
-    gc.collect()
-    found = []
-    for obj in gc.get_objects():
-        if obj is wanted or obj is encoded:
-            continue
-        for ref in gc.get_referents(obj):
-            if isinstance(ref, str) and any(w in ref for w in wanted):
-                found.append(f"{type(obj).__name__}: {ref[:60]!r}")
-            elif isinstance(ref, bytes) and any(e in ref for e in encoded):
-                found.append(f"{type(obj).__name__}: bytes")
-    return found
-
-
-def _patient(i: int) -> dict[str, str]:
-    return {"name": "".join(HALVES[i]), "oncologist": "".join(ONCOLOGIST), "phone": f"+1 555 010 {4000 + i}",
-            "treatment_center": "".join(CENTRE), "first_dose": "2026-12-01"}
+from tests.helpers import ROOT, SRC
+from tests.helpers.sessions import CENTRE, HALVES, ONCOLOGIST, leftovers, patient_fields
 
 
 def test_a_counter_page_worker_keeps_no_patient_text_after_its_requests():
@@ -51,7 +23,7 @@ def test_a_counter_page_worker_keeps_no_patient_text_after_its_requests():
     try:
         for i in range(3):
             for card in (core.CARD_SINGLE, "letter-8up"):
-                order = core.Order("en" if i else "zh-Hant", "both", "letter", card, patient=_patient(i))
+                order = core.Order("en" if i else "zh-Hant", "both", "letter", card, patient=patient_fields(i))
                 outcome = pool.submit(workers.produce, order).result(timeout=300)
                 assert not outcome.problems and len(outcome.files) == 2
         del order, outcome
@@ -65,14 +37,14 @@ CLI_AND_BATCH = """
 import sys, datetime as dt
 from pathlib import Path
 sys.path.insert(0, sys.argv[2])
-from test_render_sessions import HALVES, ONCOLOGIST, CENTRE, leftovers, _patient
+from tests.helpers.sessions import HALVES, ONCOLOGIST, CENTRE, leftovers, patient_fields
 from handouts import batch
 from handouts.cli import main
 from handouts.patient import from_mapping
 out = Path(sys.argv[1])
 for i in range(3):
     p = out / f"p{i}.toml"
-    data = _patient(i)
+    data = patient_fields(i)
     p.write_text("".join(f'{k} = "{v}"\\n' for k, v in data.items() if k != "first_dose")
                  + f"first_dose = {data['first_dose']}\\n", encoding="utf-8")
     assert main(["build", "wallet-card", "--patient", str(p), "--out", str(out / "cli")]) == 0
@@ -90,7 +62,7 @@ print("LEFT", leftovers([*HALVES, ONCOLOGIST, CENTRE]))
 
 
 def test_the_command_line_and_batch_jobs_keep_no_patient_text_after_their_runs(tmp_path):
-    res = subprocess.run([sys.executable, "-c", CLI_AND_BATCH, str(tmp_path), str(Path(__file__).parent)],
+    res = subprocess.run([sys.executable, "-c", CLI_AND_BATCH, str(tmp_path), str(ROOT)],
                          capture_output=True, text=True, timeout=600, env={"SOURCE_DATE_EPOCH": "1795392000",
                                                                             "PATH": "/usr/bin:/bin"})
     assert res.returncode == 0, res.stderr
@@ -113,7 +85,7 @@ def test_a_session_is_open_only_inside_its_block():
 
 def test_nothing_renders_with_an_id_key_or_a_module_level_cache_of_personal_text():
     """The speed layer lives in sessions: no module keeps a dict keyed by id()."""
-    src = Path(__file__).resolve().parents[1] / "src" / "handouts"
+    src = SRC
     for path in (src / "build.py", src / "localizer.py", src / "cardlayout.py", src / "engines" / "reportlab_canvas.py",
                  src / "documents" / "wallet_card.py"):
         text = path.read_text(encoding="utf-8")
@@ -128,6 +100,6 @@ def test_a_render_leaves_personal_layouts_in_its_session_only(tmp_path, cache):
     from handouts.build import build
     from handouts.patient import from_mapping
     with RenderSession() as s:
-        build("wallet-card", "en", None, from_mapping(_patient(0), "p"), tmp_path, content.default())
+        build("wallet-card", "en", None, from_mapping(patient_fields(0), "p"), tmp_path, content.default())
         assert s.cache(cache), f"the render used no {cache} cache: nothing was tested"
     assert s.cache(cache) == {}

@@ -13,8 +13,8 @@ from handouts import batch, registry
 from handouts.errors import HandoutsError
 from handouts.patient import Columns, CsvRows, from_mapping, read_patients
 from handouts.request import Request, bundle_name, checked_rows, list_tag, patient_tag, resolve
+from tests.helpers import SRC
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "handouts"
 ANN = {"name": "Ann Lee", "first_dose": "2026-12-01", "phone": "555 0100", "locale": "zh-Hant"}
 
 
@@ -67,7 +67,7 @@ def test_one_check_order(model, req, field, code):
 
 def test_every_door_names_a_patients_files_the_same_way(model, tmp_path, capsys):
     """The command line, the batch planner and the counter page give one file name."""
-    from conftest import run
+    from tests.helpers import run
     from handouts.web import core
     p = from_mapping({**ANN, "locale": "en"}, "p.toml")
     toml = tmp_path / "p.toml"

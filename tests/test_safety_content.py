@@ -10,7 +10,7 @@ import re
 import pypdfium2
 import pytest
 
-from conftest import LOCALES
+from tests.helpers import LOCALES
 from handouts import locales
 
 PAPER = {code: locales.get(code).default_paper for code in LOCALES}
@@ -119,7 +119,8 @@ def test_7_the_handout_tells_the_patient_about_the_wallet_card(printed, model, l
     assert "wallet-card" in registry.DOCUMENTS  # the card the handout speaks of exists
     X = L(locale, model)
     assert_printed(printed(locale),
-                   X._("Your care team will give you a wallet card about this medicine. Carry it with you at all times."),
+                   X._("Your care team will give you a wallet card about this medicine. "
+                       "Carry it with you at all times."),
                    X._("Show it to every doctor, dentist, nurse, and emergency room you visit."),
                    X._("After each dose, write the date of that dose on the card."))
 

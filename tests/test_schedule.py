@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-import pdfcheck
+from tests.helpers import pdfcheck
 
 
 def test_planned_visits_for_known_start(model):
@@ -74,7 +74,7 @@ def test_stay_near_end_is_right_across_a_daylight_saving_change(model, infusion_
         tz = ZoneInfo(zone)
         for hour in range(6, 21):
             start = dt.datetime.combine(infusion_day, dt.time(hour), tzinfo=tz)
-            end = (start.astimezone(dt.timezone.utc) + dt.timedelta(hours=hours)).astimezone(tz)
+            end = (start.astimezone(dt.UTC) + dt.timedelta(hours=hours)).astimezone(tz)
             assert end.date() == end_day, (zone, hour, end)
     L = get("en", model)
     text = stay_near_until(L, infusion_day).replace("\u00a0", " ")

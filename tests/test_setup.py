@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 import pytest
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "install-system-deps.sh"
 
 

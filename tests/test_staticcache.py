@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-import pdfcheck
+from tests.helpers import TEST_LOCALES, pdfcheck
 from handouts import digests, locales, paths, registry, staticcache
 from handouts.staticcache import StaticCache
 
@@ -45,8 +45,8 @@ def tree(tmp_path, monkeypatch):
 
 def _clear():
     for fn in (digests.code_digest, digests.layout_digest, digests.locale_digest, digests.fonts_digest,
-               digests.content_digest, digests.engines, locales.font_families, locales._files, locales._read, locales.available,
-               locales._from_folder, staticcache.engine_versions):
+               digests.content_digest, digests.engines, locales.font_families, locales._files, locales._read,
+               locales.available, locales._from_folder, staticcache.engine_versions):
         fn.cache_clear()
 
 
@@ -117,7 +117,7 @@ def test_a_change_to_the_catalog_a_locale_builds_on_makes_a_rebuild(tree):
     root, _ = tree
     folder = root / "locales" / "zh_HK"
     folder.mkdir()
-    shutil.copy(Path(__file__).parent / "locales" / "zh_HK" / "locale.toml", folder / "locale.toml")
+    shutil.copy(TEST_LOCALES / "zh_HK" / "locale.toml", folder / "locale.toml")
     _clear()
     before = _key(locale="zh-HK")
     _append(root / "locales" / "zh_Hant" / "LC_MESSAGES" / "handouts.po")
@@ -195,7 +195,7 @@ def test_a_write_is_atomic(tmp_path, monkeypatch):
 def test_no_cache_folder_outside_the_configured_place(tmp_path, monkeypatch, model, sample_patient):
     """A real joined handout with the cache configured: files only in that folder, the
     rest of the handout laid out once (one entry) beside the font files' digests."""
-    from test_pdfjoin import _request
+    from tests.helpers import handout_request
 
     from handouts.documents import handout
     home, configured = tmp_path / "home", tmp_path / "configured"
@@ -205,7 +205,7 @@ def test_no_cache_folder_outside_the_configured_place(tmp_path, monkeypatch, mod
     monkeypatch.setenv(staticcache.ENV, str(configured))
     assert staticcache.default_folder() == configured
     cache = StaticCache(staticcache.default_folder())
-    handout.render_joined(_request(model, sample_patient, "en", "letter"), cache)
+    handout.render_joined(handout_request(model, sample_patient, "en", "letter"), cache)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["configured", "home"]
     assert list(home.iterdir()) == []
     files = sorted(p.relative_to(configured) for p in configured.rglob("*") if p.is_file())
@@ -290,15 +290,16 @@ def test_two_processes_fill_the_cache_at_once(tmp_path):
 def test_the_cache_holds_no_personal_data(tmp_path, model):
     """The rest of the handout is laid out without the patient: nothing of theirs reaches
     the cache folder (which, unlike out/, is not where clinics expect patient files)."""
-    from test_pdfjoin import _request
+    from tests.helpers import handout_request
 
     from handouts.documents import handout
     from handouts.patient import Patient
     from handouts.pdftext import extract
-    patient = Patient.model_validate({"name": "Zed Quuxley", "first_dose": "2026-12-09", "oncologist": "Dr. Yolanda Vex",
-                                      "phone": "+1 (555) 999-8888", "treatment_center": "Wexford Clinic"})
+    patient = Patient.model_validate({"name": "Zed Quuxley", "first_dose": "2026-12-09",
+                                      "oncologist": "Dr. Yolanda Vex", "phone": "+1 (555) 999-8888",
+                                      "treatment_center": "Wexford Clinic"})
     cache = StaticCache(tmp_path / "c")
-    pdf = handout.render_joined(_request(model, patient, "en", "a4"), cache).pdf
+    pdf = handout.render_joined(handout_request(model, patient, "en", "a4"), cache).pdf
     joined = tmp_path / "joined.pdf"
     joined.write_bytes(pdf)
     values = ["Quuxley", "Yolanda Vex", "999-8888", "Wexford", "December 9, 2026", "Wednesday"]

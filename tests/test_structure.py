@@ -9,7 +9,7 @@ import re
 import pytest
 from pypdf import PdfReader
 
-from conftest import LOCALES
+from tests.helpers import LOCALES
 
 
 def tree(path):
@@ -76,7 +76,7 @@ def test_headings_in_order(renders, model, sample_patient, document, locale):
     expected = [int(n) for n in re.findall(r"<h([1-6])\b", html)]
     assert levels == expected
     assert levels[0] == 1 and levels.count(1) == 1
-    assert all(b - a <= 1 for a, b in zip(levels, levels[1:])), levels  # no skipped level
+    assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), levels  # no skipped level
 
 
 @pytest.mark.parametrize("document,locale", CASES)
@@ -115,7 +115,7 @@ def test_qr_figure_language_and_title(renders, model, document, locale):
     # The handout's code opens the NCI page; the poster adds the label on DailyMed for staff.
     urls = [model.meta.nci_url] + ([model.meta.dailymed_url] if document == "poster" else [])
     assert len(figures) == len(urls)
-    for figure, url in zip(figures, urls):
+    for figure, url in zip(figures, urls, strict=True):
         assert url in str(figure.get("/Alt", ""))
     root = reader.trailer["/Root"]
     assert str(root["/Lang"]) == locales.get(locale).html_lang

@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pypdfium2
 import pytest
+from tests.helpers import ARTIFACTS, GOLDENS
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-GOLDENS = Path(__file__).parent / "goldens"
-ARTIFACTS = Path(__file__).parent / ".artifacts"
 
 # golden name -> (document, locale, paper, page index, dpi); the card is small, so finer.
 CASES = {
