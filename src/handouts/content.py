@@ -124,7 +124,7 @@ Scalar = Union[int, float, str, dt.date]
 
 
 class Fact(Provenance):
-    value: Union[Scalar, tuple[float, float]]
+    value: Scalar | tuple[float, float]
     unit: Literal[
         "mg", "mL", "mL/h", "L", "hour", "day", "week", "month", "percent",
         "degF", "degC", "grade", "date", "phone", "url",

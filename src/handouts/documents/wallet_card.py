@@ -24,8 +24,10 @@ depend on the patient are form XObjects, drawn once per document and placed per 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
+
+from babel.lists import format_list
 
 from .. import cardlayout, locales, qr, registry, session
 from ..cardlayout import NO_BLEED, Bleed, CardLayout, Imposition, Zone
@@ -37,8 +39,6 @@ from ..errors import HandoutsError, LayoutOverflow, data_error
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..patient import Patient
-from babel.lists import format_list
-
 from .common import AUTHOR, BuildRequest, approval_statement, danger_call, danger_emergency_inline
 
 LAYOUT = "wallet-card"

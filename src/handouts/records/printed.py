@@ -22,8 +22,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from ..errors import HandoutsError
 
@@ -149,7 +150,7 @@ class Wordings:
         return found
 
     def _compute(self, entry: str, locale: str) -> str:
-        from .. import localizer, locales, session
+        from .. import locales, localizer, session
         try:
             locales.get(locale)
         except HandoutsError:
@@ -280,5 +281,5 @@ def printed_set(wordings: Wordings, printed: Mapping[str, Iterable[str]]) -> lis
 def set_digest(items: list[Wording]) -> str:
     h = hashlib.sha256()
     for w in items:
-        h.update(f"{w.locale}\t{w.entry}\t{w.digest}\n".encode("utf-8"))
+        h.update(f"{w.locale}\t{w.entry}\t{w.digest}\n".encode())
     return h.hexdigest()

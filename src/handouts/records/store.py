@@ -14,14 +14,15 @@ import os
 import stat
 import threading
 import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, create_engine, delete, func, insert, select
-from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 
 from ..errors import HandoutsError
@@ -261,7 +262,7 @@ class Record:
             raise ValueError(f"channel must be one of {schema.CHANNELS}")
         items = printed_set(self.wordings(model), printed)
         digest = set_digest(items)
-        at = printed_at or dt.datetime.now(dt.timezone.utc)
+        at = printed_at or dt.datetime.now(dt.UTC)
         values = dict(
             uid=str(uuid.uuid4()), document_id=document_id,
             patient_key=patient_key.value if patient_key else None,

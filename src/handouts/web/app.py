@@ -151,7 +151,7 @@ class Guard:
                 return await receive()
             try:
                 message = await asyncio.wait_for(receive(), deadline - asyncio.get_running_loop().time())
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 timed_out = True
                 raise BodyTimeout from None
             body_done = message["type"] != "http.request" or not message.get("more_body", False)
