@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple, Union
+from typing import Any, Literal, NamedTuple
 
 from pydantic import Field, field_validator, model_validator
 
@@ -120,7 +120,7 @@ class Provenance(_Strict):
         return self.confidence in PRINTABLE
 
 
-Scalar = Union[int, float, str, dt.date]
+Scalar = int | float | str | dt.date
 
 
 class Fact(Provenance):

@@ -211,7 +211,7 @@ def risks(L: Localizer) -> list[tuple[str, str]]:
     warnings = model.roles.other_warnings
     names = L.items(warnings)
     out = []
-    for name, sid in zip(names, model.text_list(warnings).signs):
+    for name, sid in zip(names, model.text_list(warnings).signs, strict=True):
         notice = ""
         if sid and model.is_printable(sid):
             notice = format_list(L.items(sid), style="or", locale=L.babel)

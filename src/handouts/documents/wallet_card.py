@@ -524,7 +524,8 @@ def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Re
                 p.place(doc.form(f"Marks_{side}", (0.0, 0.0, W, H), H,
                                  lambda q, ms=marks: q.lines([(m.x1, m.y1, m.x2, m.y2) for m in ms],
                                                              "#000000", mark_w)))
-            for cell, item in zip(cells, chunk):
+            # A partial last sheet has more cells than cards: the rest stay blank.
+            for cell, item in zip(cells, chunk, strict=False):
                 r.draw(side, item, cell.x, cell.y, cell.bleed)
             doc.end_page()
     return _finish(doc, r, codes[0])
@@ -572,7 +573,8 @@ def static_texts(locale: str, model: ContentModel, fmt: str = "id1", also: str |
     out: dict[str, list[str]] = {}
     for side, texts, fams, words in (("front", front_static(L), families(locale), locale),
                                      ("back", back_static(E, L, model), families(back), back)):
-        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, locale, words=words)):
+        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, locale, words=words),
+                                   strict=True):
             out[f"{side}.{name}"] = laid.text()
     return out
 
@@ -586,7 +588,8 @@ def personal_texts(item: Card, model: ContentModel, fmt: str = "id1") -> dict[st
     back["notes"] = card_notes(E, print_date(), card_id(item, model, fmt, print_date()))
     for side, texts, fams, words in (("front", front_fields(L, item.patient), families(item.locale), item.locale),
                                      ("back", back, families(item.back), item.back)):
-        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, item.locale, words=words)):
+        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, item.locale, words=words),
+                                   strict=True):
             out[f"{side}.{name}"] = laid.text()
     return out
 

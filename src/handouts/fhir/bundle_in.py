@@ -465,7 +465,8 @@ def _first_dose(given: list, requests: list) -> tuple[dt.date | None, str, str |
                 planned.append((_when(ev), f"{_label(r)} dosageInstruction[{i}].timing.event[{j}]"))
             bounds = timing.repeat.boundsPeriod if timing.repeat else None
             if bounds is not None and bounds.start is not None:
-                planned.append((_when(bounds.start), f"{_label(r)} dosageInstruction[{i}].timing.repeat.boundsPeriod.start"))
+                planned.append((_when(bounds.start),
+                                f"{_label(r)} dosageInstruction[{i}].timing.repeat.boundsPeriod.start"))
     planned = [p for p in planned if p[0] is not None]
     if planned:
         day, where = min(planned)

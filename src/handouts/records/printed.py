@@ -269,7 +269,7 @@ def _tracked(trackers: list[Localizer], render) -> dict[str, frozenset[str]]:
     with ExitStack() as stack:
         sets = [stack.enter_context(L.tracking()) for L in trackers]
         render()
-    return {L.code: frozenset(s) for L, s in zip(trackers, sets)}
+    return {L.code: frozenset(s) for L, s in zip(trackers, sets, strict=True)}
 
 
 def printed_set(wordings: Wordings, printed: Mapping[str, Iterable[str]]) -> list[Wording]:

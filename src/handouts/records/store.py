@@ -351,8 +351,9 @@ class Record:
     def by_document_id(self, document_id: str) -> list[PrintRow]:
         """Every print of a document id (a paper in someone's hand names it)."""
         with self.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(select(schema.prints).where(schema.prints.c.document_id == document_id)
-                                                  .order_by(schema.prints.c.printed_at, schema.prints.c.id))]
+            query = (select(schema.prints).where(schema.prints.c.document_id == document_id)
+                     .order_by(schema.prints.c.printed_at, schema.prints.c.id))
+            return [_row(r) for r in conn.execute(query)]
 
     def latest(self, patient_key: str | None = None) -> list[PrintRow]:
         """The latest print per patient, document and language, and per pile of stock
