@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -541,7 +541,7 @@ class BundleRows:
         from ..patient import FIELDS
         return list(FIELDS)
 
-    def rows(self):
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
         from ..patient import FIELDS
         for number, item in enumerate(self.items, 1):
             if item.patient is not None:
