@@ -65,7 +65,9 @@ def _environment() -> Environment:
 def render_template(name: str, L: Localizer, **context) -> str:
     env = _environment()
     # Bind this locale's catalog for this render (one locale at a time per process).
-    env.install_gettext_callables(L.translations.gettext, L.translations.ngettext, newstyle=True)
+    # jinja2.ext.i18n adds this method at run time; jinja2's types do not know it.
+    env.install_gettext_callables(L.translations.gettext, L.translations.ngettext,  # type: ignore[attr-defined]
+                                  newstyle=True)
     # Separate strings are joined by template whitespace: the locale's sentence spacing.
     return keep_together(sentence_spacing(env.get_template(name).render(L=L, locale=L.spec, **context), L.spec), L.spec)
 
