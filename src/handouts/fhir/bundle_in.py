@@ -147,7 +147,7 @@ class _Index:
         self.by_type: dict[str, list[str]] = {}
         self._parsed: dict[str, Any] = {}
         for i, full_url, res in entries:
-            rtype, rid = res.get("resourceType"), res.get("id")
+            rtype, rid = res["resourceType"], res.get("id")  # read_bundle kept only entries with one
             key = f"{rtype}/{rid}" if rid else f"{rtype}/#entry{i}"
             self.raw[key] = (i, res)
             self.names[key] = key
@@ -161,7 +161,7 @@ class _Index:
         if parsed is not None:
             return parsed
         i, res = self.raw[key]
-        rtype = res.get("resourceType")
+        rtype = res["resourceType"]
         try:
             parsed = _model(rtype).model_validate(res)
         except ValidationError as exc:
@@ -198,7 +198,7 @@ def read_bundle(path: Path, settings=None, model=None) -> list[ImportedPatient]:
     """Every Patient of a bundle file with its patient record or its error. A file that
     is not a FHIR Bundle is one error for the whole file (field --patients)."""
     from ..patient import decode
-    data = decode(_read_file(path), path, "--patients")
+    data = decode(_read_file(path), str(path), "--patients")
     try:
         bundle = json.loads(data)
     except json.JSONDecodeError as exc:
@@ -394,7 +394,7 @@ def _locale(pat) -> str | None:
         return None
     available = list(locales.available())
     have = {_language_script(code): code for code in available}
-    tags = []
+    tags: list[str] = []
     for c in comms:
         tags.extend(cd.code for cd in (c.language.coding or ()) if cd.code and cd.system in (BCP47, None))
     for tag in tags:

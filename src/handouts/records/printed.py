@@ -24,7 +24,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import HandoutsError
 
@@ -184,11 +184,11 @@ class _CardVariants:
         (self.card if card else self.full).add(list_id)
         return self._L.items(list_id, card)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._L, name)
 
 
-def _with_variants(tracked: set[str], variants: Iterable[_CardVariants]) -> set[str]:
+def _with_variants(tracked: Iterable[str], variants: Iterable[_CardVariants]) -> set[str]:
     out = set(tracked)
     for v in variants:
         for list_id in v.card:
@@ -239,8 +239,10 @@ def card_entries(req: BuildRequest) -> dict[str, frozenset[str]]:
     L, E = localizer.get(req.locale, model), localizer.get(back, model)
     front = _CardVariants(L)
     rear = _CardVariants(E) if E is not L else front
+    # The variants stand in for their localizers (every other attribute is the localizer's).
+    as_front, as_rear = cast("Localizer", front), cast("Localizer", rear)
     found = _tracked(list(dict.fromkeys((L, E))), lambda: (
-        wallet_card.front_static(front), wallet_card.back_static(rear, front, model)))
+        wallet_card.front_static(as_front), wallet_card.back_static(as_rear, as_front, model)))
     by_code = {L.code: front, E.code: rear}
     return {code: frozenset(_with_variants(ids, [by_code[code]])) for code, ids in found.items()}
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, create_engine, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -58,8 +58,8 @@ def _url(target: str | Path, field: str = FIELD) -> URL:
     raise HandoutsError("record.url_backend", field, {"backend": backend})
 
 
-def describe(url: URL) -> str:
-    """A URL as messages show it: never its password."""
+def describe(url: URL) -> str | None:
+    """A URL as messages show it: never its password (None: an SQLite URL without a file)."""
     return url.database if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
 
 
@@ -100,7 +100,7 @@ def _alembic(conn: Connection):
     return cfg
 
 
-def head_revision() -> str:
+def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
@@ -263,7 +263,7 @@ class Record:
         items = printed_set(self.wordings(model), printed)
         digest = set_digest(items)
         at = printed_at or dt.datetime.now(dt.UTC)
-        values = dict(
+        values: dict[str, Any] = dict(
             uid=str(uuid.uuid4()), document_id=document_id,
             patient_key=patient_key.value if patient_key else None,
             key_kind=patient_key.kind if patient_key else None,
@@ -283,7 +283,9 @@ class Record:
                     .order_by(p.c.printed_at.desc(), p.c.id.desc()).limit(1)).scalar()
                 if keep_details is not None:
                     self._keep(conn, patient_key, keep_details, at)
-            new_id = conn.execute(insert(schema.prints).values(**values)).inserted_primary_key[0]
+            inserted = conn.execute(insert(schema.prints).values(**values)).inserted_primary_key
+            assert inserted is not None  # an INSERT of one row has its key
+            new_id = inserted[0]
         return PrintRow(id=new_id, **values)
 
     @contextmanager
