@@ -29,7 +29,7 @@ class _OffsetMM(click.ParamType):
         if len(parts) != 2:
             raise HandoutsError("option.offset_format", "duplex_offset", {"value": value})
         mm = click.FloatRange(-10, 10)
-        return tuple(mm.convert(p.strip(), param, ctx) for p in parts)
+        return tuple(mm(p.strip(), param, ctx) for p in parts)
 
 
 class _CopiesRange(click.IntRange):
@@ -127,9 +127,9 @@ def list_cmd() -> None:
         sheets = f"; sheets: {', '.join(spec.sheets)}" if spec.sheets else ""
         click.echo(f"  {spec.name:<12} papers: {', '.join(spec.papers)}{sheets}  ({spec.description})")
     click.echo("locales:")
-    for spec in locales.available().values():
-        review = "reviewed" if spec.medical_review.reviewed else "not yet medically reviewed"
-        click.echo(f"  {spec.code:<8} {spec.name} (default paper {spec.default_paper}; {review})")
+    for loc in locales.available().values():
+        review = "reviewed" if loc.medical_review.reviewed else "not yet medically reviewed"
+        click.echo(f"  {loc.code:<8} {loc.name} (default paper {loc.default_paper}; {review})")
 
 
 @cli.command("build")
@@ -210,8 +210,8 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     if recorder is not None:
         with recorder:
             add_resolved(recorder, res, built.path.read_bytes(), file=built.path.name)
-        for name in recorder.written:
-            click.echo(str(name))
+        for written in recorder.written:
+            click.echo(str(written))
 
 
 @cli.command("batch")
