@@ -28,7 +28,8 @@ def patients(n: int):
     from handouts.patient import Patient
     out = []
     for i in range(n):
-        name = f"{FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]} {chr(65 + i % 26)}{chr(65 + (i // 26) % 26)}"
+        initials = f"{chr(65 + i % 26)}{chr(65 + (i // 26) % 26)}"
+        name = f"{FIRST[i % len(FIRST)]} {LAST[(i // len(FIRST)) % len(LAST)]} {initials}"
         out.append(Patient(name=name, first_dose=dt.date(2026, 12, 1) + dt.timedelta(days=i % 60),
                            oncologist=f"Dr. {LAST[i % len(LAST)]}", phone=f"+1 (555) 010-{i % 10000:04d}",
                            treatment_center="Riverside Cancer Center"))

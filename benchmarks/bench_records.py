@@ -14,7 +14,6 @@ timed test):
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import resource
@@ -94,7 +93,8 @@ def ehr_bundle(patients: int) -> dict:
     for i in range(patients):
         pid = f"p{i}"
         add({"resourceType": "Patient", "id": pid,
-             "extension": [{"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex", "valueCode": "F"}],
+             "extension": [{"url": "http://hl7.org/fhir/us/core/StructureDefinition/us-core-birthsex",
+                            "valueCode": "F"}],
              "identifier": [{"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
                                                    "code": "MR"}]}, "system": "urn:oid:1.2.3", "value": f"E{i:06d}"}],
              "name": [{"use": "official", "family": f"Family{i}", "given": ["Given"]}],
@@ -103,7 +103,8 @@ def ehr_bundle(patients: int) -> dict:
                                 "preferred": True}],
              "managingOrganization": {"reference": "Organization/org"}})
         add({"resourceType": "MedicationRequest", "id": f"mr{i}", "status": "active", "intent": "order",
-             "medicationCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/ndc", "code": "55513-059-01"}],
+             "medicationCodeableConcept": {"coding": [{"system": "http://hl7.org/fhir/sid/ndc",
+                                                       "code": "55513-059-01"}],
                                            "text": "IMDELLTRA 1 mg"},
              "subject": {"reference": f"Patient/{pid}"}, "requester": {"reference": f"Practitioner/dr{i % 20}"}})
         for k, day in enumerate((1, 8)):

@@ -14,8 +14,10 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+FOOTER = ('context [#set text(size: 7pt, fill: rgb("#444444")); {footer} #h(1fr) '
+          'Page #counter(page).display() of #counter(page).final().first()]')
 STYLE = """#set page(width: {w}mm, height: {h}mm, margin: (top: 16mm, x: 16mm, bottom: 20mm),
-  footer: context [#set text(size: 7pt, fill: rgb("#444444")); {footer} #h(1fr) Page #counter(page).display() of #counter(page).final().first()])
+  footer: """ + FOOTER + """)
 #set text(font: "Noto Sans", size: 10.5pt, lang: "en", fill: rgb("#111111"))
 #set par(leading: 0.5em, spacing: 2mm)
 #set document(title: "{title}", author: "handouts")

@@ -182,7 +182,7 @@ def write_manifest(out: output.OutputDir, folder: str, entries: dict[str, dict])
 def _entry(result: Result, inp: dict) -> dict:
     job = result.job
     model = content.default()
-    entry = {
+    entry: dict[str, Any] = {
         "file": job.name,
         "document": job.document, "locale": job.locale, "paper": job.paper, "sheet": job.sheet,
         "pages": result.pages, "sha256": result.sha256,
@@ -317,14 +317,14 @@ def supersede_earlier_packs(plan: Plan, out: output.OutputDir,
     rows: dict[tuple[str, str], list[tuple[int, str]]] = {}  # (list, name) -> [(row, folder)]
     current: set[str] = set()
     for job in plan.jobs:
-        where = _list_row(job.origin) if job.patient is not None else None
+        list_row = _list_row(job.origin) if job.patient is not None else None
         parent = PurePosixPath(job.folder)
-        if where is None or str(parent.parent) != PATIENTS_DIR:
+        if list_row is None or str(parent.parent) != PATIENTS_DIR:
             continue
         current.add(parent.name)
         base = _base(parent.name)
-        if base is not None and (where[1], parent.name) not in rows.get((where[0], base), []):
-            rows.setdefault((where[0], base), []).append((where[1], parent.name))
+        if base is not None and (list_row[1], parent.name) not in rows.get((list_row[0], base), []):
+            rows.setdefault((list_row[0], base), []).append((list_row[1], parent.name))
     if not rows:
         return {}
     lists = {lst for lst, _ in rows}
@@ -371,13 +371,13 @@ def _current_folders(plan: Plan) -> dict[str, tuple[set[str], set[tuple[str, int
     rows it makes them from."""
     out: dict[str, tuple[set[str], set[tuple[str, int]]]] = {}
     for job in plan.jobs:
-        where = _list_row(job.origin) if job.patient is not None else None
+        list_row = _list_row(job.origin) if job.patient is not None else None
         parent = PurePosixPath(job.folder)
-        if where is None or str(parent.parent) != PATIENTS_DIR:
+        if list_row is None or str(parent.parent) != PATIENTS_DIR:
             continue
         made, printed = out.setdefault(parent.name, (set(), set()))
         made.add(job.name)
-        printed.add(where)
+        printed.add(list_row)
     return out
 
 
@@ -577,7 +577,7 @@ def _run(plan: Plan, out: output.OutputDir, jobs: int, fail_fast: bool,
         dig = digest(job, inp)
         entry = manifests[job.folder].get(job.name)
         current = out.read(job.rel) if entry and entry.get("input_digest") == dig else None
-        if current is not None and hashlib.sha256(current).hexdigest() == entry.get("sha256"):
+        if current is not None and entry and hashlib.sha256(current).hexdigest() == entry.get("sha256"):
             res = Result(job, "unchanged", pages=entry["pages"], sha256=entry["sha256"], digest=dig)
             results.append(res)
             if on_result:

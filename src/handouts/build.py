@@ -6,8 +6,8 @@ import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Sequence
 
 from . import content, fonts, locales, output, papers, registry, session
 from .clock import print_date
@@ -85,7 +85,7 @@ def check_patient(patient: Patient | None, locale: str, model: content.ContentMo
 
 
 def precheck(patient: Patient | None, locale: str, model: content.ContentModel, where: str = "patient",
-             documents: tuple[str, ...] | None = None, **options) -> None:
+             documents: tuple[str, ...] | None = None, **options: Any) -> None:
     """Each document's own check of the personal fields, before anything is rendered or
     written (the wallet card lays them out: a name that does not fit is that row's
     error, naming the field, not a failed sheet)."""
@@ -103,8 +103,16 @@ def _supported(option: str, document: str, capability: str) -> None:
                             {"document": document, "option": "--" + option.replace("_", "-"), "documents": have})
 
 
+class RenderedPDF(Protocol):
+    """What either engine's adapter returns (each has its own Rendered class)."""
+    @property
+    def pdf(self) -> bytes: ...
+    @property
+    def pages(self) -> int: ...
+
+
 def render_document(document: str, locale: str, paper: papers.Paper, patient: Patient | None,
-                    model: content.ContentModel, large_print: bool = False, also: str | None = None):
+                    model: content.ContentModel, large_print: bool = False, also: str | None = None) -> RenderedPDF:
     spec = registry.get(document)
     check_patient(patient, locale, model)
     if large_print:
@@ -114,14 +122,19 @@ def render_document(document: str, locale: str, paper: papers.Paper, patient: Pa
         locales.get(also, "also")
     what = f"{document} {locale} {paper.name}"
     req = BuildRequest(document, locale, paper, patient, model, large_print, also)
+    rendered: RenderedPDF
     with session.use() as s:
         if spec.engine == "reportlab":  # many small cyclic objects: no collection until done
             with s.paused_gc():
                 rendered = _engine(spec, what, spec.render, req)
         else:
             rendered = _engine(spec, what, spec.render, req)
-    low, high = spec.large_print_budget if large_print else spec.page_budget
+    low, high = spec.page_budget
+    if large_print:
+        assert spec.large_print_budget is not None  # _supported refused the document otherwise
+        low, high = spec.large_print_budget
     if also and also != locale:
+        assert spec.bilingual_factor is not None  # likewise
         high *= spec.bilingual_factor
     if not low <= rendered.pages <= high:
         field = _overflowing_field(spec, req, (low, high))
@@ -132,7 +145,7 @@ def render_document(document: str, locale: str, paper: papers.Paper, patient: Pa
     return rendered
 
 
-def _engine(spec: registry.DocumentSpec, what: str, fn, *args):
+def _engine(spec: registry.DocumentSpec, what: str, fn: Callable[..., Any], *args: Any) -> Any:
     """Run an engine: its failures become one line naming the document, never a traceback."""
     try:
         return fn(*args)
@@ -189,7 +202,7 @@ def warn(warnings: Sequence[HandoutsError | str], lang: str | None = None) -> No
 
 def render_sheet(document: str, locale: str, sheet: str, patients: Sequence[Patient | Card],
                  model: content.ContentModel, bleed: float = 0.0,
-                 offset: tuple[float, float] = (0.0, 0.0), also: str | None = None):
+                 offset: tuple[float, float] = (0.0, 0.0), also: str | None = None) -> RenderedPDF:
     """Cards imposed on a sheet preset, the one way every command prints sheets: each
     patient's card in the patient's own locale (else `locale`), or Cards as given
     (locale, patient, where); none: one sheet of unpersonalized cards in `locale`.
@@ -203,6 +216,7 @@ def render_sheet(document: str, locale: str, sheet: str, patients: Sequence[Pati
         _supported("also", document, "bilingual_factor")
         locales.get(also, "also")
     imp = imposition(sheet, bleed, offset, layout=spec.layout)
+    assert spec.render_sheet is not None  # a document with sheets imposes them
     cards = [p if isinstance(p, Card) else Card(p.locale or locale, p) for p in patients] \
         or [Card(locale)] * imp.per_sheet
     if also:
@@ -210,4 +224,5 @@ def render_sheet(document: str, locale: str, sheet: str, patients: Sequence[Pati
     with session.use() as s, s.paused_gc():  # many cards: no collection until the sheets are drawn
         for card in dict.fromkeys((c.locale, c.patient, c.where) for c in cards):
             check_patient(card[1], card[0], model, card[2] or "patient")
-        return _engine(spec, f"{document} {locale} {sheet}", spec.render_sheet, cards, imp, model)
+        sheets: RenderedPDF = _engine(spec, f"{document} {locale} {sheet}", spec.render_sheet, cards, imp, model)
+        return sheets

@@ -29,7 +29,7 @@ class _OffsetMM(click.ParamType):
         if len(parts) != 2:
             raise HandoutsError("option.offset_format", "duplex_offset", {"value": value})
         mm = click.FloatRange(-10, 10)
-        return tuple(mm.convert(p.strip(), param, ctx) for p in parts)
+        return tuple(mm(p.strip(), param, ctx) for p in parts)
 
 
 class _CopiesRange(click.IntRange):
@@ -127,14 +127,15 @@ def list_cmd() -> None:
         sheets = f"; sheets: {', '.join(spec.sheets)}" if spec.sheets else ""
         click.echo(f"  {spec.name:<12} papers: {', '.join(spec.papers)}{sheets}  ({spec.description})")
     click.echo("locales:")
-    for spec in locales.available().values():
-        review = "reviewed" if spec.medical_review.reviewed else "not yet medically reviewed"
-        click.echo(f"  {spec.code:<8} {spec.name} (default paper {spec.default_paper}; {review})")
+    for loc in locales.available().values():
+        review = "reviewed" if loc.medical_review.reviewed else "not yet medically reviewed"
+        click.echo(f"  {loc.code:<8} {loc.name} (default paper {loc.default_paper}; {review})")
 
 
 @cli.command("build")
 @click.argument("document")
-@click.option("--locale", "locale", default=None, callback=_not_empty, help="en, zh-Hans, zh-Hant (default: the patient file's, else en)")
+@click.option("--locale", "locale", default=None, callback=_not_empty,
+              help="en, zh-Hans, zh-Hant (default: the patient file's, else en)")
 @click.option("--paper", default=None, callback=_not_empty, help="letter, a4, tabloid, a3 (default: the locale's)")
 @click.option("--patient", "patient_file", type=click.Path(path_type=Path), default=None,
               help="patient file (TOML) for a personal document")
@@ -142,7 +143,8 @@ def list_cmd() -> None:
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), default=None,
               help="output folder (default: out/<locale>)")
 @click.option("--strict", is_flag=True, help="fail when a source is past its review date")
-@click.option("--sheet", default=None, callback=_not_empty, help="impose cards on a sheet (wallet-card): letter-8up, a4-10up, avery-8371")
+@click.option("--sheet", default=None, callback=_not_empty,
+              help="impose cards on a sheet (wallet-card): letter-8up, a4-10up, avery-8371")
 @click.option("--bleed", type=click.FloatRange(0, 5), default=None,
               help="with --sheet: mm of background past the cut, 0 to 5, e.g. 3")
 @click.option("--duplex-offset", "duplex_offset", type=_OffsetMM(), default=None, metavar="X,Y",
@@ -208,12 +210,13 @@ def build_cmd(document, locale, paper, patient_file, sample, out_dir, strict,
     if recorder is not None:
         with recorder:
             add_resolved(recorder, res, built.path.read_bytes(), file=built.path.name)
-        for name in recorder.written:
-            click.echo(str(name))
+        for written in recorder.written:
+            click.echo(str(written))
 
 
 @cli.command("batch")
-@click.option("--locale", "locale_codes", multiple=True, callback=_not_empty, help="a locale (repeatable); default with --patients: en")
+@click.option("--locale", "locale_codes", multiple=True, callback=_not_empty,
+              help="a locale (repeatable); default with --patients: en")
 @click.option("--all-locales", is_flag=True, help="every locale")
 @click.option("--patients", "patients_csv", type=click.Path(path_type=Path), default=None,
               help="a patient list (CSV or .xlsx): a handout and wallet card each, plus card sheets")
@@ -364,7 +367,8 @@ def _internal_error(exc: BaseException) -> int:
 
 
 @cli.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on (loopback only unless --allow-remote)")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to listen on (loopback only unless --allow-remote)")
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--allow-remote", is_flag=True, help="allow a non-loopback --host (prints a warning: no login, no TLS)")
 @click.option("--workers", type=click.IntRange(min=0), default=0,

@@ -18,7 +18,7 @@ ENV = "SOURCE_DATE_EPOCH"
 # Two years short of the calendar's end (9999-12-31): room for a first dose a year
 # after the print date and its months of planned visits.
 LATEST_YEAR = 9997
-LATEST = int(dt.datetime(LATEST_YEAR, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc).timestamp())
+LATEST = int(dt.datetime(LATEST_YEAR, 12, 31, 23, 59, 59, tzinfo=dt.UTC).timestamp())
 
 
 def source_date_epoch() -> int | None:
@@ -39,5 +39,5 @@ def print_date() -> dt.date:
     """SOURCE_DATE_EPOCH's date (UTC) when set, else today."""
     epoch = source_date_epoch()
     if epoch is not None:
-        return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc).date()
+        return dt.datetime.fromtimestamp(epoch, tz=dt.UTC).date()
     return dt.date.today()

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, NamedTuple, Union
+from typing import Any, Literal, NamedTuple, Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -120,11 +120,11 @@ class Provenance(_Strict):
         return self.confidence in PRINTABLE
 
 
-Scalar = Union[int, float, str, dt.date]
+Scalar = int | float | str | dt.date
 
 
 class Fact(Provenance):
-    value: Union[Scalar, tuple[float, float]]
+    value: Scalar | tuple[float, float]
     unit: Literal[
         "mg", "mL", "mL/h", "L", "hour", "day", "week", "month", "percent",
         "degF", "degC", "grade", "date", "phone", "url",
@@ -132,14 +132,14 @@ class Fact(Provenance):
 
     @field_validator("confidence")
     @classmethod
-    def _no_number_from_patient_pages(cls, v):
+    def _no_number_from_patient_pages(cls, v: str) -> str:
         if v in WORDS_ONLY:
             raise ValueError(f"{v} is for symptom words only, never for a number or date")
         return v
 
     @field_validator("value", mode="before")
     @classmethod
-    def _range_is_pair(cls, v):
+    def _range_is_pair(cls, v: Any) -> Any:
         if isinstance(v, list):
             if len(v) != 2 or not v[0] < v[1]:
                 raise ValueError("a range is [low, high] with low < high")
@@ -154,7 +154,7 @@ class TextList(Provenance):
     signs: list[str] = []
 
     @model_validator(mode="after")
-    def _card_items_are_items(self):
+    def _card_items_are_items(self) -> Self:
         extra = set(self.card_items) - set(self.items)
         if extra:
             raise ValueError(f"card_items not in items: {sorted(extra)}")
@@ -210,7 +210,7 @@ class Approval(_Strict):
         return self.status == "approved"
 
     @model_validator(mode="after")
-    def _says_why_without_source(self):
+    def _says_why_without_source(self) -> Self:
         if not self.sources and not self.note:
             raise ValueError(f"{self.region}: a status with no source needs a note saying why")
         return self
@@ -225,7 +225,7 @@ class LabSchedule(Provenance):
     from_cycle: int = Field(ge=2)
 
     @model_validator(mode="after")
-    def _continuous(self):
+    def _continuous(self) -> Self:
         if self.from_cycle != self.every_dose_through[0] + 1:
             raise ValueError("from_cycle follows the cycle of every_dose_through")
         return self
@@ -258,7 +258,7 @@ class ScheduleRow(_Strict):
 
     @field_validator("cycles", mode="before")
     @classmethod
-    def _zero_is_open_ended(cls, v):
+    def _zero_is_open_ended(cls, v: Any) -> Any:
         if isinstance(v, (list, tuple)) and len(v) == 2 and v[1] == 0:
             return (v[0], None)
         return v
@@ -297,7 +297,7 @@ class Meta(_Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_bare_check_date(cls, data):
+    def _no_bare_check_date(cls, data: Any) -> Any:
         if isinstance(data, dict) and "label_checked" in data:
             raise ValueError("label_checked: a check date prints only from a recorded comparison: add "
                              "a [[meta.label_checks]] record (date, compared, label_revision, read, "
@@ -435,7 +435,7 @@ class ContentFile(_Strict):
     approval: list[Approval] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _references_resolve(self):
+    def _references_resolve(self) -> Self:
         records: list[tuple[str, Provenance]] = [
             *(("fact " + k, v) for k, v in self.facts.items()),
             *(("list " + k, v) for k, v in self.lists.items()),

@@ -237,6 +237,6 @@ def _assemble(tables: dict[bytes, bytes]) -> bytes:
         body.append(padded)
         offset += len(padded)
     font = bytearray(header + b"".join(records) + b"".join(body))
-    head_at = 12 + 16 * n + sum(len(b) for b, t in zip(body, tags) if t < b"head")
+    head_at = 12 + 16 * n + sum(len(b) for b, t in zip(body, tags, strict=True) if t < b"head")
     struct.pack_into(">I", font, head_at + 8, (0xB1B0AFBA - _checksum(bytes(font))) & 0xFFFFFFFF)
     return bytes(font)

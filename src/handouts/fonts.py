@@ -38,7 +38,7 @@ class Ranges:
         return i >= 0 and code <= self.ends[i]
 
     def codes(self) -> frozenset[int]:
-        return frozenset(c for s, e in zip(self.starts, self.ends) for c in range(s, e + 1))
+        return frozenset(c for s, e in zip(self.starts, self.ends, strict=True) for c in range(s, e + 1))
 
 
 @cache

@@ -38,8 +38,8 @@ def _stamp() -> dt.datetime:
     from .clock import source_date_epoch
     epoch = source_date_epoch()
     if epoch is not None:
-        return dt.datetime.fromtimestamp(epoch, tz=dt.timezone.utc)
-    return dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
 def uid_seed(patient: Patient) -> str:
@@ -86,7 +86,7 @@ def schedule_calendar(patient: Patient, model: ContentModel, locale: str | None 
     cal.add("x-wr-calname", vText(L._("Your planned schedule")))
     for v in planned_visits(model, patient.first_dose, model.presentation.schedule_cycles_shown):
         event = Event()
-        digest = hashlib.sha256(f"{seed}\x1f{v.cycle}\x1f{v.day}".encode("utf-8")).hexdigest()[:32]
+        digest = hashlib.sha256(f"{seed}\x1f{v.cycle}\x1f{v.day}".encode()).hexdigest()[:32]
         event.add("uid", f"{digest}@{UID_DOMAIN}")
         event.add("dtstamp", stamp)
         event.add("sequence", int(stamp.timestamp()) // 60)

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import gettext
+from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
+from typing import Literal
 
 from babel.dates import format_date, format_skeleton
 from babel.numbers import format_decimal, format_percent
 from babel.units import format_unit
 
 from . import catalogs, locales
-from .content import NAME_CONTEXT, ContentModel, PrintableFact, UnverifiedFact, fact_refs
+from .content import NAME_CONTEXT, ContentModel, PrintableFact, ScheduleRow, UnverifiedFact, fact_refs
 
 NBSP = "\u00a0"
 
-_CLDR_UNIT = {
+_CLDR_UNIT: dict[str, tuple[str, Literal["short", "long", "narrow"]]] = {
     "mg": ("mass-milligram", "short"),
     "mL": ("volume-milliliter", "short"),
     "L": ("volume-liter", "short"),
@@ -44,7 +47,7 @@ class Localizer:
 
     # -- what a render printed (its citations come from this) ---------------------
     @contextmanager
-    def tracking(self):
+    def tracking(self) -> Iterator[set[str]]:
         """Collect the ids of the facts and lists handed out while the block runs."""
         outer, self._printed = self._printed, set()
         try:
@@ -61,20 +64,20 @@ class Localizer:
     # For records a document prints through its own words (an approval statement).
     handed_out = _handed_out
 
-    def schedule(self):
+    def schedule(self) -> list[ScheduleRow]:
         """The printable step-up schedule (Table 1), recorded as printed."""
         rows = self.model.printable_schedule()
         self._handed_out("schedule")
         return rows
 
     # -- words ----------------------------------------------------------------------
-    def gettext(self, message: str, **values) -> str:
+    def gettext(self, message: str, **values: object) -> str:
         text = self.translations.gettext(message)
         return text % values if values else text
 
     _ = gettext
 
-    def pgettext(self, context: str, message: str, **values) -> str:
+    def pgettext(self, context: str, message: str, **values: object) -> str:
         """A message whose English words serve more than one meaning (msgctxt)."""
         text = self.translations.pgettext(context, message)
         return text % values if values else text
@@ -89,7 +92,7 @@ class Localizer:
         """Sentences of one paragraph, spaced as this locale spaces them."""
         return locales.sentence_spacing(" ".join(texts), self.spec)
 
-    def number(self, value) -> str:
+    def number(self, value: float | Decimal) -> str:
         return format_decimal(value, locale=self.babel)
 
     def date(self, value: dt.date, style: str = "full") -> str:
@@ -101,7 +104,7 @@ class Localizer:
     def weekday(self, value: dt.date) -> str:
         return format_date(value, "EEEE", locale=self.babel)
 
-    def quantity(self, value, unit: str) -> str:
+    def quantity(self, value: float, unit: str) -> str:
         if unit == "percent":
             return format_percent(value / 100, locale=self.babel)
         if unit == "mL/h":

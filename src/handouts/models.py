@@ -6,8 +6,9 @@ file and the key."""
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -21,7 +22,7 @@ class Strict(BaseModel):
 
 
 def validation_error(where: str, exc: ValidationError,
-                     message: Callable[[dict, str], str | None] | None = None) -> HandoutsError:
+                     message: Callable[[Mapping[str, Any], str], str | None] | None = None) -> HandoutsError:
     """The first error of `exc` as one line: `where: the.key`, then pydantic's words (or
     `message(error, key)` where that gives better ones)."""
     err = exc.errors()[0]
@@ -30,7 +31,7 @@ def validation_error(where: str, exc: ValidationError,
     return HandoutsError(f"{where}: {key}" if key else where, msg)
 
 
-def load_toml(path: Path, model: type[M], where: str | None = None, **extra) -> M:
+def load_toml(path: Path, model: type[M], where: str | None = None, **extra: Any) -> M:
     """A TOML data file validated as `model` (with `extra` keys added): a syntax error or
     a bad value is one line naming the file (`where`, default its name) and the key."""
     try:

@@ -19,6 +19,7 @@ import stat
 import unicodedata
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
+from typing import Literal, overload
 
 from .errors import HandoutsError
 
@@ -82,6 +83,12 @@ class OutputDir:
         return HandoutsError("output.cannot_use", self.field, {"path": where, "reason": exc.strerror or exc})
 
     # -- folders -----------------------------------------------------------------------
+    # Creating, it never finds a folder absent: the overloads tell the callers so.
+    @overload
+    def _open_dir(self, rel_dir: tuple[str, ...], create: Literal[True]) -> int: ...
+    @overload
+    def _open_dir(self, rel_dir: tuple[str, ...], create: bool) -> int | None: ...
+
     def _open_dir(self, rel_dir: tuple[str, ...], create: bool) -> int | None:
         """A descriptor of root/rel_dir reached without following links (None: absent)."""
         try:
@@ -107,6 +114,11 @@ class OutputDir:
             os.close(fd)
             fd = nxt
         return fd
+
+    @overload
+    def _checked_path(self, parts: tuple[str, ...], create: Literal[True]) -> Path: ...
+    @overload
+    def _checked_path(self, parts: tuple[str, ...], create: bool) -> Path | None: ...
 
     def _checked_path(self, parts: tuple[str, ...], create: bool) -> Path | None:
         """Fallback where the OS has no directory descriptors: check each component."""
@@ -172,7 +184,7 @@ class OutputDir:
         if stat.S_ISDIR(st.st_mode):
             raise HandoutsError("output.folder_in_the_way", "", {"path": self.root.joinpath(*parts)})
 
-    def _write_by_path(self, folder, name, tmp, data) -> Path:  # pragma: no cover
+    def _write_by_path(self, folder: tuple[str, ...], name: str, tmp: str, data: bytes) -> Path:  # pragma: no cover
         target_dir = self._checked_path(folder, create=True)
         tmp_path = target_dir / tmp
         try:

@@ -81,7 +81,8 @@ def _script(ch: str) -> str:
     if any(lo <= code <= hi for lo, hi in _FAST_DRAWABLE):
         return "Zyyy"
     from fontTools import unicodedata as fu  # Unicode Script property (stdlib lacks it)
-    return fu.script(ch)
+    script: str = fu.script(ch)
+    return script
 
 
 def printable_text(value: str) -> str:
@@ -133,12 +134,7 @@ def _phone_digits(value: str) -> str:
     return value
 
 
-def _text(max_length: int) -> Any:
-    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(printable_text),
-                     AfterValidator(_not_blank)]
-
-
-Text = _text(120)
+Text = Annotated[str, StringConstraints(max_length=120), AfterValidator(printable_text), AfterValidator(_not_blank)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=r"^[0-9+()\-. /x]+$"),
                   AfterValidator(_phone_digits)]
 Locale = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20,
@@ -446,7 +442,9 @@ def _calendar_date(y: int, m: int, d: int, text: str) -> dt.date:
 
 class RowSource(Protocol):
     """A patient list: its name (in messages and file names), its header, its rows."""
-    name: str
+    # Read-only: a list read from a file names itself after the file (request.ListFile).
+    @property
+    def name(self) -> str: ...
 
     def header(self) -> list[str]: ...
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from collections.abc import Iterable, Sequence
 
 import pikepdf
-from pikepdf import Array, Dictionary, Name, String
+from pikepdf import Array, Dictionary, Name, Object, String
 
 from . import fontmerge
 
@@ -57,14 +57,14 @@ def subset_tag(data: bytes) -> str:
     return "".join(chr(65 + b % 26) for b in digest[:6])
 
 
-def _kids(node) -> list:
+def _kids(node: Object) -> list[Object]:
     kids = node.get("/K")
     if kids is None:
         return []
     return list(kids) if isinstance(kids, Array) else [kids]
 
 
-def _elements(root) -> Iterable[Dictionary]:
+def _elements(root: Object) -> Iterable[Object]:
     """Every structure element under `root` (depth first, no marked-content ids or
     object references)."""
     stack = list(reversed(_kids(root)))
@@ -75,7 +75,7 @@ def _elements(root) -> Iterable[Dictionary]:
             stack.extend(reversed(_kids(node)))
 
 
-def _document_element(pdf: pikepdf.Pdf) -> Dictionary:
+def _document_element(pdf: pikepdf.Pdf) -> Object:
     root = pdf.Root.get("/StructTreeRoot")
     if root is None:
         raise JoinError("not a tagged PDF: no /StructTreeRoot")
@@ -85,9 +85,9 @@ def _document_element(pdf: pikepdf.Pdf) -> Dictionary:
     return kids[0]
 
 
-def _nums(tree) -> list[tuple[int, object]]:
+def _nums(tree: Object) -> list[tuple[int, Object]]:
     """A number tree's (key, value) pairs; WeasyPrint writes one flat /Nums array."""
-    pairs: list[tuple[int, object]] = []
+    pairs: list[tuple[int, Object]] = []
     stack = [tree]
     while stack:
         node = stack.pop()
@@ -98,7 +98,7 @@ def _nums(tree) -> list[tuple[int, object]]:
     return sorted(pairs, key=lambda kv: kv[0])
 
 
-def _attributes(element) -> list[Dictionary]:
+def _attributes(element: Object) -> list[Object]:
     attrs = element.get("/A")
     if attrs is None:
         return []
@@ -106,7 +106,7 @@ def _attributes(element) -> list[Dictionary]:
     return [a for a in items if isinstance(a, Dictionary)]
 
 
-def _prefix_ids(document: Dictionary, prefix: str) -> None:
+def _prefix_ids(document: Object, prefix: str) -> None:
     """Prefix a part's element ids and the /Headers that name them."""
     for element in _elements(document):
         if "/ID" in element:
@@ -117,7 +117,7 @@ def _prefix_ids(document: Dictionary, prefix: str) -> None:
                 attr.Headers = Array([String(prefix + str(h)) for h in headers])
 
 
-def _renumber(pdf: pikepdf.Pdf, offset: int) -> list[tuple[int, object]]:
+def _renumber(pdf: pikepdf.Pdf, offset: int) -> list[tuple[int, Object]]:
     """Shift a part's parent-tree keys (pages' /StructParents, annotations'
     /StructParent) by `offset`; returns the shifted (key, value) pairs."""
     root = pdf.Root.StructTreeRoot
@@ -131,7 +131,7 @@ def _renumber(pdf: pikepdf.Pdf, offset: int) -> list[tuple[int, object]]:
     return pairs
 
 
-def _next_key(pairs: Sequence[tuple[int, object]], pdf: pikepdf.Pdf) -> int:
+def _next_key(pairs: Sequence[tuple[int, Object]], pdf: pikepdf.Pdf) -> int:
     used = [k for k, _ in pairs]
     used += [int(p.obj.StructParents) for p in pdf.pages if "/StructParents" in p.obj]
     return max(used, default=-1) + 1
@@ -139,7 +139,7 @@ def _next_key(pairs: Sequence[tuple[int, object]], pdf: pikepdf.Pdf) -> int:
 
 # -- bookmarks ------------------------------------------------------------------------
 
-def _outline_items(first) -> list[Dictionary]:
+def _outline_items(first: Object | None) -> list[Object]:
     items = []
     node = first
     while node is not None:
@@ -148,7 +148,7 @@ def _outline_items(first) -> list[Dictionary]:
     return items
 
 
-def _visible_count(item: Dictionary) -> int:
+def _visible_count(item: Object) -> int:
     """Open descendants an item shows (its /Count when open, as PDF 1.7 12.3.3)."""
     total = 0
     for child in _outline_items(item.get("/First")):
@@ -158,7 +158,7 @@ def _visible_count(item: Dictionary) -> int:
     return total
 
 
-def _append_outlines(base: pikepdf.Pdf, items: list[Dictionary]) -> None:
+def _append_outlines(base: pikepdf.Pdf, items: list[Object]) -> None:
     """Make `items` (already in `base`) the last children of the first top-level
     bookmark, or top-level bookmarks when there is none."""
     if not items:
@@ -195,10 +195,10 @@ def _append_outlines(base: pikepdf.Pdf, items: list[Dictionary]) -> None:
 
 @dataclass
 class _Face:
-    font: Dictionary  # the Type0 font dictionary
-    cid: Dictionary  # its descendant CIDFont
+    font: Object  # the Type0 font dictionary
+    cid: Object  # its descendant CIDFont
     name: str  # BaseFont without the subset tag
-    program: object  # the FontFile2/FontFile3 stream
+    program: Object  # the FontFile2/FontFile3 stream
     widths: dict[int, float]  # the /W array, by glyph id
 
     @property
@@ -211,7 +211,7 @@ def _base_name(name: str) -> str:
     return name[7:] if len(name) > 7 and name[6] == "+" else name
 
 
-def _widths(cid: Dictionary) -> dict[int, float]:
+def _widths(cid: Object) -> dict[int, float]:
     """A CIDFont's /W array as {glyph id: width}."""
     out: dict[int, float] = {}
     w = list(cid.get("/W", []))
@@ -219,8 +219,8 @@ def _widths(cid: Dictionary) -> dict[int, float]:
     while i < len(w):
         first = int(w[i])
         if isinstance(w[i + 1], Array):
-            for n, width in enumerate(w[i + 1]):
-                out[first + n] = float(width)
+            for n, each in enumerate(w[i + 1]):
+                out[first + n] = float(each)
             i += 2
         else:
             last, width = int(w[i + 1]), float(w[i + 2])
@@ -230,11 +230,11 @@ def _widths(cid: Dictionary) -> dict[int, float]:
     return out
 
 
-def _font_resources(pdf: pikepdf.Pdf) -> list[Dictionary]:
+def _font_resources(pdf: pikepdf.Pdf) -> list[Object]:
     """Every /Font resource dictionary: the pages' and those of the forms they draw, in
     the order of the pages."""
-    out: list[Dictionary] = []
-    seen: set[tuple] = set()
+    out: list[Object] = []
+    seen: set[tuple[int, int]] = set()
     for page in pdf.pages:
         stack = [page.obj.get("/Resources")]
         while stack:
@@ -254,10 +254,10 @@ def _font_resources(pdf: pikepdf.Pdf) -> list[Dictionary]:
     return out
 
 
-def _faces(pdf: pikepdf.Pdf, resources: list[Dictionary]) -> dict[tuple, _Face]:
+def _faces(pdf: pikepdf.Pdf, resources: list[Object]) -> dict[tuple[int, int], _Face]:
     """Type0 fonts with one embedded TrueType/OpenType program, by object id, in the
     order the pages first use them."""
-    out: dict[tuple, _Face] = {}
+    out: dict[tuple[int, int], _Face] = {}
     for fonts in resources:
         for font in fonts.values():
             if font.objgen in out or font.get("/Subtype") != Name.Type0:
@@ -282,7 +282,7 @@ def _share_fonts(pdf: pikepdf.Pdf) -> None:
     by_name: dict[str, list[_Face]] = {}
     for face in faces.values():
         by_name.setdefault(face.name, []).append(face)
-    replace: dict[tuple, Dictionary] = {}
+    replace: dict[tuple[int, int], Object] = {}
     for group in by_name.values():
         if len(group) < 2:
             continue
@@ -358,14 +358,14 @@ def _merge_metrics(base: _Face, others: list[_Face], order: list[_Face]) -> None
     base.widths = widths
 
 
-def _number(value: float):
+def _number(value: float) -> int | float:
     return int(value) if float(value).is_integer() else round(float(value), 4)
 
 
 _BFCHAR = re.compile(rb"<([0-9a-fA-F]{4})>\s*<([0-9a-fA-F]+)>")
 
 
-def _to_unicode(font: Dictionary) -> dict[int, str]:
+def _to_unicode(font: Object) -> dict[int, str]:
     """A ToUnicode CMap's single-glyph entries (bfchar, as WeasyPrint writes them)."""
     cmap = font.get("/ToUnicode")
     if cmap is None:
@@ -439,7 +439,8 @@ def join(parts: Sequence[bytes], prefixed: Sequence[bool] = ()) -> bytes:
         if not done[number - 1]:
             _prefix_ids(src_document, _id_prefix(number))
         shifted = _renumber(src, _next_key(pairs, base))
-        outline_first = src.Root.get("/Outlines", {}).get("/First")
+        outlines = src.Root.get("/Outlines")
+        outline_first = outlines.get("/First") if outlines is not None else None
         src_items = _outline_items(outline_first)
         # Pages first: the elements' /Pg, the outline destinations and the parent tree
         # are then copied onto the same (already copied) pages.
@@ -463,7 +464,7 @@ def join(parts: Sequence[bytes], prefixed: Sequence[bool] = ()) -> bytes:
     return out.getvalue()
 
 
-def _copy(base: pikepdf.Pdf, value):
+def _copy(base: pikepdf.Pdf, value: Object) -> Object:
     """A foreign value in `base`: indirect objects through qpdf's copier (which maps
     objects already copied, pages included, to their copies), direct arrays item by
     item."""

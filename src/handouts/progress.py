@@ -7,9 +7,10 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Sequence
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 
@@ -23,7 +24,7 @@ class Reporter:
         self.done = 0
         self.t0 = time.perf_counter()
         self._progress: Progress | None = None
-        self._task = None
+        self._task: TaskID | None = None
 
     def __enter__(self):
         if self.live:
@@ -43,13 +44,14 @@ class Reporter:
         elapsed = time.perf_counter() - self.t0
         rate = f"{self.done / elapsed:.1f} docs/s" if elapsed > 0 else ""
         if self._progress:
+            assert self._task is not None  # added with the progress bar
             self._progress.update(self._task, advance=1, rate=rate)
         elif not self.as_json:
             tail = f": {result.error}" if result.error else ""
             print(f"[{self.done}/{self.total}] {result.status} {result.job.label}{tail}",
                   file=sys.stderr, flush=True)
 
-    def summary(self, results, bad_rows: list[str], moved_aside: list[str] = ()) -> None:
+    def summary(self, results, bad_rows: list[str], moved_aside: Sequence[str] = ()) -> None:
         from .batch import as_dict, summary_counts
         counts = summary_counts(results)
         counts["seconds"] = round(time.perf_counter() - self.t0, 2)

@@ -28,9 +28,9 @@ class Variable:
 
 
 def _patient_field(name: str, label: str, sample: Any) -> Variable:
-    return Variable(f"patient.{name}", label, sample,
-                    lambda p, _n=name: getattr(p, _n) if p is not None else None,
-                    field=name, text=isinstance(sample, str))
+    def evaluate(p: Patient | None) -> Any:
+        return getattr(p, name) if p is not None else None
+    return Variable(f"patient.{name}", label, sample, evaluate, field=name, text=isinstance(sample, str))
 
 
 def N_(message: str) -> str:
@@ -55,7 +55,7 @@ class Hook:
     `handouts list` and a card build never import WeasyPrint."""
     ref: str
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         module, _, attr = self.ref.partition(":")  # looked up on each call: tests may patch it
         return getattr(importlib.import_module(module), attr)(*args, **kwargs)
 

@@ -21,7 +21,7 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from . import output, papers, registry
 from .errors import HandoutsError
@@ -64,6 +64,13 @@ class Request:
     file_names: str = "full"  # FILE_NAMES: whose files these are, by name or by initials
     where: str = ""  # where the options came from ("form" on the counter page)
     patient_where: str = "patient"  # where the patient came from, for its errors
+
+
+class _Recording(TypedDict):
+    """The options a request passes on to its Resolved as they are (Resolved's fields)."""
+    record: bool
+    record_target: str | None
+    ics: bool
 
 
 @dataclass(frozen=True)
@@ -155,8 +162,8 @@ def resolve(req: Request, model: ContentModel) -> Resolved:
     from .build import check_patient, precheck, resolve_paper
     spec = registry.get(req.document)
     _refuse_unsupported(req, spec)
-    recording = {"record": bool(req.record or req.record_db), "record_target": record_target(req.record, req.record_db),
-                 "ics": _calendar(req)}
+    recording = _Recording(record=bool(req.record or req.record_db),
+                           record_target=record_target(req.record, req.record_db), ics=_calendar(req))
     patient = req.patient
     from_patient = req.locale is None and patient is not None and patient.locale is not None
     locale = _locale(req.locale or (patient.locale if from_patient and patient else None) or DEFAULT_LOCALE,
@@ -336,13 +343,13 @@ class ListFile:
     after the request's options have been checked. A .json file is a FHIR bundle (its
     Patients are the rows; see fhir.BundleRows)."""
     path: Path
-    _rows: Any = None
+    _rows: RowSource | None = None
 
     @property
     def name(self) -> str:
         return self.path.name
 
-    def _read(self) -> Any:
+    def _read(self) -> RowSource:
         if self._rows is None:
             if self.path.suffix.lower() == ".json":
                 from .fhir import BundleRows
@@ -377,5 +384,6 @@ def render(res: Resolved, model: ContentModel) -> Any:
     from .build import render_document, render_sheet
     if res.imposition is not None:
         imp = res.imposition
-        return render_sheet(res.document, res.locale, imp.name, list(res.cards), model, imp.bleed, tuple(imp.offset))
+        return render_sheet(res.document, res.locale, imp.name, list(res.cards), model, imp.bleed,
+                            (imp.offset.dx, imp.offset.dy))
     return render_document(res.document, res.locale, res.paper, res.patient, model, res.large_print, res.also)

@@ -33,6 +33,7 @@ from collections import OrderedDict
 from functools import cache
 from pathlib import Path
 from collections.abc import Callable
+from typing import Any
 
 from .clock import print_date
 from .errors import HandoutsError
@@ -79,7 +80,7 @@ def engine_versions() -> dict[str, str]:
     return out
 
 
-def static_inputs(document: str, locale: str, paper: str, cache: StaticCache | None = None) -> dict:
+def static_inputs(document: str, locale: str, paper: str, cache: StaticCache | None = None) -> dict[str, Any]:
     """The batch manifest's digests of everything a patient-independent part of
     `document` depends on (all but the personal values), plus the engine versions. The
     font files' digest comes from `cache`'s file digests where it has a folder."""
@@ -98,8 +99,8 @@ def static_inputs(document: str, locale: str, paper: str, cache: StaticCache | N
     }
 
 
-def make_key(*parts: dict) -> str:
-    merged: dict = {}
+def make_key(*parts: dict[str, Any]) -> str:
+    merged: dict[str, Any] = {}
     for part in parts:
         merged.update(part)
     return hashlib.sha256(json.dumps(merged, sort_keys=True, default=str).encode()).hexdigest()
@@ -118,10 +119,10 @@ class StaticCache:
         self.made = 0  # parts laid out by this cache: what tests and benchmarks count
         self.write_error: HandoutsError | None = None  # the last failed disk write, if any
         self._ensured = False
-        self._digests: dict[str, dict] | None = None  # file digests, as read from the folder
+        self._digests: dict[str, Any] | None = None  # file digests, as read from the folder
 
     @staticmethod
-    def key(*parts: dict) -> str:
+    def key(*parts: dict[str, Any]) -> str:
         return make_key(*parts)
 
     @staticmethod

@@ -65,7 +65,9 @@ def _environment() -> Environment:
 def render_template(name: str, L: Localizer, **context) -> str:
     env = _environment()
     # Bind this locale's catalog for this render (one locale at a time per process).
-    env.install_gettext_callables(L.translations.gettext, L.translations.ngettext, newstyle=True)
+    # jinja2.ext.i18n adds this method at run time; jinja2's types do not know it.
+    env.install_gettext_callables(L.translations.gettext, L.translations.ngettext,  # type: ignore[attr-defined]
+                                  newstyle=True)
     # Separate strings are joined by template whitespace: the locale's sentence spacing.
     return keep_together(sentence_spacing(env.get_template(name).render(L=L, locale=L.spec, **context), L.spec), L.spec)
 
@@ -211,7 +213,7 @@ def risks(L: Localizer) -> list[tuple[str, str]]:
     warnings = model.roles.other_warnings
     names = L.items(warnings)
     out = []
-    for name, sid in zip(names, model.text_list(warnings).signs):
+    for name, sid in zip(names, model.text_list(warnings).signs, strict=True):
         notice = ""
         if sid and model.is_printable(sid):
             notice = format_list(L.items(sid), style="or", locale=L.babel)

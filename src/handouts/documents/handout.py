@@ -226,17 +226,25 @@ def _html(req: BuildRequest, L: Localizer, printed: set[str], parts: tuple[str, 
 _BODY = re.compile(r"<body>(.*)</body>", re.S)
 
 
+def _body(page: str) -> str:
+    found = _BODY.search(page)
+    if found is None:  # the handout's template always has one
+        raise ValueError("the handout's HTML has no <body>")
+    return found.group(1)
+
+
 def bilingual_html(req: BuildRequest, qr_image: str = "svg") -> str:
     """The patient's language, then the `also` language after a page break: the same
     handout twice on one set of sheets, each part in an element with its own lang."""
+    assert req.also is not None  # only a request with --also is bilingual
     first = html(req, qr_image=qr_image)
     second = html(dataclasses.replace(req, locale=req.also, also=None), qr_image=qr_image)
     lang = locales.get(req.also).html_lang
     # Element ids (the QR code's path) must stay unique in one document.
-    part = re.sub(r'\bid="([^"]+)"', r'id="also-\1"', _BODY.search(second).group(1))
+    part = re.sub(r'\bid="([^"]+)"', r'id="also-\1"', _body(second))
     part = re.sub(r'(href="|url\()#', r'\1#also-', part)
     own = locales.get(req.locale).html_lang
-    body = _BODY.search(first).group(1)
+    body = _body(first)
     return _BODY.sub(lambda _: f'<body><div class="part" lang="{own}">{body}</div>'
                                f'<div class="part also" lang="{lang}">{part}</div></body>', first, count=1)
 

@@ -130,7 +130,7 @@ def timeline(L: Localizer, rows: list[ScheduleRow]) -> list[dict]:
         return {"when": when_label(L, row), "dose": L.q(row.dose), "step_up": row.step_up, "repeat": repeat}
 
     single = L.model.presentation.timeline_single_cycles
-    first = [r for r in rows if not r.open_ended and r.cycles.last <= single]
+    first = [r for r in rows if r.cycles.last is not None and r.cycles.last <= single]  # not open-ended
     later = [r for r in rows if r not in first]
     nodes = [node(r) for r in first]
     if later and later[-1].open_ended and len({r.dose for r in later}) == 1 \

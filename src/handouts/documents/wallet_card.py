@@ -24,11 +24,14 @@ depend on the patient are form XObjects, drawn once per document and placed per 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
 from dataclasses import dataclass
-from typing import Callable, Iterable
+
+from babel.lists import format_list
 
 from .. import cardlayout, locales, qr, registry, session
-from ..cardlayout import NO_BLEED, Bleed, CardLayout, Imposition, Zone
+from ..cardlayout import NO_BLEED, Bleed, CardLayout, Imposition, Mark, Zone
 from ..clock import print_date
 from ..content import ContentModel
 from ..engines import reportlab_canvas as rl
@@ -37,8 +40,6 @@ from ..errors import HandoutsError, LayoutOverflow, data_error
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..patient import Patient
-from babel.lists import format_list
-
 from .common import AUTHOR, BuildRequest, approval_statement, danger_call, danger_emergency_inline
 
 LAYOUT = "wallet-card"
@@ -149,7 +150,7 @@ def back_static(E: Localizer, L: Localizer, model: ContentModel) -> dict[str, li
     return zones
 
 
-def card_notes(E: Localizer, when: dt.date, document_id: str) -> list[Block]:
+def card_notes(E: Localizer | _Memo, when: dt.date, document_id: str) -> list[Block]:
     """The back's last lines: clinic-made, the print date and the card's document id,
     which carries the content version and the label revision (W-en-2026.12.0-2511-...).
     The label revision is not spelled out as well: with the maker's name and the id, its
@@ -192,7 +193,7 @@ def _registry_value(name: str, patient: Patient | None):
     return registry.get(LAYOUT).value(name, patient)
 
 
-def front_fields(L: Localizer, patient: Patient | None, value: Callable = _registry_value,
+def front_fields(L: Localizer | _Memo, patient: Patient | None, value: Callable = _registry_value,
                  fams: tuple[str, ...] | None = None) -> dict[str, list[Block]]:
     """`value(name, patient)` reads a personal value (the registry's evaluators; a
     renderer passes them looked up once); `fams`: families(L.code), if known."""
@@ -203,7 +204,7 @@ def front_fields(L: Localizer, patient: Patient | None, value: Callable = _regis
     }
 
 
-def back_fields(E: Localizer, patient: Patient | None, patient_locale: str, value: Callable = _registry_value,
+def back_fields(E: Localizer | _Memo, patient: Patient | None, patient_locale: str, value: Callable = _registry_value,
                 fams: tuple[str, ...] | None = None) -> dict[str, list[Block]]:
     """`fams`: value_families(E.code, patient_locale), if known."""
     fams = fams or value_families(E.code, patient_locale)
@@ -272,7 +273,7 @@ class _Memo:
             out = self._dates[key] = self._L.date(value, style)
         return out
 
-    def gettext(self, message: str, **values) -> str:
+    def gettext(self, message: str, **values: object) -> str:
         if values:
             return self._L.gettext(message, **values)
         out = self._texts.get(message)
@@ -282,7 +283,7 @@ class _Memo:
 
     _ = gettext
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._L, name)
 
 
@@ -305,7 +306,7 @@ class CardRenderer:
         self._last: tuple[tuple, int, list[Laid]] | None = None  # key, its hash, layout
         # Looked up once per renderer, not once per card.
         self._styles = {side: _styles(self.card, side) for side in ("front", "back")}
-        self._fams: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._fams: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         evaluate = {v.name: v.evaluate for v in registry.get(LAYOUT).variables}
         self._value = lambda name, patient: evaluate[name](patient)
         self._form_keys: dict[tuple, tuple[object, str]] = {}
@@ -500,6 +501,10 @@ def render(req: BuildRequest) -> Rendered:
 
 # ----------------------------------------------------------------------- imposition
 
+def _drawing_marks(marks: list[Mark], width_pt: float) -> Callable[[rl.Painter], None]:
+    return lambda q: q.lines([(m.x1, m.y1, m.x2, m.y2) for m in marks], "#000000", width_pt)
+
+
 def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Rendered:
     """Cards imposed on sheets: for each sheet a fronts page, then a backs page whose
     cells are mirrored for long-edge duplex and shifted by the duplex offset. A partial
@@ -521,10 +526,9 @@ def render_sheets(cards: list[Card], imp: Imposition, model: ContentModel) -> Re
         for side, cells, marks in (("front", fronts, front_marks), ("back", backs, back_marks)):
             p = doc.begin_page(W, H)
             if marks:  # the same on every sheet of a side: one form
-                p.place(doc.form(f"Marks_{side}", (0.0, 0.0, W, H), H,
-                                 lambda q, ms=marks: q.lines([(m.x1, m.y1, m.x2, m.y2) for m in ms],
-                                                             "#000000", mark_w)))
-            for cell, item in zip(cells, chunk):
+                p.place(doc.form(f"Marks_{side}", (0.0, 0.0, W, H), H, _drawing_marks(marks, mark_w)))
+            # A partial last sheet has more cells than cards: the rest stay blank.
+            for cell, item in zip(cells, chunk, strict=False):
                 r.draw(side, item, cell.x, cell.y, cell.bleed)
             doc.end_page()
     return _finish(doc, r, codes[0])
@@ -572,7 +576,8 @@ def static_texts(locale: str, model: ContentModel, fmt: str = "id1", also: str |
     out: dict[str, list[str]] = {}
     for side, texts, fams, words in (("front", front_static(L), families(locale), locale),
                                      ("back", back_static(E, L, model), families(back), back)):
-        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, locale, words=words)):
+        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, locale, words=words),
+                                   strict=True):
             out[f"{side}.{name}"] = laid.text()
     return out
 
@@ -586,7 +591,8 @@ def personal_texts(item: Card, model: ContentModel, fmt: str = "id1") -> dict[st
     back["notes"] = card_notes(E, print_date(), card_id(item, model, fmt, print_date()))
     for side, texts, fams, words in (("front", front_fields(L, item.patient), families(item.locale), item.locale),
                                      ("back", back, families(item.back), item.back)):
-        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, item.locale, words=words)):
+        for (name, _), laid in zip(texts.items(), _fit_zones(side, card, texts, fams, item.locale, words=words),
+                                   strict=True):
             out[f"{side}.{name}"] = laid.text()
     return out
 

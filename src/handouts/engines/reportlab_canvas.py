@@ -25,15 +25,15 @@ import re
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from functools import cache
-from typing import NamedTuple
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, NamedTuple
 
 import reportlab.rl_config as rl_config
 
 rl_config.invariant = 1  # byte-reproducible output (fixed dates and document id)
 rl_config.useA85 = 0  # binary compressed streams: smaller and faster than ASCII85
 
-from reportlab.lib.colors import HexColor  # noqa: E402
+from reportlab.lib.colors import Color, HexColor  # noqa: E402
 from reportlab.lib.units import mm  # noqa: E402 - points per millimetre
 from reportlab.pdfbase import pdfmetrics  # noqa: E402
 from reportlab.pdfbase.ttfonts import TTFont  # noqa: E402
@@ -149,7 +149,8 @@ class FontStack:
 
     def _split(self, text: str) -> list[tuple[str, str]]:
         out: list[tuple[str, str]] = []
-        cur, buf = -1, []
+        cur = -1
+        buf: list[str] = []
         glyphs = self._glyph
         for ch in text:
             g = glyphs.get(ch) or self.glyph(ch)
@@ -205,6 +206,7 @@ class Block:
     families: tuple[str, ...] | None = None  # None: the zone's stack
 
     __hash__ = _hash_once  # a field's block is hashed at every fit() of every card
+    _hash_fields: ClassVar[Callable[[Any], tuple[Any, ...]]]
 
 
 Block._hash_fields = attrgetter(*(f.name for f in fields(Block)))  # every field, in order
@@ -228,6 +230,7 @@ class ZoneStyle:
     paragraph_gap: float
 
     __hash__ = _hash_once  # hashed on every fit(): it keys the caches
+    _hash_fields: ClassVar[Callable[[Any], tuple[Any, ...]]]
 
 
 ZoneStyle._hash_fields = attrgetter(*(f.name for f in fields(ZoneStyle)))
@@ -255,7 +258,7 @@ class Rule(NamedTuple):
 class _OneLine(NamedTuple):
     """How a zone of one block, set on one line at the zone's full size, was measured:
     another text of that block fits the same way when the same test passes."""
-    index: int  # of the text's Line in Laid.lines
+    line: int  # the index of the text's Line in Laid.lines (not `index`: tuple has one)
     fonts: FontStack
     size: float  # pt
     room: float  # pt: the width the text may take
@@ -280,8 +283,8 @@ class Laid:
         if one is None or not text or text != " ".join(text.split()) or one.fonts.width(text, one.size) > one.room:
             return None
         lines = self.lines.copy()
-        ln = lines[one.index]
-        lines[one.index] = Line(ln.x, ln.y, text, ln.fonts, ln.size, ln.color)
+        ln = lines[one.line]
+        lines[one.line] = Line(ln.x, ln.y, text, ln.fonts, ln.size, ln.color)
         return Laid(self.size, lines, self.rules.copy(), one)
 
 
@@ -327,7 +330,7 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
         measure = lambda t, s=stack, z=bsize: s.width(t, z)  # noqa: E731
         entries: list[_Entry] = []
         indent = 0.0
-        first_width = None
+        first_width: float | None = None  # set for a field: the room after its label
         if blk.label is not None:
             lstack = font_stack(fams, False, session)
             label = blk.label
@@ -350,7 +353,7 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
             texts: list[str] = []
         else:
             laid_rule = None
-            room = first_width if blk.label is not None else width_pt - indent
+            room = first_width if first_width is not None else width_pt - indent
             try:
                 if blk.text == " ".join(blk.text.split()) and stack.width(blk.text, bsize) <= room:
                     texts = [blk.text]  # fits on its line: no break to choose (most fields)
@@ -371,8 +374,7 @@ def _layout(style: ZoneStyle, blocks: list[Block], families: tuple[str, ...], si
             x = indent if (blk.label is None or li == 0) else 0.0
             if t:
                 entries.append(_Entry(x, li * line_h, t, stack, bsize, style.color))
-        gap = (style.paragraph_gap * size * style.leading) if bi else 0.0
-        y += gap
+        y += (style.paragraph_gap * size * style.leading) if bi else 0.0
         block_rows.append(_BlockRow(y, entries, line_h, laid_rule, bsize))
         y += n_lines * line_h
     total_h = y
@@ -453,11 +455,11 @@ def overflow(what: Zone, params: dict[str, str]) -> LayoutOverflow:
 
 # --------------------------------------------------------------------------- drawing
 
-_COLORS: dict[str, HexColor] = {}
+_COLORS: dict[str, Color] = {}
 RULE_WIDTH_PT = 0.4  # lines to write on
 
 
-def _color(hexstr: str) -> HexColor:
+def _color(hexstr: str) -> Color:
     """Colours parsed once per process (a painter is made per card)."""
     col = _COLORS.get(hexstr)
     if col is None:
@@ -539,7 +541,7 @@ class Painter:
         """Zones of text and their write-on rules (see text_lines)."""
         self.text_lines([ln for laid in zones for ln in laid.lines], [r for laid in zones for r in laid.rules])
 
-    def text_lines(self, lines: list[Line], rules: list[Rule] = ()) -> None:
+    def text_lines(self, lines: list[Line], rules: Sequence[Rule] = ()) -> None:
         """Lines of text in one text object: a font is set when it changes, a colour when
         it changes (the layout measured the glyph widths that the text operators advance
         by); then write-on rules. Inside a saved graphics state."""
@@ -585,8 +587,9 @@ class Document:
         # A bundled font as the initial font: otherwise ReportLab's default (Helvetica,
         # not embedded) would be named in every page's resources.
         initial = font_stack((next(iter(font_families())),), session=session).names[0]
+        # types-reportlab types initialFontName as a number; ReportLab takes a font name.
         self.c = Canvas(self._buf, invariant=1, pageCompression=1, lang=lang,
-                        initialFontName=initial, initialFontSize=10)
+                        initialFontName=initial, initialFontSize=10)  # type: ignore[arg-type]
         self.c.setTitle(title)
         self.c.setAuthor(author)
         self.c.setSubject(subject)
@@ -609,8 +612,9 @@ class Document:
         the bottom-left corner of an area of height h (a card: origin at its trim)."""
         if key not in self._forms:
             left, top, right, bottom = bbox
-            self.c.beginForm(key, lowerx=left * mm, lowery=(h - bottom) * mm, upperx=right * mm,
-                             uppery=(h - top) * mm)
+            # types-reportlab wants int corners; ReportLab writes any number into the /BBox.
+            self.c.beginForm(key, lowerx=left * mm, lowery=(h - bottom) * mm,  # type: ignore[arg-type]
+                             upperx=right * mm, uppery=(h - top) * mm)
             draw(Painter(self.c, h))
             self.c.endForm()
             self._forms.add(key)
@@ -640,12 +644,12 @@ class Document:
                         new_lines.append(ln)
                     else:
                         if not key:
-                            key = seen_lines[ln] = self._new_form(w, p.h, lambda q, x=ln: q.text_lines([x]))
+                            key = seen_lines[ln] = self._new_form(w, p.h, _drawing_lines([ln]))
                         place(key)
                 continue
             key = seen[1]
             if key is None:
-                key = self._new_form(w, p.h, lambda q, z=laid: q.text(z))
+                key = self._new_form(w, p.h, _drawing_zone(laid))
                 seen_zones[id(laid)] = (laid, key)
             place(key)
         if x or y:
@@ -678,6 +682,7 @@ class Document:
                 # once a line (the page is printed; its text is read per card, from the
                 # single-card PDF, where lines keep their reading order).
                 lines = sorted(lines, key=lambda ln: (ln.fonts.names[0], ln.size, ln.color))
+            assert self._page is not None  # lines are placed on a page begun first
             self._page.text_lines(lines, self._page_rules)
             self._page_lines, self._page_rules = [], []
         self.c.showPage()
@@ -691,6 +696,14 @@ class Document:
         return Rendered(self._buf.getvalue(), self.pages)
 
 
+def _drawing_lines(lines: list[Line]) -> Callable[[Painter], None]:
+    return lambda q: q.text_lines(lines)
+
+
+def _drawing_zone(laid: Laid) -> Callable[[Painter], None]:
+    return lambda q: q.text(laid)
+
+
 class Offset:
     def __init__(self, doc: Document, x: float, y: float, h: float):
         self.doc, self.x, self.y, self.h = doc, x, y, h
@@ -698,6 +711,7 @@ class Offset:
     def __enter__(self) -> Painter:
         c = self.doc.c
         c.saveState()
+        assert self.doc._page is not None  # an offset is taken on a page begun first
         c.translate(self.x * mm, (self.doc._page.h - self.y - self.h) * mm)
         return Painter(c, self.h)
 

@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -146,7 +147,7 @@ class _Index:
         self.by_type: dict[str, list[str]] = {}
         self._parsed: dict[str, Any] = {}
         for i, full_url, res in entries:
-            rtype, rid = res.get("resourceType"), res.get("id")
+            rtype, rid = res["resourceType"], res.get("id")  # read_bundle kept only entries with one
             key = f"{rtype}/{rid}" if rid else f"{rtype}/#entry{i}"
             self.raw[key] = (i, res)
             self.names[key] = key
@@ -160,7 +161,7 @@ class _Index:
         if parsed is not None:
             return parsed
         i, res = self.raw[key]
-        rtype = res.get("resourceType")
+        rtype = res["resourceType"]
         try:
             parsed = _model(rtype).model_validate(res)
         except ValidationError as exc:
@@ -197,7 +198,7 @@ def read_bundle(path: Path, settings=None, model=None) -> list[ImportedPatient]:
     """Every Patient of a bundle file with its patient record or its error. A file that
     is not a FHIR Bundle is one error for the whole file (field --patients)."""
     from ..patient import decode
-    data = decode(_read_file(path), path, "--patients")
+    data = decode(_read_file(path), str(path), "--patients")
     try:
         bundle = json.loads(data)
     except json.JSONDecodeError as exc:
@@ -393,7 +394,7 @@ def _locale(pat) -> str | None:
         return None
     available = list(locales.available())
     have = {_language_script(code): code for code in available}
-    tags = []
+    tags: list[str] = []
     for c in comms:
         tags.extend(cd.code for cd in (c.language.coding or ()) if cd.code and cd.system in (BCP47, None))
     for tag in tags:
@@ -464,7 +465,8 @@ def _first_dose(given: list, requests: list) -> tuple[dt.date | None, str, str |
                 planned.append((_when(ev), f"{_label(r)} dosageInstruction[{i}].timing.event[{j}]"))
             bounds = timing.repeat.boundsPeriod if timing.repeat else None
             if bounds is not None and bounds.start is not None:
-                planned.append((_when(bounds.start), f"{_label(r)} dosageInstruction[{i}].timing.repeat.boundsPeriod.start"))
+                planned.append((_when(bounds.start),
+                                f"{_label(r)} dosageInstruction[{i}].timing.repeat.boundsPeriod.start"))
     planned = [p for p in planned if p[0] is not None]
     if planned:
         day, where = min(planned)
@@ -539,7 +541,7 @@ class BundleRows:
         from ..patient import FIELDS
         return list(FIELDS)
 
-    def rows(self):
+    def rows(self) -> Iterator[tuple[int, list[Any]]]:
         from ..patient import FIELDS
         for number, item in enumerate(self.items, 1):
             if item.patient is not None:

@@ -213,5 +213,5 @@ def prune_cmd(db, before) -> None:
     retention period), and superseded stock prints older than it."""
     record, _ = _open(db)
     with record:
-        patients, prints = record.prune(before.replace(tzinfo=dt.timezone.utc))
+        patients, prints = record.prune(before.replace(tzinfo=dt.UTC))
     click.echo(f"forgot {patients} patient(s); deleted {prints} print(s)")

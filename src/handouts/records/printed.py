@@ -22,8 +22,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import HandoutsError
 
@@ -149,7 +150,7 @@ class Wordings:
         return found
 
     def _compute(self, entry: str, locale: str) -> str:
-        from .. import localizer, locales, session
+        from .. import locales, localizer, session
         try:
             locales.get(locale)
         except HandoutsError:
@@ -183,11 +184,11 @@ class _CardVariants:
         (self.card if card else self.full).add(list_id)
         return self._L.items(list_id, card)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._L, name)
 
 
-def _with_variants(tracked: set[str], variants: Iterable[_CardVariants]) -> set[str]:
+def _with_variants(tracked: Iterable[str], variants: Iterable[_CardVariants]) -> set[str]:
     out = set(tracked)
     for v in variants:
         for list_id in v.card:
@@ -238,8 +239,10 @@ def card_entries(req: BuildRequest) -> dict[str, frozenset[str]]:
     L, E = localizer.get(req.locale, model), localizer.get(back, model)
     front = _CardVariants(L)
     rear = _CardVariants(E) if E is not L else front
+    # The variants stand in for their localizers (every other attribute is the localizer's).
+    as_front, as_rear = cast("Localizer", front), cast("Localizer", rear)
     found = _tracked(list(dict.fromkeys((L, E))), lambda: (
-        wallet_card.front_static(front), wallet_card.back_static(rear, front, model)))
+        wallet_card.front_static(as_front), wallet_card.back_static(as_rear, as_front, model)))
     by_code = {L.code: front, E.code: rear}
     return {code: frozenset(_with_variants(ids, [by_code[code]])) for code, ids in found.items()}
 
@@ -268,7 +271,7 @@ def _tracked(trackers: list[Localizer], render) -> dict[str, frozenset[str]]:
     with ExitStack() as stack:
         sets = [stack.enter_context(L.tracking()) for L in trackers]
         render()
-    return {L.code: frozenset(s) for L, s in zip(trackers, sets)}
+    return {L.code: frozenset(s) for L, s in zip(trackers, sets, strict=True)}
 
 
 def printed_set(wordings: Wordings, printed: Mapping[str, Iterable[str]]) -> list[Wording]:
@@ -280,5 +283,5 @@ def printed_set(wordings: Wordings, printed: Mapping[str, Iterable[str]]) -> lis
 def set_digest(items: list[Wording]) -> str:
     h = hashlib.sha256()
     for w in items:
-        h.update(f"{w.locale}\t{w.entry}\t{w.digest}\n".encode("utf-8"))
+        h.update(f"{w.locale}\t{w.entry}\t{w.digest}\n".encode())
     return h.hexdigest()

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from .printed import Wordings
 
 if TYPE_CHECKING:
     from ..content import ContentModel
+    from ..patient import Patient
     from .store import PrintRow, Record
 
 
@@ -61,11 +63,11 @@ def recall(record: Record, model: ContentModel, patient_key: str | None = None) 
     texts = record.wording_texts(w for diffs in changed.values() for _, _, w in diffs)
     out: dict[tuple, Recalled] = {}
     for row in latest:
-        diffs = changed.get(row.printed_set)
-        if not diffs:
+        row_diffs = changed.get(row.printed_set)
+        if not row_diffs:
             continue
         changes = tuple(Change(e, loc, texts.get(w, ""), current.get(e, loc).text)
-                        for e, loc, w in sorted(diffs, key=lambda d: (d[1] != row.locale, d[1], d[0])))
+                        for e, loc, w in sorted(row_diffs, key=lambda d: (d[1] != row.locale, d[1], d[0])))
         key = (row.patient_key, row.document) if row.patient_key else (None, row.document, row.locale,
                                                                           row.also, row.paper, row.large_print)
         group = out.setdefault(key, Recalled(row.patient_key, row.key_kind, row.document))
@@ -141,7 +143,7 @@ def _clip(text: str, width: int) -> str:
 @dataclass(frozen=True)
 class Reprint:
     """One document to print again: for whom (None: stock), and as it was printed."""
-    patient: object  # handouts.patient.Patient | None
+    patient: Patient | None
     patient_key: str | None
     document: str
     locale: str
@@ -151,7 +153,7 @@ class Reprint:
     replaces: str  # uid of the outdated print
 
 
-def reprint_plan(results: Iterable[Recalled], patients: dict[str, object]) -> tuple[list[Reprint], list[str]]:
+def reprint_plan(results: Iterable[Recalled], patients: dict[str, Patient]) -> tuple[list[Reprint], list[str]]:
     """What `recall --reprint` prints: each outdated document again, for the patient the
     clinic's list (or the record's kept details) gives under that key. Returns the
     reprints and the keys no patient was found for (reported, never guessed)."""

@@ -108,6 +108,7 @@ class Recorder:
         record = _SHARED.get(target)
         if record is None:
             rec = cls.open(target, channel, model)
+            assert rec.record is not None  # opened on a target: it has a record
             _SHARED[target] = rec.record
         else:
             rec = cls(record, channel, model, config.load())

@@ -14,14 +14,15 @@ import os
 import stat
 import threading
 import uuid
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, create_engine, delete, func, insert, select
-from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 
 from ..errors import HandoutsError
@@ -57,8 +58,8 @@ def _url(target: str | Path, field: str = FIELD) -> URL:
     raise HandoutsError("record.url_backend", field, {"backend": backend})
 
 
-def describe(url: URL) -> str:
-    """A URL as messages show it: never its password."""
+def describe(url: URL) -> str | None:
+    """A URL as messages show it: never its password (None: an SQLite URL without a file)."""
     return url.database if url.get_backend_name() == "sqlite" else url.render_as_string(hide_password=True)
 
 
@@ -99,7 +100,7 @@ def _alembic(conn: Connection):
     return cfg
 
 
-def head_revision() -> str:
+def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
 
@@ -261,8 +262,8 @@ class Record:
             raise ValueError(f"channel must be one of {schema.CHANNELS}")
         items = printed_set(self.wordings(model), printed)
         digest = set_digest(items)
-        at = printed_at or dt.datetime.now(dt.timezone.utc)
-        values = dict(
+        at = printed_at or dt.datetime.now(dt.UTC)
+        values: dict[str, Any] = dict(
             uid=str(uuid.uuid4()), document_id=document_id,
             patient_key=patient_key.value if patient_key else None,
             key_kind=patient_key.kind if patient_key else None,
@@ -282,7 +283,9 @@ class Record:
                     .order_by(p.c.printed_at.desc(), p.c.id.desc()).limit(1)).scalar()
                 if keep_details is not None:
                     self._keep(conn, patient_key, keep_details, at)
-            new_id = conn.execute(insert(schema.prints).values(**values)).inserted_primary_key[0]
+            inserted = conn.execute(insert(schema.prints).values(**values)).inserted_primary_key
+            assert inserted is not None  # an INSERT of one row has its key
+            new_id = inserted[0]
         return PrintRow(id=new_id, **values)
 
     @contextmanager
@@ -350,8 +353,9 @@ class Record:
     def by_document_id(self, document_id: str) -> list[PrintRow]:
         """Every print of a document id (a paper in someone's hand names it)."""
         with self.engine.connect() as conn:
-            return [_row(r) for r in conn.execute(select(schema.prints).where(schema.prints.c.document_id == document_id)
-                                                  .order_by(schema.prints.c.printed_at, schema.prints.c.id))]
+            query = (select(schema.prints).where(schema.prints.c.document_id == document_id)
+                     .order_by(schema.prints.c.printed_at, schema.prints.c.id))
+            return [_row(r) for r in conn.execute(query)]
 
     def latest(self, patient_key: str | None = None) -> list[PrintRow]:
         """The latest print per patient, document and language, and per pile of stock

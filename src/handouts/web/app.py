@@ -18,6 +18,7 @@ import re
 import secrets
 import time
 import zipfile
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,7 +152,7 @@ class Guard:
                 return await receive()
             try:
                 message = await asyncio.wait_for(receive(), deadline - asyncio.get_running_loop().time())
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 timed_out = True
                 raise BodyTimeout from None
             body_done = message["type"] != "http.request" or not message.get("more_body", False)
@@ -212,8 +213,8 @@ def _settings(request: Request) -> core.Settings:
     return request.app.state.settings
 
 
-def _page(request: Request, ui: str, values: dict | None = None, problems: list[core.Problem] = (),
-          previews=(), status: int = 200, notice: str = "", listed: list[str] = (), outdated=(),
+def _page(request: Request, ui: str, values: dict | None = None, problems: Sequence[core.Problem] = (),
+          previews=(), status: int = 200, notice: str = "", listed: Sequence[str] = (), outdated=(),
           ehr_patients=()) -> HTMLResponse:
     settings = _settings(request)
     values = dict(values or {})
@@ -521,6 +522,7 @@ async def batch(request: Request):
         return _page(request, ui, status=r.status, notice=r.words(ui), listed=r.problems)
     if wants_json:
         return JSONResponse(_status(ui, job), status_code=202)
+    assert job.task is not None  # _start_batch started it
     await asyncio.shield(job.task)       # without script: wait, then send the ZIP
     return _hand_over(request, ui, job)
 
@@ -771,6 +773,8 @@ def create_app(workers_count: int = 0, warm: bool = True,
         Route("/{ui}/batch/zip", batch_zip, methods=["POST"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={HTTPException: not_found})
+                    # Starlette types every handler as taking any Exception; this one is
+                    # registered for HTTPException only, so that is all it is given.
+                    exception_handlers={HTTPException: not_found})  # type: ignore[dict-item]
     app.state.settings = settings or core.Settings()
     return Guard(app, allowed_hosts, body_timeout)

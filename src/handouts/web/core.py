@@ -16,6 +16,7 @@ from functools import cache
 import os
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from handouts import build, content, locales, papers, registry, request, session
 from handouts.errors import HandoutsError
@@ -203,7 +204,8 @@ class Problem:
     comes back from a worker process."""
     field: str        # a form field name, or "" for the form as a whole
     code: str         # errors.MESSAGES key, or a reason of the page's own (web.i18n.PROBLEM_TEXT)
-    params: dict = field(default_factory=dict)
+    # dataclasses.field: the class's own `field` (a str) hides the name here for mypy.
+    params: dict = dataclasses.field(default_factory=dict)
     error: HandoutsError | None = None  # the core's error: its words in the page's language
     column: str = ""  # a list row's problem: the spreadsheet column (A, B ...) of its field
 
@@ -367,7 +369,7 @@ def bundle_patients(data: bytes, name: str) -> list[dict]:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HandoutsError("fhir.not_json", "patients", {"line": getattr(exc, "lineno", 1), "detail": str(exc)[:80]},
                             where=name) from None
-    out = []
+    out: list[dict[str, Any]] = []
     for item in parse_bundle(bundle, config.load().fhir, model(), source=name):
         if item.patient is None:
             out.append({"where": item.where, "error": item.error})

@@ -197,7 +197,8 @@ def environment(code: str) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
                              autoescape=True, extensions=["jinja2.ext.i18n"],
                              undefined=jinja2.StrictUndefined)
-    env.install_gettext_translations(translations(code), newstyle=True)
+    # jinja2.ext.i18n adds this method at run time; jinja2's types do not know it.
+    env.install_gettext_translations(translations(code), newstyle=True)  # type: ignore[attr-defined]
     return env
 
 

@@ -13,8 +13,12 @@ import ipaddress
 import re
 import socket
 import sys
+from typing import TYPE_CHECKING
 
 from handouts.errors import HandoutsError
+
+if TYPE_CHECKING:
+    import asyncio
 
 HEADER_TIMEOUT = 10.0       # seconds from connecting (or the last response) to complete headers
 MAX_CONNECTIONS = 256       # open connections (uvicorn answers 503 beyond); slow ones time out
@@ -96,7 +100,7 @@ def timed_protocol(header_timeout: float = HEADER_TIMEOUT) -> type:
     class TimedH11Protocol(H11Protocol):
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
-            self._headers_timer = None
+            self._headers_timer: asyncio.TimerHandle | None = None
             self._arm()
 
         def _arm(self) -> None:
