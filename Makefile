@@ -32,8 +32,8 @@ $(TEST_STAMP): pyproject.toml constraints.txt | $(BIN)/python
 render: $(RENDER_STAMP)
 	$(BIN)/handouts batch --all-locales --out out
 
-## Run the test suite (what .ci/run runs), on every core (pytest -n auto)
-test: $(TEST_STAMP)
+## Lint and type-check, then run the test suite (what .ci/run runs), on every core (pytest -n auto)
+test: lint
 	$(BIN)/python -m pytest -n auto -q
 
 ## Re-extract messages into locales/handouts.pot (documents), locales/web.pot (the web page) and locales/errors.pot (error messages) and merge them into every catalog

@@ -391,7 +391,7 @@ def phases(locale: str, repeat: int) -> dict:
 
 
 def targets(tmp: Path, repeat: int, quick: bool, count_instructions: bool = False) -> dict:
-    """The issue-23 targets, each as a ratio to its anchor measured in this run."""
+    """The speed targets, each as a ratio to its anchor measured in this run."""
     out: dict = {}
     typ = typst_anchor(repeat)
     out["typst_anchor_en"] = typ or "typst not installed: pip install -r benchmarks/requirements.txt"
@@ -485,7 +485,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="fewer repeats, skip the big batches")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--only", choices=["all", "targets", "documents"], default="all",
-                    help="targets: only the issue-23 figures (personal handout, cold build, 100-patient batch, "
+                    help="targets: only the speed-target figures (personal handout, cold build, 100-patient batch, "
                          "counter page, sizes, cards vs floor)")
     ap.add_argument("--instructions", action="store_true",
                     help="also count the warm renders' instructions with valgrind (slow; steady on a busy machine)")

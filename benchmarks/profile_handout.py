@@ -1,5 +1,5 @@
-"""Where a warm personal handout's time goes, and what merging static pages would save
-(issue 12). Prints one JSON object; nothing fails.
+"""Where a warm personal handout's time goes, and what merging static pages would save.
+Prints one JSON object; nothing fails.
 
     .venv/bin/python benchmarks/profile_handout.py [--locale en] [--repeat 5]
 

@@ -9,7 +9,7 @@
 #   fontTools fallback. Optional: without it everything works, more slowly.
 # test (besides the above):
 # - chromium: Debian's browser, driven by Playwright in the web page's end-to-end tests
-#   (tests/test_web_browser*.py; Playwright never downloads a browser of its own). Under
+#   (tests/web/test_browser*.py; Playwright never downloads a browser of its own). Under
 #   CI those tests fail, loudly, when /usr/bin/chromium is missing.
 # - calcurse: a calendar program that imports the patient's .ics file in tests/test_ics.py
 #   (a parser other than the library that writes it). Under CI its absence fails.

@@ -77,7 +77,7 @@ def test_chinese_terms_from_the_fact_sheet(code):
     text = catalogs.all_text(code)
     terms = {
         "zh-Hans": ["塔拉妥单抗", "细胞因子释放综合征", "免疫效应细胞相关神经毒性综合征", "广泛期小细胞肺癌"],
-        # Taiwan usage (issue 10): 細胞激素釋放症候群, 症候群, not the fact sheet's conversion.
+        # Taiwan usage: 細胞激素釋放症候群, 症候群, not the fact sheet's conversion.
         "zh-Hant": ["塔拉妥單抗", "細胞激素釋放症候群", "免疫效應細胞相關神經毒性症候群", "廣泛期小細胞肺癌"],
     }[code]
     for term in terms:

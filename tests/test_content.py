@@ -92,7 +92,7 @@ def test_overdue_sources_are_reported(model):
     assert "S1" not in overdue
 
 
-# ------------------------------------------------------------------- issue 10
+# ------------------------------------------------------------------- presentation
 
 def test_medical_structure_lives_in_the_model(model):
     """Restart rows, the timeline split, the cycles a schedule shows, the stay-near doses

@@ -1,4 +1,4 @@
-"""Text contrast (issue 10): every text colour the stylesheets and the card geometry
+"""Text contrast: every text colour the stylesheets and the card geometry
 declare is at least 4.5:1 (WCAG 2 AA) against the background it is drawn on. Colours
 are read from the files, so a change there is checked."""
 

@@ -1,4 +1,4 @@
-"""Text no line may break inside (issue 10): 第N天, a date, a range, a bracketed brand.
+"""Text no line may break inside: 第N天, a date, a range, a bracketed brand.
 Locale data (locales/<dir>/locale.toml keep_together) drives one mechanism: the handout
 wraps each match in a nowrap span (handouts.locales.keep_together), the card's line
 breaker keeps it in one piece (handouts.linebreak)."""
@@ -146,7 +146,7 @@ def _flat(text: str) -> str:
 @pytest.mark.parametrize("code", LOCALES)
 def test_phone_and_emergency_rule_print_together_in_the_page_one_box(renders, model, sample_patient,
                                                                      code, paper, personal):
-    """Issue 10: the care-team phone and the emergency instruction inside the page-1
+    """The care-team phone and the emergency instruction inside the page-1
     warning box (en Letter printed the emergency rule at the top of page 2)."""
     from handouts import localizer, registry
     from handouts.documents.common import danger_emergency

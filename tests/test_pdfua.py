@@ -1,4 +1,4 @@
-"""PDF/UA-1 checker in CI (issue 10): the handout and the poster pass outloud, a free,
+"""PDF/UA-1 checker in CI: the handout and the poster pass outloud, a free,
 offline PDF/UA-1 checker from PyPI (Matterhorn Protocol checkpoints plus semantic checks
 that a validator cannot make; Apache-2.0, reads the file with pikepdf and PyMuPDF).
 

@@ -1,4 +1,4 @@
-"""Tagged structure of the handout and the poster (issue 10), read from the PDF structure
+"""Tagged structure of the handout and the poster, read from the PDF structure
 tree with pypdf: headings in document order, lists as lists, the schedule as a table
 with header cells, the QR code as a figure with alt text, language and title."""
 

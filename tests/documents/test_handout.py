@@ -124,7 +124,7 @@ def test_byte_identical_across_runs(model, tmp_path):
     assert hashlib.sha256(a.path.read_bytes()).digest() == hashlib.sha256(b.path.read_bytes()).digest()
 
 
-# ---------------------------------------------------------- issue 13: page counter
+# ---------------------------------------------------------- page counter
 
 def test_page_counter_comes_from_css_counters_and_the_catalog(model):
     from handouts import locales, papers, registry
@@ -158,7 +158,7 @@ PT_MM = 25.4 / 72
 
 @pytest.mark.parametrize("locale,paper", CASES)
 def test_dose_column_holds_every_dose(renders, model, locale, paper):
-    """The schedule tables have fixed column widths (issue 12), the dose column 3.6em.
+    """The schedule tables have fixed column widths, the dose column 3.6em.
     Every dose printed in it (the general schedule and the dated one) must end inside
     its own cell, before the next column's padding: a longer unit in some locale fails
     here instead of printing over the monitoring text."""

@@ -1,4 +1,4 @@
-"""Bilingual handout (issue 10): `--locale X --also Y` prints the patient's language and
+"""Bilingual handout: `--locale X --also Y` prints the patient's language and
 then the other one on the same set of sheets, each part in an element with its own lang.
 WeasyPrint writes only the document's /Lang (the first locale): it does not carry an
 element's lang into the PDF structure tree, so the parts are tagged in the HTML only."""

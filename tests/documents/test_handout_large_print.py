@@ -1,4 +1,4 @@
-"""--large-print (issue 10): every character of the handout at least 18 pt, headings
+"""--large-print: every character of the handout at least 18 pt, headings
 larger, Letter and A4, every locale, within the raised page budget."""
 
 from __future__ import annotations

@@ -374,7 +374,7 @@ def test_metadata(renders):
     assert str(pdfcheck.catalog(renders.get("wallet-card", "zh-Hans", "id1"))["/Lang"]) == "zh-Hans"
 
 
-# ------------------------------------------------------------------ issue 10: 7 pt
+# ------------------------------------------------------------------ 7 pt
 
 MIN_BODY_PT = 7.0
 

@@ -1,4 +1,4 @@
-"""What the sheet renderer does once per run instead of once per card (issue 12) must give
+"""What the sheet renderer does once per run instead of once per card must give
 what it gave per card: the garbage collector's setting comes back, form names are the
 ones each card's bleed and languages name."""
 

@@ -1,4 +1,4 @@
-"""The wallet card's layout caches (issue 12: 10,000 cards near the ReportLab floor) must
+"""The wallet card's layout caches (10,000 cards near the ReportLab floor) must
 never hand one zone's layout to another: every part of a zone's style, of its block and
 of its font stack is in the key. Each test compares a layout made with warm caches
 against the same layout made from scratch."""

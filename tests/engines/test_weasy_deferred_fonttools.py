@@ -1,5 +1,5 @@
 """WeasyPrint's fontTools subsetter and variable-font instancer load only when used
-(issue 12: 0.1-0.15 s CPU of every cold handout or poster build that never uses them).
+(loading them costs every cold handout or poster build that never uses them).
 engines/test_weasy.py::test_renders_without_libharfbuzz_subset renders through the deferred
 subsetter itself."""
 

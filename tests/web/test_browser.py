@@ -217,7 +217,7 @@ def test_keyboard_only_fill_and_download(page, server, tmp_path):
 
 
 def test_also_english_by_keyboard(page, server, tmp_path):
-    """Issue 10: a zh-Hant handout with English on the same sheets, chosen by keyboard (a
+    """A zh-Hant handout with English on the same sheets, chosen by keyboard (a
     document without a bilingual version is refused in web/test_app.py, in each language)."""
     page.goto(server + "/zh-Hant/")
     assert page.inner_text("label[for=also]") == "同時加印第二種語言"

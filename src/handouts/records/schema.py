@@ -1,5 +1,5 @@
 """The print record's tables (SQLAlchemy Core). The migrations in migrations/versions
-create exactly these; tests/test_records_schema.py compares the two on SQLite and
+create exactly these; tests/records/test_store.py compares the two on SQLite and
 PostgreSQL, so a change here needs a new migration.
 
 What a printed document printed is stored once per distinct content, not once per
