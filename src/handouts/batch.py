@@ -344,13 +344,8 @@ def supersede_earlier_packs(plan: Plan, out: output.OutputDir,
         candidates = rows[(lst, base)]
         row, by = next(((r, f) for r, f in candidates if r == old_row), candidates[0])
         where = f"{lst} row {row}"
-        try:
-            aside = out.move_aside(f"{PATIENTS_DIR}/{name}", f"{PATIENTS_DIR}/{SUPERSEDED}")
-        except HandoutsError as err:
-            problem = HandoutsError("pack.not_moved", "", {"problem": err}, where=where)
-            plan.problems.append(problem)
-            if notice:
-                notice(problem)
+        aside = _move_aside(plan, out, f"{PATIENTS_DIR}/{name}", f"{PATIENTS_DIR}/{SUPERSEDED}", where, notice)
+        if aside is None:
             continue
         _mark_superseded(out, aside, {"by": by, "on": today, "list": lst, "row": row})
         moved.setdefault(by, []).append(aside.removeprefix(PATIENTS_DIR + "/"))
@@ -364,6 +359,20 @@ def supersede_earlier_packs(plan: Plan, out: output.OutputDir,
     if replaced_by:
         _move_sheets_aside(plan, out, replaced_by, today, notice)
     return moved
+
+
+def _move_aside(plan: Plan, out: output.OutputDir, path: str, into: str, where: str,
+                notice: Callable[[HandoutsError], None] | None) -> str | None:
+    """Where `path` went in `into`, or None when it could not be moved: then it stays where
+    it is and the run reports it (the rest of the pack is still moved)."""
+    try:
+        return out.move_aside(path, into)
+    except HandoutsError as err:
+        problem = HandoutsError("pack.not_moved", "", {"problem": err}, where=where)
+        plan.problems.append(problem)
+        if notice:
+            notice(problem)
+        return None
 
 
 def _current_folders(plan: Plan) -> dict[str, tuple[set[str], set[tuple[str, int]]]]:
@@ -402,14 +411,10 @@ def _move_old_languages_aside(plan: Plan, out: output.OutputDir, folder: str, ma
         lst, row = _list_row(entry.get("origin")) or ("", 0)
         where = f"{lst} row {row}"
         if os.path.lexists(out.root / rel / file):  # else deleted by hand: only its entry moves
-            try:
-                file_aside = out.move_aside(f"{rel}/{file}", into).rsplit("/", 1)[-1]
-            except HandoutsError as err:
-                problem = HandoutsError("pack.not_moved", "", {"problem": err}, where=where)
-                plan.problems.append(problem)
-                if notice:
-                    notice(problem)
+            moved_to = _move_aside(plan, out, f"{rel}/{file}", into, where, notice)
+            if moved_to is None:
                 continue
+            file_aside = moved_to.rsplit("/", 1)[-1]
         else:
             file_aside = file
         aside[file_aside] = {**entry, "file": file_aside,
@@ -461,14 +466,10 @@ def _move_sheets_aside(plan: Plan, out: output.OutputDir, replaced: dict[str, st
         where = str(entry.get("list") or "")
         moved = file
         if os.path.lexists(out.root / PATIENTS_DIR / file):  # else deleted by hand: only its entry moves
-            try:
-                moved = out.move_aside(f"{PATIENTS_DIR}/{file}", f"{PATIENTS_DIR}/{SUPERSEDED}").rsplit("/", 1)[-1]
-            except HandoutsError as err:
-                problem = HandoutsError("pack.not_moved", "", {"problem": err}, where=where)
-                plan.problems.append(problem)
-                if notice:
-                    notice(problem)
+            moved_to = _move_aside(plan, out, f"{PATIENTS_DIR}/{file}", f"{PATIENTS_DIR}/{SUPERSEDED}", where, notice)
+            if moved_to is None:
                 continue
+            moved = moved_to.rsplit("/", 1)[-1]
             plan.moved_aside.append(f"{PATIENTS_DIR}/{SUPERSEDED}/{moved}")
         by = sorted({replaced[f] for f in entry.get("folders") or () if f in replaced})
         aside[moved] = {**entry, "file": moved, "superseded": {"by": by, "on": today}}

@@ -178,7 +178,6 @@ MESSAGES: dict[str, str] = {
     "interrupted": E_("stopped after %(done)s of %(total)s files; every file written is complete and in its "
                       "folder's manifest.json. Run the same command again to finish: finished files are not "
                       "rebuilt"),
-    "file.changed": E_("%(file)s changed while it was read; try again"),
     # -- the print record: where it is, its settings and its key
     "record.url_empty": E_("is empty; give a file path or a database URL"),
     "record.url_invalid": E_("not a database URL (e.g. postgresql://user@host/db, or a file path)"),

@@ -239,7 +239,9 @@ def check_file(path: Path, option: str) -> None:
         raise err
 
 
-def _read_bounded(path: Path, limit: int, option: str) -> bytes:
+def read_bounded(path: Path, limit: int, option: str) -> bytes:
+    """The whole file, refused (never half-read, never waited on) when it is not a regular
+    file or is larger than `limit` bytes; the error names `option`."""
     try:
         # Non-blocking: a FIFO must be refused, not waited on (a regular file reads the same).
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -295,7 +297,7 @@ def load_toml(path: Path) -> Patient:
     ("p.toml: first_dose: ..."), whether the TOML parser or the patient record refused
     the value."""
     where = path.name
-    text = decode(_read_bounded(path, MAX_TOML_BYTES, "patient"), path.name, "patient")
+    text = decode(read_bounded(path, MAX_TOML_BYTES, "patient"), path.name, "patient")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -457,7 +459,7 @@ class RowSource(Protocol):
 def read_list(path: Path, option: str = "patients") -> RowSource:
     """The patient list in a file: an Excel workbook (.xlsx) or CSV text, told apart by
     their bytes, size-limited (the error names `option`)."""
-    return list_source(path.name, _read_bounded(path, MAX_CSV_BYTES, option), option)
+    return list_source(path.name, read_bounded(path, MAX_CSV_BYTES, option), option)
 
 
 def list_source(name: str, data: bytes, option: str = "patients") -> RowSource:
@@ -479,7 +481,7 @@ class CsvRows:
     @classmethod
     def read(cls, path: Path, option: str = "patients") -> CsvRows:
         """The list in a file, size-limited and decoded (the error names `option`)."""
-        return cls(path.name, decode(_read_bounded(path, MAX_CSV_BYTES, option), path.name, option))
+        return cls(path.name, decode(read_bounded(path, MAX_CSV_BYTES, option), path.name, option))
 
     def _csv(self) -> Any:
         if self._reader is None:

@@ -292,18 +292,21 @@ def provenance(L: Localizer, model: ContentModel, when: dt.date, printed: set[st
     }
 
 
+def _footer_values(L: Localizer, model: ContentModel, when: dt.date) -> dict[str, str]:
+    """What every footer names: the content version, the label revision it follows and
+    the print date, in the reader's words."""
+    return {"version": model.meta.content_version, "revised": L.month_year(model.meta.label_revised),
+            "date": L.date(when, "medium")}
+
+
 def footer_line(L: Localizer, model: ContentModel, when: dt.date) -> str:
     return L._("Content %(version)s · U.S. prescribing information revised %(revised)s · "
                "Printed %(date)s · Not a substitute for advice from your care team",
-               version=model.meta.content_version,
-               revised=L.month_year(model.meta.label_revised),
-               date=L.date(when, "medium"))
+               **_footer_values(L, model, when))
 
 
 def staff_footer_line(L: Localizer, model: ContentModel, when: dt.date) -> str:
     """The poster's footer: for staff, who check against the prescribing information."""
     return L._("For clinic staff · Content %(version)s · U.S. prescribing information revised %(revised)s · "
                "Printed %(date)s · Check doses against the current prescribing information.",
-               version=model.meta.content_version,
-               revised=L.month_year(model.meta.label_revised),
-               date=L.date(when, "medium"))
+               **_footer_values(L, model, when))

@@ -197,37 +197,13 @@ class _Index:
 def read_bundle(path: Path, settings=None, model=None) -> list[ImportedPatient]:
     """Every Patient of a bundle file with its patient record or its error. A file that
     is not a FHIR Bundle is one error for the whole file (field --patients)."""
-    from ..patient import decode
-    data = decode(_read_file(path), str(path), "--patients")
+    from ..patient import decode, read_bounded
+    data = decode(read_bounded(path, MAX_BUNDLE_BYTES, FIELD), path.name, "--patients")
     try:
         bundle = json.loads(data)
     except json.JSONDecodeError as exc:
         raise HandoutsError("fhir.not_json", FIELD, {"line": exc.lineno, "detail": exc.msg}, where=path.name) from None
     return parse_bundle(bundle, settings, model, source=path.name)
-
-
-def _read_file(path: Path) -> bytes:
-    """The whole file, refused (never half-read) when it is not a regular file or is
-    larger than MAX_BUNDLE_BYTES; no buffer larger than the file is allocated."""
-    import os
-    import stat
-    try:
-        with path.open("rb") as fh:
-            st = os.fstat(fh.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise HandoutsError("file.not_regular", FIELD, {"path": path})
-            if st.st_size > MAX_BUNDLE_BYTES:
-                raise HandoutsError("file.too_large", FIELD, {"file": path.name, "kib": MAX_BUNDLE_BYTES // 1024})
-            data = fh.read(st.st_size + 1)
-    except FileNotFoundError:
-        raise HandoutsError("file.missing", FIELD, {"path": path}) from None
-    except IsADirectoryError:
-        raise HandoutsError("file.is_folder", FIELD, {"path": path}) from None
-    except OSError as exc:
-        raise HandoutsError("file.unreadable", FIELD, {"path": path, "reason": exc.strerror or exc}) from None
-    if len(data) > MAX_BUNDLE_BYTES:
-        raise HandoutsError("file.changed", FIELD, {"file": path.name})
-    return data
 
 
 def parse_bundle(bundle: Any, settings=None, model=None, source: str = "bundle") -> list[ImportedPatient]:

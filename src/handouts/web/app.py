@@ -277,6 +277,19 @@ async def _read_form(request: Request, limit: int):
         raise Refused(408, "slow") from None
 
 
+
+async def _uploaded(form, field: str, limit: int, missing: str) -> tuple[str, bytes]:
+    """The name and bytes of the file uploaded as `field`, read whole: refused as `missing` when no file came,
+    as too large past `limit` bytes (the form's own limit counts the whole body)."""
+    upload = form.get(field)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        raise Refused(400, missing)
+    data = await upload.read(limit + 1)
+    await upload.close()
+    if len(data) > limit:
+        raise Refused(413, "too_large", kib=limit // 1024)
+    return upload.filename, data
+
 # A patient from an EHR bundle: hidden fields the page carries from the upload to the
 # print (the MRN keys the print record; the first dose's source is shown to confirm).
 EHR_FIELDS = ("mrn", "mrn_system", "first_dose_from", "first_dose_status", "first_dose_confirmed")
@@ -297,6 +310,16 @@ def _order(form, settings: core.Settings, document: str | None = None) -> tuple[
                        first_dose_from=values.get("first_dose_from", "").strip(),
                        first_dose_confirmed=values.get("first_dose_confirmed") == "yes")
     return order, values, problems
+
+
+async def _form_order(request: Request, ui: str) -> tuple[core.Order, dict, list[core.Problem]] | Response:
+    """The posted patient form as an order with the problems found in it, or the page
+    that says why the form could not be read at all."""
+    try:
+        form = await _read_form(request, MAX_FORM_BYTES)
+    except Refused as r:
+        return _page(request, ui, status=r.status, notice=r.words(ui))
+    return _order(form, _settings(request))
 
 
 async def _produce(request: Request, order: core.Order, preview: bool) -> workers.Outcome:
@@ -359,11 +382,10 @@ async def preview(request: Request):
 async def calendar(request: Request):
     """The patient's dated schedule as an .ics file, checked as the PDF would be."""
     ui = _ui(request)
-    try:
-        form = await _read_form(request, MAX_FORM_BYTES)
-    except Refused as r:
-        return _page(request, ui, status=r.status, notice=r.words(ui))
-    order, values, problems = _order(form, _settings(request))
+    got = await _form_order(request, ui)
+    if isinstance(got, Response):
+        return got
+    order, values, problems = got
     if problems:
         return _page(request, ui, values, problems, status=422)
     try:
@@ -381,11 +403,10 @@ async def calendar(request: Request):
 async def fill(request: Request):
     """The form filled with a patient chosen from an uploaded bundle (nothing rendered)."""
     ui = _ui(request)
-    try:
-        form = await _read_form(request, MAX_FORM_BYTES)
-    except Refused as r:
-        return _page(request, ui, status=r.status, notice=r.words(ui))
-    _, values, problems = _order(form, _settings(request))
+    got = await _form_order(request, ui)
+    if isinstance(got, Response):
+        return got
+    _, values, problems = got
     return _page(request, ui, values, problems, status=422 if problems else 200)
 
 
@@ -396,13 +417,7 @@ async def bundle(request: Request):
     ui = _ui(request)
     try:
         form = await _read_form(request, MAX_BUNDLE_BYTES)
-        upload = form.get("bundle")
-        if not isinstance(upload, UploadFile) or not upload.filename:
-            raise Refused(400, "no_bundle")
-        data = await upload.read(MAX_BUNDLE_BYTES + 1)
-        await upload.close()
-        if len(data) > MAX_BUNDLE_BYTES:
-            raise Refused(413, "too_large", kib=MAX_BUNDLE_BYTES // 1024)
+        _, data = await _uploaded(form, "bundle", MAX_BUNDLE_BYTES, "no_bundle")
     except Refused as r:
         return _page(request, ui, status=r.status, notice=r.words(ui))
     locale = form.get("locale") if form.get("locale") in core.locale_codes() else ui
@@ -532,17 +547,11 @@ XLSX_MAGIC = b"PK\x03\x04"
 
 async def _start_batch(request: Request, ui: str) -> Job:
     form = await _read_form(request, MAX_UPLOAD_BYTES)
-    upload = form.get("patients")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        raise Refused(400, "no_file")
-    raw = await upload.read(MAX_UPLOAD_BYTES + 1)
-    await upload.close()
-    if len(raw) > MAX_UPLOAD_BYTES:
-        raise Refused(413, "too_large", kib=MAX_UPLOAD_BYTES // 1024)
+    filename, raw = await _uploaded(form, "patients", MAX_UPLOAD_BYTES, "no_file")
     spreadsheet = raw.startswith(XLSX_MAGIC)
     if not spreadsheet:   # CSV: cheap checks here; an .xlsx is read in a worker
         try:
-            text = core.decode(raw, upload.filename)
+            text = core.decode(raw, filename)
         except HandoutsError as err:  # UTF-16 says so; anything else is not a list
             if err.code == "file.utf16":
                 raise Refused(400, "other", detail=err.render(ui)) from None
