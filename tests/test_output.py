@@ -21,6 +21,7 @@ from handouts.errors import HandoutsError
 from handouts.patient import Patient
 from handouts.pdftext import extract
 from tests.helpers import run
+from tests.helpers.processes import alive, children
 
 HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
 
@@ -174,24 +175,6 @@ def _big_list(tmp_path: Path, n: int = 24) -> Path:
     return csv
 
 
-def _children(pid: int) -> set[int]:
-    kids: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            kids |= {int(x) for x in (task / "children").read_text().split()}
-        except OSError:
-            pass
-    return kids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.split(")")[-1].split()[0] != "Z"
-
-
 def _start(tmp_path: Path, csv: Path, jobs: int = 2):
     cmd = [sys.executable, "-m", "handouts", "batch", "--patients", str(csv), "--out", str(tmp_path / "o"),
            "--jobs", str(jobs)]
@@ -216,7 +199,7 @@ def _assert_complete(folder: Path) -> None:
 def test_ctrl_c_stops_the_batch_quickly_and_says_how_to_resume(tmp_path):
     csv = _big_list(tmp_path)
     cmd, proc = _start(tmp_path, csv)
-    workers = _children(proc.pid)
+    workers = children(proc.pid)
     assert workers, "no worker processes"
     t0 = time.time()
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
@@ -226,7 +209,7 @@ def test_ctrl_c_stops_the_batch_quickly_and_says_how_to_resume(tmp_path):
     assert stopped < 3.0, f"took {stopped:.1f} s to stop"
     assert "Run the same command again" in err and "Traceback" not in err
     time.sleep(0.5)
-    assert not [w for w in workers if _alive(w)], "workers outlived the batch"
+    assert not [w for w in workers if alive(w)], "workers outlived the batch"
     _assert_complete(tmp_path / "o")
     assert len(list((tmp_path / "o").rglob("tarlatamab-handout-*.pdf"))) < 24
     res = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -250,14 +233,14 @@ def test_second_ctrl_c_does_not_hang(tmp_path):
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc (Linux)")
 def test_workers_die_with_a_killed_parent(tmp_path):
     cmd, proc = _start(tmp_path, _big_list(tmp_path))
-    workers = _children(proc.pid)
+    workers = children(proc.pid)
     assert workers
     proc.send_signal(signal.SIGKILL)  # only the parent
     proc.communicate(timeout=20)
     deadline = time.time() + 3
-    while time.time() < deadline and [w for w in workers if _alive(w)]:
+    while time.time() < deadline and [w for w in workers if alive(w)]:
         time.sleep(0.05)
-    assert not [w for w in workers if _alive(w)], "workers went on after the parent was killed"
+    assert not [w for w in workers if alive(w)], "workers went on after the parent was killed"
     files = {p: p.stat().st_mtime_ns for p in (tmp_path / "o").rglob("*.pdf")}
     time.sleep(1.0)
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "o").rglob("*.pdf")} == files, "written after death"

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -98,3 +100,11 @@ def handout_request(model, patient, locale, paper, **options):
     from handouts.documents.common import BuildRequest
     return BuildRequest("handout", locale, papers.get(paper, registry.get("handout").papers), patient, model,
                         **options)
+
+
+def needs(message: str) -> NoReturn:
+    """A program or service a test needs is missing: a developer's run skips the test,
+    CI's fails it (`.ci/run` sets CI, and installs every such program first)."""
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)

@@ -38,6 +38,15 @@ def running(app, port: int | None = None, **config) -> Iterator[str]:
         thread.join(timeout=120)
 
 
+
+@contextlib.contextmanager
+def counter_page(workers: int) -> Iterator[str]:
+    """`handouts serve`'s app with `workers` render workers (not warmed: the tests that
+    need a warm worker wait for it), running on a free loopback port."""
+    from handouts.web.app import create_app
+    with running(create_app(workers_count=workers, warm=False)) as url:
+        yield url
+
 def die_once(folder: str, times: int) -> int:
     """Run in a worker: kill this worker the first `times` calls (counted as files in
     `folder`), then answer with its pid."""

@@ -9,7 +9,6 @@ import hashlib
 import io
 import re
 import logging
-import os
 import tempfile
 import time
 import zipfile
@@ -36,14 +35,10 @@ def private_tmp(tmp_path_factory):
     """The app and its worker processes get a temp folder of their own (TMPDIR is
     inherited by the spawned workers), so the privacy test can see anything written."""
     root = tmp_path_factory.mktemp("web-tmp")
-    old_env, old_dir = os.environ.get("TMPDIR"), tempfile.tempdir
-    os.environ["TMPDIR"], tempfile.tempdir = str(root), str(root)
-    yield root
-    tempfile.tempdir = old_dir
-    if old_env is None:
-        os.environ.pop("TMPDIR", None)
-    else:
-        os.environ["TMPDIR"] = old_env
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TMPDIR", str(root))
+        mp.setattr(tempfile, "tempdir", str(root))
+        yield root
 
 
 @pytest.fixture(scope="module")

@@ -10,43 +10,29 @@ import re
 
 import io
 import logging
-import os
 import zipfile
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import NCI_URL
-from tests.helpers.liveserver import running
+from tests.helpers.browser import chromium, playwright
+from tests.helpers.liveserver import counter_page
 from tests.helpers.pdfcheck import decode_qr
 
 from handouts.pdftext import extract
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
 
 @pytest.fixture(scope="module")
 def server():
-    from handouts.web.app import create_app
-    with running(create_app(workers_count=2, warm=False)) as url:
+    with counter_page(2) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not os.path.exists(CHROMIUM):
-        message = (f"{CHROMIUM} is missing: install Debian's chromium "
-                   "(scripts/install-system-deps.sh does, as root with apt)")
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with playwright() as p, chromium(p) as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -14,45 +14,31 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers.liveserver import running
+from tests.helpers.liveserver import counter_page
 
 from handouts.pdftext import extract
 from tests.helpers import ROOT
+from tests.helpers.browser import chromium, playwright
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ASSETS = ROOT / "assets" / "fonts"
-
-
-def _chromium_or_skip():
-    if not os.path.exists(CHROMIUM):
-        message = f"{CHROMIUM} is missing: install Debian's chromium (scripts/install-system-deps.sh test)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
 def server():
-    from handouts.web.app import create_app
-    with running(create_app(workers_count=1, warm=False)) as url:
+    with counter_page(1) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-def playwright():
-    _chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as p:
+def pw():
+    with playwright() as p:
         yield p
 
 
 @pytest.fixture(scope="module")
-def browser(playwright):
-    b = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-    yield b
-    b.close()
+def browser(pw):
+    with chromium(pw) as b:
+        yield b
 
 
 @pytest.fixture
@@ -287,11 +273,9 @@ def _fonts_drawing(page, selector: str) -> dict[str, list[dict]]:
     return out
 
 
-def test_chinese_is_drawn_with_the_bundled_fonts_on_a_machine_without_cjk_fonts(playwright, server, tmp_path):
+def test_chinese_is_drawn_with_the_bundled_fonts_on_a_machine_without_cjk_fonts(pw, server, tmp_path):
     conf = _no_cjk_fontconfig(tmp_path)
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS,
-                                         env={**os.environ, "FONTCONFIG_FILE": str(conf)})
-    try:
+    with chromium(pw, env={**os.environ, "FONTCONFIG_FILE": str(conf)}) as browser:
         page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 800})
         page.goto(server + "/en/")
         page.fill("#name", "Li Wei 李伟")
@@ -305,5 +289,3 @@ def test_chinese_is_drawn_with_the_bundled_fonts_on_a_machine_without_cjk_fonts(
             assert system == [], f"{selector}: {text!r} drawn with system fonts {system} (tofu)"
             assert any(f["familyName"] in ("Noto Sans SC", "Noto Sans TC") for f in drawn[text]), drawn[text]
         page.screenshot(path=str(tmp_path / "english-page-chinese-name-no-cjk-fonts.png"))
-    finally:
-        browser.close()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 
 import pytest
@@ -32,13 +31,9 @@ def clinic(tmp_path_factory):
     root = tmp_path_factory.mktemp("clinic")
     cfg = root / "config.toml"
     cfg.write_text(f'[record]\nurl = "{root / "record.sqlite3"}"\nkey_file = "{root / "record.key"}"\n')
-    old = os.environ.get("HANDOUTS_CONFIG")
-    os.environ["HANDOUTS_CONFIG"] = str(cfg)
-    yield root
-    if old is None:
-        os.environ.pop("HANDOUTS_CONFIG", None)
-    else:
-        os.environ["HANDOUTS_CONFIG"] = old
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("HANDOUTS_CONFIG", str(cfg))
+        yield root
 
 
 @pytest.fixture(scope="module")

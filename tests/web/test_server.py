@@ -20,12 +20,12 @@ import sys
 import threading
 import time
 import zipfile
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.helpers.liveserver import free_port, running
+from tests.helpers.processes import alive, descendants
 
 HEADER_TIMEOUT = 3.0        # short stand-ins for the server's 10 s and 30 s
 BODY_TIMEOUT = 4.0
@@ -286,27 +286,6 @@ def test_slow_clients_do_not_hold_the_page(live):
 
 # ------------------------------------------------------------------ the serve command
 
-def _descendants(pid: int) -> set[int]:
-    found, todo = set(), [pid]
-    while todo:
-        for task in Path(f"/proc/{todo.pop()}/task").glob("*"):
-            try:
-                kids = {int(x) for x in (task / "children").read_text().split()}
-            except OSError:
-                continue
-            todo.extend(kids - found)
-            found |= kids
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.split(")")[-1].split()[0] != "Z"
-
-
 def test_workers_die_with_a_killed_server():
     """`kill -9` of `handouts serve`: its render workers (which hold the last lists in
     memory) must not live on."""
@@ -323,20 +302,20 @@ def test_workers_die_with_a_killed_server():
                     break
             except httpx.TransportError:
                 time.sleep(0.2)
-        workers = _descendants(proc.pid)
+        workers = descendants(proc.pid)
         assert len(workers) >= 2                  # the counter's worker and a list worker
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=20)
         deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        while time.monotonic() < deadline and any(alive(w) for w in workers):
             time.sleep(0.05)
-        assert not [w for w in workers if _alive(w)], "workers outlived the killed server"
+        assert not [w for w in workers if alive(w)], "workers outlived the killed server"
     finally:
         if proc.poll() is None:
             proc.kill()
         proc.wait()
-        for w in workers | _descendants(proc.pid):      # never leave an orphan behind
-            if _alive(w):
+        for w in workers | descendants(proc.pid):      # never leave an orphan behind
+            if alive(w):
                 os.kill(w, signal.SIGKILL)
 
 
