@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import NCI_URL
-from tests.helpers.browser import chromium, playwright
 from tests.helpers.liveserver import counter_page
 from tests.helpers.pdfcheck import decode_qr
 
@@ -27,12 +26,6 @@ from handouts.pdftext import extract
 def server():
     with counter_page(2) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright() as p, chromium(p) as b:
-        yield b
 
 
 @pytest.fixture

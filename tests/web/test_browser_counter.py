@@ -18,7 +18,7 @@ from tests.helpers.liveserver import counter_page
 
 from handouts.pdftext import extract
 from tests.helpers import ROOT
-from tests.helpers.browser import chromium, playwright
+from tests.helpers.browser import chromium
 
 ASSETS = ROOT / "assets" / "fonts"
 
@@ -27,18 +27,6 @@ ASSETS = ROOT / "assets" / "fonts"
 def server():
     with counter_page(1) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def pw():
-    with playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="module")
-def browser(pw):
-    with chromium(pw) as b:
-        yield b
 
 
 @pytest.fixture
