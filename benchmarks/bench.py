@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("SOURCE_DATE_EPOCH", "1795392000")
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1796342400")
 
 from handouts import content, locales, registry  # noqa: E402
 from handouts.build import render_document, resolve_paper  # noqa: E402
@@ -216,7 +216,7 @@ def warm_pair(locale: str, repeat: int) -> tuple[float, float]:
 
 CALLGRIND_SCRIPT = """
 import os, subprocess, sys
-os.environ.setdefault("SOURCE_DATE_EPOCH", "1795392000")
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1796342400")
 os.environ["HANDOUTS_CACHE_DIR"] = ""
 what, rounds = sys.argv[1], int(sys.argv[2])
 if what == "typst":

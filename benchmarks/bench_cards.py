@@ -16,7 +16,7 @@ import json
 import os
 import time
 
-os.environ.setdefault("SOURCE_DATE_EPOCH", "1795392000")
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1796342400")
 
 FIRST = ["Maria", "Wei", "Chen", "Aisha", "John", "Mei-Ling", "Olusegun", "Ana", "Hiroshi", "Fatima",
          "Pedro", "Yuki", "Grace", "Mohammed", "Elena", "Raj", "Sofia", "Kwame", "Linh", "Ingrid"]

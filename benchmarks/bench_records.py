@@ -23,7 +23,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
-os.environ.setdefault("SOURCE_DATE_EPOCH", "1795392000")
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1796342400")
 
 
 def _model_with(model, fact_id, value):

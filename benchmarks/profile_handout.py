@@ -35,7 +35,7 @@ import sys
 import tempfile
 import time
 
-os.environ.setdefault("SOURCE_DATE_EPOCH", "1795392000")
+os.environ.setdefault("SOURCE_DATE_EPOCH", "1796342400")
 
 from handouts import content, paths, registry  # noqa: E402
 from handouts.build import resolve_paper  # noqa: E402

@@ -20,9 +20,10 @@ from pypdf import PdfReader
 
 from handouts import batch, clock, output
 from handouts.cli import main
+from handouts.errors import HandoutsError
 from handouts.output import safe_name
 from handouts.patient import Patient
-from tests.helpers import assert_one_line_error, run
+from tests.helpers import assert_one_line_error, run, run_refused
 
 CSV_HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
 
@@ -237,8 +238,33 @@ def test_the_latest_accepted_print_date_builds_a_personal_schedule(capsys, tmp_p
         assert code == 0, err
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(clock.LATEST + 1))
     assert_one_line_error(*run(capsys, "build", "poster", "--out", tmp_path / "o2"), "SOURCE_DATE_EPOCH")
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")  # 1970: every first dose is refused, nothing breaks
-    assert run(capsys, "build", "poster", "--out", tmp_path / "o3")[0] == 0
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "0")  # 1970: before any label check, refused in one line
+    assert_one_line_error(*run(capsys, "build", "poster", "--out", tmp_path / "o3"), "SOURCE_DATE_EPOCH",
+                          tmp_path / "o3")
+
+
+def test_no_document_is_dated_before_the_label_check_it_prints(capsys, tmp_path, monkeypatch, model):
+    """Every document prints the day its facts were last compared with the label; a print
+    date before that day is refused at every door (a single build, a list's sheet, a
+    batch) and at the render itself, and the day of the check is accepted."""
+    from handouts import build, papers
+    checked = model.meta.label_checked
+    day_before = dt.datetime(checked.year, checked.month, checked.day, tzinfo=dt.UTC) - dt.timedelta(days=1)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(day_before.timestamp())))
+    p = tmp_path / "p.toml"
+    p.write_text('name = "Ann"\nfirst_dose = 2026-12-08\n')
+    lst = tmp_path / "today.csv"
+    lst.write_text(HEADER + "Ann,2026-12-08,,,,en\n")
+    for args in (("build", "handout", "--patient", p), ("build", "poster"),
+                 ("build", "wallet-card", "--sheet", "letter-8up", "--patients", lst),
+                 ("batch", "--locale", "en"), ("batch", "--patients", lst)):
+        err = run_refused(capsys, "SOURCE_DATE_EPOCH", tmp_path / "out", *args)
+        assert checked.isoformat() in err, err
+    with pytest.raises(HandoutsError) as refused:
+        build.render_document("poster", "en", papers.PAPERS["letter"], None, model)
+    assert refused.value.code == "clock.before_check"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(day_before.timestamp()) + 86400))
+    assert run(capsys, "build", "poster", "--out", tmp_path / "ok")[0] == 0
 
 
 # -- untrusted file names are printed escaped --------------------------------------------
@@ -489,7 +515,7 @@ def test_a_corrected_row_leaves_exactly_one_current_pack(capsys, tmp_path, stub_
     assert {k: v for k, v in aside_manifest.items() if k != "files"} == \
         {k: v for k, v in before[old].items() if k != "files"}  # as written when it was printed
     assert [{k: v for k, v in f.items() if k != "superseded"} for f in aside] == before[old]["files"]
-    assert all(f["superseded"] == {"by": mine[0], "on": "2026-11-23", "list": "today.csv", "row": 2} for f in aside)
+    assert all(f["superseded"] == {"by": mine[0], "on": "2026-12-04", "list": "today.csv", "row": 2} for f in aside)
     assert all((patients / "superseded" / old / f["file"]).is_file() for f in aside)
     # The new pack names the one it replaces; the list's old sheet (Ann's old card) went too.
     assert all(f["supersedes"] == [f"superseded/{old}"] for f in after[mine[0]]["files"])
@@ -545,7 +571,7 @@ def test_a_corrected_language_leaves_only_the_new_languages_files_current(capsys
     assert "today.csv row 2: the pack made earlier for this row" in err and "Ann" not in err, err
     aside = json.loads((patients / "superseded" / ann / "manifest.json").read_text())["files"]
     assert sorted(f["file"] for f in aside) == old_files
-    assert all(f["superseded"] == {"by": ann, "on": "2026-11-23", "list": "today.csv", "row": 2} for f in aside)
+    assert all(f["superseded"] == {"by": ann, "on": "2026-12-04", "list": "today.csv", "row": 2} for f in aside)
     assert all((patients / "superseded" / ann / f["file"]).is_file() for f in aside)
     assert all(f["supersedes"] == [f"superseded/{ann}"] for f in after[ann]["files"])
     [bo] = [n for n in after if n.startswith("Bo-")]

@@ -63,7 +63,7 @@ print("LEFT", leftovers([*HALVES, ONCOLOGIST, CENTRE]))
 
 def test_the_command_line_and_batch_jobs_keep_no_patient_text_after_their_runs(tmp_path):
     res = subprocess.run([sys.executable, "-c", CLI_AND_BATCH, str(tmp_path), str(ROOT)],
-                         capture_output=True, text=True, timeout=600, env={"SOURCE_DATE_EPOCH": "1795392000",
+                         capture_output=True, text=True, timeout=600, env={"SOURCE_DATE_EPOCH": "1796342400",
                                                                             "PATH": "/usr/bin:/bin"})
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().splitlines()[-1] == "LEFT []", res.stdout

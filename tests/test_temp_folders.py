@@ -20,7 +20,7 @@ HEADER = "name,first_dose,oncologist,phone,treatment_center,locale\n"
 
 
 def _env(tmp: Path) -> dict[str, str]:
-    return {**os.environ, "TMPDIR": str(tmp), "SOURCE_DATE_EPOCH": "1795392000"}
+    return {**os.environ, "TMPDIR": str(tmp), "SOURCE_DATE_EPOCH": "1796342400"}
 
 
 def _left(tmp: Path) -> list[str]:

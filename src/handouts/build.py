@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from collections.abc import Callable, Sequence
 
 from . import content, fonts, locales, output, papers, registry, session
-from .clock import print_date
+from .clock import check_not_before, print_date
 from .documents.common import BuildRequest
 from .errors import EngineError, HandoutsError, LayoutOverflow
 from .patient import Patient
@@ -32,7 +32,7 @@ class Built:
 def review_warnings(model: content.ContentModel, strict: bool = False) -> list[HandoutsError]:
     """Sources past their review date, and a label comparison past due: warnings, or
     with `strict` the first of them as an error (naming how many more)."""
-    today = print_date()
+    today = check_not_before(model.meta.label_checked)  # every door asks this first
     found = [HandoutsError("review.source_due", "", {"source": sid, "publisher": s.publisher,
                                                      "date": s.review_due()})
              for sid, s in model.overdue_sources(today)]
@@ -114,6 +114,7 @@ class RenderedPDF(Protocol):
 def render_document(document: str, locale: str, paper: papers.Paper, patient: Patient | None,
                     model: content.ContentModel, large_print: bool = False, also: str | None = None) -> RenderedPDF:
     spec = registry.get(document)
+    check_not_before(model.meta.label_checked)
     check_patient(patient, locale, model)
     if large_print:
         _supported("large_print", document, "large_print_budget")
@@ -210,6 +211,7 @@ def render_sheet(document: str, locale: str, sheet: str, patients: Sequence[Pati
     from .cardlayout import imposition
     from .documents.wallet_card import Card
     spec = registry.get(document)
+    check_not_before(model.meta.label_checked)
     if sheet not in spec.sheets:
         raise HandoutsError("sheet.unknown", "sheet", {"value": sheet, "choices": spec.sheets})
     if also:

@@ -41,3 +41,15 @@ def print_date() -> dt.date:
     if epoch is not None:
         return dt.datetime.fromtimestamp(epoch, tz=dt.UTC).date()
     return dt.date.today()
+
+
+def check_not_before(checked: dt.date) -> dt.date:
+    """The print date, refused when it is before `checked`, the content's latest recorded
+    comparison with the label: every document says on which day its facts were compared,
+    and a paper dated before that day would claim a check that had not happened yet (a
+    backdated SOURCE_DATE_EPOCH, or a computer whose clock is behind)."""
+    today = print_date()
+    if today < checked:
+        field = ENV if source_date_epoch() is not None else "date"
+        raise HandoutsError("clock.before_check", field, {"date": today.isoformat(), "checked": checked.isoformat()})
+    return today

@@ -153,6 +153,8 @@ MESSAGES: dict[str, str] = {
                                  "the next comparison was due on %(due)s (update label_checked in the content "
                                  "model)"),
     "review.more": E_("%(first)s (and %(more)s more)"),
+    "clock.before_check": E_("%(date)s is before %(checked)s, when these facts were last compared with the label; "
+                             "a document cannot be dated before the check it prints"),
     "clock.not_seconds": E_("%(value)s is not a whole number of seconds since 1970-01-01"),
     "clock.too_late": E_("%(value)s is later than the end of %(year)s; the documents count forward from the "
                          "print date (a first dose up to a year later, then its visits), so choose an earlier "

@@ -160,8 +160,10 @@ def _locale(code: str, field: str, where: str) -> str:
 def resolve(req: Request, model: ContentModel) -> Resolved:
     """The request with its defaults, checked in one order (see the module's doc)."""
     from .build import check_patient, precheck, resolve_paper
+    from .clock import check_not_before
     spec = registry.get(req.document)
     _refuse_unsupported(req, spec)
+    check_not_before(model.meta.label_checked)
     recording = _Recording(record=bool(req.record or req.record_db),
                            record_target=record_target(req.record, req.record_db), ics=_calendar(req))
     patient = req.patient

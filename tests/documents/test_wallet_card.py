@@ -86,7 +86,7 @@ def test_front_in_patient_language_back_in_english(renders, locale, model):
                    "Treat suspected CRS or ICANS without delay; also contact:",
                    "Dr. Maria Gonzalez", "Riverside Cancer Center", "First dose: Dec 1, 2026",
                    "Most recent dose:", "infection or neutropenia", "ICANS (can start weeks after a dose)",
-                   "Clinic-made card, not from Amgen", "Printed Nov 23, 2026",
+                   "Clinic-made card, not from Amgen", "Printed Dec 4, 2026",
                    "16 hours", "15 days", "NCI page", "U.S. label"):
         assert needle in flat_back, needle
     # The versions: the card's document id carries the content version and the label

@@ -26,8 +26,8 @@ PACKS = TESTS / "packs"
 FHIR = TESTS / "fhir"
 TEST_LOCALES = TESTS / "locales"
 
-EPOCH = 1795392000  # 2026-11-23 00:00 UTC
-TODAY = dt.date(2026, 11, 23)
+EPOCH = 1796342400  # 2026-12-04 00:00 UTC: the day of the latest recorded label check
+TODAY = dt.date(2026, 12, 4)
 HANDOUT_PAPERS = ("letter", "a4")
 NCI_URL = "https://www.cancer.gov/about-cancer/treatment/drugs/tarlatamab-dlle"
 
