@@ -46,7 +46,7 @@ def tree(tmp_path, monkeypatch):
 def _clear():
     for fn in (digests.code_digest, digests.layout_digest, digests.locale_digest, digests.fonts_digest,
                digests.content_digest, digests.engines, locales.font_families, locales._files, locales._read,
-               locales.available, locales._from_folder, staticcache.engine_versions):
+               locales.available, locales._from_folder):
         fn.cache_clear()
 
 
@@ -104,10 +104,20 @@ def test_every_input_change_makes_a_rebuild(tree, tmp_path, monkeypatch, change)
 
 
 def test_engine_versions_are_in_the_key(tree, monkeypatch):
-    import weasyprint
+    from handouts.engines import patches
     before = _key()
-    monkeypatch.setattr(weasyprint, "__version__", weasyprint.__version__ + ".post1")
-    staticcache.engine_versions.cache_clear()
+    version = patches.package_version
+    monkeypatch.setattr(patches, "package_version",
+                        lambda name: version(name) + ".post1" if name == "weasyprint" else version(name))
+    digests.engines.cache_clear()
+    assert _key() != before
+
+
+def test_the_system_text_libraries_are_in_the_key(tree, monkeypatch):
+    """A Debian update of Pango or HarfBuzz changes output under the same WeasyPrint."""
+    before = _key()
+    monkeypatch.setattr(digests, "text_libraries", lambda: {"pango": "0.0.1", "harfbuzz": "0.0.1"})
+    digests.engines.cache_clear()
     assert _key() != before
 
 

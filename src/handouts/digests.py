@@ -67,7 +67,26 @@ def content_digest(folder: Path) -> str:
 
 @cache
 def engines() -> dict[str, str | None]:
-    """The engine libraries' versions and which of their patches are on: a new WeasyPrint
-    or pydyf may change a file's bytes."""
+    """The engine libraries' versions, which of their patches are on, and the system's
+    text libraries: a new WeasyPrint or pydyf may change a file's bytes, and so may a
+    Debian update of Pango or HarfBuzz under the same WeasyPrint."""
     from .engines import patches
-    return patches.engine_versions()
+    return {**patches.engine_versions(), **text_libraries()}
+
+
+def text_libraries() -> dict[str, str | None]:
+    """Pango, HarfBuzz and the HarfBuzz subsetter as the system has them (asked through
+    their version functions; nothing of WeasyPrint is imported)."""
+    import ctypes
+    out: dict[str, str | None] = {}
+    for name, soname, symbol in (("pango", "libpango-1.0.so.0", "pango_version_string"),
+                                 ("harfbuzz", "libharfbuzz.so.0", "hb_version_string"),
+                                 ("harfbuzz_subset", "libharfbuzz-subset.so.0", "hb_version_string")):
+        try:
+            function = getattr(ctypes.CDLL(soname), symbol)
+        except (OSError, AttributeError):  # another platform, or no subsetter: still a key
+            out[name] = "absent"
+            continue
+        function.restype = ctypes.c_char_p
+        out[name] = function().decode()
+    return out

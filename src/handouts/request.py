@@ -124,6 +124,12 @@ def bundle_name(drug: str, locale: str, patient: Patient | None, names: str = "f
     return "-".join([drug, "handouts", locale, *tag]) + ".zip"
 
 
+def list_bundle_name(drug: str) -> str:
+    """The ZIP of a patient list's files (the counter page): the patients' folders say
+    whose each file is."""
+    return f"{drug}-handouts-patients.zip"
+
+
 def _refuse_unsupported(req: Request, spec: registry.DocumentSpec) -> None:
     def unsupported(option: str, capability: str) -> HandoutsError:
         have = tuple(s.name for s in registry.DOCUMENTS.values() if getattr(s, capability))

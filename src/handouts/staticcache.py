@@ -30,7 +30,6 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from functools import cache
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
@@ -57,29 +56,6 @@ def default_folder() -> Path | None:
     return Path(base) / "handouts" / "static"
 
 
-@cache
-def engine_versions() -> dict[str, str]:
-    """The libraries that decide how a part is laid out and written: WeasyPrint and
-    pydyf, and the system's Pango, HarfBuzz and HarfBuzz subsetter (a Debian update
-    changes them under the same WeasyPrint)."""
-    import ctypes
-
-    import pydyf
-    import weasyprint
-    out = {"weasyprint": weasyprint.__version__, "pydyf": pydyf.__version__}
-    for name, soname, symbol in (("pango", "libpango-1.0.so.0", "pango_version_string"),
-                                 ("harfbuzz", "libharfbuzz.so.0", "hb_version_string"),
-                                 ("harfbuzz_subset", "libharfbuzz-subset.so.0", "hb_version_string")):
-        try:
-            function = getattr(ctypes.CDLL(soname), symbol)
-        except (OSError, AttributeError):  # another platform, or no subsetter: still a key
-            out[name] = "absent"
-            continue
-        function.restype = ctypes.c_char_p
-        out[name] = function().decode()
-    return out
-
-
 def static_inputs(document: str, locale: str, paper: str, cache: StaticCache | None = None) -> dict[str, Any]:
     """The batch manifest's digests of everything a patient-independent part of
     `document` depends on (all but the personal values), plus the engine versions. The
@@ -95,7 +71,6 @@ def static_inputs(document: str, locale: str, paper: str, cache: StaticCache | N
         "code": digests.code_digest()[:16],
         "engines": digests.engines(),
         "print_date": print_date().isoformat(),
-        "engine": engine_versions(),
     }
 
 

@@ -704,8 +704,8 @@ def _hand_over(request: Request, ui: str, job: Job | None) -> Response:
         return _page(request, ui, status=404 if job is None else 409,
                      notice=i18n.message(ui, "expired" if job is None else "failed"))
     request.app.state.lists.forget(job)  # handed over once, then forgotten
-    name = f"{core.model().meta.file_stem}-handouts-patients.zip"
-    return Response(job.data, media_type="application/zip", headers={"content-disposition": _attachment(name)})
+    return Response(job.data, media_type="application/zip",
+                    headers={"content-disposition": _attachment(core.list_bundle_name())})
 
 
 async def health(request: Request):

@@ -387,6 +387,11 @@ def bundle_name(order: Order) -> str:
     return request.bundle_name(model().meta.file_stem, order.locale, make_patient(order.patient), order.file_names)
 
 
+def list_bundle_name() -> str:
+    """The ZIP of an uploaded list's files."""
+    return request.list_bundle_name(model().meta.file_stem)
+
+
 def render_sheet_of(locale: str, sheet: str, patients: list[Patient], source: str = "patients.csv"
                     ) -> tuple[str, bytes]:
     """The imposed sheets of a patient list: every patient's card in list order, each in
