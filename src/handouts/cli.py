@@ -372,8 +372,10 @@ def _internal_error(exc: BaseException) -> int:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--allow-remote", is_flag=True, help="allow a non-loopback --host (prints a warning: no login, no TLS)")
 @click.option("--workers", type=click.IntRange(min=0), default=0,
-              help="render processes for patient lists (default: cores, at most 4); the patient at the "
-                   "counter has one of their own")
+              help="render processes for patient lists (default: cores, at most 4)")
+@click.option("--counter-workers", "counter_workers", type=click.IntRange(1, 8), default=None,
+              help="render processes for the patient at the counter, apart from the lists' (default: 2, "
+                   "or 1 on a one-core computer)")
 @click.option("--paper", type=click.Choice(["letter", "a4"]), default=None,
               help="the pharmacy's paper for handouts and card sheets (default: --region's, else letter)")
 @click.option("--region", default=None, metavar="CC",
@@ -386,11 +388,12 @@ def _internal_error(exc: BaseException) -> int:
 @click.option("--record-db", "record_db", default=None, callback=_not_empty,
               help="the print record: a file path or postgresql:// URL (implies --record)")
 def serve_cmd(host: str, port: int, allow_remote: bool, workers: int, paper: str | None, region: str | None,
-              file_names: str, record: bool = False, record_db: str | None = None) -> None:
+              file_names: str, record: bool = False, record_db: str | None = None,
+              counter_workers: int | None = None) -> None:
     """Start the pharmacy counter page: a local web page that makes a patient's card and handout."""
     from .web.server import serve
     serve(host, port, allow_remote, workers, paper=paper, region=region, file_names=file_names, record=record,
-          record_db=record_db)
+          record_db=record_db, counter_workers=counter_workers)
 
 
 # The print record's commands live in their own module (recall, record info/upgrade/forget/prune).

@@ -56,3 +56,17 @@ def die_once(folder: str, times: int) -> int:
         open(os.path.join(folder, str(calls)), "w").close()
         os._exit(1)
     return os.getpid()
+
+
+def warm_first_fast(render: bool, parent: int, nice: int, scratch_dir: str, start) -> None:
+    """A worker initializer: the pool's first worker warms up at once, every other one
+    takes SLOW_WARM_UP seconds (told apart by a file made in the pool's own folder)."""
+    from handouts.web import workers
+    workers._warm(False, parent, nice, scratch_dir, start)
+    try:
+        os.close(os.open(os.path.join(scratch_dir, "first-warm"), os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        time.sleep(SLOW_WARM_UP)
+
+
+SLOW_WARM_UP = 3.0

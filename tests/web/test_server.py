@@ -184,6 +184,35 @@ def test_a_call_whose_worker_dies_is_retried_once_in_a_new_pool(tmp_path):
     asyncio.run(scenario())
 
 
+def test_a_lane_is_ready_only_when_every_worker_has_warmed_up():
+    """Two counter workers, the second slow to warm up: the lane starts once both can
+    take a patient, not when the first has answered for both (the first patients would
+    then wait behind the second's warm-up)."""
+    import asyncio
+
+    from tests.helpers.liveserver import SLOW_WARM_UP, warm_first_fast
+    from handouts.web.workers import Lane
+
+    async def scenario():
+        lane = Lane("test", 2, warm=warm_first_fast)
+        t0 = time.monotonic()
+        await lane.start()
+        try:
+            assert time.monotonic() - t0 >= SLOW_WARM_UP
+            assert len(lane.started) == 2 and lane.started == set(_pids(lane))
+        finally:
+            lane.shutdown()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(("cores", "expected"), [(1, 1), (2, 2), (16, 2)])
+def test_the_counter_has_two_workers_where_there_are_two_cores(monkeypatch, cores, expected):
+    from handouts.web import server
+    monkeypatch.setattr(server.os, "cpu_count", lambda: cores)
+    assert server.default_counter_workers() == expected
+
+
 def test_health_says_unhealthy_while_workers_cannot_be_restarted(live, monkeypatch):
     lane = live.state.counter
 

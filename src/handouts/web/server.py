@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import errno
 import ipaddress
+import os
 import re
 import socket
 import sys
@@ -147,9 +148,16 @@ def config(app, host: str, port: int, header_timeout: float = HEADER_TIMEOUT):
                           http=timed_protocol(header_timeout), ws="none", lifespan="on")
 
 
+def default_counter_workers() -> int:
+    """Two warm workers for the counter where there are two cores: a second patient (or a
+    card and a handout asked for together) is made beside the first instead of behind it.
+    Each worker holds its own fonts and layouts in memory (a few hundred MB)."""
+    return 2 if (os.cpu_count() or 1) >= 2 else 1
+
+
 def serve(host: str = "127.0.0.1", port: int = 8000, allow_remote: bool = False, workers: int = 0, *,
           paper: str | None = None, region: str | None = None, file_names: str = "initials",
-          record: bool = False, record_db: str | None = None) -> None:
+          record: bool = False, record_db: str | None = None, counter_workers: int | None = None) -> None:
     remote = check_host(host, allow_remote)
     import uvicorn
 
@@ -167,7 +175,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, allow_remote: bool = False,
               "can use the page and see what it renders; there is no login and no encryption (HTTP). "
               "Use it only on a trusted network.", file=sys.stderr)
     app = create_app(workers, warm=True, allowed_hosts=None if remote else LOOPBACK_HOSTS, settings=settings,
-                     record=target)
+                     record=target, counter_workers=counter_workers or default_counter_workers())
     where = f"region {settings.region}" if settings.region else "no region set (--region or --paper)"
     print(f"handouts: paper {settings.paper} and card sheets {settings.sheet} ({'--paper' if paper else where}); "
           f"lists' dates {settings.date_order or 'in the order of their language'}; file names by "

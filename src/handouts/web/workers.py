@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import signal
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -34,9 +35,15 @@ class Outcome:
     patients: tuple[dict, ...] = ()   # an uploaded FHIR bundle's patients (core.bundle_patients)
 
 
-def _warm(render: bool, parent: int, nice: int = 0, scratch_dir: str | None = None) -> None:
+# Set in each worker by `_warm`: the pool's start barrier (see `_warmed`).
+_START: list = []
+
+
+def _warm(render: bool, parent: int, nice: int = 0, scratch_dir: str | None = None, start=None) -> None:
     """Process initializer: tie the worker to the server's life, then pay every one-time
     cost before the first request."""
+    if start is not None:
+        _START[:] = [start]
     from handouts.batch import _die_with_parent
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl+C reaches the group; the server stops us
     _die_with_parent(parent)
@@ -147,11 +154,12 @@ class _Pool(ProcessPoolExecutor):
     """Removes its workers' temporary folder when it shuts down (a worker stopped by the
     server's Ctrl-C cannot remove its own)."""
 
-    def __init__(self, workers: int, render: bool, parent: int, nice: int) -> None:
+    def __init__(self, workers: int, render: bool, parent: int, nice: int, warm: Callable[..., None] = _warm) -> None:
         from handouts import scratch
         self.scratch = scratch.Scratch()
-        super().__init__(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                         initializer=_warm, initargs=(render, parent, nice, str(self.scratch.path)))
+        context = multiprocessing.get_context("spawn")
+        super().__init__(max_workers=workers, mp_context=context, initializer=warm,
+                         initargs=(render, parent, nice, str(self.scratch.path), context.Barrier(workers)))
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         try:
@@ -164,6 +172,20 @@ def _ready() -> int:
     return os.getpid()
 
 
+WARM_UP_LIMIT = 600  # seconds a worker may take to warm up before the lane gives up
+
+
+def _warmed() -> int:
+    """Returns once every worker of the pool has warmed up. The pool's `workers` calls of
+    this are each held by a different worker (a worker waiting here takes no other call),
+    so the lane is ready only when all are: otherwise the first worker to finish warming
+    could answer every call, and the first patients would wait behind the others'
+    warm-up, which takes a core for seconds."""
+    if _START:
+        _START[0].wait(WARM_UP_LIMIT)
+    return os.getpid()
+
+
 class Lane:
     """A pool of warm worker processes for one kind of work.
 
@@ -173,9 +195,11 @@ class Lane:
     again). Processes are started from the event loop's thread, which lives as long as
     the server, because the kernel's parent-death signal follows the starting thread."""
 
-    def __init__(self, name: str, workers: int, render: bool = False, nice: int = 0):
-        self.name, self.workers, self.render, self.nice = name, workers, render, nice
+    def __init__(self, name: str, workers: int, render: bool = False, nice: int = 0,
+                 warm: Callable[..., None] = _warm):
+        self.name, self.workers, self.render, self.nice, self.warm = name, workers, render, nice, warm
         self.restarts = 0
+        self.started: set[int] = set()   # the process ids that answered the last start
         self._pool: ProcessPoolExecutor | None = None    # None: down, could not be rebuilt
         self._generation = 0
         self._lock = asyncio.Lock()
@@ -185,13 +209,14 @@ class Lane:
         return self._pool is not None
 
     async def _new_pool(self) -> ProcessPoolExecutor:
-        ex = _Pool(self.workers, self.render, os.getpid(), self.nice)
+        ex = _Pool(self.workers, self.render, os.getpid(), self.nice, self.warm)
         try:
             # Start every worker now and wait for its warm-up, not on the first request.
-            await asyncio.gather(*[asyncio.wrap_future(ex.submit(_ready)) for _ in range(self.workers)])
+            pids = await asyncio.gather(*[asyncio.wrap_future(ex.submit(_warmed)) for _ in range(self.workers)])
         except BaseException:
             ex.shutdown(wait=False, cancel_futures=True)
             raise
+        self.started = set(pids)
         return ex
 
     async def start(self) -> None:
