@@ -129,11 +129,18 @@ def test_joining_is_reproducible(joined, model, sample_patient):
 
 # ------------------------------------------------------------- the checks can fail
 
-def _parts(joined, locale="en", paper="letter"):
+# A name none of the handout's text draws: its glyphs are in neither the rest's subset
+# nor the sample patient's, with which the cached rest is widened.
+NEW_GLYPHS_NAME = "龚鑫磊"
+
+
+def _parts(joined, locale="en", paper="letter", name=None):
     """The personal part and the rest of a joined handout, as the join got them (the
-    rest's ids unprefixed: these tests join them as plain parts)."""
+    rest's ids unprefixed: these tests join them as plain parts). `name`: the patient's
+    name in place of the sample's."""
     joined.get(locale, paper)  # the rest laid out, in the fixture's cache
-    req = handout_request(joined.model, joined.patient, locale, paper)
+    patient = joined.patient.model_copy(update={"name": name}) if name else joined.patient
+    req = handout_request(joined.model, patient, locale, paper)
     made = joined.cache.made
     rest = handout.static_part(req, BUDGET + 1, joined.cache)
     assert joined.cache.made == made  # found in the cache
@@ -220,7 +227,7 @@ def _programs(pdf: bytes) -> dict[str, list[bytes]]:
 
 def test_merged_subset_draws_every_glyph_of_each(joined):
     from fontTools.ttLib import TTFont
-    personal, static = _parts(joined, "zh-Hans", "a4")
+    personal, static = _parts(joined, "zh-Hans", "a4", NEW_GLYPHS_NAME)
     a, b = _programs(personal)["Noto-Sans-SC"][0], _programs(static)["Noto-Sans-SC"][0]
     merged = fontmerge.merge([b, a])
     glyphs = fontmerge.glyph_data(merged)
@@ -236,6 +243,60 @@ def test_merged_subset_draws_every_glyph_of_each(joined):
         name = order[gid]
         assert font["hmtx"][name] == fa["hmtx"][fa.getGlyphOrder()[gid]]
         font["glyf"][name]  # noqa: B018 - decompiles the outline
+
+
+def test_a_merged_subset_can_be_merged_again(joined):
+    """A cached rest's subset is itself a merge (widened with the sample's glyphs): a
+    patient's new glyphs are merged into it, every glyph of each kept."""
+    personal, static = _parts(joined, "zh-Hans", "a4", NEW_GLYPHS_NAME)
+    a, b = _programs(personal)["Noto-Sans-SC"][0], _programs(static)["Noto-Sans-SC"][0]
+    once = fontmerge.merge([b, a])
+    twice = fontmerge.merge([once, a])
+    assert fontmerge.glyph_data(twice) == fontmerge.glyph_data(once)
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_the_cached_rest_holds_the_sample_personal_glyphs(joined, locale, monkeypatch):
+    """The rest is cached with its subsets widened to a personal part's glyphs (the
+    sample patient's): joining a personal part then merges no font program."""
+    personal, static = _parts(joined, locale, "letter")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a font program was merged")
+
+    monkeypatch.setattr(pdfjoin.fontmerge, "merge", refuse)
+    pdfjoin.join([personal, static])
+
+
+def test_a_patient_with_new_glyphs_still_gets_one_subset_per_face(joined, tmp_path):
+    from handouts.pdftext import extract
+    personal, static = _parts(joined, "zh-Hans", "a4", NEW_GLYPHS_NAME)
+    path = tmp_path / "j.pdf"
+    path.write_bytes(pdfjoin.join([personal, static]))
+    assert all(len(programs) == 1 for programs in structcheck.font_programs(path).values())
+    assert NEW_GLYPHS_NAME in extract(path)
+
+
+def test_widening_adds_glyphs_and_keeps_the_rest_as_it_was(joined):
+    """What widen_fonts does alone: the rest's own glyphs, widths and text stay; the
+    other part's glyphs are added; a part with nothing new is returned unchanged."""
+    personal, static = _parts(joined, "zh-Hans", "a4", NEW_GLYPHS_NAME)
+    wide = pdfjoin.widen_fonts(static, [personal])
+    old, new = _programs(static)["Noto-Sans-SC"][0], _programs(wide)["Noto-Sans-SC"][0]
+    drawn = _widths(personal)["Noto-Sans-SC"]
+    added = set(drawn) - set(_widths(static)["Noto-Sans-SC"])
+    assert added and added <= set(fontmerge.glyph_data(new)) - set(fontmerge.glyph_data(old))
+    assert _widths(wide)["Noto-Sans-SC"] == {**drawn, **_widths(static)["Noto-Sans-SC"]}
+    for gid, data in fontmerge.glyph_data(old).items():
+        assert fontmerge.glyph_data(new)[gid].rstrip(b"\0") == data.rstrip(b"\0")
+    assert pdfjoin.widen_fonts(wide, [personal]) == wide
+
+
+def _widths(pdf: bytes) -> dict[str, dict[int, float]]:
+    """Each face's /W widths by glyph id: the glyphs the PDF draws with it."""
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        faces = pdfjoin._faces(doc, pdfjoin._font_resources(doc))
+        return {face.name: dict(face.widths) for face in faces.values()}
 
 
 def test_subsets_of_different_fonts_are_not_merged(joined):
@@ -255,7 +316,7 @@ def _edited(pdf: bytes, edit) -> bytes:
 
 def test_fonts_drawn_inside_forms_are_shared_too(joined, tmp_path):
     """A page drawn through a form XObject: its fonts are found and merged as well."""
-    personal, static = _parts(joined, "zh-Hans", "a4")
+    personal, static = _parts(joined, "zh-Hans", "a4", NEW_GLYPHS_NAME)
 
     def into_form(doc):
         page = doc.pages[1]
@@ -284,7 +345,7 @@ def test_subsets_with_renumbered_glyphs_are_not_merged(joined):
     """Merging relies on the subsetter keeping glyph ids: a glyph drawn by both subsets
     must be the same outline, or the merge is refused (each keeps its own subset)."""
     from fontTools.ttLib import TTFont
-    personal, static = _parts(joined, "zh-Hans", "a4")
+    personal, static = _parts(joined, "zh-Hans", "a4", NEW_GLYPHS_NAME)
     a, b = _programs(personal)["Noto-Sans-SC"][0], _programs(static)["Noto-Sans-SC"][0]
     common = sorted(set(fontmerge.glyph_data(a)) & set(fontmerge.glyph_data(b)) - {0})
     font = TTFont(io.BytesIO(a), recalcTimestamp=False)

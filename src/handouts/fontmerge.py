@@ -140,6 +140,13 @@ def _components(data: bytes) -> list[int]:
     return out
 
 
+def _padded(data: bytes) -> bytes:
+    """A glyph's outline as this module stores it: padded to four bytes (a subsetter
+    may pad to two), so that a merged program compares equal to the subsets it holds
+    and can itself be merged again."""
+    return data + b"\0" * (-len(data) % 4)
+
+
 def _needed(font: _Font, used: Iterable[int]) -> list[int]:
     """The glyphs drawn for `used`: those with an outline, and their components."""
     todo = [g for g in used if g < font.num_glyphs]
@@ -168,13 +175,12 @@ def merge(programs: list[bytes], used: Sequence[Iterable[int]] | None = None) ->
             first = owner.setdefault(gid, i)
             # Glyph ids kept means a glyph drawn by two subsets is the same outline; a
             # subsetter that renumbered glyphs would make this merge draw wrong glyphs.
-            if first != i and fonts[first].glyph(gid) != f.glyph(gid):
+            if first != i and _padded(fonts[first].glyph(gid)) != _padded(f.glyph(gid)):
                 raise FontMergeError(f"glyph {gid} differs between the subsets: glyph ids were not kept")
     lengths = array("I", bytes(4 * num))
     pieces = []
     for gid in sorted(owner):
-        data = fonts[owner[gid]].glyph(gid)
-        data += b"\0" * (-len(data) % 4)
+        data = _padded(fonts[owner[gid]].glyph(gid))
         lengths[gid] = len(data)
         pieces.append(data)
     loca = array("I", accumulate(lengths, initial=0))

@@ -43,7 +43,7 @@ from . import fontmerge
 
 ZLIB_LEVEL = 6  # as the engine writes its streams
 
-__all__ = ["JoinError", "join", "prefix_ids", "subset_tag"]
+__all__ = ["JoinError", "join", "prefix_ids", "subset_tag", "widen_fonts"]
 
 
 class JoinError(ValueError):
@@ -314,6 +314,40 @@ def _share_fonts(pdf: pikepdf.Pdf) -> None:
         face.font.BaseFont = name
         face.cid.BaseFont = name
         face.cid.FontDescriptor.FontName = name
+
+
+def widen_fonts(part: bytes, others: Sequence[bytes]) -> bytes:
+    """`part` with each embedded subset widened to hold the glyphs that `others` draw
+    in the same face (merged glyph by glyph, with their widths and text; `part`'s own
+    text wins for a glyph both map). A cached part widened with what the parts joined
+    to it usually draw already holds their glyphs, so each join shares its subset as it
+    is instead of merging and compressing a font program per document. A face `part`
+    does not use, or one that cannot be merged, is left as it is: the join merges it."""
+    with pikepdf.Pdf.open(io.BytesIO(part)) as pdf:
+        own: dict[str, _Face] = {}
+        for face in _faces(pdf, _font_resources(pdf)).values():
+            own.setdefault(face.name, face)
+        changed = False
+        for data in others:
+            with pikepdf.Pdf.open(io.BytesIO(data)) as other:
+                for face in _faces(other, _font_resources(other)).values():
+                    base = own.get(face.name)
+                    if base is None or face.gids <= base.gids or not _same_glyphs(face, base):
+                        continue
+                    try:
+                        program = fontmerge.merge([base.program.read_bytes(), face.program.read_bytes()],
+                                                  used=[base.gids, face.gids])
+                    except fontmerge.FontMergeError:
+                        continue
+                    _set_program(base, program)
+                    _merge_metrics(base, [face], order=[base, face])
+                    changed = True
+        if not changed:
+            return part
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True, compress_streams=True,
+                 object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        return out.getvalue()
 
 
 def _same_glyphs(small: _Face, big: _Face) -> bool:

@@ -292,6 +292,20 @@ def render_joined(req: BuildRequest, cache: staticcache.StaticCache) -> weasy.Re
     return weasy.Rendered(pdf=pdf, pages=personal.pages + rest.pages)
 
 
+def widened(rest: BuildRequest, pdf: bytes) -> bytes:
+    """The rest's PDF with its font subsets widened to the glyphs of a personal part
+    (the registry's sample patient): the personal part's fixed text, digits, dates and
+    weekdays. A patient's personal part then seldom draws a glyph the rest's subset
+    lacks, and the join shares the subset instead of merging fonts per patient. Only
+    the sample's text goes into the rest, never a patient's (the rest is everyone's)."""
+    sample = dataclasses.replace(rest, patient=registry.get(rest.document).sample_patient())
+    text = html(sample, (PERSONAL,))
+    return pdfjoin.widen_fonts(pdf, [_render(sample, with_total(text, _COUNTER_SAMPLE_TOTAL)).pdf])
+
+
+_COUNTER_SAMPLE_TOTAL = 9  # any total: only the glyphs of the sample's pages are kept
+
+
 @dataclass(frozen=True)
 class StaticPart:
     """The rest of the handout as laid out and kept: its PDF (element ids prefixed as
@@ -345,6 +359,6 @@ def static_part(req: BuildRequest, first_page: int, cache: staticcache.StaticCac
         if laid.pages != guess:  # the numbers print in the margin: the pages stay the same
             laid = _render(rest, with_total(text, first_page - 1 + laid.pages))
         _REST_PAGES[where] = laid.pages
-        return StaticPart(pdfjoin.prefix_ids(laid.pdf, 2), laid.pages).encode()
+        return StaticPart(pdfjoin.prefix_ids(widened(rest, laid.pdf), 2), laid.pages).encode()
 
     return StaticPart.decode(cache.get_or_make(key, make))
