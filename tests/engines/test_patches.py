@@ -201,3 +201,55 @@ def test_engine_versions_and_patches_are_in_the_batch_digest(tmp_path, monkeypat
         batch._engines.cache_clear()
     assert batch.digest(job, after) != batch.digest(job, before)
     assert after["engines"]["patch:pdf-zlib-level"] == "off"
+
+
+FAKE_FONTS = '''
+reads = []
+
+
+def get_hb_object_data(hb_object, ot_color=None, glyph=None):
+    reads.append(hb_object)
+    return None if hb_object == "broken" else "file of " + hb_object
+
+
+class Font:
+    def __init__(self, face):
+        self.file_content = get_hb_object_data(face)
+
+    def subset(self, face):
+        content = get_hb_object_data(face)
+        if content:
+            self.file_content = content
+            return True
+        return False
+'''
+
+
+def _fake_fonts(source: str = FAKE_FONTS) -> types.ModuleType:
+    module = types.ModuleType("fake_pdf_fonts")
+    exec(source, module.__dict__)  # noqa: S102 - a stand-in for weasyprint.pdf.fonts
+    return module
+
+
+def test_lazy_font_file_reads_the_whole_font_only_when_used():
+    fonts = _fake_fonts()
+    assert patches.lazy_font_file(fonts, installed="70.0")
+    font = fonts.Font("Noto Sans")
+    assert fonts.reads == []                       # not read when the font is met
+    assert font.subset("subset") and fonts.reads == ["subset"]  # a subset's bytes: at once
+    assert font.file_content == "file of subset"
+    other = fonts.Font("Noto Sans SC")
+    assert other.file_content == "file of Noto Sans SC" and fonts.reads[-1] == "Noto Sans SC"
+    assert not other.subset("broken")              # a failed subset is still seen at once
+    assert patches.lazy_font_file(fonts, installed="70.0")  # once is enough
+
+
+@pytest.mark.parametrize("source, installed", [(FAKE_FONTS, "71.0"),
+                                               (FAKE_FONTS.replace("self.file_content =", "self.data ="), "70.0"),
+                                               ("", "70.0")])
+def test_lazy_font_file_falls_back(source, installed):
+    fonts = _fake_fonts(source)
+    assert not patches.lazy_font_file(fonts, installed)
+    if hasattr(fonts, "Font"):
+        fonts.Font("Noto Sans")
+        assert fonts.reads == ["Noto Sans"]        # read as shipped

@@ -31,6 +31,7 @@ from . import patches
 patches.import_weasyprint()
 
 import pydyf  # noqa: E402
+import weasyprint.pdf.fonts as _pdf_fonts  # noqa: E402
 from weasyprint import CSS, HTML  # noqa: E402
 from weasyprint.text.ffi import ffi as _ffi  # noqa: E402
 from weasyprint.text.fonts import FontConfiguration  # noqa: E402
@@ -42,6 +43,7 @@ from ..locales import font_families  # noqa: E402
 
 patches.fast_cffi_types(_ffi)
 patches.pdf_zlib_level(pydyf)
+patches.lazy_font_file(_pdf_fonts)
 
 
 class EngineWarning(HandoutsError):
