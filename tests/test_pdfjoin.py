@@ -258,13 +258,15 @@ def test_a_merged_subset_can_be_merged_again(joined):
 @pytest.mark.parametrize("locale", LOCALES)
 def test_the_cached_rest_holds_the_sample_personal_glyphs(joined, locale, monkeypatch):
     """The rest is cached with its subsets widened to a personal part's glyphs (the
-    sample patient's): joining a personal part then merges no font program."""
+    sample patient's), mapped to text as the personal part maps them: joining a
+    personal part then merges no font program and rewrites no text map."""
     personal, static = _parts(joined, locale, "letter")
 
     def refuse(*args, **kwargs):
-        raise AssertionError("a font program was merged")
+        raise AssertionError("a font program was merged or a text map rewritten")
 
     monkeypatch.setattr(pdfjoin.fontmerge, "merge", refuse)
+    monkeypatch.setattr(pdfjoin, "_cmap", refuse)
     pdfjoin.join([personal, static])
 
 
@@ -290,6 +292,34 @@ def test_widening_adds_glyphs_and_keeps_the_rest_as_it_was(joined):
     for gid, data in fontmerge.glyph_data(old).items():
         assert fontmerge.glyph_data(new)[gid].rstrip(b"\0") == data.rstrip(b"\0")
     assert pdfjoin.widen_fonts(wide, [personal]) == wide
+
+
+def test_widening_maps_shared_glyphs_as_the_first_part_does(joined):
+    """One glyph drawn for two characters (a bullet and a middle dot): the part that
+    comes first in the join gives its text, in the cached rest as in the join."""
+    personal, _ = _parts(joined, "zh-Hans", "a4")
+    static = _rest_as_laid_out(joined, "zh-Hans", "a4")
+    mine, theirs = _texts(static), _texts(personal)
+    shared = {(face, gid) for face in theirs for gid in theirs[face]
+              if gid in mine.get(face, {}) and mine[face][gid] != theirs[face][gid]}
+    assert shared, "the personal part and the rest should map some glyph to different text"
+    first = _texts(pdfjoin.widen_fonts(static, [personal], others_first=True))
+    last = _texts(pdfjoin.widen_fonts(static, [personal]))
+    for face, gid in shared:
+        assert first[face][gid] == theirs[face][gid] and last[face][gid] == mine[face][gid]
+
+
+def _rest_as_laid_out(joined, locale: str, paper: str) -> bytes:
+    """The rest of the handout as the engine lays it out, before it is widened."""
+    req = handout_request(joined.model, None, locale, paper)
+    text = handout.html(req, (handout.STATIC,), BUDGET + 1)
+    return handout._render(req, handout.with_total(text, BUDGET + 3)).pdf
+
+
+def _texts(pdf: bytes) -> dict[str, dict[int, str]]:
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        faces = pdfjoin._faces(doc, pdfjoin._font_resources(doc))
+        return {face.name: pdfjoin._to_unicode(face.font) for face in faces.values()}
 
 
 def _widths(pdf: bytes) -> dict[str, dict[int, float]]:

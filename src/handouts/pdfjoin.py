@@ -316,13 +316,16 @@ def _share_fonts(pdf: pikepdf.Pdf) -> None:
         face.cid.FontDescriptor.FontName = name
 
 
-def widen_fonts(part: bytes, others: Sequence[bytes]) -> bytes:
+def widen_fonts(part: bytes, others: Sequence[bytes], others_first: bool = False) -> bytes:
     """`part` with each embedded subset widened to hold the glyphs that `others` draw
-    in the same face (merged glyph by glyph, with their widths and text; `part`'s own
-    text wins for a glyph both map). A cached part widened with what the parts joined
-    to it usually draw already holds their glyphs, so each join shares its subset as it
-    is instead of merging and compressing a font program per document. A face `part`
-    does not use, or one that cannot be merged, is left as it is: the join merges it."""
+    in the same face (merged glyph by glyph, with their widths and text). A cached part
+    widened with what the parts joined to it usually draw already holds their glyphs,
+    and maps them to text as the join will, so each join shares its subset as it is
+    instead of merging fonts and rewriting text maps per document. `others_first`: the
+    others come before `part` when joined, so their text wins for a glyph both map to
+    different text (a face may draw a space and a no-break space with one glyph), as the
+    join's first part's does; otherwise `part`'s own text wins. A face `part` does not
+    use, or one that cannot be merged, is left as it is: the join merges it."""
     with pikepdf.Pdf.open(io.BytesIO(part)) as pdf:
         own: dict[str, _Face] = {}
         for face in _faces(pdf, _font_resources(pdf)).values():
@@ -332,16 +335,19 @@ def widen_fonts(part: bytes, others: Sequence[bytes]) -> bytes:
             with pikepdf.Pdf.open(io.BytesIO(data)) as other:
                 for face in _faces(other, _font_resources(other)).values():
                     base = own.get(face.name)
-                    if base is None or face.gids <= base.gids or not _same_glyphs(face, base):
+                    if base is None or not _same_glyphs(face, base):
                         continue
-                    try:
-                        program = fontmerge.merge([base.program.read_bytes(), face.program.read_bytes()],
-                                                  used=[base.gids, face.gids])
-                    except fontmerge.FontMergeError:
-                        continue
-                    _set_program(base, program)
-                    _merge_metrics(base, [face], order=[base, face])
-                    changed = True
+                    if not face.gids <= base.gids:
+                        try:
+                            program = fontmerge.merge([base.program.read_bytes(), face.program.read_bytes()],
+                                                      used=[base.gids, face.gids])
+                        except fontmerge.FontMergeError:
+                            continue
+                        _set_program(base, program)
+                        changed = True
+                    before = (base.widths, _to_unicode(base.font))
+                    _merge_metrics(base, [face], order=[face, base] if others_first else [base, face])
+                    changed = changed or before != (base.widths, _to_unicode(base.font))
         if not changed:
             return part
         out = io.BytesIO()

@@ -295,12 +295,13 @@ def render_joined(req: BuildRequest, cache: staticcache.StaticCache) -> weasy.Re
 def widened(rest: BuildRequest, pdf: bytes) -> bytes:
     """The rest's PDF with its font subsets widened to the glyphs of a personal part
     (the registry's sample patient): the personal part's fixed text, digits, dates and
-    weekdays. A patient's personal part then seldom draws a glyph the rest's subset
-    lacks, and the join shares the subset instead of merging fonts per patient. Only
+    weekdays, mapped to text as the personal part maps them (it comes first). A
+    patient's personal part then seldom draws a glyph the rest's subset lacks, and the
+    join shares the subset instead of merging fonts per patient. Only
     the sample's text goes into the rest, never a patient's (the rest is everyone's)."""
     sample = dataclasses.replace(rest, patient=registry.get(rest.document).sample_patient())
     text = html(sample, (PERSONAL,))
-    return pdfjoin.widen_fonts(pdf, [_render(sample, with_total(text, _COUNTER_SAMPLE_TOTAL)).pdf])
+    return pdfjoin.widen_fonts(pdf, [_render(sample, with_total(text, _COUNTER_SAMPLE_TOTAL)).pdf], others_first=True)
 
 
 _COUNTER_SAMPLE_TOTAL = 9  # any total: only the glyphs of the sample's pages are kept
