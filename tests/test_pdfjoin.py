@@ -270,6 +270,25 @@ def test_the_cached_rest_holds_the_sample_personal_glyphs(joined, locale, monkey
     pdfjoin.join([personal, static])
 
 
+@pytest.mark.parametrize("locale", LOCALES)
+def test_a_patient_written_in_ascii_needs_no_font_merge(joined, locale, monkeypatch):
+    """The rest is widened with every ASCII character and every month and weekday: a
+    patient with another name, phone, centre and first dose (a Saturday in June) joins
+    without a font merge."""
+    import datetime as dt
+    joined.get(locale, "a4")
+    patient = joined.patient.model_copy(update={
+        "name": "Zoe Q. Patient-Xu", "phone": "+44 (0)20 7946 0958 ext. 12", "oncologist": "Dr. J. K. Rowe",
+        "treatment_center": "St. Mary's #4 Unit", "first_dose": dt.date(2027, 6, 5)})
+    req = handout_request(joined.model, patient, locale, "a4")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a font program was merged")
+
+    monkeypatch.setattr(pdfjoin.fontmerge, "merge", refuse)
+    handout.render_joined(req, joined.cache)
+
+
 def test_a_patient_with_new_glyphs_still_gets_one_subset_per_face(joined, tmp_path):
     from handouts.pdftext import extract
     personal, static = _parts(joined, "zh-Hans", "a4", NEW_GLYPHS_NAME)

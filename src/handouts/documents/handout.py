@@ -24,7 +24,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .. import locales, paths, pdfjoin, qr, registry, staticcache
 from ..clock import print_date
@@ -294,17 +294,39 @@ def render_joined(req: BuildRequest, cache: staticcache.StaticCache) -> weasy.Re
 
 def widened(rest: BuildRequest, pdf: bytes) -> bytes:
     """The rest's PDF with its font subsets widened to the glyphs of a personal part
-    (the registry's sample patient): the personal part's fixed text, digits, dates and
-    weekdays, mapped to text as the personal part maps them (it comes first). A
-    patient's personal part then seldom draws a glyph the rest's subset lacks, and the
-    join shares the subset instead of merging fonts per patient. Only
-    the sample's text goes into the rest, never a patient's (the rest is everyone's)."""
+    (the registry's sample patient): the personal part's fixed text, mapped to text as
+    the personal part maps it (it comes first); then to every printable ASCII character
+    and every month and weekday as the schedule writes them, in each weight (names,
+    phone numbers and centres are mostly written in ASCII). A patient's personal part
+    then seldom draws a glyph the rest's subset lacks, and the join shares the subset
+    instead of merging fonts per patient. Only the sample's and fixed text go into the
+    rest, never a patient's (the rest is everyone's)."""
     sample = dataclasses.replace(rest, patient=registry.get(rest.document).sample_patient())
     text = html(sample, (PERSONAL,))
-    return pdfjoin.widen_fonts(pdf, [_render(sample, with_total(text, _COUNTER_SAMPLE_TOTAL)).pdf], others_first=True)
+    pdf = pdfjoin.widen_fonts(pdf, [_render(sample, with_total(text, _COUNTER_SAMPLE_TOTAL)).pdf], others_first=True)
+    return pdfjoin.widen_fonts(pdf, [_render(sample, _glyph_sampler(get_localizer(rest.locale, rest.model))).pdf])
 
 
 _COUNTER_SAMPLE_TOTAL = 9  # any total: only the glyphs of the sample's pages are kept
+_ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
+def _glyph_sampler(L: Localizer) -> str:
+    """A page drawing, in the locale's language (which picks the faces as the handout
+    does), every printable ASCII character and the locale's dates (every month and
+    weekday as the dated schedule writes them) in the regular face, and the letters of
+    names in the bold face."""
+    days = [dt.date(2026, 1, 5) + dt.timedelta(days=n) for n in range(7)]  # Monday to Sunday
+    months = [dt.date(2026, m, 28) for m in range(1, 13)]
+    words = [_ASCII[i:i + 16] for i in range(0, len(_ASCII), 16)]
+    words += [L.weekday(d) for d in days] + [L.date(d, form) for d in months + days for form in ("long", "full")]
+    return (f'<!DOCTYPE html><html lang="{L.spec.html_lang}"><head><title>glyphs</title></head>'
+            f"<body><p>{escape(' '.join(words))}</p><p><strong>{_BOLD_SAMPLE}</strong></p></body></html>")
+
+
+# In bold the personal part prints only the patient's name ("Prepared for"): letters, and
+# digits for a list that names patients by number.
+_BOLD_SAMPLE = "ABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz 0123456789 .-'"
 
 
 @dataclass(frozen=True)
