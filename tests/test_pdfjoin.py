@@ -439,3 +439,75 @@ def test_a_personal_part_past_its_budget_is_laid_out_whole(joined, monkeypatch):
     path = whole.parent / "past-budget.pdf"
     path.write_bytes(rendered.pdf)
     assert extract(path) == extract(whole)
+
+
+# ------------------------------------------------------- fonts the join supplies
+
+def _placeholder_faces(pdf: bytes) -> list[str]:
+    with pikepdf.open(io.BytesIO(pdf)) as doc:
+        return pdfjoin._placeholders(doc)
+
+
+def _personal(joined, locale, paper, name=None, supplied=None) -> bytes:
+    """A patient's personal part, written with its own fonts or leaving `supplied` to the join."""
+    joined.get(locale, paper)
+    patient = joined.patient.model_copy(update={"name": name}) if name else joined.patient
+    req = handout_request(joined.model, patient, locale, paper)
+    rest = handout.static_part(req, BUDGET + 1, joined.cache)
+    text = handout.with_total(handout.html(req, (handout.PERSONAL,)), BUDGET + rest.pages)
+    return handout._render(req, text, supplied).pdf
+
+
+@pytest.mark.parametrize("locale", ["zh-Hans", "zh-Hant"])
+def test_the_personal_part_leaves_the_rests_faces_to_the_join(joined, locale, tmp_path):
+    """Written for the join, the personal part carries a placeholder for each face the
+    cached rest holds its glyphs of; the joined handout has none and reads as before."""
+    from handouts.pdftext import extract
+    joined.get(locale, "a4")
+    req = handout_request(joined.model, joined.patient, locale, "a4")
+    rest = handout.static_part(req, BUDGET + 1, joined.cache)
+    part = _personal(joined, locale, "a4", supplied=rest.faces())
+    assert set(_placeholder_faces(part)) == set(rest.faces()) & set(pdfjoin.faces(_personal(joined, locale, "a4")))
+    path = tmp_path / "j.pdf"
+    path.write_bytes(pdfjoin.join([part, rest.pdf], prefixed=(False, True)))
+    assert _placeholder_faces(path.read_bytes()) == []
+    assert extract(path) == extract(joined.get(locale, "a4")[0])
+
+
+def test_a_placeholder_no_part_supplies_is_refused(joined):
+    """A personal part told that the rest holds glyphs it does not (a name the rest never
+    draws): the join refuses it instead of printing a face without its glyphs."""
+    personal = _personal(joined, "zh-Hans", "a4", NEW_GLYPHS_NAME, supplied=_everything(joined, "zh-Hans"))
+    assert _placeholder_faces(personal)
+    req = handout_request(joined.model, joined.patient, "zh-Hans", "a4")
+    rest = handout.static_part(req, BUDGET + 1, joined.cache)
+    with pytest.raises(pdfjoin.FontsNotSupplied, match="Noto-Sans-SC"):
+        pdfjoin.join([personal, rest.pdf], prefixed=(False, True))
+
+
+def test_a_handout_the_join_cannot_supply_is_written_with_its_own_fonts(joined, monkeypatch, tmp_path):
+    from handouts.pdftext import extract
+    claim = _everything(joined, "zh-Hans")
+    monkeypatch.setattr(handout.StaticPart, "faces", lambda self: claim)
+    patient = joined.patient.model_copy(update={"name": NEW_GLYPHS_NAME})
+    req = handout_request(joined.model, patient, "zh-Hans", "a4")
+    path, whole = tmp_path / "j.pdf", tmp_path / "w.pdf"
+    path.write_bytes(handout.render_joined(req, joined.cache).pdf)
+    whole.write_bytes(handout.render_whole(req, qr_image="svg").pdf)
+    assert _placeholder_faces(path.read_bytes()) == []
+    assert extract(path) == extract(whole) and NEW_GLYPHS_NAME in extract(path)
+
+
+def test_a_placeholder_never_serves_a_subset_as_wide(joined):
+    """Two parts with the same glyphs of a face, one with a placeholder: the real
+    subset is the one both share."""
+    own = _personal(joined, "zh-Hant", "a4")
+    left = _personal(joined, "zh-Hant", "a4", supplied=pdfjoin.faces(own))
+    assert _placeholder_faces(left)
+    assert _placeholder_faces(pdfjoin.join([left, own])) == []
+
+
+def _everything(joined, locale) -> dict[str, frozenset[int]]:
+    """A claim that every glyph of the locale's faces is supplied."""
+    req = handout_request(joined.model, joined.patient, locale, "a4")
+    return {face: frozenset(range(65536)) for face in handout.static_part(req, BUDGET + 1, joined.cache).faces()}

@@ -40,14 +40,20 @@ import pikepdf
 from pikepdf import Array, Dictionary, Name, Object, String
 
 from . import fontmerge
+from .engines.patches import PLACEHOLDER_FONT
 
 ZLIB_LEVEL = 6  # as the engine writes its streams
 
-__all__ = ["JoinError", "join", "prefix_ids", "subset_tag", "widen_fonts"]
+__all__ = ["FontsNotSupplied", "JoinError", "faces", "join", "prefix_ids", "subset_tag", "widen_fonts"]
 
 
 class JoinError(ValueError):
     """A part is not a tagged PDF as WeasyPrint writes it."""
+
+
+class FontsNotSupplied(JoinError):
+    """A part left a face for the join to supply (a placeholder program) that no other
+    part holds every glyph of: that part must be written with its own fonts."""
 
 
 def subset_tag(data: bytes) -> str:
@@ -205,6 +211,11 @@ class _Face:
     def gids(self) -> frozenset[int]:
         return frozenset(self.widths)
 
+    @property
+    def placeholder(self) -> bool:
+        """Whether the program is a placeholder for the join to replace."""
+        return _is_placeholder(self.program)
+
 
 def _base_name(name: str) -> str:
     name = name.lstrip("/")
@@ -286,7 +297,9 @@ def _share_fonts(pdf: pikepdf.Pdf) -> None:
     for group in by_name.values():
         if len(group) < 2:
             continue
-        group.sort(key=lambda f: -len(f.gids))
+        # The widest subset serves the others; of two as wide, a real one, never a
+        # placeholder.
+        group.sort(key=lambda f: (-len(f.gids), f.placeholder))
         base, others = group[0], group[1:]
         if not all(_same_glyphs(f, base) for f in others):
             continue  # not subsets of one font: each keeps its own (distinct tags)
@@ -354,6 +367,35 @@ def widen_fonts(part: bytes, others: Sequence[bytes], others_first: bool = False
         pdf.save(out, deterministic_id=True, compress_streams=True,
                  object_stream_mode=pikepdf.ObjectStreamMode.generate)
         return out.getvalue()
+
+
+def faces(pdf: bytes) -> dict[str, frozenset[int]]:
+    """The embedded faces of a PDF (their names as written, after the subset tag) and
+    the glyph ids each draws: what it can supply to a part joined to it."""
+    out: dict[str, frozenset[int]] = {}
+    with pikepdf.Pdf.open(io.BytesIO(pdf)) as doc:
+        for face in _faces(doc, _font_resources(doc)).values():
+            # The widest subset of a face is the one the join shares.
+            out[face.name] = max(out.get(face.name, frozenset()), face.gids, key=len)
+    return out
+
+
+def _is_placeholder(program: Object) -> bool:
+    length = program.get("/Length1")
+    return length is not None and int(length) == len(PLACEHOLDER_FONT) and program.read_bytes() == PLACEHOLDER_FONT
+
+
+def _placeholders(pdf: pikepdf.Pdf) -> list[str]:
+    """The faces the pages still draw with a placeholder program."""
+    left = set()
+    for fonts in _font_resources(pdf):
+        for font in fonts.values():
+            for cid in font.get("/DescendantFonts") or ():
+                desc = cid.get("/FontDescriptor")
+                program = None if desc is None else desc.get("/FontFile2") or desc.get("/FontFile3")
+                if program is not None and _is_placeholder(program):
+                    left.add(_base_name(str(font.get("/BaseFont", ""))))
+    return sorted(left)
 
 
 def _same_glyphs(small: _Face, big: _Face) -> bool:
@@ -498,6 +540,9 @@ def join(parts: Sequence[bytes], prefixed: Sequence[bool] = ()) -> bytes:
     struct_root.ParentTree = base.make_indirect(Dictionary(Nums=nums))
     struct_root.ParentTreeNextKey = _next_key(pairs, base)
     _share_fonts(base)
+    left = _placeholders(base)
+    if left:
+        raise FontsNotSupplied(f"no part supplies the glyphs of {', '.join(left)}")
     out = io.BytesIO()
     base.save(out, deterministic_id=True, compress_streams=True,
               object_stream_mode=pikepdf.ObjectStreamMode.generate)

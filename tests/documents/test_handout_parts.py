@@ -162,11 +162,11 @@ def test_a_batch_lays_out_the_rest_before_its_workers_fork(tmp_path, monkeypatch
     log = tmp_path / "static-layouts.txt"
     real = handout._render
 
-    def spy(req, text):
+    def spy(req, text, supplied=None):
         if 'class="static-start"' in text and 'class="masthead"' not in text:
             with open(log, "a") as fh:
                 fh.write(f"{os.getpid()} {req.locale}\n")
-        return real(req, text)
+        return real(req, text, supplied)
 
     monkeypatch.setattr(handout, "_render", spy)
     rows = [(i + 2, Patient(name=f"Patient {i}", locale=code)) for i, code in enumerate(["en", "zh-Hans"] * 2)]

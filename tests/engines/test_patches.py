@@ -253,3 +253,44 @@ def test_lazy_font_file_falls_back(source, installed):
     if hasattr(fonts, "Font"):
         fonts.Font("Noto Sans")
         assert fonts.reads == ["Noto Sans"]        # read as shipped
+
+
+FAKE_SUBSET = '''
+class Font:
+    def __init__(self, name):
+        self.name = b"/ABCDEF+" + name
+        self.file_content = b"whole font"
+
+    def subset(self, to_unicode, hinting):
+        self.file_content = b"subset of " + bytes(sorted(to_unicode))
+'''
+
+
+def test_supplied_fonts_leave_a_placeholder_only_for_faces_wholly_supplied():
+    fonts = _fake_fonts(FAKE_SUBSET)
+    claim: list = [None]
+    assert patches.supplied_fonts(fonts, lambda: claim[0], installed="70.0")
+    sc, latin = fonts.Font(b"Noto-Sans-SC"), fonts.Font(b"Noto-Sans")
+    claim[0] = {"Noto-Sans-SC": frozenset({1, 2, 3})}
+    sc.subset({1: "a", 3: "c"}, False)
+    latin.subset({1: "a"}, False)                          # not a supplied face
+    assert sc.file_content == patches.PLACEHOLDER_FONT
+    assert latin.file_content == b"subset of \x01"
+    more = fonts.Font(b"Noto-Sans-SC")
+    more.subset({1: "a", 4: "d"}, False)                  # a glyph not supplied: its own subset
+    assert more.file_content == b"subset of \x01\x04"
+    claim[0] = None
+    again = fonts.Font(b"Noto-Sans-SC")
+    again.subset({1: "a"}, False)                         # nothing supplied now
+    assert again.file_content == b"subset of \x01"
+
+
+@pytest.mark.parametrize("source, installed", [(FAKE_SUBSET, "71.0"), ("", "70.0"),
+                                               ("class Font:\n    pass\n", "70.0")])
+def test_supplied_fonts_fall_back(source, installed):
+    fonts = _fake_fonts(source)
+    assert not patches.supplied_fonts(fonts, lambda: {"Noto-Sans-SC": frozenset({1})}, installed)
+    if source == FAKE_SUBSET:
+        font = fonts.Font(b"Noto-Sans-SC")
+        font.subset({1: "a"}, False)
+        assert font.file_content == b"subset of \x01"

@@ -249,7 +249,7 @@ def bilingual_html(req: BuildRequest, qr_image: str = "svg") -> str:
                                f'<div class="part also" lang="{lang}">{part}</div></body>', first, count=1)
 
 
-def _render(req: BuildRequest, text: str) -> weasy.Rendered:
+def _render(req: BuildRequest, text: str, supplied: dict[str, frozenset[int]] | None = None) -> weasy.Rendered:
     L = get_localizer(req.locale, req.model)
     layout = paths.layouts_dir() / LAYOUT
     families = tuple(L.spec.fonts)
@@ -257,7 +257,7 @@ def _render(req: BuildRequest, text: str) -> weasy.Rendered:
         families = tuple(dict.fromkeys([*families, *locales.get(req.also).fonts]))
     return weasy.render(text, layout, families,
                         [weasy.stylesheet(layout / name) for name in STYLESHEETS
-                         + ((LARGE_PRINT_STYLESHEET,) if req.large_print else ())])
+                         + ((LARGE_PRINT_STYLESHEET,) if req.large_print else ())], supplied=supplied)
 
 
 def render(req: BuildRequest) -> weasy.Rendered:
@@ -282,13 +282,22 @@ def render_joined(req: BuildRequest, cache: staticcache.StaticCache) -> weasy.Re
     budget = registry.get(req.document).personal_pages or 0
     personal_html = html(req, (PERSONAL,))
     rest = static_part(req, budget + 1, cache)
-    personal = _render(req, with_total(personal_html, budget + rest.pages))
+    # The personal part's faces whose glyphs the rest holds are left for the join to
+    # supply (a placeholder each, no subset of their own); should the join find one it
+    # cannot supply, the personal part is written again with its own fonts.
+    supplied = rest.faces()
+    personal = _render(req, with_total(personal_html, budget + rest.pages), supplied)
     if personal.pages > budget:
         return render_whole(req)
     if personal.pages < budget:
         rest = static_part(req, personal.pages + 1, cache)
+        supplied = rest.faces()
+        personal = _render(req, with_total(personal_html, personal.pages + rest.pages), supplied)
+    try:
+        pdf = pdfjoin.join([personal.pdf, rest.pdf], prefixed=(False, True))
+    except pdfjoin.FontsNotSupplied:
         personal = _render(req, with_total(personal_html, personal.pages + rest.pages))
-    pdf = pdfjoin.join([personal.pdf, rest.pdf], prefixed=(False, True))
+        pdf = pdfjoin.join([personal.pdf, rest.pdf], prefixed=(False, True))
     return weasy.Rendered(pdf=pdf, pages=personal.pages + rest.pages)
 
 
@@ -339,11 +348,24 @@ class StaticPart:
     def encode(self) -> bytes:
         return b"%d\n" % self.pages + self.pdf
 
+    def faces(self) -> dict[str, frozenset[int]]:
+        """The faces the rest embeds and the glyphs each holds (read once per part)."""
+        digest = hashlib.sha256(self.pdf).digest()
+        found = _FACES.get(digest)
+        if found is None:
+            if len(_FACES) >= 16:
+                _FACES.pop(next(iter(_FACES)))
+            found = _FACES[digest] = pdfjoin.faces(self.pdf)
+        return found
+
     @classmethod
     def decode(cls, data: bytes) -> StaticPart:
         pages, _, pdf = data.partition(b"\n")
         return cls(pdf=pdf, pages=int(pages))
 
+
+# The faces of each rest laid out or read lately, by a digest of its PDF.
+_FACES: dict[bytes, dict[str, frozenset[int]]] = {}
 
 # Pages the rest filled last time, by (locale, paper): the first guess of the next total.
 _REST_PAGES: dict[tuple[str, str], int] = {}

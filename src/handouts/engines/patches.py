@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,14 @@ LAZY_FONT_FILE = Patch(
     "the PDF (for the 0.6 MB Latin faces about 1.5 ms each, several per document) and then "
     "embeds a HarfBuzz subset instead; the copy is used only where HarfBuzz cannot subset. It "
     "is made when first read.")
-PATCHES = (LIBRARY_LOOKUP, DEFERRED_FONTTOOLS, CFFI_TYPES, PDF_ZLIB_LEVEL, LAZY_FONT_FILE)
+SUPPLIED_FONTS = Patch(
+    "supplied-fonts", "weasyprint", "70", "71",
+    "A part of a document that is joined to another part holding its glyphs (the handout's "
+    "personal pages, joined to the cached rest) need not carry its own font subsets: the join "
+    "gives it the other part's. WeasyPrint subsets and compresses each face anyway (a third "
+    "of writing a Chinese personal part); for a face whose glyphs the caller says are "
+    "supplied, a placeholder program is written instead, which the join must replace.")
+PATCHES = (LIBRARY_LOOKUP, DEFERRED_FONTTOOLS, CFFI_TYPES, PDF_ZLIB_LEVEL, LAZY_FONT_FILE, SUPPLIED_FONTS)
 
 # What happened to each patch in this process: "applied", or why it was not.
 _STATE: dict[str, str] = {}
@@ -372,4 +379,45 @@ def lazy_font_file(fonts: Any, installed: str | None = None) -> bool:
     fonts.get_hb_object_data = get_hb_object_data
     font_class.file_content = property(file_content, set_file_content)
     _STATE[LAZY_FONT_FILE.name] = "applied"
+    return True
+
+
+# ---------------------------------------------------------------- fonts a join supplies
+
+# The program written for a face whose glyphs another part supplies: not a font. The
+# join (pdfjoin) replaces every one of them or refuses the document.
+PLACEHOLDER_FONT = b"\0\1\0\0handouts: this face's glyphs are supplied by the join\0"
+
+
+def supplied_fonts(fonts: Any, supplied: Callable[[], Mapping[str, frozenset[int]] | None],
+                   installed: str | None = None) -> bool:
+    """Make WeasyPrint's `fonts.Font.subset` write PLACEHOLDER_FONT for a face whose
+    drawn glyphs are all in `supplied()[face]` (the face's name as the PDF writes it,
+    after the subset tag: "Noto-Sans-SC"); every other face, and every face while
+    `supplied()` is None, is subset as shipped."""
+    if not SUPPLIED_FONTS.fits(installed):
+        _skip(SUPPLIED_FONTS)
+        return False
+    font_class = getattr(fonts, "Font", None)
+    original = getattr(font_class, "subset", None)
+    if getattr(original, "supplied_fonts", False):
+        return True  # applied already
+    if font_class is None or not callable(original):
+        _skip(SUPPLIED_FONTS, "WeasyPrint's font class differs")
+        return False
+
+    def subset(self: Any, to_unicode: Any, hinting: Any) -> Any:
+        found = supplied()
+        if found and to_unicode:
+            name = getattr(self, "name", b"")
+            face = name.split(b"+", 1)[-1].decode("latin-1") if isinstance(name, bytes) else ""
+            gids = found.get(face)
+            if gids is not None and set(to_unicode) <= gids:
+                self.file_content = PLACEHOLDER_FONT
+                return None
+        return original(self, to_unicode, hinting)
+
+    subset.supplied_fonts = True  # type: ignore[attr-defined]
+    font_class.subset = subset
+    _STATE[SUPPLIED_FONTS.name] = "applied"
     return True

@@ -16,12 +16,14 @@ writing. Every change to WeasyPrint, cffi or pydyf themselves is in `patches`.
 from __future__ import annotations
 
 import atexit
+import contextvars
 import hashlib
 import logging
 import os
 import re
 import sys
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -44,6 +46,12 @@ from ..locales import font_families  # noqa: E402
 patches.fast_cffi_types(_ffi)
 patches.pdf_zlib_level(pydyf)
 patches.lazy_font_file(_pdf_fonts)
+
+# The faces (and their glyphs) that another part will supply to the document being
+# written: `render(supplied=...)`, read by the supplied-fonts patch.
+_SUPPLIED: contextvars.ContextVar[Mapping[str, frozenset[int]] | None] = contextvars.ContextVar(
+    "supplied_fonts", default=None)
+patches.supplied_fonts(_pdf_fonts, _SUPPLIED.get)
 
 
 class EngineWarning(HandoutsError):
@@ -229,13 +237,17 @@ def _stack_for(html: str, families: tuple[str, ...], stylesheets: list[CSS]) -> 
 
 
 def _render_pdf(html: str, base_dir: Path, families: tuple[str, ...], stylesheets: list[CSS],
-                tagged: bool):
+                tagged: bool, supplied: Mapping[str, frozenset[int]] | None = None):
     """Lay out and write (no /ID yet)."""
     variant = "pdf/ua-1" if tagged else None
     stack = _stack_for(html, families, stylesheets)
     doc = HTML(string=html, base_url=str(base_dir) + os.sep, url_fetcher=_fetcher()).render(
         font_config=_font_config(), stylesheets=[font_face_css(stack), *stylesheets], pdf_variant=variant)
-    return doc, doc.write_pdf(pdf_variant=variant)
+    token = _SUPPLIED.set(supplied)
+    try:
+        return doc, doc.write_pdf(pdf_variant=variant)
+    finally:
+        _SUPPLIED.reset(token)
 
 
 @dataclass
@@ -245,12 +257,16 @@ class Rendered:
 
 
 def render(html: str, base_dir: Path, families: tuple[str, ...], stylesheets: list[CSS],
-           tagged: bool = True) -> Rendered:
+           tagged: bool = True, supplied: Mapping[str, frozenset[int]] | None = None) -> Rendered:
+    """`supplied`: faces whose glyphs another part will supply (their names as the PDF
+    writes them, with the glyph ids that part holds). A face all of whose glyphs are
+    there gets a placeholder program (patches.PLACEHOLDER_FONT): the PDF is then only a
+    part for pdfjoin.join, which replaces each placeholder or refuses."""
     capture = _Capture()
     logger = logging.getLogger("weasyprint")
     logger.addHandler(capture)
     try:
-        doc, pdf = _render_pdf(html, base_dir, families, stylesheets, tagged)
+        doc, pdf = _render_pdf(html, base_dir, families, stylesheets, tagged, supplied)
         identifier = hashlib.sha256(html.encode("utf-8")).digest()[:16]
         pdf = with_identifier(pdf, identifier)
     except _FETCH_ERRORS as exc:
