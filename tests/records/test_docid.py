@@ -84,6 +84,28 @@ def test_a_card_on_a_sheet_has_the_id_of_the_same_card_alone(model, sample_patie
     assert pdfcheck.document_ids(avery.pdf) == [card_id(Card("en", people[0]), model, "business-3.5x2")]
 
 
+def test_sheets_in_one_session_print_the_ids_of_their_own_cards(model, sample_patient, tmp_path):
+    """A session computes a card's id once, for the check and the sheet: a sheet of the
+    same patients in another card size, content or back language in that session prints
+    and names its own ids, each the id of the card alone."""
+    from handouts.session import RenderSession
+    people = [sample_patient.model_copy(update={"name": f"Patient {i}", "locale": loc})
+              for i, loc in enumerate(["en", "zh-Hans", "zh-Hant"])]
+    changed = model.revised(facts={"stay_near_total": {"value": model.fact("stay_near_total").value + 24}})
+    seen = set()
+    with RenderSession():
+        for m, sheet, fmt, also in ((model, "a4-10up", "id1", None), (changed, "a4-10up", "id1", None),
+                                    (model, "avery-8371", "business-3.5x2", None),
+                                    (model, "a4-10up", "id1", "zh-Hans"), (model, "a4-10up", "id1", None)):
+            alone = [card_id(Card(p.locale, p, also=also), m, fmt) for p in people]
+            pdf = tmp_path / f"{len(seen)}.pdf"
+            pdf.write_bytes(render_sheet("wallet-card", "en", sheet, people, m, also=also).pdf)
+            assert pdfcheck.document_ids(pdf) == alone
+            assert sorted(_ids_in(extract(pdf))) == sorted(alone)  # printed on the backs
+            seen.add(tuple(alone))
+    assert len(seen) == 4  # the last sheet repeats the first
+
+
 def test_a_chinese_card_with_an_english_back_is_the_default_card(model, sample_patient):
     p = sample_patient.model_copy(update={"locale": "zh-Hant"})
     assert card_id(Card("zh-Hant", p, also="en"), model, "id1") == card_id(Card("zh-Hant", p), model, "id1")

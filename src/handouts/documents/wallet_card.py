@@ -415,10 +415,17 @@ class CardRenderer:
                           self._styles["back"], self.session, words=item.back)
 
     def card_id(self, item: Card) -> str:
-        key = (item.locale, item.also, item.patient)
+        """The card's document id, computed once per session: the check's renderer puts
+        it on the laid-out back, the sheet's renderer names it in the PDF's keywords."""
+        key = (item.locale, item.back, item.patient)
         found = self._ids.get(key)
         if found is None:
-            found = self._ids[key] = card_id(item, self.model, self.fmt, self.when)
+            shared = self.session.cache("card.ids")
+            inputs = (self.fmt, self.when, *key)  # with the model: everything card_id() reads
+            kept = shared.get(inputs)
+            if kept is None or kept[0] is not self.model:
+                kept = shared[inputs] = (self.model, card_id(item, self.model, self.fmt, self.when))
+            found = self._ids[key] = kept[1]
         return found
 
     def drawn_ids(self) -> list[str]:
