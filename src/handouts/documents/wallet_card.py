@@ -40,6 +40,7 @@ from ..errors import HandoutsError, LayoutOverflow, data_error
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..patient import Patient
+from ..records import docid
 from .common import AUTHOR, BuildRequest, approval_statement, danger_call, danger_emergency_inline
 
 LAYOUT = "wallet-card"
@@ -311,6 +312,7 @@ class CardRenderer:
         self._value = lambda name, patient: evaluate[name](patient)
         self._form_keys: dict[tuple, tuple[object, str]] = {}
         self._ids: dict[tuple, str] = {}  # each card's document id, in the order drawn
+        self._endings: dict[tuple[str, str], rl.Ending | None] = {}  # the back's notes, by language and head
         # What the static sides printed (the localizers' tracking, as for the handout and
         # the poster): the card cites the sources of these.
         self.printed: set[str] = set()
@@ -410,9 +412,29 @@ class CardRenderer:
         fams, values = self._families(item.back, item.locale)
         E = self._localizer(item.back)
         texts = back_fields(E, item.patient, item.locale, self._value, values)
-        texts["notes"] = card_notes(E, self.when, self.card_id(item))
-        return _fit_zones("back", self.card, texts, fams, _pair(item.locale, item.back), item.where,
+        laid = _fit_zones("back", self.card, texts, fams, _pair(item.locale, item.back), item.where,
                           self._styles["back"], self.session, words=item.back)
+        return [*laid, self._notes(item, E, fams)]
+
+    def _notes(self, item: Card, E: _Memo, fams: tuple[str, ...]) -> Laid:
+        """The back's last lines (card_notes), which end in the card's id: cards in one
+        language differ there only in the id's digest, so the zone is laid out once for
+        them (rl.fit_ending) and each card's text put in its place; else in full."""
+        notes = card_notes(E, self.when, self.card_id(item))
+        text = notes[0].text
+        style = self._styles["back"].get("notes")
+        ending = None
+        if style is not None and len(notes) == 1 and text.endswith(self.card_id(item)):
+            key = (item.back, text[:-docid.DIGEST_CHARS])
+            if key not in self._endings:
+                self._endings[key] = rl.fit_ending(style, notes[0], fams, docid.DIGEST_CHARS, docid.DIGEST_ALPHABET,
+                                                   self.session, _keep(item.back))
+            ending = self._endings[key]
+        laid = ending.refill(text) if ending is not None else None
+        if laid is None:
+            laid = _fit_zones("back", self.card, {"notes": notes}, fams, _pair(item.locale, item.back), item.where,
+                              self._styles["back"], self.session, words=item.back)[0]
+        return laid
 
     def card_id(self, item: Card) -> str:
         """The card's document id, computed once per session: the check's renderer puts

@@ -26,7 +26,8 @@ from typing import Any
 from ..errors import HandoutsError
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-DIGEST_CHARS = 8
+DIGEST_ALPHABET = _CROCKFORD  # what a digest's characters are
+DIGEST_CHARS = 8  # how many: an id ends in them
 PATTERN = re.compile(r"(?P<code>[A-Z])-(?P<locale>[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)-"
                       r"(?P<content>[0-9A-Za-z.]+)-(?P<label>\d{4})-(?P<digest>[0-9A-HJKMNP-TV-Z]{8})")
 
