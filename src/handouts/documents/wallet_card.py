@@ -165,9 +165,12 @@ def card_notes(E: Localizer | _Memo, when: dt.date, document_id: str) -> list[Bl
 def card_id(item: Card, model: ContentModel, fmt: str, when: dt.date | None = None) -> str:
     """The document id a card prints: the same card alone or on a sheet has the same id;
     its second language is the back's (--also en on a Chinese card changes nothing)."""
-    from ..records import docid
-    back = item.back if item.back != PROVIDER_LOCALE else None
-    return str(docid.of(LAYOUT, item.locale, fmt, model, item.patient, back, when=when))
+    return str(docid.of(LAYOUT, item.locale, fmt, model, item.patient, _second(item), when=when))
+
+
+def _second(item: Card) -> str | None:
+    """The second language a card's id names: its back's, unless that is English."""
+    return item.back if item.back != PROVIDER_LOCALE else None
 
 
 def document_id(req: BuildRequest) -> str:
@@ -312,6 +315,7 @@ class CardRenderer:
         self._value = lambda name, patient: evaluate[name](patient)
         self._form_keys: dict[tuple, tuple[object, str]] = {}
         self._ids: dict[tuple, str] = {}  # each card's document id, in the order drawn
+        self._id_makers: dict[tuple[str, str], docid.Ids] = {}
         self._endings: dict[tuple[str, str], rl.Ending | None] = {}  # the back's notes, by language and head
         # What the static sides printed (the localizers' tracking, as for the handout and
         # the poster): the card cites the sources of these.
@@ -446,8 +450,17 @@ class CardRenderer:
             inputs = (self.fmt, self.when, *key)  # with the model: everything card_id() reads
             kept = shared.get(inputs)
             if kept is None or kept[0] is not self.model:
-                kept = shared[inputs] = (self.model, card_id(item, self.model, self.fmt, self.when))
+                kept = shared[inputs] = (self.model, self._id_maker(item)(item.patient))
             found = self._ids[key] = kept[1]
+        return found
+
+    def _id_maker(self, item: Card) -> docid.Ids:
+        """card_id() for the cards in item's languages (what their ids share, once)."""
+        key = (item.locale, item.back)
+        found = self._id_makers.get(key)
+        if found is None:
+            found = self._id_makers[key] = docid.Ids(LAYOUT, item.locale, self.fmt, self.model, _second(item),
+                                                     when=self.when)
         return found
 
     def drawn_ids(self) -> list[str]:
