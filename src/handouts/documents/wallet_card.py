@@ -424,11 +424,12 @@ class CardRenderer:
         """The back's last lines (card_notes), which end in the card's id: cards in one
         language differ there only in the id's digest, so the zone is laid out once for
         them (rl.fit_ending) and each card's text put in its place; else in full."""
-        notes = card_notes(E, self.when, self.card_id(item))
+        this_id = self.card_id(item)
+        notes = card_notes(E, self.when, this_id)
         text = notes[0].text
         style = self._styles["back"].get("notes")
         ending = None
-        if style is not None and len(notes) == 1 and text.endswith(self.card_id(item)):
+        if style is not None and len(notes) == 1 and text.endswith(this_id):
             key = (item.back, text[:-docid.DIGEST_CHARS])
             if key not in self._endings:
                 self._endings[key] = rl.fit_ending(style, notes[0], fams, docid.DIGEST_CHARS, docid.DIGEST_ALPHABET,
