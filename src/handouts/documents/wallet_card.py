@@ -314,7 +314,8 @@ class CardRenderer:
         evaluate = {v.name: v.evaluate for v in registry.get(LAYOUT).variables}
         self._value = lambda name, patient: evaluate[name](patient)
         self._form_keys: dict[tuple, tuple[object, str]] = {}
-        self._ids: dict[tuple, str] = {}  # each card's document id, in the order drawn
+        self._shared_ids = self.session.cache("card.ids")  # (model, id) by card_id()'s other inputs
+        self._drawn: dict[str, None] = {}  # each drawn card's document id, in the order drawn
         self._id_makers: dict[tuple[str, str], docid.Ids] = {}
         self._endings: dict[tuple[str, str], rl.Ending | None] = {}  # the back's notes, by language and head
         # What the static sides printed (the localizers' tracking, as for the handout and
@@ -444,16 +445,11 @@ class CardRenderer:
     def card_id(self, item: Card) -> str:
         """The card's document id, computed once per session: the check's renderer puts
         it on the laid-out back, the sheet's renderer names it in the PDF's keywords."""
-        key = (item.locale, item.back, item.patient)
-        found = self._ids.get(key)
-        if found is None:
-            shared = self.session.cache("card.ids")
-            inputs = (self.fmt, self.when, *key)  # with the model: everything card_id() reads
-            kept = shared.get(inputs)
-            if kept is None or kept[0] is not self.model:
-                kept = shared[inputs] = (self.model, self._id_maker(item)(item.patient))
-            found = self._ids[key] = kept[1]
-        return found
+        inputs = (self.fmt, self.when, item.locale, item.back, item.patient)  # and the model: all card_id() reads
+        kept = self._shared_ids.get(inputs)
+        if kept is None or kept[0] is not self.model:
+            kept = self._shared_ids[inputs] = (self.model, self._id_maker(item)(item.patient))
+        return kept[1]
 
     def _id_maker(self, item: Card) -> docid.Ids:
         """card_id() for the cards in item's languages (what their ids share, once)."""
@@ -466,7 +462,7 @@ class CardRenderer:
 
     def drawn_ids(self) -> list[str]:
         """The document ids of the cards drawn by this renderer, each once."""
-        return list(dict.fromkeys(self._ids.values()))
+        return list(self._drawn)
 
     def _key(self, side: str, item: Card) -> tuple:
         return (id(self.model), self.fmt, side, item.locale, item.back, item.patient)
@@ -496,7 +492,7 @@ class CardRenderer:
 
     def draw(self, side: str, item: Card, x: float, y: float, bleed: Bleed = NO_BLEED) -> None:
         personal = self.personal(side, item)  # first: an overflow stops before drawing
-        self.card_id(item)  # the PDF's keywords name every card drawn
+        self._drawn[self.card_id(item)] = None  # the PDF's keywords name every card drawn
         fills, static = self._fills_form(side, bleed), self._static_form(side, item.locale, item.back)
         with self.doc.at(x, y, self.card.height) as p:  # the card's top-left trim corner
             p.place(fills)
