@@ -307,7 +307,7 @@ class CardRenderer:
         self.fmt = fmt
         self.when = when
         self._memo: dict[str, _Memo] = {}
-        self._last: tuple[tuple, int, list[Laid]] | None = None  # key, its hash, layout
+        self._last: tuple[tuple, list[Laid]] | None = None  # the key and layout drawn last
         # Looked up once per renderer, not once per card.
         self._styles = {side: _styles(self.card, side) for side in ("front", "back")}
         self._fams: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
@@ -479,15 +479,14 @@ class CardRenderer:
 
     def personal(self, side: str, item: Card) -> list[Laid]:
         key = self._key(side, item)
-        h = hash(key)
-        last = self._last
-        # Copies of one card; another card's key differs in its hash (patients are
-        # compared field by field only when the hashes agree).
-        if last is not None and last[1] == h and last[0] == key:
-            return last[2]
-        kept = self._laid.pop(key, None)
-        laid = kept[1] if kept is not None and kept[0] is self.model else self.lay_out(side, item)
-        self._last = (key, h, laid)
+        kept = self._laid.pop(key, None)  # laid out by the check
+        if kept is not None and kept[0] is self.model:
+            laid = kept[1]
+        elif self._last is not None and self._last[0] == key:  # a copy of the card drawn last
+            return self._last[1]
+        else:
+            laid = self.lay_out(side, item)
+        self._last = (key, laid)
         return laid
 
     def draw(self, side: str, item: Card, x: float, y: float, bleed: Bleed = NO_BLEED) -> None:
