@@ -94,7 +94,7 @@ def test_nothing_renders_with_an_id_key_or_a_module_level_cache_of_personal_text
             assert not re.search(rf"(?<![\w.]){re.escape(name)}\b", text), f"{path.name}: {name}"
 
 
-@pytest.mark.parametrize("cache", ["card.fields", "rl.fitted", "rl.font_stacks", "patients.passed"])
+@pytest.mark.parametrize("cache", ["card.fields", "card.ids", "rl.fitted", "rl.font_stacks", "patients.passed"])
 def test_a_render_leaves_personal_layouts_in_its_session_only(tmp_path, cache):
     from handouts import content
     from handouts.build import build

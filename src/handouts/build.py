@@ -7,7 +7,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from . import content, fonts, locales, output, papers, registry, session
 from .clock import check_not_before, print_date
@@ -65,23 +65,39 @@ def resolve_paper(spec: registry.DocumentSpec, locale: str, paper: str | None) -
 
 def check_patient(patient: Patient | None, locale: str, model: content.ContentModel,
                   where: str = "patient") -> None:
-    if patient is None:
-        return
+    check_patients([(patient, locale, where)], model)
+
+
+def check_patients(rows: Iterable[tuple[Patient | None, str, str]], model: content.ContentModel) -> None:
+    """Each (patient, locale, where): a first dose that is no typo, every text in the
+    locale's fonts. A list's rows are checked when read and again, as a safety net, when
+    a sheet is rendered: the session remembers who passed (for its own model and print
+    date), so that the second time is a look-up."""
     today = print_date()
-    # A list's rows are checked when read and again, as a safety net, when a sheet is
-    # rendered: the session remembers who passed (for its own model).
     passed = session.current().cache("patients.passed")
-    key = (locale, today, patient)
-    if passed.get(key) is model:
-        return
-    approved = model.fact(model.roles.first_approval).value
-    patient.check_first_dose(approved, today, where)
-    families = tuple(locales.get(locale).fonts)
-    for var in registry.TEXT_VARIABLES:
-        value = var.evaluate(patient)
-        if value:
-            fonts.require(value, families, var.field, locale, where)
-    passed[key] = model
+    for patient, locale, where in rows:
+        if patient is None:
+            continue
+        key = (locale, today, patient)
+        if passed.get(key) is model:
+            continue
+        patient.check_first_dose(_first_approval(model), today, where)
+        families = tuple(locales.get(locale).fonts)
+        for var in registry.TEXT_VARIABLES:
+            value = var.evaluate(patient)
+            if value:
+                fonts.require(value, families, var.field, locale, where)
+        passed[key] = model
+
+
+def _first_approval(model: content.ContentModel) -> Any:
+    """The drug's first approval (a first dose before it is a typo), looked up once per
+    session for its model: a list checks it for every row."""
+    kept = session.current().cache("patients.approval")
+    found = kept.get("first")
+    if found is None or found[0] is not model:
+        found = kept["first"] = (model, model.fact(model.roles.first_approval).value)
+    return found[1]
 
 
 def precheck(patient: Patient | None, locale: str, model: content.ContentModel, where: str = "patient",
@@ -224,7 +240,6 @@ def render_sheet(document: str, locale: str, sheet: str, patients: Sequence[Pati
     if also:
         cards = [dataclasses.replace(c, also=also) for c in cards]
     with session.use() as s, s.paused_gc():  # many cards: no collection until the sheets are drawn
-        for card in dict.fromkeys((c.locale, c.patient, c.where) for c in cards):
-            check_patient(card[1], card[0], model, card[2] or "patient")
+        check_patients(dict.fromkeys((c.patient, c.locale, c.where or "patient") for c in cards), model)
         sheets: RenderedPDF = _engine(spec, f"{document} {locale} {sheet}", spec.render_sheet, cards, imp, model)
         return sheets

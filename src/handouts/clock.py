@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from functools import lru_cache
 
 from .errors import HandoutsError
 
@@ -25,6 +26,13 @@ def source_date_epoch() -> int | None:
     raw = os.environ.get(ENV)
     if raw is None or raw.strip() == "":
         return None
+    return _seconds(raw)
+
+
+@lru_cache(maxsize=8)
+def _seconds(raw: str) -> int:
+    """SOURCE_DATE_EPOCH's value as seconds (read once per value: a list asks for the
+    print date on every row); a refusal is not remembered, so it is raised each time."""
     text = raw.strip()
     if not text.isascii() or not text.isdigit():
         raise HandoutsError("clock.not_seconds", ENV, {"value": repr(raw[:40])})
@@ -39,8 +47,13 @@ def print_date() -> dt.date:
     """SOURCE_DATE_EPOCH's date (UTC) when set, else today."""
     epoch = source_date_epoch()
     if epoch is not None:
-        return dt.datetime.fromtimestamp(epoch, tz=dt.UTC).date()
+        return _epoch_date(epoch)
     return dt.date.today()
+
+
+@lru_cache(maxsize=8)
+def _epoch_date(epoch: int) -> dt.date:
+    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC).date()
 
 
 def check_not_before(checked: dt.date) -> dt.date:

@@ -129,7 +129,7 @@ def _not_blank(value: str) -> str:
 
 
 def _phone_digits(value: str) -> str:
-    if sum(ch.isdigit() for ch in value) < 3:
+    if sum(map(str.isdigit, value)) < 3:
         raise TextRefused("patient.phone_digits")
     return value
 
@@ -390,14 +390,15 @@ def list_date(cell: Any, order: str) -> dt.date:
     if isinstance(cell, dt.date):
         return cell
     text = str(cell).strip()
-    if any(ch.isdigit() and not ch.isascii() for ch in text):  # full-width (２０２６) or Arabic-Indic digits
+    # Full-width (２０２６) or Arabic-Indic digits (none in ASCII text: most lists).
+    if not text.isascii() and any(ch.isdigit() and not ch.isascii() for ch in text):
         raise TextRefused("date.ascii_digits")
     words = _ORDER_WORDS[order]
     iso = re.fullmatch(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})", text)
-    m = re.fullmatch(r"([0-9]{1,4})([/.\-])([0-9]{1,2})\2([0-9]{1,4})", text)
     if iso:
         y, mo, d = (int(g) for g in iso.groups())
         return _calendar_date(y, mo, d, text)
+    m = re.fullmatch(r"([0-9]{1,4})([/.\-])([0-9]{1,2})\2([0-9]{1,4})", text)
     if m is None:
         raise TextRefused("list.date_format", value=text, example=_written(_SAMPLE_DAY, order), order=words,
                           iso=_SAMPLE_DAY.isoformat())

@@ -33,6 +33,7 @@ class RenderSession:
         self._token: Any = None
         self._gc_depth = 0
         self._gc_was = False
+        self._froze = False
 
     def cache(self, name: str) -> dict[Any, Any]:
         """The session's dict called `name` (made empty on first use)."""
@@ -42,6 +43,9 @@ class RenderSession:
         return found
 
     def close(self) -> None:
+        if self._froze:  # what a pause set aside is collected as usual again
+            self._froze = False
+            gc.unfreeze()
         for cache in self._caches.values():
             cache.clear()
         self._caches.clear()
@@ -59,9 +63,12 @@ class RenderSession:
     def paused_gc(self) -> Iterator[None]:
         """No cyclic garbage collection while many cards are checked or drawn: each card
         leaves a few layouts alive until its sheet is drawn, and the collector walked all
-        of them again and again (about a tenth of a 10,000-card build). The setting comes
-        back when the outermost pause ends, and with it the collection of any cycle made
-        meanwhile."""
+        of them again and again. The setting comes back when the outermost pause ends.
+        In the open session, what is alive then (mostly the layouts this session keeps
+        until it closes) is first set aside from collection (gc.freeze) until the session
+        closes: else the next collections walked all of it once more, twice (the young
+        generation's, then the middle one's), to find that it is still alive. Any cycle
+        made meanwhile is collected after the session closes."""
         if self._gc_depth == 0:
             self._gc_was = gc.isenabled()
             gc.disable()
@@ -71,6 +78,9 @@ class RenderSession:
         finally:
             self._gc_depth -= 1
             if self._gc_depth == 0 and self._gc_was:
+                if _CURRENT.get() is self:  # open: its close() gives them back
+                    gc.freeze()
+                    self._froze = True
                 gc.enable()
 
 

@@ -65,3 +65,26 @@ def test_static_form_is_named_after_its_languages(model):
         assert r._static_form("back", "zh-Hant", "zh-Hans") == "Card_back_id1_zh_Hant_zh_Hans"
         assert r._static_form("back", "en", "zh-Hans") == "Card_back_id1_en_zh_Hans"
         assert r._static_form("front", "en") == "Card_front_id1_en"
+
+
+def test_a_pause_sets_what_is_alive_aside_only_until_its_session_closes():
+    """The open session's pause freezes the objects alive at its end (the collector would
+    walk the session's layouts again); its close gives them back, so nothing the session
+    made outlives it uncollected, nor hides from gc.get_objects."""
+    from handouts.session import RenderSession
+    assert gc.get_freeze_count() == 0
+    with RenderSession() as s:
+        with s.paused_gc():
+            with s.paused_gc():
+                pass
+            assert gc.get_freeze_count() == 0  # only the outermost pause
+        assert gc.get_freeze_count() > 0 and gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    with pytest.raises(RuntimeError):
+        with RenderSession() as s, s.paused_gc():
+            raise RuntimeError("stop")
+    assert gc.get_freeze_count() == 0
+    loose = RenderSession()  # never opened: it is never closed, so it freezes nothing
+    with loose.paused_gc():
+        pass
+    assert gc.get_freeze_count() == 0

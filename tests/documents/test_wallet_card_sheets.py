@@ -356,3 +356,32 @@ def test_a_lists_cards_are_laid_out_once(capsys, tmp_path, monkeypatch, sheet):
                          "--copies", "2", "--out", tmp_path / "out")
     assert code == 0, err
     assert sorted(calls) == sorted((side, f"Card Once {i} {sheet}") for i in range(3) for side in ("front", "back"))
+
+
+def test_a_sheet_checks_the_patients_no_list_checked(model, sample_patient):
+    """render_sheet's own check, for callers that did not read a list: a first dose
+    before the drug's approval, a name no bundled font has."""
+    from handouts.build import render_sheet
+    from handouts.errors import HandoutsError
+    early = sample_patient.model_copy(update={"name": "Early", "first_dose": dt.date(2020, 1, 1)})
+    unprintable = sample_patient.model_copy(update={"name": "Kim 김민준"})
+    for bad, code in ((early, "first_dose.before_approval"), (unprintable, "font.missing_glyphs")):
+        with pytest.raises(HandoutsError) as err:
+            render_sheet("wallet-card", "en", "letter-8up", [sample_patient, bad], model)
+        assert err.value.code == code
+
+
+def test_a_patient_passes_against_the_model_it_was_checked_with(model, sample_patient):
+    """The session remembers who passed and the approval date per content model: the
+    same patient against a model whose approval came after the first dose is refused."""
+    from handouts.build import render_sheet
+    from handouts.errors import HandoutsError
+    from handouts.session import RenderSession
+    approval = model.roles.first_approval
+    later = model.revised(facts={approval: {"value": sample_patient.first_dose + dt.timedelta(days=1)}})
+    with RenderSession():
+        render_sheet("wallet-card", "en", "letter-8up", [sample_patient], model)
+        with pytest.raises(HandoutsError) as err:
+            render_sheet("wallet-card", "en", "letter-8up", [sample_patient], later)
+        assert err.value.code == "first_dose.before_approval"
+        render_sheet("wallet-card", "en", "letter-8up", [sample_patient], model)

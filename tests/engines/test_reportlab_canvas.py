@@ -217,3 +217,86 @@ def _shared_blocks(wc, made, args):
     got = wc._field(*args)
     assert got == made(*args)
     assert wc._field(*args) is got  # remembered
+
+
+# ------------------------------------------------------------- a zone's varying ending
+
+DIGITS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # a document id's digest
+NOTES = dataclasses.replace(BASE_STYLE, h=6.0, size=7.0, min_size=6.0, leading=1.0, valign="bottom")
+HEADS = {  # the back's last lines before the digest, and what their language keeps together
+    "en": ("Clinic-made card, not from Amgen. Printed Dec 4, 2026 · W-en-2026.12.0-2511-", (), EN),
+    "zh": ("本卡由医疗机构自制，并非安进（Amgen）提供。打印于2026年12月4日 · W-zh-Hans-2026.12.0-2511-",
+           (r"\d{4}[ \u00a0]*年[ \u00a0]*\d{1,2}[ \u00a0]*月(?:[ \u00a0]*\d{1,2}[ \u00a0]*日)?",), SC),
+    # A pattern reaching into the digest (it keeps the id with the date when the digest
+    # starts with J or W, the narrowest and widest digits): other texts are laid out in full.
+    "reaching": ("Clinic-made card, not from Amgen. Printed Dec 4, 2026 · W-en-2026.12.0-2511-",
+                 (r"2026 · W-en-2026\.12\.0-2511-[JW]",), EN),
+}
+
+
+def _endings(n: int) -> list[str]:
+    import random
+    rng = random.Random(7)
+    chosen = ["0" * 8, "W" * 8, "J" * 8, "M" * 8, "JWJWJWJW", "WJ1M0QQQ"]
+    return chosen + ["".join(rng.choice(DIGITS) for _ in range(8)) for _ in range(n)]
+
+
+@pytest.mark.parametrize("head", sorted(HEADS))
+def test_a_zone_laid_out_once_for_its_endings_is_the_zone_laid_out_for_each(head):
+    """Across zone widths that move the digest onto the first line, onto the second, and
+    over the break between them (where the narrowest and widest endings part), each
+    text refilled from the zone laid out once is the zone laid out for that text."""
+    text, keep, fams = HEADS[head]
+    used = refused = 0
+    for w in [x / 2 for x in range(60, 200, 3)]:
+        style = dataclasses.replace(NOTES, w=w)
+        with RenderSession():
+            try:
+                ending = rl.fit_ending(style, rl.Block(text + "0" * 8), fams, 8, DIGITS, keep=keep)
+            except LayoutOverflow:
+                ending = None
+        for end in _endings(40):
+            block = rl.Block(text + end)
+            try:
+                expected = fresh_keep(style, [block], fams, keep)
+            except LayoutOverflow:
+                assert ending is None or ending.refill(block.text) is None
+                continue
+            laid = ending.refill(block.text) if ending is not None else None
+            if laid is None:
+                refused += 1
+            else:
+                used += 1
+                assert _shape(laid) == expected, (w, end)
+    assert used and refused  # both cases met: the test tests something
+
+
+def fresh_keep(style, blocks, families, keep):
+    with RenderSession():
+        return _shape(rl.fit(style, blocks, families, "test zone", keep=keep))
+
+
+def test_an_ending_refills_only_texts_of_its_head_length_and_characters():
+    text = HEADS["en"][0]
+    with RenderSession():
+        ending = rl.fit_ending(NOTES, rl.Block(text + "7KQ2M9XD"), EN, 8, DIGITS)
+    assert ending is not None
+    assert ending.refill(text + "ABCDEFGH") is not None
+    for other in (text + "ABCDEFG", text + "ABCDEFGHJ", text + "ABCDEFGI", text + "abcdefgh", text + "ABCD EFG",
+                  text.replace("Dec 4", "Dec 5") + "ABCDEFGH", "x" + text + "ABCDEFGH"):
+        assert ending.refill(other) is None, other
+
+
+@pytest.mark.parametrize("change", [dict(align="center"), dict(align="right")])
+def test_an_ending_that_moves_its_line_is_not_shared(change):
+    """Centred or right-aligned, the line holding the digest starts where its width puts it."""
+    with RenderSession():
+        assert rl.fit_ending(dataclasses.replace(NOTES, **change), rl.Block(HEADS["en"][0] + "0" * 8), EN, 8,
+                             DIGITS) is None
+
+
+@pytest.mark.parametrize("alphabet", ["AB CD", "AB中", "AB.", "AB(", "A"])
+def test_an_ending_that_may_break_is_not_shared(alphabet):
+    """A space, a Chinese character or kinsoku punctuation in the ending could split it."""
+    with RenderSession():
+        assert rl.fit_ending(NOTES, rl.Block(HEADS["en"][0] + "AAAAAAAA"), EN, 8, alphabet) is None

@@ -70,6 +70,30 @@ def test_the_id_names_the_patient_the_paper_the_day_and_the_content(model, sampl
     assert of(also="en") == base  # a second language that is the first is none
 
 
+def test_ids_made_for_many_patients_are_the_id_of_each(model, sample_patient):
+    """docid.Ids writes the inputs the patients share once: each id is still of()'s."""
+    people = [None, sample_patient, sample_patient.model_copy(update={"name": "陳大文", "locale": "zh-Hant"}),
+              sample_patient.model_copy(update={"phone": None, "first_dose": None}),
+              sample_patient.model_copy(update={"name": 'Ann "Nan" O\'Neil \\ Jr.'})]
+    changed = model.revised(facts={"stay_near_total": {"value": model.fact("stay_near_total").value + 24}})
+    for args in (("wallet-card", "en", "id1", model), ("wallet-card", "zh-Hant", "id1", model, "zh-Hans"),
+                 ("wallet-card", "zh-Hans", "business-3.5x2", model, "zh-Hans"),
+                 ("wallet-card", "en", "id1", changed), ("handout", "en", "letter", model, None, True),
+                 ("poster", "zh-Hans", "a3", model, "en", False, TODAY)):
+        ids = docid.Ids(*args)
+        assert [ids(p) for p in people] == [str(docid.of(*args[:4], p, *args[4:])) for p in people]
+
+
+def test_ids_made_for_many_patients_follow_an_input_that_sorts_after_the_patient(model, sample_patient,
+                                                                                 monkeypatch):
+    inputs = docid._inputs
+    monkeypatch.setattr(docid, "_inputs", lambda *args: inputs(*args) | {"zone": "x"})
+    patched = str(docid.of("wallet-card", "en", "id1", model, sample_patient))
+    assert docid.Ids("wallet-card", "en", "id1", model)(sample_patient) == patched
+    monkeypatch.undo()
+    assert patched != str(docid.of("wallet-card", "en", "id1", model, sample_patient))  # the input counted
+
+
 def test_a_card_on_a_sheet_has_the_id_of_the_same_card_alone(model, sample_patient, tmp_path):
     people = [sample_patient.model_copy(update={"name": f"Patient {i}", "locale": loc})
               for i, loc in enumerate(["en", "zh-Hans", "zh-Hant"])]
@@ -82,6 +106,28 @@ def test_a_card_on_a_sheet_has_the_id_of_the_same_card_alone(model, sample_patie
     # On a business-card stock the card is laid out anew: its own id.
     avery = render_sheet("wallet-card", "en", "avery-8371", people[:1], model)
     assert pdfcheck.document_ids(avery.pdf) == [card_id(Card("en", people[0]), model, "business-3.5x2")]
+
+
+def test_sheets_in_one_session_print_the_ids_of_their_own_cards(model, sample_patient, tmp_path):
+    """A session computes a card's id once, for the check and the sheet: a sheet of the
+    same patients in another card size, content or back language in that session prints
+    and names its own ids, each the id of the card alone."""
+    from handouts.session import RenderSession
+    people = [sample_patient.model_copy(update={"name": f"Patient {i}", "locale": loc})
+              for i, loc in enumerate(["en", "zh-Hans", "zh-Hant"])]
+    changed = model.revised(facts={"stay_near_total": {"value": model.fact("stay_near_total").value + 24}})
+    seen = set()
+    with RenderSession():
+        for m, sheet, fmt, also in ((model, "a4-10up", "id1", None), (changed, "a4-10up", "id1", None),
+                                    (model, "avery-8371", "business-3.5x2", None),
+                                    (model, "a4-10up", "id1", "zh-Hans"), (model, "a4-10up", "id1", None)):
+            alone = [card_id(Card(p.locale, p, also=also), m, fmt) for p in people]
+            pdf = tmp_path / f"{len(seen)}.pdf"
+            pdf.write_bytes(render_sheet("wallet-card", "en", sheet, people, m, also=also).pdf)
+            assert pdfcheck.document_ids(pdf) == alone
+            assert sorted(_ids_in(extract(pdf))) == sorted(alone)  # printed on the backs
+            seen.add(tuple(alone))
+    assert len(seen) == 4  # the last sheet repeats the first
 
 
 def test_a_chinese_card_with_an_english_back_is_the_default_card(model, sample_patient):

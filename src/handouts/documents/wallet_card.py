@@ -40,6 +40,7 @@ from ..errors import HandoutsError, LayoutOverflow, data_error
 from ..localizer import Localizer
 from ..localizer import get as get_localizer
 from ..patient import Patient
+from ..records import docid
 from .common import AUTHOR, BuildRequest, approval_statement, danger_call, danger_emergency_inline
 
 LAYOUT = "wallet-card"
@@ -164,9 +165,12 @@ def card_notes(E: Localizer | _Memo, when: dt.date, document_id: str) -> list[Bl
 def card_id(item: Card, model: ContentModel, fmt: str, when: dt.date | None = None) -> str:
     """The document id a card prints: the same card alone or on a sheet has the same id;
     its second language is the back's (--also en on a Chinese card changes nothing)."""
-    from ..records import docid
-    back = item.back if item.back != PROVIDER_LOCALE else None
-    return str(docid.of(LAYOUT, item.locale, fmt, model, item.patient, back, when=when))
+    return str(docid.of(LAYOUT, item.locale, fmt, model, item.patient, _second(item), when=when))
+
+
+def _second(item: Card) -> str | None:
+    """The second language a card's id names: its back's, unless that is English."""
+    return item.back if item.back != PROVIDER_LOCALE else None
 
 
 def document_id(req: BuildRequest) -> str:
@@ -303,14 +307,17 @@ class CardRenderer:
         self.fmt = fmt
         self.when = when
         self._memo: dict[str, _Memo] = {}
-        self._last: tuple[tuple, int, list[Laid]] | None = None  # key, its hash, layout
+        self._last: tuple[tuple, list[Laid]] | None = None  # the key and layout drawn last
         # Looked up once per renderer, not once per card.
         self._styles = {side: _styles(self.card, side) for side in ("front", "back")}
         self._fams: dict[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = {}
         evaluate = {v.name: v.evaluate for v in registry.get(LAYOUT).variables}
         self._value = lambda name, patient: evaluate[name](patient)
         self._form_keys: dict[tuple, tuple[object, str]] = {}
-        self._ids: dict[tuple, str] = {}  # each card's document id, in the order drawn
+        self._shared_ids = self.session.cache("card.ids")  # (model, id) by card_id()'s other inputs
+        self._drawn: dict[str, None] = {}  # each drawn card's document id, in the order drawn
+        self._id_makers: dict[tuple[str, str], docid.Ids] = {}
+        self._endings: dict[tuple[str, str], rl.Ending | None] = {}  # the back's notes, by language and head
         # What the static sides printed (the localizers' tracking, as for the handout and
         # the poster): the card cites the sources of these.
         self.printed: set[str] = set()
@@ -410,20 +417,52 @@ class CardRenderer:
         fams, values = self._families(item.back, item.locale)
         E = self._localizer(item.back)
         texts = back_fields(E, item.patient, item.locale, self._value, values)
-        texts["notes"] = card_notes(E, self.when, self.card_id(item))
-        return _fit_zones("back", self.card, texts, fams, _pair(item.locale, item.back), item.where,
+        laid = _fit_zones("back", self.card, texts, fams, _pair(item.locale, item.back), item.where,
                           self._styles["back"], self.session, words=item.back)
+        return [*laid, self._notes(item, E, fams)]
+
+    def _notes(self, item: Card, E: _Memo, fams: tuple[str, ...]) -> Laid:
+        """The back's last lines (card_notes), which end in the card's id: cards in one
+        language differ there only in the id's digest, so the zone is laid out once for
+        them (rl.fit_ending) and each card's text put in its place; else in full."""
+        this_id = self.card_id(item)
+        notes = card_notes(E, self.when, this_id)
+        text = notes[0].text
+        style = self._styles["back"].get("notes")
+        ending = None
+        if style is not None and len(notes) == 1 and text.endswith(this_id):
+            key = (item.back, text[:-docid.DIGEST_CHARS])
+            if key not in self._endings:
+                self._endings[key] = rl.fit_ending(style, notes[0], fams, docid.DIGEST_CHARS, docid.DIGEST_ALPHABET,
+                                                   self.session, _keep(item.back))
+            ending = self._endings[key]
+        laid = ending.refill(text) if ending is not None else None
+        if laid is None:
+            laid = _fit_zones("back", self.card, {"notes": notes}, fams, _pair(item.locale, item.back), item.where,
+                              self._styles["back"], self.session, words=item.back)[0]
+        return laid
 
     def card_id(self, item: Card) -> str:
-        key = (item.locale, item.also, item.patient)
-        found = self._ids.get(key)
+        """The card's document id, computed once per session: the check's renderer puts
+        it on the laid-out back, the sheet's renderer names it in the PDF's keywords."""
+        inputs = (self.fmt, self.when, item.locale, item.back, item.patient)  # and the model: all card_id() reads
+        kept = self._shared_ids.get(inputs)
+        if kept is None or kept[0] is not self.model:
+            kept = self._shared_ids[inputs] = (self.model, self._id_maker(item)(item.patient))
+        return kept[1]
+
+    def _id_maker(self, item: Card) -> docid.Ids:
+        """card_id() for the cards in item's languages (what their ids share, once)."""
+        key = (item.locale, item.back)
+        found = self._id_makers.get(key)
         if found is None:
-            found = self._ids[key] = card_id(item, self.model, self.fmt, self.when)
+            found = self._id_makers[key] = docid.Ids(LAYOUT, item.locale, self.fmt, self.model, _second(item),
+                                                     when=self.when)
         return found
 
     def drawn_ids(self) -> list[str]:
         """The document ids of the cards drawn by this renderer, each once."""
-        return list(dict.fromkeys(self._ids.values()))
+        return list(self._drawn)
 
     def _key(self, side: str, item: Card) -> tuple:
         return (id(self.model), self.fmt, side, item.locale, item.back, item.patient)
@@ -440,20 +479,19 @@ class CardRenderer:
 
     def personal(self, side: str, item: Card) -> list[Laid]:
         key = self._key(side, item)
-        h = hash(key)
-        last = self._last
-        # Copies of one card; another card's key differs in its hash (patients are
-        # compared field by field only when the hashes agree).
-        if last is not None and last[1] == h and last[0] == key:
-            return last[2]
-        kept = self._laid.pop(key, None)
-        laid = kept[1] if kept is not None and kept[0] is self.model else self.lay_out(side, item)
-        self._last = (key, h, laid)
+        kept = self._laid.pop(key, None)  # laid out by the check
+        if kept is not None and kept[0] is self.model:
+            laid = kept[1]
+        elif self._last is not None and self._last[0] == key:  # a copy of the card drawn last
+            return self._last[1]
+        else:
+            laid = self.lay_out(side, item)
+        self._last = (key, laid)
         return laid
 
     def draw(self, side: str, item: Card, x: float, y: float, bleed: Bleed = NO_BLEED) -> None:
         personal = self.personal(side, item)  # first: an overflow stops before drawing
-        self.card_id(item)  # the PDF's keywords name every card drawn
+        self._drawn[self.card_id(item)] = None  # the PDF's keywords name every card drawn
         fills, static = self._fills_form(side, bleed), self._static_form(side, item.locale, item.back)
         with self.doc.at(x, y, self.card.height) as p:  # the card's top-left trim corner
             p.place(fills)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import io
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from operator import attrgetter
 from functools import cache
 from collections.abc import Callable, Sequence
@@ -42,7 +42,7 @@ from reportlab.pdfgen.canvas import Canvas  # noqa: E402
 from .. import paths  # noqa: E402
 from ..errors import HandoutsError, LayoutOverflow  # noqa: E402
 from ..fonts import has_glyph  # noqa: E402
-from ..linebreak import TooWide, break_lines, is_cjk, keep_pattern  # noqa: E402
+from ..linebreak import NO_END, NO_START, TooWide, break_lines, is_cjk, keep_pattern  # noqa: E402
 from ..locales import font_families  # noqa: E402
 from ..session import RenderSession, current  # noqa: E402
 
@@ -451,6 +451,84 @@ def overflow(what: Zone, params: dict[str, str]) -> LayoutOverflow:
         return LayoutOverflow("layout.overflow", "", params, label=what)
     where, field_name, label = what
     return LayoutOverflow("layout.overflow", field_name, params, where=where, label=label)
+
+
+class Ending(NamedTuple):
+    """A zone of one block whose texts differ only in how they end (a document id's
+    digest), laid out once: see fit_ending."""
+    head: str  # what every such text starts with
+    length: int  # how many characters follow it
+    chars: frozenset[str]  # what they may be
+    keep: re.Pattern[str] | None
+    spans: list[tuple[int, int]]  # where `keep` matches, the same in every such text
+    laid: Laid  # the zone laid out with the narrowest ending
+    line: int  # the index of the line that ends with the ending
+
+    def refill(self, text: str) -> Laid | None:
+        """The zone with `text`, if it is the head and an ending of the same length made
+        of the same characters, with the keep-together matches where the laid-out text
+        has them; None otherwise."""
+        n = self.length
+        if len(text) != len(self.head) + n or not text.startswith(self.head) or not self.chars.issuperset(text[-n:]):
+            return None
+        if self.keep is not None and _spans(self.keep, text) != self.spans:
+            return None
+        lines = self.laid.lines.copy()
+        ln = lines[self.line]
+        lines[self.line] = ln._replace(text=ln.text[:-n] + text[-n:])
+        return Laid(self.laid.size, lines, self.laid.rules.copy())
+
+
+def _spans(keep: re.Pattern[str], text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in keep.finditer(text)]
+
+
+def _unbreakable(ch: str) -> bool:
+    """A character that the line breaker never breaks before or after by itself: not a
+    space, not Chinese, no kinsoku punctuation."""
+    return not ch.isspace() and not is_cjk(ch) and ch not in NO_START and ch not in NO_END
+
+
+def fit_ending(style: ZoneStyle, block: Block, families: tuple[str, ...], length: int, alphabet: str,
+               session: RenderSession | None = None, keep: tuple[str, ...] = ()) -> Ending | None:
+    """How fit() sets `block` (one block in the zone) for any text that is its text
+    with the last `length` characters replaced by as many of `alphabet`, or None when that
+    cannot be known from two layouts (then each text is fitted in full).
+
+    The zone is fitted with the narrowest such ending and with the widest. Every choice
+    fit() makes (the size, where each line ends, whether the text fits at all) compares
+    a sum of glyph widths with a room, and glyph widths add up (no kerning): with each
+    ending character between the narrowest and the widest, every sum lies between the
+    two layouts' sums. Characters that never allow a break split every such text into
+    the same pieces. So where the two layouts are the same but for the ending, every
+    such text is set the same way, with its own ending at the end of the same line."""
+    session = session or current()
+    stack = font_stack(block.families or families, style.bold if block.bold is None else block.bold, session)
+    head = block.text[:-length] if length > 0 else ""
+    chars = frozenset(alphabet)
+    if not head or len(chars) < 2 or not all(map(_unbreakable, chars)):
+        return None
+    try:
+        by_width = sorted(chars, key=stack.width)
+        narrow, wide = by_width[0] * length, by_width[-1] * length
+        lo, hi = (fit(style, [replace(block, text=head + end)], families, "ending", session, keep)
+                  for end in (narrow, wide))
+    except HandoutsError:  # an ending no font has, or one that does not fit: fit each text
+        return None
+    pattern = keep_pattern(keep)
+    spans = _spans(pattern, head + narrow) if pattern is not None else []
+    if pattern is not None and _spans(pattern, head + wide) != spans:
+        return None
+    if lo.size != hi.size or len(lo.lines) != len(hi.lines) or lo.rules != hi.rules:
+        return None
+    differ = [i for i, (a, b) in enumerate(zip(lo.lines, hi.lines, strict=True)) if a != b]
+    if len(differ) != 1:
+        return None
+    a, b = lo.lines[differ[0]], hi.lines[differ[0]]
+    if (a._replace(text="") != b._replace(text="") or not a.text.endswith(narrow) or not b.text.endswith(wide)
+            or a.text[:-length] != b.text[:-length]):
+        return None
+    return Ending(head, length, chars, pattern, spans, lo, differ[0])
 
 
 # --------------------------------------------------------------------------- drawing

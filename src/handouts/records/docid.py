@@ -15,6 +15,7 @@ one paper printed on the same day share it; each print is still its own record r
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -23,10 +24,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..clock import print_date
 from ..errors import HandoutsError
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-DIGEST_CHARS = 8
+DIGEST_ALPHABET = _CROCKFORD  # what a digest's characters are
+DIGEST_CHARS = 8  # how many: an id ends in them
 PATTERN = re.compile(r"(?P<code>[A-Z])-(?P<locale>[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)-"
                       r"(?P<content>[0-9A-Za-z.]+)-(?P<label>\d{4})-(?P<digest>[0-9A-HJKMNP-TV-Z]{8})")
 
@@ -52,14 +55,13 @@ def _code(document: str) -> str:
     return code
 
 
+_FROM_RFC4648 = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _CROCKFORD.encode("ascii"))
+
+
 def _base32(data: bytes, chars: int) -> str:
-    number = int.from_bytes(data, "big")
-    bits = len(data) * 8
-    out = []
-    for i in range(chars):
-        shift = bits - 5 * (i + 1)
-        out.append(_CROCKFORD[(number >> shift) & 31])
-    return "".join(out)
+    """The first `chars` digits of data read 5 bits at a time (big-endian): RFC 4648's
+    base32 in Crockford's digits."""
+    return base64.b32encode(data)[:chars].translate(_FROM_RFC4648).decode("ascii")
 
 
 def inputs_digest(inputs: Mapping[str, Any]) -> str:
@@ -98,6 +100,15 @@ def _model_digest(model: Any) -> str:
     return hit[1]
 
 
+def _inputs(document: str, locale: str, medium: str, model: Any, identity: str | None, also: str | None,
+            large_print: bool, when: dt.date | None) -> dict[str, Any]:
+    return {
+        "document": document, "locale": locale, "medium": medium,
+        "also": also if also and also != locale else None, "large_print": large_print,
+        "patient": identity, "content": _model_digest(model), "date": when or print_date(),
+    }
+
+
 def of(document: str, locale: str, medium: str, model: Any, patient: Any = None, also: str | None = None,
        large_print: bool = False, when: dt.date | None = None) -> DocumentId:
     """The id a document prints: what it is (document, locale, paper or card format, a
@@ -106,14 +117,32 @@ def of(document: str, locale: str, medium: str, model: Any, patient: Any = None,
     shares it; a card on a sheet has the id of the same card printed alone. The
     engines, layouts and catalogs are not inputs: a new version of them on the same day
     prints the same facts, and the record keeps each print's PDF digest besides."""
-    from ..clock import print_date
-    inputs = {
-        "document": document, "locale": locale, "medium": medium,
-        "also": also if also and also != locale else None, "large_print": large_print,
-        "patient": patient.identity() if patient is not None else None,
-        "content": _model_digest(model), "date": when or print_date(),
-    }
+    inputs = _inputs(document, locale, medium, model, patient.identity() if patient is not None else None, also,
+                     large_print, when)
     return document_id(document, locale, model.meta.content_version, model.meta.label_revised, inputs)
+
+
+class Ids:
+    """str(of(...)) for many patients and the same other inputs (a sheet of cards): what
+    they share is written once. The patient's identity is the last of the sorted inputs,
+    so the text each id digests is the shared text with the identity in place of null."""
+
+    def __init__(self, document: str, locale: str, medium: str, model: Any, also: str | None = None,
+                 large_print: bool = False, when: dt.date | None = None):
+        self._of = lambda patient: str(of(document, locale, medium, model, patient, also, large_print, when))
+        shared = json.dumps(_inputs(document, locale, medium, model, None, also, large_print, when), sort_keys=True,
+                            ensure_ascii=False, default=_json_default)
+        self._none = shared
+        # None: an input sorts after the patient (then each id is of()'s).
+        self._before = shared[:-len("null}")] if shared.endswith(', "patient": null}') else None
+        blank = document_id(document, locale, model.meta.content_version, model.meta.label_revised, "0" * 64)
+        self._head = str(blank)[:-DIGEST_CHARS]
+
+    def __call__(self, patient: Any) -> str:
+        if self._before is None:
+            return self._of(patient)
+        text = self._none if patient is None else f'{self._before}"{patient.identity()}"}}'
+        return self._head + _base32(hashlib.sha256(text.encode("utf-8")).digest()[:5], DIGEST_CHARS)
 
 
 def parse(text: str) -> DocumentId | None:
