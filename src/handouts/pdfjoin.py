@@ -11,7 +11,8 @@ Concatenating pages is not enough for a tagged PDF. What the join keeps intact:
   marked-content id on a page still maps to its element.
 - Table headers: WeasyPrint names a header cell `/ID (object-row-column)` after an
   object number of its own file, so two parts can name different cells alike; each
-  part's ids are prefixed with the part's number and the cells' /Headers rewritten.
+  part after the first has its ids prefixed with the part's number and the cells'
+  /Headers rewritten (the engine's ids begin with a digit, so the first part's keep theirs).
 - Bookmarks: the later parts' top-level bookmarks become children of the first part's
   first bookmark (the document title, as in the whole document), counts fixed.
 - Fonts: WeasyPrint tags every subset of a face with the same six letters (a digest
@@ -509,8 +510,8 @@ def join(parts: Sequence[bytes], prefixed: Sequence[bool] = ()) -> bytes:
     document = _document_element(base)
     struct_root = base.Root.StructTreeRoot
     pairs = _nums(struct_root.ParentTree) if "/ParentTree" in struct_root else []
-    if not done[0]:
-        _prefix_ids(document, _id_prefix(1))
+    # The first part keeps its ids: the engine's begin with a digit ("221-0-0"), every
+    # later part's are prefixed ("p2-221-0-0"), so none can name another's cell.
     for number, data in enumerate(parts[1:], start=2):
         src = pikepdf.Pdf.open(io.BytesIO(data))
         carried = [key for key in _NOT_JOINED if key in src.Root]
