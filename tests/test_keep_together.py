@@ -1,7 +1,7 @@
 """Text no line may break inside: 第N天, a date, a range, a bracketed brand.
 Locale data (locales/<dir>/locale.toml keep_together) drives one mechanism: the handout
-wraps each match in a nowrap span (handouts.locales.keep_together), the card's line
-breaker keeps it in one piece (handouts.linebreak)."""
+joins each match's characters with word joiners (handouts.locales.keep_together), the
+card's line breaker keeps it in one piece (handouts.linebreak)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ from tests.helpers import LOCALES
 from handouts import locales
 
 CHINESE = ("zh-Hans", "zh-Hant")
-NOBR = '<span class="nobr">'
+WJ = locales.WORD_JOINER
 MM = 72 / 25.4
+# A run of characters joined by word joiners (a run of ASCII letters and digits needs none inside).
+_JOINED = re.compile(f"(?:(?:[A-Za-z0-9]+|[^{WJ}<>]){WJ})+(?:[A-Za-z0-9]+|[^{WJ}<>])")
 
 
 def wrapped(html: str) -> list[str]:
-    return re.findall(r'<span class="nobr">(.*?)</span>', html)
+    """What no line may break inside: the runs joined by word joiners, as printed."""
+    return [run.replace(WJ, "") for run in _JOINED.findall(html)]
 
 
 @pytest.mark.parametrize("code", CHINESE)
@@ -42,7 +45,13 @@ def test_tags_attributes_comments_and_head_are_left_alone():
             '<svg><title>第6天</title></svg></body></html>')
     out = locales.keep_together(html, spec)
     assert wrapped(out) == ["第5天"]
-    assert out.replace(NOBR, "").replace("第5天</span>", "第5天") == html
+    assert out.replace(WJ, "") == html
+
+
+def test_joined_text_keeps_entities_and_ascii_words_whole():
+    assert locales.joined("（IMDELLTRA）") == f"（{WJ}IMDELLTRA{WJ}）"   # kerning inside the word kept
+    assert locales.joined("22 至 24") == f"22{WJ} {WJ}至{WJ} {WJ}24"      # no break at its spaces either
+    assert locales.joined("A&amp;B") == f"A{WJ}&amp;{WJ}B"                 # an entity is one character
 
 
 def test_a_locale_without_patterns_is_unchanged():

@@ -4,6 +4,7 @@ plus, for translated locales, LC_MESSAGES/handouts.po next to it."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from functools import cache
 from pathlib import Path
@@ -67,7 +68,7 @@ class LocaleSpec(Strict):
     catalog_base: str | None = None
     space_between_sentences: bool = True
     # Regular expressions for text no line may break inside (locale.toml keep_together):
-    # 第N天, a date, a range, a bracketed brand. Matches print in <span class="nobr">.
+    # 第N天, a date, a range, a bracketed brand. Matches print joined by word joiners.
     keep_together: list[str] = []
     regional: dict[str, str | list[str]] = {}  # regional word choices (locale.toml [regional])
     # Emergency numbers for this locale's readers, the home region first (locale.toml
@@ -195,16 +196,34 @@ def keep_together_pattern(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
 # A tag or a comment; text inside these elements is not printed text and stays as it is.
 _TAG = re.compile(r"(<!--.*?-->|<[^>]*>)", re.S)
 _RAW_ELEMENT = re.compile(r"<(head|style|script|title|textarea)\b[^>]*>", re.I)
-NOBR_OPEN, NOBR_CLOSE = '<span class="nobr">', "</span>"
+# U+2060 WORD JOINER: no line break before or after it (Unicode line breaking, class
+# WJ, which also holds at a space); it has no width and no glyph, and it is not in the
+# PDF's text.
+WORD_JOINER = "\u2060"
+_CHARACTER = re.compile(r"&[#a-zA-Z0-9]+;|.", re.S)  # an entity is one character
+
+
+def joined(text: str) -> str:
+    """`text` (HTML text, entities included) with a word joiner wherever a line could
+    break: between each two characters but inside a run of ASCII letters and digits,
+    which never breaks and keeps its kerning whole ("CRS", "2026")."""
+    chars = _CHARACTER.findall(text)
+    out = chars[:1]
+    for prev, cur in itertools.pairwise(chars):
+        if not (prev.isascii() and prev.isalnum() and cur.isascii() and cur.isalnum()):
+            out.append(WORD_JOINER)
+        out.append(cur)
+    return "".join(out)
 
 
 def keep_together(html: str, spec: LocaleSpec) -> str:
     """No line break inside what the locale's `keep_together` patterns match (第N天, a
     date, a range, a bracketed brand): on a rendered HTML page each match in the printed
-    text is wrapped in <span class="nobr"> (white-space: nowrap in the layouts). Tags,
-    attributes, comments and the text of head/style/script/title are left as they are;
-    a match never spans a tag. The card's line breaker reads the same patterns
-    (handouts.linebreak)."""
+    text gets a word joiner between its characters (`joined`). Not an element of its
+    own: a nowrap span per match was a third of a Chinese page's elements, each styled
+    and laid out as a box. Tags, attributes, comments and the text of
+    head/style/script/title are left as they are; a match never spans a tag. The card's
+    line breaker reads the same patterns (handouts.linebreak)."""
     pattern = keep_together_pattern(tuple(spec.keep_together))
     if pattern is None:
         return html
@@ -221,5 +240,5 @@ def keep_together(html: str, spec: LocaleSpec) -> str:
         elif raw_until or not part:
             out.append(part)
         else:
-            out.append(pattern.sub(lambda m: NOBR_OPEN + m.group(0) + NOBR_CLOSE, part))
+            out.append(pattern.sub(lambda m: joined(m.group(0)), part))
     return "".join(out)

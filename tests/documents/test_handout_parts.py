@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from tests.helpers import HANDOUT_PAPERS, LOCALES, NCI_URL, pdfcheck, run
+from tests.helpers import HANDOUT_PAPERS, LOCALES, NCI_URL, as_read, pdfcheck, run
 
 from handouts import registry, staticcache
 from handouts.documents import handout
@@ -48,7 +48,7 @@ def test_the_phone_is_beside_the_call_rule_in_the_personal_part(model, sample_pa
     from handouts.documents.common import danger_call, danger_emergency
     from handouts.localizer import get
     L = get(locale, model)
-    mine = re.sub(r"<[^>]+>", "", handout.html(_request(model, sample_patient, locale), (handout.PERSONAL,)))
+    mine = as_read(handout.html(_request(model, sample_patient, locale), (handout.PERSONAL,)))
     call, phone, emergency = (mine.index(t) for t in (danger_call(L), sample_patient.phone,
                                                      danger_emergency(L).split("%")[0][:20]))
     assert call < phone < emergency

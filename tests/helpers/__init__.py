@@ -94,6 +94,13 @@ def check_snapshot(name: str, actual: str, update: bool) -> None:
         pytest.fail(f"text differs from snapshot {path.name} (pytest --update-snapshots to accept):\n{diff[:4000]}")
 
 
+def as_read(html: str) -> str:
+    """A page's HTML as a reader gets it: without tags and without the word joiners that
+    keep text together (they have no glyph)."""
+    import re
+    return re.sub(r"<[^>]+>", "", html).replace("\u2060", "")
+
+
 def handout_request(model, patient, locale, paper, **options):
     """A handout BuildRequest for a locale and a paper name."""
     from handouts import papers, registry
