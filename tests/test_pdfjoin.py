@@ -67,6 +67,33 @@ def test_reads_as_the_whole_document(joined, locale, paper):
     assert pages == _pages(path.read_bytes()) > BUDGET
 
 
+# Patients other than the sample, with whose personal part the cached rest is widened:
+# an ASCII name, a name with accents, a name whose glyphs the rest lacks (a font merge).
+OTHERS = {"en": "José Núñez", "zh-Hans": "Zoe Q. Patient-Xu", "zh-Hant": "龔鑫磊"}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_another_patient_reads_and_looks_as_the_whole_document(joined, locale, tmp_path):
+    """The same text (as the PDF's text maps give it) and pixels from the joined handout
+    and the whole document, for a patient other than the sample, with another first dose
+    and phone: what the widened rest and the placeholders leave to the join is right."""
+    import datetime as dt
+    patient = joined.patient.model_copy(update={"name": OTHERS.get(locale, "Zoe Q. Patient-Xu"),
+                                                "first_dose": dt.date(2027, 6, 5), "phone": "+44 (0)20 7946 0958"})
+    req = handout_request(joined.model, patient, locale, "a4")
+    a = pypdfium2.PdfDocument(handout.render_joined(req, joined.cache).pdf)
+    b = pypdfium2.PdfDocument(handout.render_whole(req, qr_image="svg").pdf)
+    try:
+        assert len(a) == len(b)
+        for i in range(len(a)):
+            assert a[i].get_textpage().get_text_range() == b[i].get_textpage().get_text_range(), f"page {i + 1}"
+            x, y = a[i].render(scale=60 / 72).to_pil(), b[i].render(scale=60 / 72).to_pil()
+            assert x.tobytes() == y.tobytes(), f"page {i + 1} differs"
+    finally:
+        a.close()
+        b.close()
+
+
 def test_page_numbers_run_across_parts(joined):
     from handouts.pdftext import extract
     path, _, _ = joined.get("en", "letter")
