@@ -305,18 +305,18 @@ def widened(rest: BuildRequest, pdf: bytes) -> bytes:
     """The rest's PDF with its font subsets widened to the glyphs of a personal part
     (the registry's sample patient): the personal part's fixed text, mapped to text as
     the personal part maps it (it comes first); then to every printable ASCII character
-    and every month and weekday as the schedule writes them, in each weight (names,
-    phone numbers and centres are mostly written in ASCII). A patient's personal part
-    then seldom draws a glyph the rest's subset lacks, and the join shares the subset
-    instead of merging fonts per patient. Only the sample's and fixed text go into the
-    rest, never a patient's (the rest is everyone's)."""
+    and every month and weekday as the schedule writes them, and in bold the letters and
+    digits of names (names, phone numbers and centres are mostly written in ASCII). A
+    patient's personal part then seldom draws a glyph the rest's subset lacks, and the
+    join shares the subset instead of merging fonts per patient. Only the sample's and
+    fixed text go into the rest, never a patient's (the rest is everyone's)."""
     sample = dataclasses.replace(rest, patient=registry.get(rest.document).sample_patient())
     text = html(sample, (PERSONAL,))
-    pdf = pdfjoin.widen_fonts(pdf, [_render(sample, with_total(text, _COUNTER_SAMPLE_TOTAL)).pdf], others_first=True)
+    pdf = pdfjoin.widen_fonts(pdf, [_render(sample, with_total(text, _SAMPLE_PAGE_TOTAL)).pdf], others_first=True)
     return pdfjoin.widen_fonts(pdf, [_render(sample, _glyph_sampler(get_localizer(rest.locale, rest.model))).pdf])
 
 
-_COUNTER_SAMPLE_TOTAL = 9  # any total: only the glyphs of the sample's pages are kept
+_SAMPLE_PAGE_TOTAL = 9  # its "of M": any total, only the sample's glyphs are kept
 _ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
