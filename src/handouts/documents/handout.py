@@ -323,8 +323,8 @@ _ASCII = "".join(chr(c) for c in range(0x21, 0x7F))
 def _glyph_sampler(L: Localizer) -> str:
     """A page drawing, in the locale's language (which picks the faces as the handout
     does), every printable ASCII character and the locale's dates (every month and
-    weekday as the dated schedule writes them) in the regular face, and the letters of
-    names in the bold face."""
+    weekday as the dated schedule writes them) in the regular face, and the letters and
+    digits of names (_BOLD_SAMPLE) in the bold face."""
     days = [dt.date(2026, 1, 5) + dt.timedelta(days=n) for n in range(7)]  # Monday to Sunday
     months = [dt.date(2026, m, 28) for m in range(1, 13)]
     words = [_ASCII[i:i + 16] for i in range(0, len(_ASCII), 16)]
